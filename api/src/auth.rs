@@ -1,0 +1,42 @@
+//! Bearer API keys on everything under `/api/v1`. `viewer` reads and streams; `admin`
+//! also changes things. Unknown key → 401, wrong role → 403.
+
+use jobs::api_keys::{self, Principal, Role};
+use poem::Request;
+use poem_openapi::{SecurityScheme, auth::Bearer};
+
+use crate::{error::ApiError, state::AppState};
+
+/// An API key created with `magflow api-key create`, sent as `Authorization: Bearer <key>`.
+#[derive(SecurityScheme)]
+#[oai(
+    ty = "bearer",
+    bearer_format = "mf_<prefix>_<secret>",
+    checker = "check_key"
+)]
+pub struct ApiKey(pub Principal);
+
+async fn check_key(req: &Request, bearer: Bearer) -> poem::Result<Principal> {
+    let state = req
+        .data::<AppState>()
+        .ok_or_else(|| poem::Error::from(ApiError::unauthorized()))?;
+    match api_keys::authenticate(&state.ctx.db, &bearer.token).await {
+        Ok(Some(principal)) => Ok(principal),
+        Ok(None) => Err(ApiError::unauthorized().into()),
+        Err(e) => Err(ApiError::from(e).into()),
+    }
+}
+
+impl ApiKey {
+    pub fn principal(&self) -> &Principal {
+        &self.0
+    }
+
+    /// The caller, if it may change things.
+    pub fn admin(&self) -> Result<&Principal, ApiError> {
+        match self.0.role {
+            Role::Admin => Ok(&self.0),
+            Role::Viewer => Err(ApiError::forbidden()),
+        }
+    }
+}

@@ -1,0 +1,186 @@
+//! One JSON error shape for every failure: `{"code", "message", "field"?}`.
+//!
+//! Handlers return [`ApiError`]; [`json_errors`] rewrites whatever else poem or
+//! poem-openapi produce (bad JSON, bad parameters, missing auth, unknown routes) into the
+//! same shape. Internal errors are logged with their cause and returned without it.
+
+use poem::{Endpoint, IntoResponse, Request, Response, http::StatusCode};
+use poem_openapi::{ApiResponse, Object, payload::Json};
+
+#[derive(Object, Clone, Debug, PartialEq)]
+pub struct ErrorBody {
+    /// Machine-readable: `unauthorized`, `forbidden`, `not_found`, `validation_failed`, …
+    pub code: String,
+    /// For people.
+    pub message: String,
+    /// The request field at fault, as a JSON path (`params.steps`), when there is one.
+    #[oai(skip_serializing_if_is_none)]
+    pub field: Option<String>,
+}
+
+#[derive(ApiResponse, Debug)]
+pub enum ApiError {
+    /// Malformed request.
+    #[oai(status = 400)]
+    BadRequest(Json<ErrorBody>),
+    /// No key, or an unknown or revoked key.
+    #[oai(status = 401)]
+    Unauthorized(Json<ErrorBody>),
+    /// The key's role may not do this.
+    #[oai(status = 403)]
+    Forbidden(Json<ErrorBody>),
+    #[oai(status = 404)]
+    NotFound(Json<ErrorBody>),
+    /// The request conflicts with the current state.
+    #[oai(status = 409)]
+    Conflict(Json<ErrorBody>),
+    /// Well-formed, but a field is invalid.
+    #[oai(status = 422)]
+    Unprocessable(Json<ErrorBody>),
+    #[oai(status = 500)]
+    Internal(Json<ErrorBody>),
+    /// The database or the queue is unreachable.
+    #[oai(status = 503)]
+    Unavailable(Json<ErrorBody>),
+}
+
+fn body(code: &str, message: impl Into<String>, field: Option<String>) -> Json<ErrorBody> {
+    Json(ErrorBody {
+        code: code.to_owned(),
+        message: message.into(),
+        field,
+    })
+}
+
+impl ApiError {
+    pub fn unauthorized() -> ApiError {
+        ApiError::Unauthorized(body(
+            "unauthorized",
+            "a valid API key is required (Authorization: Bearer <key>)",
+            None,
+        ))
+    }
+
+    pub fn forbidden() -> ApiError {
+        ApiError::Forbidden(body("forbidden", "this needs an admin key", None))
+    }
+
+    pub fn not_found(what: &str) -> ApiError {
+        ApiError::NotFound(body("not_found", format!("{what} not found"), None))
+    }
+
+    pub fn conflict(message: impl Into<String>) -> ApiError {
+        ApiError::Conflict(body("conflict", message, None))
+    }
+
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> ApiError {
+        let field = field.into();
+        let message = format!("{field}: {}", message.into());
+        ApiError::Unprocessable(body("validation_failed", message, Some(field)))
+    }
+
+    pub fn unavailable(message: impl Into<String>) -> ApiError {
+        ApiError::Unavailable(body("unavailable", message, None))
+    }
+
+    /// Logs `cause` with its chain; the caller sees only that something failed inside.
+    pub fn internal(cause: &dyn std::error::Error) -> ApiError {
+        tracing::error!(error.message = %cause, error.cause_chain = ?cause, "request failed");
+        ApiError::Internal(body("internal", "internal error; see the server log", None))
+    }
+}
+
+impl From<sea_orm::DbErr> for ApiError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        match e {
+            sea_orm::DbErr::ConnectionAcquire(_) | sea_orm::DbErr::Conn(_) => {
+                tracing::warn!(error = %e, "database unavailable");
+                ApiError::unavailable("the database is unavailable; try again shortly")
+            }
+            other => ApiError::internal(&other),
+        }
+    }
+}
+
+impl From<jobs::error::RunsError> for ApiError {
+    fn from(e: jobs::error::RunsError) -> Self {
+        match e {
+            jobs::error::RunsError::Db(db) => db.into(),
+            jobs::error::RunsError::Queue(q) => {
+                tracing::warn!(error = %q, "queue unavailable");
+                ApiError::unavailable("the queue is unavailable; the run was not started")
+            }
+            other => ApiError::internal(&other),
+        }
+    }
+}
+
+fn code_for(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "bad_request",
+        401 => "unauthorized",
+        403 => "forbidden",
+        404 => "not_found",
+        405 => "method_not_allowed",
+        409 => "conflict",
+        413 => "payload_too_large",
+        415 => "unsupported_media_type",
+        422 => "validation_failed",
+        429 => "too_many_requests",
+        503 => "unavailable",
+        s if s >= 500 => "internal",
+        _ => "error",
+    }
+}
+
+/// poem-openapi names the bad parameter or field in its messages; pull it out.
+fn field_in(message: &str) -> Option<String> {
+    for marker in ["parameter `", "field `"] {
+        if let Some(rest) = message.split(marker).nth(1) {
+            return rest.split('`').next().map(str::to_owned);
+        }
+    }
+    None
+}
+
+/// Middleware: any error response that is not already JSON becomes the JSON error shape.
+pub async fn json_errors<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> {
+    let resp = match next.call(req).await {
+        Ok(resp) => resp.into_response(),
+        Err(err) => err.into_response(),
+    };
+    let status = resp.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return Ok(resp);
+    }
+    let is_json = resp
+        .headers()
+        .get(poem::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json {
+        return Ok(resp);
+    }
+    let (parts, body) = resp.into_parts();
+    let text = body.into_string().await.unwrap_or_default();
+    let message = if status.is_server_error() {
+        // Never pass an unexpected internal message through.
+        "internal error; see the server log".to_owned()
+    } else if text.trim().is_empty() {
+        status.canonical_reason().unwrap_or("error").to_owned()
+    } else {
+        text.trim().to_owned()
+    };
+    let field = field_in(&message);
+    let json = serde_json::json!({ "code": code_for(status), "message": message, "field": field });
+    let mut out = Response::builder()
+        .status(status)
+        .content_type("application/json; charset=utf-8")
+        .body(json.to_string());
+    for (name, value) in parts.headers.iter() {
+        if name != poem::http::header::CONTENT_TYPE && name != poem::http::header::CONTENT_LENGTH {
+            out.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    Ok(out)
+}

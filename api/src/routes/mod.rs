@@ -1,0 +1,17 @@
+//! The operations of the API, one struct per area.
+
+pub mod ops;
+pub mod runs;
+pub mod stream;
+
+use poem_openapi::Tags;
+
+#[derive(Tags)]
+pub enum ApiTags {
+    /// Job runs: start, inspect, cancel, follow.
+    Runs,
+    /// Live progress of many runs.
+    Stream,
+    /// Liveness and readiness.
+    Ops,
+}

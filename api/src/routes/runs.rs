@@ -1,0 +1,321 @@
+//! `/api/v1/runs`: start runs, read them, cancel them, follow one over SSE.
+
+use std::time::Duration;
+
+use tokio::sync::broadcast::error::RecvError;
+
+use entity::job_run::RunStatus;
+use futures::{StreamExt, stream::BoxStream};
+use jobs::{
+    JobKind, audit, registry,
+    runs::{self, CancelOutcome, NewRun, RunFilter},
+};
+use poem::web::sse::Event;
+use poem_openapi::{
+    ApiResponse, Object, OpenApi,
+    param::{Path, Query},
+    payload::{EventStream, Json},
+    types::ToJSON,
+};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::{
+    auth::ApiKey,
+    error::ApiError,
+    routes::ApiTags,
+    state::AppState,
+    stream::Update,
+    views::{RunView, StreamMessage},
+};
+
+pub struct RunsApi {
+    pub state: AppState,
+}
+
+#[derive(Object, Debug)]
+pub struct CreateRunRequest {
+    /// `sync`, `bulk_update`, `export`, `notification` or `ping`.
+    pub kind: String,
+    /// The kind's parameters; see the README for each kind.
+    pub params: Option<Value>,
+    /// Overrides the kind's retry policy (1 to 100 attempts).
+    pub max_attempts: Option<u32>,
+}
+
+#[derive(Object, Debug)]
+pub struct RunPage {
+    pub items: Vec<RunView>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(ApiResponse)]
+pub enum Accepted {
+    /// The run is queued.
+    #[oai(status = 202)]
+    Accepted(Json<RunView>),
+}
+
+#[derive(ApiResponse)]
+pub enum CancelResponse {
+    /// Cancelled, or (for a running run) asked to stop at its next checkpoint.
+    #[oai(status = 202)]
+    Accepted(Json<RunView>),
+}
+
+#[OpenApi(tag = "ApiTags::Runs")]
+impl RunsApi {
+    /// Start a run
+    ///
+    /// Validates the parameters, stores the run as `queued` and puts it on its queue.
+    #[oai(path = "/api/v1/runs", method = "post", operation_id = "create_run")]
+    async fn create(
+        &self,
+        auth: ApiKey,
+        body: Json<CreateRunRequest>,
+    ) -> Result<Accepted, ApiError> {
+        let principal = auth.admin()?;
+        let Some(kind) = JobKind::parse(&body.kind) else {
+            let known: Vec<&str> = JobKind::ALL.iter().map(|k| k.as_str()).collect();
+            return Err(ApiError::invalid(
+                "kind",
+                format!(
+                    "unknown kind {:?}; expected one of {}",
+                    body.kind,
+                    known.join(", ")
+                ),
+            ));
+        };
+        if let Some(n) = body.max_attempts
+            && !(1..=100).contains(&n)
+        {
+            return Err(ApiError::invalid(
+                "max_attempts",
+                "must be between 1 and 100",
+            ));
+        }
+        let raw = body.params.clone().unwrap_or(Value::Null);
+        let validated =
+            registry::validate(kind, &raw).map_err(|e| ApiError::invalid(e.field, e.message))?;
+        let db = &self.state.ctx.db;
+        let run = runs::enqueue(
+            db,
+            &self.state.ctx.queue,
+            NewRun {
+                kind,
+                params: validated.params,
+                account: validated.account,
+                max_attempts: body.max_attempts,
+                parent_id: None,
+            },
+        )
+        .await?;
+        audit::record(
+            db,
+            &principal.actor(),
+            "run.create",
+            &format!("run:{}", run.id),
+            Some(serde_json::json!({ "kind": kind.as_str() })),
+        )
+        .await?;
+        Ok(Accepted::Accepted(Json(RunView::from(&run))))
+    }
+
+    /// Get a run
+    #[oai(path = "/api/v1/runs/:id", method = "get", operation_id = "get_run")]
+    async fn get(&self, _auth: ApiKey, id: Path<Uuid>) -> Result<Json<RunView>, ApiError> {
+        match runs::find(&self.state.ctx.db, id.0).await? {
+            Some(run) => Ok(Json(RunView::from(&run))),
+            None => Err(ApiError::not_found("run")),
+        }
+    }
+
+    /// List runs, newest first
+    #[oai(path = "/api/v1/runs", method = "get", operation_id = "list_runs")]
+    async fn list(
+        &self,
+        _auth: ApiKey,
+        /// Only this kind.
+        kind: Query<Option<String>>,
+        /// Only this status.
+        status: Query<Option<String>>,
+        /// Only this eMAG account.
+        account: Query<Option<String>>,
+        /// Only the children of this run.
+        parent_id: Query<Option<Uuid>>,
+        /// `next_cursor` of the previous page.
+        cursor: Query<Option<String>>,
+        /// Page size, 1 to 200 (default 50).
+        limit: Query<Option<u64>>,
+    ) -> Result<Json<RunPage>, ApiError> {
+        let kind = match kind.0.as_deref() {
+            None => None,
+            Some(k) => Some(
+                JobKind::parse(k)
+                    .ok_or_else(|| ApiError::invalid("kind", format!("unknown kind {k:?}")))?,
+            ),
+        };
+        let status = match status.0.as_deref() {
+            None => None,
+            Some(s) => Some(RunStatus::parse(s).ok_or_else(|| {
+                ApiError::invalid(
+                    "status",
+                    "must be queued, running, succeeded, failed, cancelled or dead",
+                )
+            })?),
+        };
+        let before =
+            match cursor.0.as_deref() {
+                None => None,
+                Some(c) => Some(Uuid::parse_str(c).map_err(|_| {
+                    ApiError::invalid("cursor", "is not a cursor this API returned")
+                })?),
+            };
+        let limit = limit.0.unwrap_or(50);
+        if !(1..=200).contains(&limit) {
+            return Err(ApiError::invalid("limit", "must be between 1 and 200"));
+        }
+        let filter = RunFilter {
+            kind,
+            status,
+            account: account.0,
+            parent_id: parent_id.0,
+        };
+        let rows = runs::list(&self.state.ctx.db, &filter, before, limit + 1).await?;
+        let has_more = rows.len() as u64 > limit;
+        let items: Vec<RunView> = rows
+            .iter()
+            .take(limit as usize)
+            .map(RunView::from)
+            .collect();
+        let next_cursor = if has_more {
+            items.last().map(|r| r.id.to_string())
+        } else {
+            None
+        };
+        Ok(Json(RunPage { items, next_cursor }))
+    }
+
+    /// Cancel a run
+    ///
+    /// A queued run is cancelled at once; a running one stops at its next checkpoint and
+    /// keeps it. 409 if the run has already ended.
+    #[oai(
+        path = "/api/v1/runs/:id/cancel",
+        method = "post",
+        operation_id = "cancel_run"
+    )]
+    async fn cancel(&self, auth: ApiKey, id: Path<Uuid>) -> Result<CancelResponse, ApiError> {
+        let principal = auth.admin()?;
+        let db = &self.state.ctx.db;
+        let run = match runs::cancel(db, id.0).await? {
+            CancelOutcome::Cancelled(run) | CancelOutcome::Requested(run) => run,
+            CancelOutcome::AlreadyFinished(run) => {
+                return Err(ApiError::conflict(format!(
+                    "run already ended with status {}",
+                    run.status.as_str()
+                )));
+            }
+            CancelOutcome::NotFound => return Err(ApiError::not_found("run")),
+        };
+        audit::record(
+            db,
+            &principal.actor(),
+            "run.cancel",
+            &format!("run:{}", run.id),
+            None,
+        )
+        .await?;
+        Ok(CancelResponse::Accepted(Json(RunView::from(&run))))
+    }
+
+    /// Follow a run (Server-Sent Events)
+    ///
+    /// Sends the run's current state and recent log lines, then `progress` and `log`
+    /// events as they happen, and a final `end` event when the run is over.
+    #[oai(
+        path = "/api/v1/runs/:id/events",
+        method = "get",
+        operation_id = "run_events"
+    )]
+    async fn events(
+        &self,
+        _auth: ApiKey,
+        id: Path<Uuid>,
+    ) -> Result<EventStream<BoxStream<'static, StreamMessage>>, ApiError> {
+        // Subscribe before reading the snapshot, so nothing falls between the two.
+        let mut updates = self.state.hub.subscribe();
+        let db = self.state.ctx.db.clone();
+        let Some(run) = runs::find(&db, id.0).await? else {
+            return Err(ApiError::not_found("run"));
+        };
+        let history = runs::events(&db, run.id, 0, 200).await?;
+        let stop = self.state.hub.stopped();
+        let settle = self.state.hub.interval() * 2;
+        let run_id = run.id;
+
+        let stream = async_stream::stream! {
+            let mut last_event = 0;
+            for e in &history {
+                last_event = e.id;
+                yield StreamMessage::log(e);
+            }
+            if run.status.is_terminal() {
+                yield StreamMessage::end(&run);
+                return;
+            }
+            yield StreamMessage::progress(&run);
+            let mut ended: Option<entity::job_run::Model> = None;
+            loop {
+                let next = if ended.is_some() {
+                    // The run is over; give its last log lines one more poll to arrive.
+                    match tokio::time::timeout(settle, updates.recv()).await {
+                        Ok(r) => r,
+                        Err(_) => break,
+                    }
+                } else {
+                    tokio::select! {
+                        () = stop.cancelled() => return,
+                        r = updates.recv() => r,
+                    }
+                };
+                match next {
+                    Ok(Update::Run(r)) if r.id == run_id => {
+                        if r.status.is_terminal() {
+                            ended = Some((*r).clone());
+                        } else {
+                            yield StreamMessage::progress(&r);
+                        }
+                    }
+                    Ok(Update::Log(e)) if e.run_id == run_id && e.id > last_event => {
+                        last_event = e.id;
+                        yield StreamMessage::log(&e);
+                    }
+                    Ok(_) => {}
+                    Err(RecvError::Lagged(_)) => {
+                        // Too slow a client: catch up from the database instead.
+                        if let Ok(Some(r)) = runs::find(&db, run_id).await {
+                            if r.status.is_terminal() {
+                                ended = Some(r);
+                            } else {
+                                yield StreamMessage::progress(&r);
+                            }
+                        }
+                    }
+                    Err(RecvError::Closed) => return,
+                }
+            }
+            if let Some(r) = ended {
+                yield StreamMessage::end(&r);
+            }
+        }
+        .boxed();
+        Ok(EventStream::new(stream)
+            .keep_alive(Duration::from_secs(15))
+            .to_event(|m: StreamMessage| {
+                let kind = m.kind.clone();
+                Event::message(m.to_json_string()).event_type(kind)
+            }))
+    }
+}

@@ -1,0 +1,14 @@
+//! What every request handler can reach.
+
+use jobs::JobContext;
+use metrics_exporter_prometheus::PrometheusHandle;
+
+use crate::stream::StreamHub;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub ctx: JobContext,
+    /// Fans changed runs out to SSE and WebSocket clients.
+    pub hub: StreamHub,
+    pub metrics: PrometheusHandle,
+}

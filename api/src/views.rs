@@ -1,0 +1,183 @@
+//! Response bodies: how runs and their events look on the wire.
+
+use chrono::{DateTime, Utc};
+use entity::{job_run, run_event};
+use poem_openapi::Object;
+use serde_json::Value;
+use uuid::Uuid;
+
+#[derive(Object, Clone, Debug)]
+pub struct RunView {
+    pub id: Uuid,
+    #[oai(skip_serializing_if_is_none)]
+    pub parent_id: Option<Uuid>,
+    /// `sync`, `bulk_update`, `export`, `notification` or `ping`.
+    pub kind: String,
+    /// `queued`, `running`, `succeeded`, `failed`, `cancelled` or `dead`.
+    pub status: String,
+    pub account: Option<String>,
+    pub params: Value,
+    /// Attempts started so far.
+    pub attempt: i32,
+    pub max_attempts: i32,
+    pub progress: ProgressView,
+    pub checkpoint: Option<Value>,
+    pub error: Option<RunErrorView>,
+    pub cancel_requested: bool,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+    /// When a queued retry is due.
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub links: RunLinks,
+}
+
+#[derive(Object, Clone, Debug)]
+pub struct ProgressView {
+    pub total: Option<i64>,
+    pub processed: i64,
+    pub created: i64,
+    pub updated: i64,
+    pub unchanged: i64,
+    pub failed: i64,
+    pub pages_done: i32,
+    pub pages_total: Option<i32>,
+    pub emag_requests: i64,
+    pub rate_limit_waits: i64,
+    /// processed ÷ total × 100, when the total is known.
+    pub percent: Option<f64>,
+    /// Items per second over the current attempt.
+    pub throughput: Option<f64>,
+    pub eta_seconds: Option<f64>,
+}
+
+#[derive(Object, Clone, Debug)]
+pub struct RunErrorView {
+    /// `transient`, `timeout`, `invalid_input`, `panic`, `not_implemented`, …
+    pub category: String,
+    pub message: String,
+}
+
+#[derive(Object, Clone, Debug)]
+pub struct RunLinks {
+    #[oai(rename = "self")]
+    pub self_: String,
+    pub events: String,
+    pub cancel: String,
+}
+
+impl From<&job_run::Model> for RunView {
+    fn from(run: &job_run::Model) -> Self {
+        let base = format!("/api/v1/runs/{}", run.id);
+        let percent = run
+            .total
+            .filter(|t| *t > 0)
+            .map(|t| ((run.processed as f64 / t as f64) * 1000.0).round() / 10.0);
+        RunView {
+            id: run.id,
+            parent_id: run.parent_id,
+            kind: run.kind.clone(),
+            status: run.status.as_str().to_owned(),
+            account: run.account.clone(),
+            params: run.params.clone(),
+            attempt: run.attempt,
+            max_attempts: run.max_attempts,
+            progress: ProgressView {
+                total: run.total,
+                processed: run.processed,
+                created: run.created,
+                updated: run.updated,
+                unchanged: run.unchanged,
+                failed: run.failed,
+                pages_done: run.pages_done,
+                pages_total: run.pages_total,
+                emag_requests: run.emag_requests,
+                rate_limit_waits: run.rate_limit_waits,
+                percent,
+                throughput: run.throughput,
+                eta_seconds: run.eta_seconds,
+            },
+            checkpoint: run.checkpoint.clone(),
+            error: match (&run.error_category, &run.error_message) {
+                (Some(category), message) => Some(RunErrorView {
+                    category: category.clone(),
+                    message: message.clone().unwrap_or_default(),
+                }),
+                _ => None,
+            },
+            cancel_requested: run.cancel_requested,
+            created_at: run.created_at,
+            started_at: run.started_at,
+            finished_at: run.finished_at,
+            updated_at: run.updated_at,
+            next_attempt_at: run.next_attempt_at,
+            links: RunLinks {
+                events: format!("{base}/events"),
+                cancel: format!("{base}/cancel"),
+                self_: base,
+            },
+        }
+    }
+}
+
+/// One log line of a run.
+#[derive(Object, Clone, Debug)]
+pub struct EventView {
+    pub id: i64,
+    pub run_id: Uuid,
+    pub at: DateTime<Utc>,
+    /// `info`, `warn` or `error`.
+    pub level: String,
+    pub message: String,
+}
+
+impl From<&run_event::Model> for EventView {
+    fn from(e: &run_event::Model) -> Self {
+        EventView {
+            id: e.id,
+            run_id: e.run_id,
+            at: e.at,
+            level: e.level.clone(),
+            message: e.message.clone(),
+        }
+    }
+}
+
+/// What the SSE and WebSocket streams send: a run's new state, or a log line.
+#[derive(Object, Clone, Debug)]
+pub struct StreamMessage {
+    /// `progress` (with `run`), `log` (with `event`), or `end` (with `run`, the final state).
+    #[oai(rename = "type")]
+    pub kind: String,
+    #[oai(skip_serializing_if_is_none)]
+    pub run: Option<RunView>,
+    #[oai(skip_serializing_if_is_none)]
+    pub event: Option<EventView>,
+}
+
+impl StreamMessage {
+    pub fn progress(run: &job_run::Model) -> Self {
+        StreamMessage {
+            kind: "progress".into(),
+            run: Some(run.into()),
+            event: None,
+        }
+    }
+
+    pub fn end(run: &job_run::Model) -> Self {
+        StreamMessage {
+            kind: "end".into(),
+            run: Some(run.into()),
+            event: None,
+        }
+    }
+
+    pub fn log(event: &run_event::Model) -> Self {
+        StreamMessage {
+            kind: "log".into(),
+            run: None,
+            event: Some(event.into()),
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! SeaORM models, one file per table. Only sea-orm and serde here: no web, queue or
+//! eMAG types, so every other crate can depend on this one.
+
+pub mod api_key;
+pub mod audit_log;
+pub mod job_run;
+pub mod prelude;
+pub mod run_event;

@@ -1,0 +1,29 @@
+//! The audit log: one row per mutation, written by whoever performs it.
+
+use chrono::Utc;
+use entity::audit_log;
+use sea_orm::{
+    ActiveValue::{NotSet, Set},
+    ConnectionTrait, DbErr, EntityTrait,
+};
+use serde_json::Value;
+
+pub async fn record<C: ConnectionTrait>(
+    db: &C,
+    actor: &str,
+    action: &str,
+    target: &str,
+    details: Option<Value>,
+) -> Result<(), DbErr> {
+    audit_log::Entity::insert(audit_log::ActiveModel {
+        id: NotSet,
+        at: Set(Utc::now()),
+        actor: Set(actor.to_owned()),
+        action: Set(action.to_owned()),
+        target: Set(target.to_owned()),
+        details: Set(details),
+    })
+    .exec_without_returning(db)
+    .await
+    .map(|_| ())
+}

@@ -1,0 +1,221 @@
+//! Typed configuration: built-in defaults, then an optional TOML file, then `MAGFLOW_*`
+//! environment variables. Tests build [`Config`] literally instead.
+
+use std::{fmt, path::Path, time::Duration};
+
+use figment::{
+    Figment,
+    providers::{Env, Format, Serialized, Toml},
+};
+use serde::{Deserialize, Serialize};
+
+use crate::error::SetupError;
+
+/// Every setting of a magflow process. The README documents each with its default.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// `sqlite://PATH` or `postgres://…`: where runs, keys and synced data live.
+    pub database_url: SecretUrl,
+    /// `sqlite://PATH` or `redis://…`: where queued tasks wait.
+    pub queue_url: SecretUrl,
+    /// Prefix of every queue name (and so of every Redis key magflow writes).
+    pub queue_prefix: String,
+    /// Address the API listens on.
+    pub bind: String,
+    /// Jobs one worker process runs at once, per queue.
+    pub worker_concurrency: usize,
+    /// How long a stopping worker lets running jobs go on before it makes them checkpoint
+    /// and hands them back to the queue.
+    pub shutdown_grace_secs: u64,
+    /// How often an idle worker asks the queue for work.
+    pub poll_interval_ms: u64,
+    /// A running run whose heartbeat is older than this is taken over by another worker.
+    pub lease_secs: u64,
+    /// How often the API reads changed runs for its SSE and WebSocket clients.
+    pub stream_poll_ms: u64,
+    /// `text` or `json`.
+    pub log_format: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            database_url: SecretUrl::new("sqlite://./magflow-data/magflow.db"),
+            queue_url: SecretUrl::new("sqlite://./magflow-data/queue.db"),
+            queue_prefix: "magflow".into(),
+            bind: "127.0.0.1:8080".into(),
+            worker_concurrency: 4,
+            shutdown_grace_secs: 30,
+            poll_interval_ms: 200,
+            lease_secs: 30,
+            stream_poll_ms: 250,
+            log_format: "text".into(),
+        }
+    }
+}
+
+impl Config {
+    /// Defaults, then `file` (if given and present), then `MAGFLOW_*` variables.
+    pub fn load(file: Option<&Path>) -> Result<Config, SetupError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = file {
+            if !file.exists() {
+                return Err(SetupError::Config(format!(
+                    "config file {} does not exist",
+                    file.display()
+                )));
+            }
+            figment = figment.merge(Toml::file(file));
+        }
+        let config: Config = figment
+            .merge(Env::prefixed("MAGFLOW_").ignore(&["config"]))
+            .extract()
+            .map_err(|e| SetupError::Config(describe_figment_error(&e)))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks what can be checked without connecting, naming the setting at fault.
+    pub fn validate(&self) -> Result<(), SetupError> {
+        self.database_url.scheme_in(
+            "MAGFLOW_DATABASE_URL",
+            &["sqlite", "postgres", "postgresql"],
+        )?;
+        self.queue_url
+            .scheme_in("MAGFLOW_QUEUE_URL", &["sqlite", "redis", "rediss"])?;
+        if self.bind.parse::<std::net::SocketAddr>().is_err() {
+            return Err(SetupError::Config(format!(
+                "MAGFLOW_BIND: {:?} is not an address like 127.0.0.1:8080",
+                self.bind
+            )));
+        }
+        if self.queue_prefix.is_empty()
+            || !self
+                .queue_prefix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
+        {
+            // Colons would break apalis-redis's key layout (stack.md §5.4).
+            return Err(SetupError::Config(
+                "MAGFLOW_QUEUE_PREFIX: use letters, digits, '_', '-' or '.'".into(),
+            ));
+        }
+        if self.worker_concurrency == 0 {
+            return Err(SetupError::Config(
+                "MAGFLOW_WORKER_CONCURRENCY: must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_secs(self.shutdown_grace_secs)
+    }
+
+    pub fn lease(&self) -> Duration {
+        Duration::from_secs(self.lease_secs.max(2))
+    }
+
+    pub fn poll_interval(&self) -> Duration {
+        Duration::from_millis(self.poll_interval_ms.max(10))
+    }
+
+    pub fn stream_poll(&self) -> Duration {
+        Duration::from_millis(self.stream_poll_ms.max(20))
+    }
+}
+
+fn describe_figment_error(e: &figment::Error) -> String {
+    // Name the variable the way a user sets it, not figment's internal path.
+    let key = e.path.join("_").to_uppercase();
+    if key.is_empty() {
+        e.to_string()
+    } else {
+        format!("MAGFLOW_{key}: {}", e.kind)
+    }
+}
+
+/// A connection URL that may carry a password: `Debug` and `Display` print it as `***`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SecretUrl(String);
+
+impl SecretUrl {
+    pub fn new(url: impl Into<String>) -> SecretUrl {
+        SecretUrl(url.into())
+    }
+
+    /// The real URL, for the one place that connects with it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn scheme(&self) -> &str {
+        self.0.split("://").next().unwrap_or_default()
+    }
+
+    fn scheme_in(&self, setting: &str, allowed: &[&str]) -> Result<(), SetupError> {
+        if !self.0.contains("://") {
+            return Err(SetupError::Config(format!(
+                "{setting}: {self} is not a URL (expected {}://…)",
+                allowed[0]
+            )));
+        }
+        if !allowed.contains(&self.scheme()) {
+            return Err(SetupError::Config(format!(
+                "{setting}: unsupported scheme '{}' (expected one of {})",
+                self.scheme(),
+                allowed.join(", ")
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for SecretUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match url::Url::parse(&self.0) {
+            Ok(mut u) if u.password().is_some() => {
+                let _ = u.set_password(Some("***"));
+                f.write_str(u.as_str())
+            }
+            Ok(_) => f.write_str(&self.0),
+            // Unparseable: do not risk echoing a secret.
+            Err(_) => write!(f, "{}://***", self.scheme()),
+        }
+    }
+}
+
+impl fmt::Debug for SecretUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{self}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_print() {
+        let url = SecretUrl::new("postgres://magflow:hunter2@db:5432/magflow");
+        assert_eq!(url.to_string(), "postgres://magflow:***@db:5432/magflow");
+        assert!(!format!("{url:?}").contains("hunter2"));
+        let redis = SecretUrl::new("redis://:s3cret@127.0.0.1:6379/0");
+        assert!(!redis.to_string().contains("s3cret"));
+    }
+
+    #[test]
+    fn bad_scheme_names_the_setting() {
+        let config = Config {
+            database_url: SecretUrl::new("mysql://x"),
+            ..Config::default()
+        };
+        let err = config
+            .validate()
+            .expect_err("mysql is not supported")
+            .to_string();
+        assert!(err.starts_with("MAGFLOW_DATABASE_URL:"), "{err}");
+    }
+}

@@ -1,0 +1,134 @@
+//! Error types at the `jobs` crate boundary.
+//!
+//! [`SetupError`]: start-up problems, each naming the setting at fault.
+//! [`JobError`]: how a handler failed, and whether trying again can help.
+//! [`QueueError`] / [`RunsError`]: queue and database access for api and worker.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SetupError {
+    #[error("{0}")]
+    Config(String),
+    #[error("{setting}: cannot connect to {target}: {reason}")]
+    Unreachable {
+        setting: &'static str,
+        target: String,
+        reason: String,
+    },
+    #[error("migrations failed: {0}")]
+    Migrate(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum QueueError {
+    #[error("queue unavailable: {0}")]
+    Unavailable(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunsError {
+    #[error("database error: {0}")]
+    Db(#[from] sea_orm::DbErr),
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+}
+
+/// Why a run failed, in words an operator can filter on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCategory {
+    /// The handler reported a failure that may pass (network, eMAG 5xx, 429, …).
+    Transient,
+    /// The run's parameters or payload can never succeed.
+    InvalidInput,
+    /// The attempt ran longer than its kind allows.
+    Timeout,
+    /// The handler panicked: a bug.
+    Panic,
+    /// Not built yet (the job family's issue has not landed).
+    NotImplemented,
+    /// The task in the queue could not be decoded.
+    BadPayload,
+    /// Anything else that trying again will not fix.
+    Permanent,
+}
+
+impl ErrorCategory {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCategory::Transient => "transient",
+            ErrorCategory::InvalidInput => "invalid_input",
+            ErrorCategory::Timeout => "timeout",
+            ErrorCategory::Panic => "panic",
+            ErrorCategory::NotImplemented => "not_implemented",
+            ErrorCategory::BadPayload => "bad_payload",
+            ErrorCategory::Permanent => "permanent",
+        }
+    }
+}
+
+impl fmt::Display for ErrorCategory {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How a handler's attempt ended when it did not succeed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum JobError {
+    /// Worth another attempt under the kind's retry policy.
+    #[error("{message}")]
+    Retryable {
+        category: ErrorCategory,
+        message: String,
+    },
+    /// Never retried.
+    #[error("{message}")]
+    Permanent {
+        category: ErrorCategory,
+        message: String,
+    },
+    /// An admin asked to cancel; the handler stopped at a safe point.
+    #[error("cancelled")]
+    Cancelled,
+    /// The worker is shutting down; the handler checkpointed and hands the run back.
+    #[error("interrupted by worker shutdown")]
+    Interrupted,
+}
+
+impl JobError {
+    pub fn transient(message: impl Into<String>) -> JobError {
+        JobError::Retryable {
+            category: ErrorCategory::Transient,
+            message: message.into(),
+        }
+    }
+
+    pub fn permanent(category: ErrorCategory, message: impl Into<String>) -> JobError {
+        JobError::Permanent {
+            category,
+            message: message.into(),
+        }
+    }
+
+    pub fn not_implemented(kind: &str) -> JobError {
+        JobError::permanent(
+            ErrorCategory::NotImplemented,
+            format!("the {kind} job is not implemented yet"),
+        )
+    }
+}
+
+impl From<sea_orm::DbErr> for JobError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        // A database hiccup (restart, lock timeout) is worth another attempt.
+        JobError::transient(format!("database: {e}"))
+    }
+}

@@ -1,0 +1,31 @@
+//! Everything the API and the workers share: configuration, connections, the queue,
+//! the job families and their handlers, run bookkeeping, progress, keys and audit.
+//!
+//! Errors: `thiserror` enums at this boundary ([`error`]); `anyhow` is not used here.
+
+pub mod api_keys;
+pub mod audit;
+pub mod config;
+pub mod context;
+pub mod db;
+pub mod error;
+pub mod kind;
+pub mod metrics;
+pub mod params;
+pub mod progress;
+pub mod queue;
+pub mod registry;
+pub mod runs;
+pub mod task;
+
+pub mod bulk_update;
+pub mod export;
+pub mod notification;
+pub mod ping;
+pub mod sync;
+
+pub use config::{Config, SecretUrl};
+pub use context::JobContext;
+pub use error::{ErrorCategory, JobError, SetupError};
+pub use kind::JobKind;
+pub use queue::Queue;

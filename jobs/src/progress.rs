@@ -1,0 +1,291 @@
+//! `Progress`: the only way a handler reports counters, checkpoints and log lines.
+//!
+//! Writes are throttled (at most one row write per `flush_every`, never one per item).
+//! Each flush also renews the worker's hold on the run and learns whether an admin asked
+//! to cancel. Throughput and ETA are computed here, so every job reports them alike.
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use entity::{job_run, run_event};
+use sea_orm::{
+    ActiveValue::{NotSet, Set},
+    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect,
+    sea_query::Expr,
+};
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::error::JobError;
+
+/// Counters of one run, as stored in `job_runs`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Counters {
+    pub total: Option<i64>,
+    pub processed: i64,
+    pub created: i64,
+    pub updated: i64,
+    pub unchanged: i64,
+    pub failed: i64,
+    pub pages_done: i32,
+    pub pages_total: Option<i32>,
+    pub emag_requests: i64,
+    pub rate_limit_waits: i64,
+}
+
+impl Counters {
+    pub fn from_run(run: &job_run::Model) -> Counters {
+        Counters {
+            total: run.total,
+            processed: run.processed,
+            created: run.created,
+            updated: run.updated,
+            unchanged: run.unchanged,
+            failed: run.failed,
+            pages_done: run.pages_done,
+            pages_total: run.pages_total,
+            emag_requests: run.emag_requests,
+            rate_limit_waits: run.rate_limit_waits,
+        }
+    }
+}
+
+/// What happened to one item a handler processed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ItemOutcome {
+    Created,
+    Updated,
+    Unchanged,
+    Failed,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Warn,
+    Error,
+}
+
+impl Level {
+    fn as_str(self) -> &'static str {
+        match self {
+            Level::Info => "info",
+            Level::Warn => "warn",
+            Level::Error => "error",
+        }
+    }
+}
+
+pub struct Progress {
+    db: DatabaseConnection,
+    run_id: Uuid,
+    worker_id: String,
+    counters: Counters,
+    checkpoint: Option<Value>,
+    checkpoint_dirty: bool,
+    events: Vec<run_event::ActiveModel>,
+    flush_every: Duration,
+    last_flush: Instant,
+    attempt_started: Instant,
+    processed_at_start: i64,
+    /// Fired when the worker's shutdown grace is over: checkpoint and hand the run back.
+    interrupt: CancellationToken,
+    cancel_requested: bool,
+}
+
+impl Progress {
+    /// A handle for the attempt `worker_id` just claimed on `run`.
+    pub fn new(
+        db: DatabaseConnection,
+        run: &job_run::Model,
+        worker_id: String,
+        interrupt: CancellationToken,
+        flush_every: Duration,
+    ) -> Progress {
+        let counters = Counters::from_run(run);
+        Progress {
+            db,
+            run_id: run.id,
+            worker_id,
+            processed_at_start: counters.processed,
+            counters,
+            checkpoint: run.checkpoint.clone(),
+            checkpoint_dirty: false,
+            events: Vec::new(),
+            flush_every,
+            last_flush: Instant::now(),
+            attempt_started: Instant::now(),
+            interrupt,
+            cancel_requested: run.cancel_requested,
+        }
+    }
+
+    pub fn run_id(&self) -> Uuid {
+        self.run_id
+    }
+
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    /// Where the previous attempt stopped, if it saved a checkpoint.
+    pub fn checkpoint(&self) -> Option<&Value> {
+        self.checkpoint.as_ref()
+    }
+
+    pub fn set_total(&mut self, total: u64) {
+        self.counters.total = Some(saturate(total));
+    }
+
+    pub fn set_pages_total(&mut self, pages: u32) {
+        self.counters.pages_total = Some(i32::try_from(pages).unwrap_or(i32::MAX));
+    }
+
+    pub fn page_done(&mut self) {
+        self.counters.pages_done += 1;
+    }
+
+    pub fn emag_request(&mut self) {
+        self.counters.emag_requests += 1;
+    }
+
+    pub fn rate_limit_wait(&mut self) {
+        self.counters.rate_limit_waits += 1;
+    }
+
+    /// Counts `n` processed items with one outcome.
+    pub fn record(&mut self, outcome: ItemOutcome, n: u64) {
+        let n = saturate(n);
+        self.counters.processed += n;
+        match outcome {
+            ItemOutcome::Created => self.counters.created += n,
+            ItemOutcome::Updated => self.counters.updated += n,
+            ItemOutcome::Unchanged => self.counters.unchanged += n,
+            ItemOutcome::Failed => self.counters.failed += n,
+        }
+    }
+
+    /// Counts `n` processed items that have no create/update distinction.
+    pub fn processed(&mut self, n: u64) {
+        self.counters.processed += saturate(n);
+    }
+
+    /// Remembers where to resume; written with the next flush.
+    pub fn set_checkpoint(&mut self, checkpoint: Value) {
+        self.checkpoint = Some(checkpoint);
+        self.checkpoint_dirty = true;
+    }
+
+    /// A log line for the run's event stream; written with the next flush.
+    pub fn log(&mut self, level: Level, message: impl Into<String>) {
+        self.events.push(run_event::ActiveModel {
+            id: NotSet,
+            run_id: Set(self.run_id),
+            at: Set(Utc::now()),
+            level: Set(level.as_str().to_owned()),
+            message: Set(message.into()),
+        });
+    }
+
+    /// Items per second over this attempt.
+    pub fn throughput(&self) -> Option<f64> {
+        let secs = self.attempt_started.elapsed().as_secs_f64();
+        let done = self.counters.processed - self.processed_at_start;
+        (secs >= 0.05 && done > 0).then(|| done as f64 / secs)
+    }
+
+    pub fn eta_seconds(&self) -> Option<f64> {
+        let rate = self.throughput()?;
+        let left = self.counters.total? - self.counters.processed;
+        Some((left.max(0) as f64) / rate)
+    }
+
+    /// Call between units of work: flushes when due, then stops the handler if the run
+    /// was cancelled or the worker is shutting down.
+    pub async fn tick(&mut self) -> Result<(), JobError> {
+        if self.last_flush.elapsed() >= self.flush_every {
+            self.flush().await?;
+        }
+        self.check_stop()
+    }
+
+    /// Sleeps, but wakes early to stop when the worker's grace period ends.
+    pub async fn sleep(&mut self, duration: Duration) -> Result<(), JobError> {
+        tokio::select! {
+            () = tokio::time::sleep(duration) => Ok(()),
+            () = self.interrupt.cancelled() => Err(JobError::Interrupted),
+        }
+    }
+
+    fn check_stop(&self) -> Result<(), JobError> {
+        if self.cancel_requested {
+            return Err(JobError::Cancelled);
+        }
+        if self.interrupt.is_cancelled() {
+            return Err(JobError::Interrupted);
+        }
+        Ok(())
+    }
+
+    /// Writes counters, checkpoint and pending events now.
+    pub async fn flush(&mut self) -> Result<(), JobError> {
+        self.last_flush = Instant::now();
+        let now = Utc::now();
+        let c = &self.counters;
+        let mut update = job_run::Entity::update_many()
+            .col_expr(job_run::Column::Total, Expr::value(c.total))
+            .col_expr(job_run::Column::Processed, Expr::value(c.processed))
+            .col_expr(job_run::Column::Created, Expr::value(c.created))
+            .col_expr(job_run::Column::Updated, Expr::value(c.updated))
+            .col_expr(job_run::Column::Unchanged, Expr::value(c.unchanged))
+            .col_expr(job_run::Column::Failed, Expr::value(c.failed))
+            .col_expr(job_run::Column::PagesDone, Expr::value(c.pages_done))
+            .col_expr(job_run::Column::PagesTotal, Expr::value(c.pages_total))
+            .col_expr(job_run::Column::EmagRequests, Expr::value(c.emag_requests))
+            .col_expr(
+                job_run::Column::RateLimitWaits,
+                Expr::value(c.rate_limit_waits),
+            )
+            .col_expr(job_run::Column::Throughput, Expr::value(self.throughput()))
+            .col_expr(job_run::Column::EtaSeconds, Expr::value(self.eta_seconds()))
+            .col_expr(job_run::Column::HeartbeatAt, Expr::value(now))
+            .col_expr(job_run::Column::UpdatedAt, Expr::value(now))
+            .col_expr(job_run::Column::Revision, crate::runs::next_revision());
+        if self.checkpoint_dirty {
+            update = update.col_expr(
+                job_run::Column::Checkpoint,
+                Expr::value(self.checkpoint.clone()),
+            );
+        }
+        let result = update
+            .filter(job_run::Column::Id.eq(self.run_id))
+            .filter(job_run::Column::WorkerId.eq(self.worker_id.as_str()))
+            .filter(job_run::Column::Status.eq(job_run::RunStatus::Running))
+            .exec(&self.db)
+            .await?;
+        if result.rows_affected == 0 {
+            // Another worker took the run over (our lease ran out): stop touching it.
+            return Err(JobError::Interrupted);
+        }
+        self.checkpoint_dirty = false;
+        if !self.events.is_empty() {
+            let events = std::mem::take(&mut self.events);
+            run_event::Entity::insert_many(events)
+                .exec_without_returning(&self.db)
+                .await?;
+        }
+        let cancel: Option<bool> = job_run::Entity::find_by_id(self.run_id)
+            .select_only()
+            .column(job_run::Column::CancelRequested)
+            .into_tuple()
+            .one(&self.db)
+            .await?;
+        self.cancel_requested = cancel.unwrap_or(false);
+        Ok(())
+    }
+}
+
+fn saturate(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}

@@ -1,0 +1,223 @@
+//! The two queue backends behind one enqueue API: apalis-redis for production, apalis-sqlite
+//! for the embedded default. Workers build their apalis storages from here too.
+
+use std::{path::Path, time::Duration};
+
+use apalis::prelude::{TaskBuilder, TaskSink};
+use apalis_redis::{ConnectionManager, RedisStorage};
+use apalis_sqlite::{SqlitePool, SqliteStorage};
+use serde_json::Value;
+
+use crate::{
+    config::{Config, SecretUrl},
+    error::{QueueError, SetupError},
+    kind::JobKind,
+    task::RunTask,
+};
+
+#[derive(Clone)]
+pub struct Queue {
+    backend: Backend,
+    prefix: String,
+    /// How long apalis waits between heartbeats; orphans are re-queued after 3 misses.
+    heartbeat: Duration,
+}
+
+#[derive(Clone)]
+enum Backend {
+    Redis(ConnectionManager),
+    Sqlite(SqlitePool),
+}
+
+impl std::fmt::Debug for Queue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Queue")
+            .field("backend", &self.backend_name())
+            .field("prefix", &self.prefix)
+            .finish()
+    }
+}
+
+impl Queue {
+    pub async fn connect(config: &Config) -> Result<Queue, SetupError> {
+        let url: &SecretUrl = &config.queue_url;
+        let unreachable = |reason: String| SetupError::Unreachable {
+            setting: "MAGFLOW_QUEUE_URL",
+            target: url.to_string(),
+            reason,
+        };
+        let backend = match url.scheme() {
+            "redis" | "rediss" => {
+                let conn = tokio::time::timeout(
+                    Duration::from_secs(10),
+                    apalis_redis::connect(url.expose()),
+                )
+                .await
+                .map_err(|_| unreachable("timed out after 10 s".into()))?
+                .map_err(|e| unreachable(e.to_string()))?;
+                Backend::Redis(conn)
+            }
+            "sqlite" => {
+                let pool = crate::db::sqlite_pool(url.expose(), "MAGFLOW_QUEUE_URL").await?;
+                SqliteStorage::setup(&pool)
+                    .await
+                    .map_err(|e| unreachable(e.to_string()))?;
+                // apalis' setup turns synchronous off on one connection only (stack.md §5.9).
+                Backend::Sqlite(pool)
+            }
+            other => {
+                return Err(SetupError::Config(format!(
+                    "MAGFLOW_QUEUE_URL: unsupported scheme '{other}'"
+                )));
+            }
+        };
+        Ok(Queue {
+            backend,
+            prefix: config.queue_prefix.clone(),
+            heartbeat: Duration::from_secs(2),
+        })
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self.backend {
+            Backend::Redis(_) => "redis",
+            Backend::Sqlite(_) => "sqlite",
+        }
+    }
+
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// `<prefix>.<kind>`: no colons, which apalis-redis cannot route (stack.md §5.4).
+    pub fn queue_name(&self, kind: JobKind) -> String {
+        format!("{}.{}", self.prefix, kind.as_str())
+    }
+
+    pub fn redis_storage(&self, kind: JobKind) -> Option<RedisStorage<Value>> {
+        match &self.backend {
+            Backend::Redis(conn) => {
+                let cfg = apalis_redis::Config::default()
+                    .queue(self.queue_name(kind))
+                    .heartbeat_interval(self.heartbeat)
+                    .missed_heartbeats(3)
+                    .batch_size(1)
+                    // Without a TTL apalis deletes idempotency keys at once (stack.md §5.7).
+                    .idempotency_ttl(Some(Duration::from_secs(86_400)));
+                Some(RedisStorage::new(conn.clone()).with_config(cfg))
+            }
+            Backend::Sqlite(_) => None,
+        }
+    }
+
+    pub fn sqlite_storage(&self, kind: JobKind) -> Option<SqliteStorage<Value>> {
+        match &self.backend {
+            Backend::Sqlite(pool) => {
+                let cfg = apalis_sqlite::Config::default()
+                    .queue(self.queue_name(kind))
+                    .heartbeat_interval(self.heartbeat)
+                    .missed_heartbeats(3)
+                    .batch_size(1);
+                Some(SqliteStorage::new(pool).with_config(cfg))
+            }
+            Backend::Redis(_) => None,
+        }
+    }
+
+    /// Puts a task for `run` on the kind's queue, due after `delay`. Returns the task id.
+    pub async fn push(
+        &self,
+        kind: JobKind,
+        run: RunTask,
+        delay: Duration,
+    ) -> Result<String, QueueError> {
+        let id = ulid::Ulid::generate();
+        let args = serde_json::to_value(run).map_err(|e| QueueError::Unavailable(e.to_string()))?;
+        let task = TaskBuilder::new(args)
+            .task_id(id.into())
+            .run_after(delay)
+            .build();
+        let unavailable = |e: String| QueueError::Unavailable(e);
+        match &self.backend {
+            Backend::Redis(_) => {
+                let mut storage = self
+                    .redis_storage(kind)
+                    .ok_or_else(|| unavailable("no redis".into()))?;
+                storage
+                    .push_task(task)
+                    .await
+                    .map_err(|e| unavailable(e.to_string()))?;
+            }
+            Backend::Sqlite(_) => {
+                let mut storage = self
+                    .sqlite_storage(kind)
+                    .ok_or_else(|| unavailable("no sqlite".into()))?;
+                storage
+                    .push_task(task)
+                    .await
+                    .map_err(|e| unavailable(e.to_string()))?;
+            }
+        }
+        Ok(id.to_string())
+    }
+
+    /// Pushes a raw payload, bypassing [`RunTask`]: only for tests of poison payloads.
+    pub async fn push_raw(&self, kind: JobKind, args: Value) -> Result<(), QueueError> {
+        let task = TaskBuilder::new(args).build();
+        let unavailable = |e: String| QueueError::Unavailable(e);
+        match &self.backend {
+            Backend::Redis(_) => {
+                let mut s = self
+                    .redis_storage(kind)
+                    .ok_or_else(|| unavailable("no redis".into()))?;
+                s.push_task(task)
+                    .await
+                    .map_err(|e| unavailable(e.to_string()))
+            }
+            Backend::Sqlite(_) => {
+                let mut s = self
+                    .sqlite_storage(kind)
+                    .ok_or_else(|| unavailable("no sqlite".into()))?;
+                s.push_task(task)
+                    .await
+                    .map_err(|e| unavailable(e.to_string()))
+            }
+        }
+    }
+
+    /// Round trip to the queue store, for `/ready`.
+    pub async fn ping(&self) -> Result<(), QueueError> {
+        match &self.backend {
+            Backend::Redis(conn) => {
+                let mut conn = conn.clone();
+                redis::cmd("PING")
+                    .query_async::<String>(&mut conn)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| QueueError::Unavailable(e.to_string()))
+            }
+            Backend::Sqlite(pool) => sea_orm::sqlx::query("SELECT 1")
+                .execute(pool)
+                .await
+                .map(|_| ())
+                .map_err(|e| QueueError::Unavailable(e.to_string())),
+        }
+    }
+}
+
+/// Creates the folder of a `sqlite://` URL's file if needed.
+pub(crate) fn ensure_parent_dir(url: &str) -> std::io::Result<()> {
+    let path = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:")
+        .split('?')
+        .next()
+        .unwrap_or_default();
+    if path.is_empty() || path.starts_with(':') {
+        return Ok(());
+    }
+    match Path::new(path).parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir),
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,247 @@
+//! Creating, reading and cancelling runs: the operations the API and the CLI share.
+//! What a worker does to a run it holds lives in the worker crate.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use entity::{
+    job_run::{self, RunStatus},
+    run_event,
+};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
+};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::{error::RunsError, kind::JobKind, queue::Queue, task::RunTask};
+
+/// A run to create. `params` must already be validated (`registry::validate`).
+#[derive(Clone, Debug)]
+pub struct NewRun {
+    pub kind: JobKind,
+    pub params: Value,
+    pub account: Option<String>,
+    /// Overrides the kind's retry policy.
+    pub max_attempts: Option<u32>,
+    pub parent_id: Option<Uuid>,
+}
+
+/// Inserts the run as `queued`, then puts its task on the queue. If the queue refuses,
+/// the run is marked failed so it never waits for a task that does not exist.
+pub async fn enqueue(
+    db: &DatabaseConnection,
+    queue: &Queue,
+    new: NewRun,
+) -> Result<job_run::Model, RunsError> {
+    let now = Utc::now();
+    let max_attempts = new
+        .max_attempts
+        .unwrap_or(new.kind.retry_policy().max_attempts)
+        .clamp(1, 100);
+    let run = job_run::ActiveModel {
+        // v7: time-ordered, so "newest first" and cursors are an index scan on the key.
+        id: Set(Uuid::now_v7()),
+        parent_id: Set(new.parent_id),
+        kind: Set(new.kind.as_str().to_owned()),
+        queue_job_id: Set(None),
+        account: Set(new.account),
+        params: Set(new.params),
+        status: Set(RunStatus::Queued),
+        attempt: Set(0),
+        max_attempts: Set(i32::try_from(max_attempts).unwrap_or(100)),
+        total: Set(None),
+        processed: Set(0),
+        created: Set(0),
+        updated: Set(0),
+        unchanged: Set(0),
+        failed: Set(0),
+        pages_done: Set(0),
+        pages_total: Set(None),
+        emag_requests: Set(0),
+        rate_limit_waits: Set(0),
+        checkpoint: Set(None),
+        throughput: Set(None),
+        eta_seconds: Set(None),
+        error_category: Set(None),
+        error_message: Set(None),
+        cancel_requested: Set(false),
+        worker_id: Set(None),
+        heartbeat_at: Set(None),
+        next_attempt_at: Set(Some(now)),
+        revision: Set(0),
+        created_at: Set(now),
+        started_at: Set(None),
+        finished_at: Set(None),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await?;
+    dispatch(db, queue, run, Duration::ZERO).await
+}
+
+/// Puts a task for an existing queued run on its queue and records the task id.
+pub async fn dispatch(
+    db: &DatabaseConnection,
+    queue: &Queue,
+    run: job_run::Model,
+    delay: Duration,
+) -> Result<job_run::Model, RunsError> {
+    let kind = JobKind::parse(&run.kind).unwrap_or(JobKind::Ping);
+    match queue.push(kind, RunTask::new(run.id), delay).await {
+        Ok(task_id) => {
+            job_run::Entity::update_many()
+                .col_expr(job_run::Column::QueueJobId, Expr::value(task_id.clone()))
+                .filter(job_run::Column::Id.eq(run.id))
+                .exec(db)
+                .await?;
+            Ok(job_run::Model {
+                queue_job_id: Some(task_id),
+                ..run
+            })
+        }
+        Err(e) => {
+            let now = Utc::now();
+            job_run::Entity::update_many()
+                .col_expr(job_run::Column::Status, Expr::value(RunStatus::Failed))
+                .col_expr(
+                    job_run::Column::ErrorCategory,
+                    Expr::value("queue_unavailable"),
+                )
+                .col_expr(job_run::Column::ErrorMessage, Expr::value(e.to_string()))
+                .col_expr(job_run::Column::FinishedAt, Expr::value(now))
+                .col_expr(job_run::Column::UpdatedAt, Expr::value(now))
+                .col_expr(job_run::Column::Revision, crate::runs::next_revision())
+                .filter(job_run::Column::Id.eq(run.id))
+                .exec(db)
+                .await?;
+            Err(e.into())
+        }
+    }
+}
+
+/// `revision + 1`: every write to a run bumps it, so stream readers can tell new from seen.
+pub fn next_revision() -> sea_orm::sea_query::SimpleExpr {
+    use sea_orm::sea_query::ExprTrait;
+    Expr::col(job_run::Column::Revision).add(1)
+}
+
+pub async fn find(db: &DatabaseConnection, id: Uuid) -> Result<Option<job_run::Model>, DbErr> {
+    job_run::Entity::find_by_id(id).one(db).await
+}
+
+/// What a cancel request did.
+#[derive(Debug)]
+pub enum CancelOutcome {
+    /// It had not started: it is cancelled now.
+    Cancelled(job_run::Model),
+    /// It is running: its handler stops at the next checkpoint.
+    Requested(job_run::Model),
+    /// It had already ended; nothing changed.
+    AlreadyFinished(job_run::Model),
+    NotFound,
+}
+
+pub async fn cancel(db: &DatabaseConnection, id: Uuid) -> Result<CancelOutcome, DbErr> {
+    let now = Utc::now();
+    let queued = job_run::Entity::update_many()
+        .col_expr(job_run::Column::Status, Expr::value(RunStatus::Cancelled))
+        .col_expr(job_run::Column::CancelRequested, Expr::value(true))
+        .col_expr(job_run::Column::FinishedAt, Expr::value(now))
+        .col_expr(job_run::Column::UpdatedAt, Expr::value(now))
+        .col_expr(job_run::Column::Revision, crate::runs::next_revision())
+        .filter(job_run::Column::Id.eq(id))
+        .filter(job_run::Column::Status.eq(RunStatus::Queued))
+        .exec(db)
+        .await?;
+    if queued.rows_affected == 1 {
+        let run = find(db, id)
+            .await?
+            .ok_or(DbErr::RecordNotFound(id.to_string()))?;
+        return Ok(CancelOutcome::Cancelled(run));
+    }
+    let running = job_run::Entity::update_many()
+        .col_expr(job_run::Column::CancelRequested, Expr::value(true))
+        .col_expr(job_run::Column::UpdatedAt, Expr::value(now))
+        .col_expr(job_run::Column::Revision, crate::runs::next_revision())
+        .filter(job_run::Column::Id.eq(id))
+        .filter(job_run::Column::Status.eq(RunStatus::Running))
+        .exec(db)
+        .await?;
+    let Some(run) = find(db, id).await? else {
+        return Ok(CancelOutcome::NotFound);
+    };
+    Ok(if running.rows_affected == 1 {
+        CancelOutcome::Requested(run)
+    } else {
+        CancelOutcome::AlreadyFinished(run)
+    })
+}
+
+/// Filters of the run list; every field optional.
+#[derive(Clone, Debug, Default)]
+pub struct RunFilter {
+    pub kind: Option<JobKind>,
+    pub status: Option<RunStatus>,
+    pub account: Option<String>,
+    pub parent_id: Option<Uuid>,
+}
+
+/// Newest first. `before` is the id of the last run of the previous page.
+pub async fn list(
+    db: &DatabaseConnection,
+    filter: &RunFilter,
+    before: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<job_run::Model>, DbErr> {
+    let mut q = job_run::Entity::find();
+    if let Some(kind) = filter.kind {
+        q = q.filter(job_run::Column::Kind.eq(kind.as_str()));
+    }
+    if let Some(status) = filter.status {
+        q = q.filter(job_run::Column::Status.eq(status));
+    }
+    if let Some(account) = &filter.account {
+        q = q.filter(job_run::Column::Account.eq(account.as_str()));
+    }
+    if let Some(parent) = filter.parent_id {
+        q = q.filter(job_run::Column::ParentId.eq(parent));
+    }
+    if let Some(before) = before {
+        q = q.filter(job_run::Column::Id.lt(before));
+    }
+    q.order_by_desc(job_run::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+/// Log lines of one run after event id `after`, oldest first.
+pub async fn events(
+    db: &DatabaseConnection,
+    run_id: Uuid,
+    after: i64,
+    limit: u64,
+) -> Result<Vec<run_event::Model>, DbErr> {
+    run_event::Entity::find()
+        .filter(run_event::Column::RunId.eq(run_id))
+        .filter(run_event::Column::Id.gt(after))
+        .order_by_asc(run_event::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+/// Counts queued runs per kind: the queue depth that `/metrics` reports.
+pub async fn queued_counts(db: &DatabaseConnection) -> Result<Vec<(String, i64)>, DbErr> {
+    job_run::Entity::find()
+        .select_only()
+        .column(job_run::Column::Kind)
+        .column_as(job_run::Column::Id.count(), "n")
+        .filter(job_run::Column::Status.eq(RunStatus::Queued))
+        .group_by(job_run::Column::Kind)
+        .into_tuple()
+        .all(db)
+        .await
+}

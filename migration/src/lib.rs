@@ -1,0 +1,24 @@
+//! Schema migrations, run by `magflow migrate` (and by `magflow run` for the embedded
+//! default). Tables are named by string identifiers here, never through `entity`, so a
+//! later change to a model cannot rewrite history.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261127_000001_create_job_runs;
+mod m20261127_000002_create_run_events;
+mod m20261127_000003_create_api_keys;
+mod m20261127_000004_create_audit_log;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261127_000001_create_job_runs::Migration),
+            Box::new(m20261127_000002_create_run_events::Migration),
+            Box::new(m20261127_000003_create_api_keys::Migration),
+            Box::new(m20261127_000004_create_audit_log::Migration),
+        ]
+    }
+}

@@ -1,0 +1,132 @@
+//! `magflow run`, `magflow api`, `magflow worker`: wire the pieces and wait for a signal.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use jobs::{JobContext, api_keys};
+use poem::listener::{Acceptor, Listener, TcpListener};
+use tokio_util::sync::CancellationToken;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Parts {
+    Both,
+    Api,
+    Worker,
+}
+
+pub async fn run(config: jobs::Config, parts: Parts) -> anyhow::Result<()> {
+    let db = jobs::db::connect(&config).await?;
+    if parts == Parts::Both {
+        jobs::db::migrate(&db).await?;
+    }
+    let queue = jobs::Queue::connect(&config).await?;
+    let ctx = JobContext {
+        db,
+        queue,
+        config: Arc::new(config),
+    };
+    let shutdown = CancellationToken::new();
+    tokio::spawn(wait_for_signal(shutdown.clone()));
+
+    let mut tasks = tokio::task::JoinSet::new();
+    if parts != Parts::Worker {
+        let bind = ctx.config.bind.clone();
+        let acceptor = TcpListener::bind(bind.clone())
+            .into_acceptor()
+            .await
+            .with_context(|| format!("MAGFLOW_BIND: cannot listen on {bind}"))?;
+        let addr = acceptor
+            .local_addr()
+            .first()
+            .and_then(|a| a.as_socket_addr().copied())
+            .context("listener has no address")?;
+        let new_key = if parts == Parts::Both {
+            bootstrap_key(&ctx).await?
+        } else {
+            None
+        };
+        let state = api::state(ctx.clone(), CancellationToken::new());
+        let stop = shutdown.clone();
+        tasks.spawn(async move {
+            api::serve(state, acceptor, async move { stop.cancelled().await })
+                .await
+                .context("api server failed")
+        });
+        println!(
+            "magflow {} is up ({} database, {} queue)",
+            env!("CARGO_PKG_VERSION"),
+            ctx.config.database_url.scheme(),
+            ctx.queue.backend_name()
+        );
+        println!("  API:        http://{addr}/api/v1");
+        println!("  Swagger UI: http://{addr}/docs");
+        if let Some(key) = new_key {
+            println!(
+                "No API key existed, so an admin key was created. Use it as 'Authorization: Bearer <key>'; it is not shown again:"
+            );
+            println!("{key}");
+        }
+    }
+    if parts != Parts::Api {
+        let ctx = ctx.clone();
+        let stop = shutdown.clone();
+        tasks.spawn(async move {
+            worker::run(ctx, async move { stop.cancelled().await })
+                .await
+                .context("worker failed")
+        });
+    }
+    // The first part to end (normally both, after a signal) decides the exit status.
+    let mut result = Ok(());
+    while let Some(joined) = tasks.join_next().await {
+        shutdown.cancel();
+        match joined {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => result = Err(e),
+            Err(e) => result = Err(anyhow::anyhow!("a task panicked: {e}")),
+        }
+    }
+    result
+}
+
+/// On first start with no keys at all, make an admin key so Swagger UI is usable at once.
+async fn bootstrap_key(ctx: &JobContext) -> anyhow::Result<Option<String>> {
+    if api_keys::count_active(&ctx.db).await? > 0 {
+        return Ok(None);
+    }
+    let (key, model) = api_keys::create(&ctx.db, api_keys::Role::Admin, "bootstrap-admin").await?;
+    jobs::audit::record(
+        &ctx.db,
+        "magflow run",
+        "api_key.create",
+        &format!("api_key:{}", model.id),
+        Some(serde_json::json!({ "name": "bootstrap-admin", "role": "admin" })),
+    )
+    .await?;
+    Ok(Some(key))
+}
+
+async fn wait_for_signal(shutdown: CancellationToken) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot listen for SIGTERM");
+                    let _ = ctrl_c.await;
+                    shutdown.cancel();
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("signal received; shutting down");
+    shutdown.cancel();
+}

@@ -1,0 +1,307 @@
+//! Runs one task: decode → claim → handler (with timeout, panic guard and heartbeat) →
+//! record the outcome under magflow's retry policy.
+
+use std::{
+    panic::AssertUnwindSafe,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use entity::job_run;
+use futures::FutureExt;
+use jobs::{
+    ErrorCategory, JobContext, JobError, JobKind,
+    metrics::{BAD_PAYLOADS, RUN_ATTEMPTS, RUN_DURATION, RUNS_FINISHED},
+    progress::Progress,
+    registry, runs,
+    task::RunTask,
+};
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use crate::lifecycle::{self, Claim, Ending};
+
+/// Shared by every apalis worker of a process.
+#[derive(Clone)]
+pub struct Executor {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    ctx: JobContext,
+    worker_id: String,
+    /// Fired when the shutdown grace ends.
+    interrupt: CancellationToken,
+}
+
+impl Executor {
+    pub fn new(ctx: JobContext, worker_id: String, interrupt: CancellationToken) -> Executor {
+        Executor {
+            inner: Arc::new(Inner {
+                ctx,
+                worker_id,
+                interrupt,
+            }),
+        }
+    }
+
+    pub fn ctx(&self) -> &JobContext {
+        &self.inner.ctx
+    }
+
+    pub fn worker_id(&self) -> &str {
+        &self.inner.worker_id
+    }
+
+    /// Handles one queue task. Never fails and never panics: whatever happens is written to
+    /// the run (or logged, if there is no run to write to).
+    pub async fn handle(&self, payload: Value) {
+        let task = match RunTask::decode(&payload) {
+            Ok(task) => task,
+            Err(reason) => return self.reject_payload(&payload, &reason).await,
+        };
+        let ctx = &self.inner.ctx;
+        match lifecycle::claim(
+            &ctx.db,
+            task.run_id,
+            &self.inner.worker_id,
+            ctx.config.lease(),
+        )
+        .await
+        {
+            Ok(Claim::Claimed(run)) => self.execute(run).await,
+            Ok(Claim::NotNow(run, delay)) => {
+                if let Err(e) = runs::dispatch(&ctx.db, &ctx.queue, run, delay).await {
+                    tracing::error!(run.id = %task.run_id, error = %e, "could not re-queue a busy run's task");
+                }
+            }
+            Ok(Claim::Gone) => {}
+            Err(e) => {
+                // The database is unreachable: put the task back rather than lose it.
+                tracing::warn!(run.id = %task.run_id, error = %e, "claim failed; task re-queued");
+                let kind = JobKind::Ping;
+                let _ = kind;
+                if let Ok(Some(run)) = runs::find(&ctx.db, task.run_id).await {
+                    let _ = runs::dispatch(&ctx.db, &ctx.queue, run, Duration::from_secs(5)).await;
+                }
+            }
+        }
+    }
+
+    async fn reject_payload(&self, payload: &Value, reason: &str) {
+        metrics::counter!(BAD_PAYLOADS).increment(1);
+        tracing::error!(reason, "dropped a task whose payload does not decode");
+        let run_id = payload
+            .get("run_id")
+            .and_then(Value::as_str)
+            .and_then(|s| uuid::Uuid::parse_str(s).ok());
+        if let Some(run_id) = run_id {
+            let db = &self.inner.ctx.db;
+            let _ =
+                lifecycle::fail_unstartable(db, run_id, ErrorCategory::BadPayload, reason).await;
+        }
+    }
+
+    async fn execute(&self, run: job_run::Model) {
+        let ctx = &self.inner.ctx;
+        let db = &ctx.db;
+        let worker_id = self.inner.worker_id.as_str();
+        let Some(kind) = JobKind::parse(&run.kind) else {
+            let message = format!("unknown job kind {:?}", run.kind);
+            let _ = lifecycle::end_attempt(
+                db,
+                &run,
+                worker_id,
+                &Ending::Failed {
+                    category: ErrorCategory::BadPayload,
+                    message,
+                },
+            )
+            .await;
+            return;
+        };
+        let attempt = u32::try_from(run.attempt).unwrap_or(1);
+        metrics::counter!(RUN_ATTEMPTS, "kind" => kind.as_str()).increment(1);
+        let _ = lifecycle::log(
+            db,
+            run.id,
+            "info",
+            format!(
+                "attempt {attempt} of {} started on {worker_id}",
+                run.max_attempts
+            ),
+        )
+        .await;
+        tracing::info!(run.id = %run.id, run.kind = %kind, run.attempt = attempt, "attempt started");
+
+        let heartbeat = self.spawn_heartbeat(&run);
+        let mut progress = Progress::new(
+            db.clone(),
+            &run,
+            worker_id.to_owned(),
+            self.inner.interrupt.child_token(),
+            Duration::from_millis(500),
+        );
+        let started = Instant::now();
+        let timeout = kind.default_timeout();
+        let attempt_future = AssertUnwindSafe(registry::execute(
+            kind,
+            ctx,
+            &mut progress,
+            &run.params,
+            attempt,
+        ))
+        .catch_unwind();
+        let outcome = match tokio::time::timeout(timeout, attempt_future).await {
+            Err(_) => Err(JobError::Retryable {
+                category: ErrorCategory::Timeout,
+                message: format!("attempt timed out after {} s", timeout.as_secs()),
+            }),
+            Ok(Err(panic)) => Err(JobError::permanent(
+                ErrorCategory::Panic,
+                panic_message(&panic),
+            )),
+            Ok(Ok(result)) => result,
+        };
+        heartbeat.abort();
+
+        // Last counters and checkpoint first, so a resumed attempt starts where this one stopped.
+        if let Err(JobError::Interrupted) = progress.flush().await
+            && !matches!(outcome, Err(JobError::Interrupted))
+        {
+            tracing::warn!(run.id = %run.id, "lost the run to another worker; not recording this attempt's end");
+            return;
+        }
+        let ending = self.ending_for(kind, &run, attempt, outcome);
+        let outcome_label = match &ending {
+            Ending::Succeeded => "succeeded",
+            Ending::Cancelled => "cancelled",
+            Ending::Failed { .. } => "failed",
+            Ending::Dead { .. } => "dead",
+            Ending::Retry { .. } => "retry",
+            Ending::HandBack => "handed_back",
+        };
+        match lifecycle::end_attempt(db, &run, worker_id, &ending).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!(run.id = %run.id, "run was taken over before its attempt ended");
+                return;
+            }
+            Err(e) => {
+                // The row still says running; the reaper re-queues it after the lease.
+                tracing::error!(run.id = %run.id, error = %e, "could not record the end of an attempt");
+                return;
+            }
+        }
+        metrics::counter!(RUNS_FINISHED, "kind" => kind.as_str(), "outcome" => outcome_label)
+            .increment(1);
+        metrics::histogram!(RUN_DURATION, "kind" => kind.as_str())
+            .record(started.elapsed().as_secs_f64());
+        let _ = lifecycle::log(db, run.id, level_for(&ending), describe(&ending, attempt)).await;
+        tracing::info!(run.id = %run.id, run.kind = %kind, outcome = outcome_label, "attempt ended");
+
+        let requeue_after = match ending {
+            Ending::Retry { delay, .. } => Some(delay),
+            Ending::HandBack => Some(Duration::ZERO),
+            _ => None,
+        };
+        if let Some(delay) = requeue_after {
+            let queued = job_run::Model {
+                status: job_run::RunStatus::Queued,
+                ..run
+            };
+            if let Err(e) = runs::dispatch(db, &ctx.queue, queued, delay).await {
+                tracing::error!(error = %e, "could not re-queue a run");
+            }
+        }
+    }
+
+    fn ending_for(
+        &self,
+        kind: JobKind,
+        run: &job_run::Model,
+        attempt: u32,
+        outcome: Result<(), JobError>,
+    ) -> Ending {
+        match outcome {
+            Ok(()) => Ending::Succeeded,
+            Err(JobError::Cancelled) => Ending::Cancelled,
+            Err(JobError::Interrupted) => Ending::HandBack,
+            Err(JobError::Permanent { category, message }) => Ending::Failed { category, message },
+            Err(JobError::Retryable { category, message }) => {
+                if attempt >= u32::try_from(run.max_attempts).unwrap_or(1) {
+                    Ending::Dead { category, message }
+                } else {
+                    Ending::Retry {
+                        category,
+                        message,
+                        delay: kind.retry_policy().delay_after(attempt),
+                    }
+                }
+            }
+            Err(other) => Ending::Failed {
+                category: ErrorCategory::Permanent,
+                message: other.to_string(),
+            },
+        }
+    }
+
+    /// Keeps the run's lease fresh while the handler works, even inside a long step.
+    fn spawn_heartbeat(&self, run: &job_run::Model) -> tokio::task::JoinHandle<()> {
+        let db = self.inner.ctx.db.clone();
+        let worker_id = self.inner.worker_id.clone();
+        let every = self.inner.ctx.config.lease() / 3;
+        let run_id = run.id;
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                match lifecycle::heartbeat(&db, run_id, &worker_id).await {
+                    Ok(true) => {}
+                    Ok(false) => return,
+                    Err(e) => tracing::warn!(run.id = %run_id, error = %e, "heartbeat failed"),
+                }
+            }
+        })
+    }
+}
+
+fn level_for(ending: &Ending) -> &'static str {
+    match ending {
+        Ending::Succeeded | Ending::Cancelled | Ending::HandBack => "info",
+        Ending::Retry { .. } => "warn",
+        Ending::Failed { .. } | Ending::Dead { .. } => "error",
+    }
+}
+
+fn describe(ending: &Ending, attempt: u32) -> String {
+    match ending {
+        Ending::Succeeded => format!("succeeded on attempt {attempt}"),
+        Ending::Cancelled => "cancelled".into(),
+        Ending::HandBack => {
+            "worker shutting down: handed back to the queue, resumes from its checkpoint".into()
+        }
+        Ending::Failed { category, message } => format!("failed ({category}): {message}"),
+        Ending::Dead { category, message } => {
+            format!("attempt {attempt} failed ({category}): {message}; no attempts left")
+        }
+        Ending::Retry {
+            category,
+            message,
+            delay,
+        } => {
+            format!(
+                "attempt {attempt} failed ({category}): {message}; retrying in {:.1} s",
+                delay.as_secs_f64()
+            )
+        }
+    }
+}
+
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    let text = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into());
+    format!("handler panicked: {text}")
+}

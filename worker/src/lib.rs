@@ -1,0 +1,115 @@
+//! Worker processes: pull tasks from every queue, run them, keep runs alive and honest.
+//!
+//! - [`executor`]: one task → claim the run → handler → record the outcome.
+//! - [`lifecycle`]: the state changes a worker makes to a run it holds.
+//! - [`reaper`]: re-queues runs whose worker stopped heartbeating (crash, kill -9).
+//!
+//! apalis moves tasks; the `job_runs` row decides. Every handler returns `Ok` to apalis,
+//! so apalis' hard-coded 25 retries never apply and magflow's policy does (stack.md §5).
+
+pub mod executor;
+pub mod lifecycle;
+pub mod reaper;
+
+use std::{future::Future, time::Duration};
+
+use apalis::prelude::{BoxDynError, Data, Monitor, WorkerBuilder, WorkerBuilderExt};
+use jobs::{JobContext, JobKind};
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+pub use executor::Executor;
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WorkerError {
+    #[error("worker stopped with an error: {0}")]
+    Monitor(String),
+}
+
+/// A name unique to this process, so apalis never mistakes a restart for a live worker
+/// (stack.md §5.5) and runs record who holds them.
+pub fn worker_id() -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "host".into());
+    let tag = ulid::Ulid::generate().to_string();
+    format!("{host}-{}-{}", std::process::id(), &tag[tag.len() - 6..])
+}
+
+async fn handle(task: Value, exec: Data<Executor>) -> Result<(), BoxDynError> {
+    exec.handle(task).await;
+    Ok(())
+}
+
+/// Runs workers for every queue until `shutdown` resolves, then stops fetching, lets
+/// running jobs go on for the grace period, makes the rest checkpoint and hand their runs
+/// back to the queue, and returns.
+pub async fn run(
+    ctx: JobContext,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), WorkerError> {
+    let worker_id = worker_id();
+    let interrupt = CancellationToken::new();
+    let exec = Executor::new(ctx.clone(), worker_id.clone(), interrupt.clone());
+    let grace = ctx.config.shutdown_grace();
+    let poll = ctx.config.poll_interval();
+    let concurrency = ctx.config.worker_concurrency;
+
+    let reaper_stop = CancellationToken::new();
+    let reaper = tokio::spawn(reaper::run(exec.clone(), reaper_stop.clone()));
+
+    let mut monitor = Monitor::new();
+    for kind in JobKind::ALL {
+        let name = format!("{worker_id}.{}", kind.as_str());
+        let exec = exec.clone();
+        // One arm per backend: the storages are different types behind one handler.
+        if let Some(storage) = ctx.queue.redis_storage(kind) {
+            let storage = apalis::prelude::BackendExt::poll_with_interval(storage, poll);
+            monitor = monitor.register(move |_| {
+                WorkerBuilder::new(name.clone())
+                    .backend(storage.clone())
+                    .concurrency(concurrency)
+                    .data(exec.clone())
+                    .build(handle)
+            });
+        } else if let Some(storage) = ctx.queue.sqlite_storage(kind) {
+            let storage = apalis::prelude::BackendExt::poll_with_interval(storage, poll);
+            monitor = monitor.register(move |_| {
+                WorkerBuilder::new(name.clone())
+                    .backend(storage.clone())
+                    .concurrency(concurrency)
+                    .data(exec.clone())
+                    .build(handle)
+            });
+        }
+    }
+    tracing::info!(worker.id = %worker_id, queue.backend = ctx.queue.backend_name(), "worker started");
+
+    let signal = {
+        let interrupt = interrupt.clone();
+        async move {
+            shutdown.await;
+            tracing::info!(
+                grace_s = grace.as_secs(),
+                "shutting down: no new tasks; running jobs get the grace period"
+            );
+            tokio::spawn(async move {
+                tokio::time::sleep(grace).await;
+                interrupt.cancel();
+            });
+            Ok(())
+        }
+    };
+    let result = monitor
+        // After the grace, handlers checkpoint within one step; leave them time to do it.
+        .shutdown_timeout(grace + Duration::from_secs(10))
+        .run_with_signal(signal)
+        .await;
+    interrupt.cancel();
+    reaper_stop.cancel();
+    let _ = reaper.await;
+    tracing::info!(worker.id = %worker_id, "worker stopped");
+    result.map_err(|e| WorkerError::Monitor(e.to_string()))
+}

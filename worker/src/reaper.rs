@@ -1,0 +1,86 @@
+//! Finds runs whose worker stopped heartbeating (killed, crashed, partitioned) and puts
+//! them back in the queue, where any worker resumes them from their checkpoint. Runs in
+//! every worker process; the conditional update makes sure only one re-queues each run.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use entity::job_run::{self, RunStatus};
+use jobs::runs::{self, next_revision};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, sea_query::Expr};
+use tokio_util::sync::CancellationToken;
+
+use crate::{Executor, lifecycle};
+
+pub async fn run(exec: Executor, stop: CancellationToken) {
+    let lease = exec.ctx().config.lease();
+    let every = (lease / 2).max(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(every) => {}
+        }
+        if let Err(e) = sweep(&exec, lease).await {
+            tracing::warn!(error = %e, "reaper sweep failed");
+        }
+    }
+}
+
+/// One pass: re-queue every run whose heartbeat is older than the lease.
+pub async fn sweep(exec: &Executor, lease: Duration) -> Result<usize, sea_orm::DbErr> {
+    let ctx = exec.ctx();
+    let cutoff = Utc::now() - chrono::Duration::from_std(lease).unwrap_or_default();
+    let stale = job_run::Entity::find()
+        .filter(job_run::Column::Status.eq(RunStatus::Running))
+        .filter(job_run::Column::HeartbeatAt.lt(cutoff))
+        .limit(100)
+        .all(&ctx.db)
+        .await?;
+    let mut requeued = 0;
+    for run in stale {
+        let now = Utc::now();
+        let result = job_run::Entity::update_many()
+            .col_expr(job_run::Column::Status, Expr::value(RunStatus::Queued))
+            .col_expr(
+                job_run::Column::WorkerId,
+                Expr::value(Option::<String>::None),
+            )
+            .col_expr(
+                job_run::Column::HeartbeatAt,
+                Expr::value(Option::<chrono::DateTime<Utc>>::None),
+            )
+            .col_expr(job_run::Column::NextAttemptAt, Expr::value(now))
+            .col_expr(job_run::Column::UpdatedAt, Expr::value(now))
+            .col_expr(job_run::Column::Revision, next_revision())
+            .filter(job_run::Column::Id.eq(run.id))
+            .filter(job_run::Column::Revision.eq(run.revision))
+            .filter(job_run::Column::Status.eq(RunStatus::Running))
+            .exec(&ctx.db)
+            .await?;
+        if result.rows_affected == 0 {
+            continue;
+        }
+        let holder = run.worker_id.clone().unwrap_or_default();
+        tracing::warn!(run.id = %run.id, worker.id = %holder, "worker lost; run re-queued");
+        let _ = lifecycle::log(
+            &ctx.db,
+            run.id,
+            "warn",
+            format!(
+                "worker {holder} stopped responding during attempt {}; re-queued",
+                run.attempt
+            ),
+        )
+        .await;
+        let queued = job_run::Model {
+            status: RunStatus::Queued,
+            revision: run.revision + 1,
+            ..run
+        };
+        if let Err(e) = runs::dispatch(&ctx.db, &ctx.queue, queued, Duration::ZERO).await {
+            tracing::error!(error = %e, "could not re-queue a lost run");
+        }
+        requeued += 1;
+    }
+    Ok(requeued)
+}
