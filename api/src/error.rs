@@ -53,6 +53,15 @@ fn body(code: &str, message: impl Into<String>, field: Option<String>) -> Json<E
 }
 
 impl ApiError {
+    pub fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError::BadRequest(body("bad_request", message, None))
+    }
+
+    pub fn bad_field(field: &str, message: impl Into<String>) -> ApiError {
+        let message = format!("{field}: {}", message.into());
+        ApiError::BadRequest(body("bad_request", message, Some(field.to_owned())))
+    }
+
     pub fn unauthorized() -> ApiError {
         ApiError::Unauthorized(body(
             "unauthorized",
@@ -135,7 +144,7 @@ fn code_for(status: StatusCode) -> &'static str {
 
 /// poem-openapi names the bad parameter or field in its messages; pull it out.
 fn field_in(message: &str) -> Option<String> {
-    for marker in ["parameter `", "field `"] {
+    for marker in ["parameter `", "field `", "query `", "path `", "header `"] {
         if let Some(rest) = message.split(marker).nth(1) {
             return rest.split('`').next().map(str::to_owned);
         }

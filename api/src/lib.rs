@@ -6,6 +6,7 @@
 //! - [`http_metrics`]: request metrics for `/metrics`.
 
 pub mod auth;
+pub mod body;
 pub mod error;
 pub mod http_metrics;
 pub mod routes;

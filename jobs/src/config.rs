@@ -34,8 +34,8 @@ pub struct Config {
     pub lease_secs: u64,
     /// How often the API reads changed runs for its SSE and WebSocket clients.
     pub stream_poll_ms: u64,
-    /// `text` or `json`.
-    pub log_format: String,
+    /// Caps every attempt of every kind, in seconds (default: each kind's own limit).
+    pub attempt_timeout_secs: Option<u64>,
 }
 
 impl Default for Config {
@@ -50,7 +50,7 @@ impl Default for Config {
             poll_interval_ms: 200,
             lease_secs: 30,
             stream_poll_ms: 250,
-            log_format: "text".into(),
+            attempt_timeout_secs: None,
         }
     }
 }
@@ -119,6 +119,12 @@ impl Config {
 
     pub fn poll_interval(&self) -> Duration {
         Duration::from_millis(self.poll_interval_ms.max(10))
+    }
+
+    /// How long one attempt of `kind` may run.
+    pub fn attempt_timeout(&self, kind: crate::JobKind) -> Duration {
+        self.attempt_timeout_secs
+            .map_or_else(|| kind.default_timeout(), Duration::from_secs)
     }
 
     pub fn stream_poll(&self) -> Duration {

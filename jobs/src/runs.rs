@@ -35,12 +35,18 @@ pub async fn enqueue(
     queue: &Queue,
     new: NewRun,
 ) -> Result<job_run::Model, RunsError> {
+    let run = insert(db, new).await?;
+    dispatch(db, queue, run, Duration::ZERO).await
+}
+
+/// Inserts the run as `queued` without a queue task ([`dispatch`] gives it one).
+pub async fn insert(db: &DatabaseConnection, new: NewRun) -> Result<job_run::Model, DbErr> {
     let now = Utc::now();
     let max_attempts = new
         .max_attempts
         .unwrap_or(new.kind.retry_policy().max_attempts)
         .clamp(1, 100);
-    let run = job_run::ActiveModel {
+    job_run::ActiveModel {
         // v7: time-ordered, so "newest first" and cursors are an index scan on the key.
         id: Set(Uuid::now_v7()),
         parent_id: Set(new.parent_id),
@@ -77,8 +83,7 @@ pub async fn enqueue(
         updated_at: Set(now),
     }
     .insert(db)
-    .await?;
-    dispatch(db, queue, run, Duration::ZERO).await
+    .await
 }
 
 /// Puts a task for an existing queued run on its queue and records the task id.

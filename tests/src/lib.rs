@@ -1,1 +1,301 @@
+//! Test harness: start the API and a worker in-process on port 0, against a real SQLite
+//! file (embedded backend) or a real PostgreSQL database and Redis (production backend).
+//!
+//! Isolation: every [`TestApp`] gets its own SQLite files, or its own PostgreSQL database
+//! and its own Redis queue prefix, so tests run in parallel.
+//! The servers come from `MAGFLOW_TEST_DATABASE_URL` (a PostgreSQL URL whose user may
+//! create databases) and `MAGFLOW_TEST_REDIS_URL`; `.ci/run` starts both.
 
+pub mod http;
+pub mod process;
+
+use std::{sync::Arc, time::Duration};
+
+use jobs::{Config, JobContext, SecretUrl, api_keys};
+use poem::listener::{Acceptor, Listener, TcpListener};
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::Value;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+pub use http::Client;
+
+/// Which storage a test runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite files for data and queue: the embedded default.
+    Sqlite,
+    /// PostgreSQL for data, Redis for the queue: production.
+    Redis,
+}
+
+impl Backend {
+    pub const BOTH: [Backend; 2] = [Backend::Sqlite, Backend::Redis];
+}
+
+/// Knobs a test may turn; the defaults keep tests fast.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Start an in-process worker with the API.
+    pub worker: bool,
+    pub shutdown_grace_secs: u64,
+    pub lease_secs: u64,
+    pub attempt_timeout_secs: Option<u64>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            worker: true,
+            shutdown_grace_secs: 5,
+            lease_secs: 3,
+            attempt_timeout_secs: None,
+        }
+    }
+}
+
+pub struct TestApp {
+    pub backend: Backend,
+    pub config: Config,
+    pub ctx: JobContext,
+    pub client: Client,
+    /// An admin key and a viewer key, in plain text.
+    pub admin: String,
+    pub viewer: String,
+    api_stop: CancellationToken,
+    api_task: JoinHandle<std::io::Result<()>>,
+    pub worker: Option<WorkerHandle>,
+    _dir: tempfile::TempDir,
+}
+
+/// A worker running inside the test process.
+pub struct WorkerHandle {
+    stop: CancellationToken,
+    task: JoinHandle<Result<(), worker::WorkerError>>,
+}
+
+impl WorkerHandle {
+    pub fn start(ctx: JobContext) -> WorkerHandle {
+        let stop = CancellationToken::new();
+        let signal = stop.clone();
+        let task = tokio::spawn(worker::run(ctx, async move { signal.cancelled().await }));
+        WorkerHandle { stop, task }
+    }
+
+    /// Signals shutdown and waits for the worker to return.
+    pub async fn shutdown(self) -> Result<(), worker::WorkerError> {
+        self.stop.cancel();
+        self.task.await.expect("worker task panicked")
+    }
+}
+
+fn install_tls_provider() {
+    // reqwest is built without a default provider (stack.md §2).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: run the tests through `bash .ci/run`, which starts PostgreSQL and Redis")
+    })
+}
+
+/// A fresh PostgreSQL database for one test.
+async fn postgres_database() -> String {
+    let admin = env("MAGFLOW_TEST_DATABASE_URL");
+    let name = format!("mf_{}", Uuid::new_v4().simple());
+    let conn = Database::connect(&admin)
+        .await
+        .expect("connect to the test PostgreSQL");
+    conn.execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create test database");
+    let mut url = url::Url::parse(&admin).expect("MAGFLOW_TEST_DATABASE_URL is a URL");
+    url.set_path(&format!("/{name}"));
+    url.to_string()
+}
+
+/// Settings for a test of `backend`: own files, or own database and Redis prefix.
+pub async fn test_config(backend: Backend, dir: &std::path::Path, opts: &Options) -> Config {
+    let prefix = format!("t{}", &Uuid::new_v4().simple().to_string()[..12]);
+    let (database_url, queue_url) = match backend {
+        Backend::Sqlite => (
+            format!("sqlite://{}/magflow.db", dir.display()),
+            format!("sqlite://{}/queue.db", dir.display()),
+        ),
+        Backend::Redis => (postgres_database().await, env("MAGFLOW_TEST_REDIS_URL")),
+    };
+    Config {
+        database_url: SecretUrl::new(database_url),
+        queue_url: SecretUrl::new(queue_url),
+        queue_prefix: prefix,
+        bind: "127.0.0.1:0".into(),
+        worker_concurrency: 4,
+        shutdown_grace_secs: opts.shutdown_grace_secs,
+        poll_interval_ms: 100,
+        lease_secs: opts.lease_secs,
+        stream_poll_ms: 100,
+        attempt_timeout_secs: opts.attempt_timeout_secs,
+    }
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> TestApp {
+        TestApp::spawn_with(backend, Options::default()).await
+    }
+
+    pub async fn spawn_with(backend: Backend, opts: Options) -> TestApp {
+        install_tls_provider();
+        let _ = jobs::metrics::install();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = test_config(backend, dir.path(), &opts).await;
+        let db = jobs::db::connect(&config).await.expect("connect database");
+        jobs::db::migrate(&db).await.expect("migrate");
+        let queue = jobs::Queue::connect(&config).await.expect("connect queue");
+        let ctx = JobContext {
+            db,
+            queue,
+            config: Arc::new(config.clone()),
+        };
+        let (admin, _) = api_keys::create(&ctx.db, api_keys::Role::Admin, "test-admin")
+            .await
+            .expect("admin key");
+        let (viewer, _) = api_keys::create(&ctx.db, api_keys::Role::Viewer, "test-viewer")
+            .await
+            .expect("viewer key");
+
+        let acceptor = TcpListener::bind("127.0.0.1:0")
+            .into_acceptor()
+            .await
+            .expect("bind");
+        let addr = acceptor.local_addr()[0]
+            .as_socket_addr()
+            .copied()
+            .expect("tcp address");
+        let api_stop = CancellationToken::new();
+        let state = api::state(ctx.clone(), CancellationToken::new());
+        let stop = api_stop.clone();
+        let api_task = tokio::spawn(api::serve(state, acceptor, async move {
+            stop.cancelled().await
+        }));
+        let worker = opts.worker.then(|| WorkerHandle::start(ctx.clone()));
+        TestApp {
+            backend,
+            config,
+            ctx,
+            client: Client::new(format!("http://{addr}")),
+            admin,
+            viewer,
+            api_stop,
+            api_task,
+            worker,
+            _dir: dir,
+        }
+    }
+
+    /// Starts a ping run through the API as admin and returns its id.
+    pub async fn start_ping(&self, params: Value) -> Uuid {
+        self.start_run(serde_json::json!({ "kind": "ping", "params": params }))
+            .await
+    }
+
+    pub async fn start_run(&self, body: Value) -> Uuid {
+        let (status, run) = self
+            .client
+            .post("/api/v1/runs", Some(&self.admin), &body)
+            .await;
+        assert_eq!(status, 202, "create run: {run}");
+        run["id"]
+            .as_str()
+            .and_then(|s| Uuid::parse_str(s).ok())
+            .expect("run id")
+    }
+
+    pub async fn run(&self, id: Uuid) -> Value {
+        let (status, run) = self
+            .client
+            .get(&format!("/api/v1/runs/{id}"), Some(&self.viewer))
+            .await;
+        assert_eq!(status, 200, "get run: {run}");
+        run
+    }
+
+    /// Polls the run until `done` says so, or panics after `deadline`.
+    pub async fn wait_run(
+        &self,
+        id: Uuid,
+        deadline: Duration,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let until = tokio::time::Instant::now() + deadline;
+        loop {
+            let run = self.run(id).await;
+            if done(&run) {
+                return run;
+            }
+            assert!(
+                tokio::time::Instant::now() < until,
+                "run {id} did not reach the expected state in {deadline:?}: {run:#}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits until the run has one of the given statuses.
+    pub async fn wait_status(&self, id: Uuid, statuses: &[&str], deadline: Duration) -> Value {
+        self.wait_run(id, deadline, |r| {
+            statuses.contains(&r["status"].as_str().unwrap_or_default())
+        })
+        .await
+    }
+
+    /// The run's log lines.
+    pub async fn events(&self, id: Uuid) -> Vec<String> {
+        jobs::runs::events(&self.ctx.db, id, 0, 1000)
+            .await
+            .expect("read events")
+            .into_iter()
+            .map(|e| e.message)
+            .collect()
+    }
+
+    /// Environment for a `magflow` OS process that shares this app's database and queue.
+    pub fn process_env(&self) -> Vec<(String, String)> {
+        vec![
+            (
+                "MAGFLOW_DATABASE_URL".into(),
+                self.config.database_url.expose().to_owned(),
+            ),
+            (
+                "MAGFLOW_QUEUE_URL".into(),
+                self.config.queue_url.expose().to_owned(),
+            ),
+            (
+                "MAGFLOW_QUEUE_PREFIX".into(),
+                self.config.queue_prefix.clone(),
+            ),
+            (
+                "MAGFLOW_LEASE_SECS".into(),
+                self.config.lease_secs.to_string(),
+            ),
+            (
+                "MAGFLOW_POLL_INTERVAL_MS".into(),
+                self.config.poll_interval_ms.to_string(),
+            ),
+            (
+                "MAGFLOW_SHUTDOWN_GRACE_SECS".into(),
+                self.config.shutdown_grace_secs.to_string(),
+            ),
+        ]
+    }
+
+    /// Stops the API (and the in-process worker, if any).
+    pub async fn shutdown(mut self) {
+        if let Some(worker) = self.worker.take() {
+            worker.shutdown().await.expect("worker stops cleanly");
+        }
+        self.api_stop.cancel();
+        let _ = (&mut self.api_task).await;
+    }
+}

@@ -79,8 +79,6 @@ impl Executor {
             Err(e) => {
                 // The database is unreachable: put the task back rather than lose it.
                 tracing::warn!(run.id = %task.run_id, error = %e, "claim failed; task re-queued");
-                let kind = JobKind::Ping;
-                let _ = kind;
                 if let Ok(Some(run)) = runs::find(&ctx.db, task.run_id).await {
                     let _ = runs::dispatch(&ctx.db, &ctx.queue, run, Duration::from_secs(5)).await;
                 }
@@ -143,7 +141,7 @@ impl Executor {
             Duration::from_millis(500),
         );
         let started = Instant::now();
-        let timeout = kind.default_timeout();
+        let timeout = ctx.config.attempt_timeout(kind);
         let attempt_future = AssertUnwindSafe(registry::execute(
             kind,
             ctx,

@@ -22,6 +22,7 @@ use uuid::Uuid;
 
 use crate::{
     auth::ApiKey,
+    body::Body,
     error::ApiError,
     routes::ApiTags,
     state::AppState,
@@ -33,7 +34,8 @@ pub struct RunsApi {
     pub state: AppState,
 }
 
-#[derive(Object, Debug)]
+#[derive(Object, Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CreateRunRequest {
     /// `sync`, `bulk_update`, `export`, `notification` or `ping`.
     pub kind: String,
@@ -73,7 +75,7 @@ impl RunsApi {
     async fn create(
         &self,
         auth: ApiKey,
-        body: Json<CreateRunRequest>,
+        body: Body<CreateRunRequest>,
     ) -> Result<Accepted, ApiError> {
         let principal = auth.admin()?;
         let Some(kind) = JobKind::parse(&body.kind) else {
@@ -124,8 +126,8 @@ impl RunsApi {
 
     /// Get a run
     #[oai(path = "/api/v1/runs/:id", method = "get", operation_id = "get_run")]
-    async fn get(&self, _auth: ApiKey, id: Path<Uuid>) -> Result<Json<RunView>, ApiError> {
-        match runs::find(&self.state.ctx.db, id.0).await? {
+    async fn get(&self, _auth: ApiKey, id: Path<String>) -> Result<Json<RunView>, ApiError> {
+        match runs::find(&self.state.ctx.db, run_id(&id)?).await? {
             Some(run) => Ok(Json(RunView::from(&run))),
             None => Err(ApiError::not_found("run")),
         }
@@ -133,6 +135,10 @@ impl RunsApi {
 
     /// List runs, newest first
     #[oai(path = "/api/v1/runs", method = "get", operation_id = "list_runs")]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one argument per query parameter is how poem-openapi documents them"
+    )]
     async fn list(
         &self,
         _auth: ApiKey,
@@ -206,10 +212,10 @@ impl RunsApi {
         method = "post",
         operation_id = "cancel_run"
     )]
-    async fn cancel(&self, auth: ApiKey, id: Path<Uuid>) -> Result<CancelResponse, ApiError> {
+    async fn cancel(&self, auth: ApiKey, id: Path<String>) -> Result<CancelResponse, ApiError> {
         let principal = auth.admin()?;
         let db = &self.state.ctx.db;
-        let run = match runs::cancel(db, id.0).await? {
+        let run = match runs::cancel(db, run_id(&id)?).await? {
             CancelOutcome::Cancelled(run) | CancelOutcome::Requested(run) => run,
             CancelOutcome::AlreadyFinished(run) => {
                 return Err(ApiError::conflict(format!(
@@ -242,12 +248,12 @@ impl RunsApi {
     async fn events(
         &self,
         _auth: ApiKey,
-        id: Path<Uuid>,
+        id: Path<String>,
     ) -> Result<EventStream<BoxStream<'static, StreamMessage>>, ApiError> {
         // Subscribe before reading the snapshot, so nothing falls between the two.
         let mut updates = self.state.hub.subscribe();
         let db = self.state.ctx.db.clone();
-        let Some(run) = runs::find(&db, id.0).await? else {
+        let Some(run) = runs::find(&db, run_id(&id)?).await? else {
             return Err(ApiError::not_found("run"));
         };
         let history = runs::events(&db, run.id, 0, 200).await?;
@@ -318,4 +324,9 @@ impl RunsApi {
                 Event::message(m.to_json_string()).event_type(kind)
             }))
     }
+}
+
+/// Run ids in paths are parsed here so a malformed one gets the usual error shape.
+fn run_id(raw: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(raw).map_err(|_| ApiError::bad_field("id", format!("{raw:?} is not a run id")))
 }

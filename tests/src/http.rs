@@ -1,0 +1,125 @@
+//! A small HTTP client for the API: JSON in, status and JSON out, plus SSE and WebSocket.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use serde_json::Value;
+
+#[derive(Clone)]
+pub struct Client {
+    pub base: String,
+    http: reqwest::Client,
+}
+
+impl Client {
+    pub fn new(base: String) -> Client {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("http client");
+        Client { base, http }
+    }
+
+    fn with_key(req: reqwest::RequestBuilder, key: Option<&str>) -> reqwest::RequestBuilder {
+        match key {
+            Some(k) => req.bearer_auth(k),
+            None => req,
+        }
+    }
+
+    async fn finish(req: reqwest::RequestBuilder) -> (u16, Value) {
+        let resp = req.send().await.expect("request sent");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.expect("body");
+        let json = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        (status, json)
+    }
+
+    pub async fn get(&self, path: &str, key: Option<&str>) -> (u16, Value) {
+        Self::finish(Self::with_key(
+            self.http.get(format!("{}{path}", self.base)),
+            key,
+        ))
+        .await
+    }
+
+    pub async fn get_text(&self, path: &str, key: Option<&str>) -> (u16, String) {
+        let resp = Self::with_key(self.http.get(format!("{}{path}", self.base)), key)
+            .send()
+            .await
+            .expect("sent");
+        (resp.status().as_u16(), resp.text().await.expect("body"))
+    }
+
+    pub async fn post(&self, path: &str, key: Option<&str>, body: &Value) -> (u16, Value) {
+        Self::finish(Self::with_key(
+            self.http.post(format!("{}{path}", self.base)).json(body),
+            key,
+        ))
+        .await
+    }
+
+    /// POST with a raw body and content type (for malformed-input tests).
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        key: Option<&str>,
+        content_type: &str,
+        body: &str,
+    ) -> (u16, Value) {
+        let req = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("content-type", content_type)
+            .body(body.to_owned());
+        Self::finish(Self::with_key(req, key)).await
+    }
+
+    /// Reads Server-Sent Events from `path` until the server closes the stream (or the
+    /// deadline passes), returning `(event type, data)` pairs.
+    pub async fn sse(
+        &self,
+        path: &str,
+        key: &str,
+        deadline: Duration,
+    ) -> (u16, Vec<(String, Value)>) {
+        let resp = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(key)
+            .timeout(deadline)
+            .send()
+            .await
+            .expect("sse request");
+        let status = resp.status().as_u16();
+        if status != 200 {
+            return (status, Vec::new());
+        }
+        let mut events = Vec::new();
+        let mut buf = String::new();
+        let mut body = resp.bytes_stream();
+        while let Some(chunk) = body.next().await {
+            let Ok(chunk) = chunk else { break };
+            buf.push_str(&String::from_utf8_lossy(&chunk));
+            while let Some(end) = buf.find("\n\n") {
+                let frame: String = buf.drain(..end + 2).collect();
+                let mut kind = String::from("message");
+                let mut data = String::new();
+                for line in frame.lines() {
+                    if let Some(v) = line.strip_prefix("event:") {
+                        kind = v.trim().to_owned();
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        data.push_str(v.trim_start());
+                    }
+                }
+                if !data.is_empty() {
+                    events.push((
+                        kind,
+                        serde_json::from_str(&data).unwrap_or(Value::String(data)),
+                    ));
+                }
+            }
+        }
+        (status, events)
+    }
+}

@@ -1,0 +1,28 @@
+//! Integration tests: one binary, one module per capability. Each scenario runs on both
+//! backends (SQLite files; PostgreSQL + Redis) through the `both!` macro.
+
+/// Declares `$name::sqlite` and `$name::redis` tests that run `$scenario(backend)`.
+macro_rules! both {
+    ($name:ident, $scenario:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$scenario(tests::Backend::Sqlite).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn redis() {
+                super::$scenario(tests::Backend::Redis).await;
+            }
+        }
+    };
+}
+
+mod auth;
+mod bad_input;
+mod cancel;
+mod openapi;
+mod ping;
+mod processes;
+mod queue_defects;
+mod retries;
+mod shutdown;
