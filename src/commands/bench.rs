@@ -1,25 +1,28 @@
-//! `magflow bench …`: figures for BENCHMARKS.md.
+//! `magflow bench …`: figures for BENCHMARKS.md. Each benchmark measures a baseline in
+//! the same run, so results are read as ratios, not as absolute numbers of one machine.
+
+mod queue;
 
 use clap::Subcommand;
 
 #[derive(Subcommand, Debug)]
 pub enum BenchCommand {
-    /// No-op ping jobs per second through one worker, and enqueue→start latency.
-    Queue {
-        #[arg(long, value_parser = ["redis", "sqlite"])]
-        backend: String,
-        #[arg(long, default_value_t = 1000)]
-        jobs: usize,
-        /// Redis for `--backend redis`.
-        #[arg(
-            long,
-            env = "MAGFLOW_BENCH_REDIS_URL",
-            default_value = "redis://127.0.0.1:6379/"
-        )]
-        redis_url: String,
-    },
+    /// No-op ping jobs per second through one worker, and enqueue→start latency,
+    /// against raw round trips of the same store.
+    Queue(queue::QueueBench),
 }
 
-pub async fn run(_command: BenchCommand) -> anyhow::Result<()> {
-    anyhow::bail!("not built yet")
+pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
+    match command {
+        BenchCommand::Queue(args) => queue::run(args).await,
+    }
+}
+
+/// The p-th percentile (0–100) of sorted samples.
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
 }

@@ -90,7 +90,7 @@ impl WorkerHandle {
     }
 }
 
-fn install_tls_provider() {
+pub fn install_tls_provider() {
     // reqwest is built without a default provider (stack.md §2).
     let _ = rustls::crypto::ring::default_provider().install_default();
 }

@@ -20,6 +20,7 @@ macro_rules! both {
 mod auth;
 mod bad_input;
 mod cancel;
+mod cli;
 mod openapi;
 mod ping;
 mod processes;
