@@ -8,11 +8,17 @@
 //!    run's `started_at − created_at`. Each enqueue waits a random 0–1.5 poll intervals
 //!    first, so arrivals are spread over the worker's poll cycle.
 
-use std::{sync::Arc, time::{Duration, Instant}};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use anyhow::Context;
 use entity::job_run::{self, RunStatus};
-use jobs::{Config, JobContext, JobKind, SecretUrl, runs::{self, NewRun}};
+use jobs::{
+    Config, JobContext, JobKind, SecretUrl,
+    runs::{self, NewRun},
+};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
@@ -30,7 +36,11 @@ pub struct QueueBench {
     #[arg(long, default_value_t = 100)]
     latency_jobs: usize,
     /// Redis for `--backend redis`.
-    #[arg(long, env = "MAGFLOW_BENCH_REDIS_URL", default_value = "redis://127.0.0.1:6379/")]
+    #[arg(
+        long,
+        env = "MAGFLOW_BENCH_REDIS_URL",
+        default_value = "redis://127.0.0.1:6379/"
+    )]
     redis_url: String,
     /// Where runs are stored (default: a SQLite file in a temporary folder).
     #[arg(long, env = "MAGFLOW_BENCH_DATABASE_URL")]
@@ -38,14 +48,20 @@ pub struct QueueBench {
 }
 
 pub async fn run(args: QueueBench) -> anyhow::Result<()> {
-    anyhow::ensure!(args.jobs > 0 && args.latency_jobs > 0, "--jobs and --latency-jobs must be positive");
+    anyhow::ensure!(
+        args.jobs > 0 && args.latency_jobs > 0,
+        "--jobs and --latency-jobs must be positive"
+    );
     let dir = tempfile::tempdir()?;
     let prefix = format!("bench{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
     let queue_url = match args.backend.as_str() {
         "redis" => args.redis_url.clone(),
         _ => format!("sqlite://{}/queue.db", dir.path().display()),
     };
-    let database_url = args.database_url.clone().unwrap_or_else(|| format!("sqlite://{}/magflow.db", dir.path().display()));
+    let database_url = args
+        .database_url
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}/magflow.db", dir.path().display()));
     let config = Config {
         database_url: SecretUrl::new(database_url),
         queue_url: SecretUrl::new(queue_url.clone()),
@@ -55,7 +71,11 @@ pub async fn run(args: QueueBench) -> anyhow::Result<()> {
     let db = jobs::db::connect(&config).await?;
     jobs::db::migrate(&db).await?;
     let queue = jobs::Queue::connect(&config).await?;
-    let ctx = JobContext { db: db.clone(), queue, config: Arc::new(config) };
+    let ctx = JobContext {
+        db: db.clone(),
+        queue,
+        config: Arc::new(config),
+    };
 
     let rounds = args.jobs.max(200);
     let baseline = match args.backend.as_str() {
@@ -70,7 +90,10 @@ pub async fn run(args: QueueBench) -> anyhow::Result<()> {
     let stop = CancellationToken::new();
     let signal = stop.clone();
     let started = Instant::now();
-    let worker = tokio::spawn(worker::run(ctx.clone(), async move { signal.cancelled().await }));
+    let worker = tokio::spawn(worker::run(
+        ctx.clone(),
+        async move { signal.cancelled().await },
+    ));
     wait_succeeded(&db, args.jobs as u64, Duration::from_secs(600)).await?;
     let drain = started.elapsed();
     let jobs_per_s = args.jobs as f64 / drain.as_secs_f64();
@@ -86,7 +109,10 @@ pub async fn run(args: QueueBench) -> anyhow::Result<()> {
         let run = runs::enqueue(&db, &ctx.queue, ping()).await?;
         let done = wait_succeeded(&db, (args.jobs + i + 1) as u64, Duration::from_secs(60)).await;
         done.with_context(|| format!("latency job {i} did not finish"))?;
-        let row = job_run::Entity::find_by_id(run.id).one(&db).await?.context("run vanished")?;
+        let row = job_run::Entity::find_by_id(run.id)
+            .one(&db)
+            .await?
+            .context("run vanished")?;
         let start = row.started_at.context("no start time")?;
         latencies.push((start - row.created_at).num_microseconds().unwrap_or(0) as f64 / 1000.0);
     }
@@ -95,14 +121,32 @@ pub async fn run(args: QueueBench) -> anyhow::Result<()> {
     worker.await??;
 
     let backend = &args.backend;
-    println!("magflow bench queue --backend {backend} --jobs {} --latency-jobs {}", args.jobs, args.latency_jobs);
+    println!(
+        "magflow bench queue --backend {backend} --jobs {} --latency-jobs {}",
+        args.jobs, args.latency_jobs
+    );
     println!("| measure | value |");
     println!("|---|---|");
-    println!("| baseline: raw {} round trips/s (sequential) | {:.0} |", baseline.0, baseline.1);
-    println!("| ping jobs/s through one worker ({} jobs, concurrency {}) | {:.1} |", args.jobs, ctx.config.worker_concurrency, jobs_per_s);
-    println!("| jobs/s ÷ raw round trips/s | {:.4} |", jobs_per_s / baseline.1);
-    println!("| enqueue→start p50 (ms, idle worker) | {:.1} |", percentile(&latencies, 50.0));
-    println!("| enqueue→start p99 (ms, idle worker) | {:.1} |", percentile(&latencies, 99.0));
+    println!(
+        "| baseline: raw {} round trips/s (sequential) | {:.0} |",
+        baseline.0, baseline.1
+    );
+    println!(
+        "| ping jobs/s through one worker ({} jobs, concurrency {}) | {:.1} |",
+        args.jobs, ctx.config.worker_concurrency, jobs_per_s
+    );
+    println!(
+        "| jobs/s ÷ raw round trips/s | {:.4} |",
+        jobs_per_s / baseline.1
+    );
+    println!(
+        "| enqueue→start p50 (ms, idle worker) | {:.1} |",
+        percentile(&latencies, 50.0)
+    );
+    println!(
+        "| enqueue→start p99 (ms, idle worker) | {:.1} |",
+        percentile(&latencies, 99.0)
+    );
     if backend == "redis" {
         cleanup_redis(&queue_url, &prefix).await;
     }
@@ -110,51 +154,96 @@ pub async fn run(args: QueueBench) -> anyhow::Result<()> {
 }
 
 fn ping() -> NewRun {
-    NewRun { kind: JobKind::Ping, params: json!({ "steps": 1, "step_ms": 0 }), account: None, max_attempts: None, parent_id: None }
+    NewRun {
+        kind: JobKind::Ping,
+        params: json!({ "steps": 1, "step_ms": 0 }),
+        account: None,
+        max_attempts: None,
+        parent_id: None,
+    }
 }
 
-async fn wait_succeeded(db: &sea_orm::DatabaseConnection, n: u64, deadline: Duration) -> anyhow::Result<()> {
+async fn wait_succeeded(
+    db: &sea_orm::DatabaseConnection,
+    n: u64,
+    deadline: Duration,
+) -> anyhow::Result<()> {
     let until = Instant::now() + deadline;
     loop {
-        let done = job_run::Entity::find().filter(job_run::Column::Status.eq(RunStatus::Succeeded)).count(db).await?;
+        let done = job_run::Entity::find()
+            .filter(job_run::Column::Status.eq(RunStatus::Succeeded))
+            .count(db)
+            .await?;
         if done >= n {
             return Ok(());
         }
-        anyhow::ensure!(Instant::now() < until, "only {done} of {n} jobs finished in {deadline:?}");
+        anyhow::ensure!(
+            Instant::now() < until,
+            "only {done} of {n} jobs finished in {deadline:?}"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
 
-async fn redis_round_trips(url: &str, prefix: &str, n: usize) -> anyhow::Result<(&'static str, f64)> {
+async fn redis_round_trips(
+    url: &str,
+    prefix: &str,
+    n: usize,
+) -> anyhow::Result<(&'static str, f64)> {
     let client = redis::Client::open(url)?;
     let mut conn = client.get_multiplexed_async_connection().await?;
     let key = format!("{prefix}.baseline");
     let started = Instant::now();
     for i in 0..n {
-        let _: i64 = redis::cmd("LPUSH").arg(&key).arg(i).query_async(&mut conn).await?;
+        let _: i64 = redis::cmd("LPUSH")
+            .arg(&key)
+            .arg(i)
+            .query_async(&mut conn)
+            .await?;
         let _: Option<String> = redis::cmd("RPOP").arg(&key).query_async(&mut conn).await?;
     }
-    Ok(("Redis LPUSH+RPOP", (2 * n) as f64 / started.elapsed().as_secs_f64()))
+    Ok((
+        "Redis LPUSH+RPOP",
+        (2 * n) as f64 / started.elapsed().as_secs_f64(),
+    ))
 }
 
 async fn sqlite_round_trips(url: &str, n: usize) -> anyhow::Result<(&'static str, f64)> {
     use sea_orm::{ConnectionTrait, SqlxSqliteConnector, sqlx::sqlite::SqlitePoolOptions};
-    let pool = SqlitePoolOptions::new().max_connections(1).connect(url).await?;
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect(url)
+        .await?;
     let conn = SqlxSqliteConnector::from_sqlx_sqlite_pool(pool);
     conn.execute_unprepared("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; CREATE TABLE IF NOT EXISTS bench_baseline (id INTEGER PRIMARY KEY, v TEXT)").await?;
     let started = Instant::now();
     for i in 0..n {
-        conn.execute_unprepared(&format!("INSERT INTO bench_baseline (id, v) VALUES ({i}, 'x')")).await?;
-        conn.execute_unprepared(&format!("DELETE FROM bench_baseline WHERE id = {i}")).await?;
+        conn.execute_unprepared(&format!(
+            "INSERT INTO bench_baseline (id, v) VALUES ({i}, 'x')"
+        ))
+        .await?;
+        conn.execute_unprepared(&format!("DELETE FROM bench_baseline WHERE id = {i}"))
+            .await?;
     }
-    Ok(("SQLite insert+delete transactions", (2 * n) as f64 / started.elapsed().as_secs_f64()))
+    Ok((
+        "SQLite insert+delete transactions",
+        (2 * n) as f64 / started.elapsed().as_secs_f64(),
+    ))
 }
 
 /// Removes the benchmark's queue keys so repeated runs do not fill Redis.
 async fn cleanup_redis(url: &str, prefix: &str) {
-    let Ok(client) = redis::Client::open(url) else { return };
-    let Ok(mut conn) = client.get_multiplexed_async_connection().await else { return };
-    let keys: Vec<String> = redis::cmd("KEYS").arg(format!("{prefix}.*")).query_async(&mut conn).await.unwrap_or_default();
+    let Ok(client) = redis::Client::open(url) else {
+        return;
+    };
+    let Ok(mut conn) = client.get_multiplexed_async_connection().await else {
+        return;
+    };
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}.*"))
+        .query_async(&mut conn)
+        .await
+        .unwrap_or_default();
     if !keys.is_empty() {
         let _: Result<i64, _> = redis::cmd("DEL").arg(keys).query_async(&mut conn).await;
     }

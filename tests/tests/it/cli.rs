@@ -22,7 +22,12 @@ fn magflow(dir: &std::path::Path) -> tokio::process::Command {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn first_run_on_the_embedded_default() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut child = magflow(dir.path()).arg("run").stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("spawn");
+    let mut child = magflow(dir.path())
+        .arg("run")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
     let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
     let mut base = None;
     let mut key = None;
@@ -37,13 +42,24 @@ async fn first_run_on_the_embedded_default() {
             }
         }
     };
-    tokio::time::timeout(Duration::from_secs(60), read).await.expect("startup output in time");
-    let (base, key) = (base.expect("API address printed"), key.expect("admin key printed"));
+    tokio::time::timeout(Duration::from_secs(60), read)
+        .await
+        .expect("startup output in time");
+    let (base, key) = (
+        base.expect("API address printed"),
+        key.expect("admin key printed"),
+    );
     assert!(dir.path().join("magflow-data/magflow.db").exists());
 
     tests::install_tls_provider();
     let client = Client::new(base);
-    let (status, run) = client.post("/api/v1/runs", Some(&key), &json!({ "kind": "ping", "params": { "steps": 3 } })).await;
+    let (status, run) = client
+        .post(
+            "/api/v1/runs",
+            Some(&key),
+            &json!({ "kind": "ping", "params": { "steps": 3 } }),
+        )
+        .await;
     assert_eq!(status, 202, "{run}");
     let id = run["id"].as_str().expect("id").to_owned();
     let until = tokio::time::Instant::now() + Duration::from_secs(30);
@@ -52,16 +68,27 @@ async fn first_run_on_the_embedded_default() {
         if run["status"] == "succeeded" {
             break;
         }
-        assert!(tokio::time::Instant::now() < until, "ping did not finish: {run}");
+        assert!(
+            tokio::time::Instant::now() < until,
+            "ping did not finish: {run}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     tests::process::terminate(&child);
-    let status = tokio::time::timeout(Duration::from_secs(30), child.wait()).await.expect("exits").expect("wait");
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .expect("exits")
+        .expect("wait");
     assert!(status.success(), "exit 0 after SIGTERM: {status}");
 
     // A second start finds the key and does not print another.
     let out = tokio::time::timeout(Duration::from_secs(60), async {
-        let mut child = magflow(dir.path()).arg("run").stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("spawn");
+        let mut child = magflow(dir.path())
+            .arg("run")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn");
         let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
         let mut seen = Vec::new();
         while let Some(line) = lines.next_line().await.expect("read") {
@@ -77,7 +104,10 @@ async fn first_run_on_the_embedded_default() {
     })
     .await
     .expect("second start");
-    assert!(!out.iter().any(|l| l.starts_with("mf_")), "no second key: {out:?}");
+    assert!(
+        !out.iter().any(|l| l.starts_with("mf_")),
+        "no second key: {out:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -88,7 +118,11 @@ async fn api_key_create_prints_the_key_last() {
         .output()
         .await
         .expect("run");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let last = stdout.lines().last().unwrap_or_default();
     assert!(last.starts_with("mf_") && last.len() > 40, "{stdout}");
@@ -100,20 +134,42 @@ async fn api_key_create_prints_the_key_last() {
 async fn bad_settings_fail_with_one_clear_line() {
     let dir = tempfile::tempdir().expect("temp dir");
     let cases: [(&str, &str, &str, &str); 4] = [
-        ("migrate", "MAGFLOW_DATABASE_URL", "mysql://root:hunter2@localhost/x", "MAGFLOW_DATABASE_URL: unsupported scheme"),
-        ("migrate", "MAGFLOW_DATABASE_URL", "postgres://magflow:hunter2@127.0.0.1:1/magflow", "MAGFLOW_DATABASE_URL: cannot connect"),
-        ("worker", "MAGFLOW_QUEUE_URL", "redis://:hunter2@127.0.0.1:1/", "MAGFLOW_QUEUE_URL: cannot connect"),
+        (
+            "migrate",
+            "MAGFLOW_DATABASE_URL",
+            "mysql://root:hunter2@localhost/x",
+            "MAGFLOW_DATABASE_URL: unsupported scheme",
+        ),
+        (
+            "migrate",
+            "MAGFLOW_DATABASE_URL",
+            "postgres://magflow:hunter2@127.0.0.1:1/magflow",
+            "MAGFLOW_DATABASE_URL: cannot connect",
+        ),
+        (
+            "worker",
+            "MAGFLOW_QUEUE_URL",
+            "redis://:hunter2@127.0.0.1:1/",
+            "MAGFLOW_QUEUE_URL: cannot connect",
+        ),
         ("api", "MAGFLOW_BIND", "not-an-address", "MAGFLOW_BIND:"),
     ];
     for (command, var, value, expected) in cases {
-        let out = tokio::time::timeout(Duration::from_secs(60), magflow(dir.path()).arg(command).env(var, value).output())
-            .await
-            .expect("fails fast")
-            .expect("run");
+        let out = tokio::time::timeout(
+            Duration::from_secs(60),
+            magflow(dir.path()).arg(command).env(var, value).output(),
+        )
+        .await
+        .expect("fails fast")
+        .expect("run");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{var}={value} must fail");
         assert!(stderr.contains(expected), "{var}: {stderr}");
         assert!(!stderr.contains("hunter2"), "password leaked: {stderr}");
-        assert_eq!(stderr.lines().filter(|l| l.starts_with("magflow:")).count(), 1, "{stderr}");
+        assert_eq!(
+            stderr.lines().filter(|l| l.starts_with("magflow:")).count(),
+            1,
+            "{stderr}"
+        );
     }
 }
