@@ -8,6 +8,7 @@ pub mod audit;
 pub mod config;
 pub mod context;
 pub mod db;
+pub mod emag;
 pub mod error;
 pub mod kind;
 pub mod metrics;

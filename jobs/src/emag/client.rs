@@ -1,0 +1,607 @@
+//! The eMAG client: one per login. Every request goes through the shared rate limit,
+//! is classified into an [`EmagError`] a caller can act on, and is retried with backoff
+//! when (and only when) the error is retryable.
+
+use std::{
+    fmt,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+
+use base64::Engine;
+use reqwest::{Method, StatusCode};
+use serde::{Serialize, de::DeserializeOwned};
+use serde_json::{Value, json};
+
+use super::{
+    error::EmagError,
+    rate_limit::{Bucket, RateLimiter},
+    types::{BulkOutcome, Count, Envelope, ItemOutcome, OfferUpdate},
+};
+
+/// Which eMAG seller login to use. `Debug` never shows the password.
+#[derive(Clone)]
+pub struct Login {
+    pub base_url: String,
+    pub username: String,
+    pub password: String,
+}
+
+impl fmt::Debug for Login {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Login")
+            .field("base_url", &self.base_url)
+            .field("username", &self.username)
+            .field("password", &"***")
+            .finish()
+    }
+}
+
+/// Timeouts and the retry policy of one client.
+#[derive(Clone, Debug)]
+pub struct ClientOptions {
+    pub timeout: Duration,
+    pub max_attempts: u32,
+    pub backoff_base: Duration,
+    pub backoff_max: Duration,
+    /// How long a 429 stops every user of the login's bucket.
+    pub penalty: Duration,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            timeout: Duration::from_secs(60),
+            max_attempts: 5,
+            backoff_base: Duration::from_secs(2),
+            backoff_max: Duration::from_secs(30),
+            penalty: Duration::from_secs(1),
+        }
+    }
+}
+
+/// What a client did, for a run's counters.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub requests: AtomicU64,
+    pub rate_limit_waits: AtomicU64,
+    pub rate_limited: AtomicU64,
+    pub retries: AtomicU64,
+}
+
+#[derive(Clone)]
+pub struct EmagClient {
+    http: reqwest::Client,
+    base: String,
+    /// `Basic …`; never logged.
+    authorization: String,
+    login_key: String,
+    limiter: RateLimiter,
+    options: ClientOptions,
+    stats: Arc<Stats>,
+}
+
+impl fmt::Debug for EmagClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EmagClient")
+            .field("base", &self.base)
+            .field("authorization", &"***")
+            .finish()
+    }
+}
+
+/// Maximum entities per bulk save, and leaf values per request (emag-api.md §3.2, §1.4).
+pub const MAX_BULK: usize = 50;
+pub const MAX_ELEMENTS: usize = 4000;
+
+impl EmagClient {
+    pub fn new(
+        login: &Login,
+        limiter: RateLimiter,
+        options: ClientOptions,
+    ) -> Result<EmagClient, EmagError> {
+        let http = reqwest::Client::builder()
+            .timeout(options.timeout)
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| EmagError::Transport(e.to_string()))?;
+        let token = base64::engine::general_purpose::STANDARD
+            .encode(format!("{}:{}", login.username, login.password));
+        Ok(EmagClient {
+            http,
+            base: login.base_url.trim_end_matches('/').to_owned(),
+            authorization: format!("Basic {token}"),
+            login_key: format!("{}|{}", login.base_url, login.username),
+            limiter,
+            options,
+            stats: Arc::default(),
+        })
+    }
+
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// A classic read or count: POST with a top-level JSON object.
+    pub async fn read<T: DeserializeOwned>(
+        &self,
+        route: &str,
+        filter: &Value,
+    ) -> Result<T, EmagError> {
+        let results = self.call(Method::POST, route, Some(filter)).await?;
+        serde_json::from_value(results).map_err(|e| EmagError::InvalidBody {
+            status: 200,
+            snippet: format!("results of {route}: {e}"),
+        })
+    }
+
+    /// One page of `resource/read`, each item as raw JSON (parse them one by one, so one
+    /// bad row fails alone).
+    pub async fn read_page(
+        &self,
+        resource: &str,
+        filter: &Value,
+        page: u32,
+        per_page: u32,
+    ) -> Result<Vec<Value>, EmagError> {
+        let mut body = filter.clone();
+        if let Value::Object(map) = &mut body {
+            map.insert("currentPage".into(), json!(page));
+            map.insert("itemsPerPage".into(), json!(per_page.clamp(1, 100)));
+        }
+        match self
+            .call(Method::POST, &format!("{resource}/read"), Some(&body))
+            .await?
+        {
+            Value::Array(items) => Ok(items),
+            Value::Null => Ok(Vec::new()),
+            Value::Object(map) if map.is_empty() => Ok(Vec::new()),
+            other => Err(EmagError::InvalidBody {
+                status: 200,
+                snippet: snippet(&other.to_string()),
+            }),
+        }
+    }
+
+    pub async fn count(&self, resource: &str, filter: &Value) -> Result<Count, EmagError> {
+        self.read(&format!("{resource}/count"), filter).await
+    }
+
+    /// `offer/save` in chunks of at most 50 items and 4,000 values. Stops at the first
+    /// chunk that fails, returning the outcomes so far with the error.
+    pub async fn offer_save(&self, items: &[OfferUpdate]) -> (BulkOutcome, Option<EmagError>) {
+        self.bulk_save("offer/save", items).await
+    }
+
+    /// `product_offer/save`, chunked like [`offer_save`](Self::offer_save).
+    pub async fn product_offer_save(&self, items: &[Value]) -> (BulkOutcome, Option<EmagError>) {
+        self.bulk_save("product_offer/save", items).await
+    }
+
+    async fn bulk_save<T: Serialize>(
+        &self,
+        route: &str,
+        items: &[T],
+    ) -> (BulkOutcome, Option<EmagError>) {
+        let mut outcomes = BulkOutcome::new();
+        let values: Vec<Value> = items
+            .iter()
+            .filter_map(|i| serde_json::to_value(i).ok())
+            .collect();
+        for chunk in chunks(&values) {
+            match self.save_chunk(route, &chunk).await {
+                Ok(chunk_outcomes) => outcomes.extend(chunk_outcomes),
+                Err(e) => return (outcomes, Some(e)),
+            }
+        }
+        (outcomes, None)
+    }
+
+    /// One bulk request; per-item outcomes from `results` keyed by id.
+    pub async fn save_chunk(&self, route: &str, chunk: &[Value]) -> Result<BulkOutcome, EmagError> {
+        let body = Value::Array(chunk.to_vec());
+        let results = self.call(Method::POST, route, Some(&body)).await?;
+        let mut outcomes = BulkOutcome::new();
+        for item in chunk {
+            let Some(id) = item.get("id").and_then(as_u64) else {
+                continue;
+            };
+            let entry = results.get(id.to_string());
+            let outcome = match entry {
+                Some(r) => ItemOutcome {
+                    id,
+                    accepted: !r.get("isError").and_then(Value::as_bool).unwrap_or(false),
+                    messages: texts(r.get("messages")),
+                },
+                // No per-item entry: the request as a whole was accepted.
+                None => ItemOutcome {
+                    id,
+                    accepted: true,
+                    messages: Vec::new(),
+                },
+            };
+            outcomes.insert(id, outcome);
+        }
+        Ok(outcomes)
+    }
+
+    /// `PATCH offer_stock/{id}` with `{"stock": n}`; 204 and no body on success.
+    pub async fn offer_stock(&self, id: u64, stock: u32) -> Result<(), EmagError> {
+        self.call(
+            Method::PATCH,
+            &format!("offer_stock/{id}"),
+            Some(&json!({ "stock": stock })),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    pub async fn order_acknowledge(&self, id: u64) -> Result<(), EmagError> {
+        self.call(
+            Method::POST,
+            &format!("order/acknowledge/{id}"),
+            Some(&json!({})),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// `order/save` with a list of orders (the official shape).
+    pub async fn order_save(&self, orders: &[Value]) -> Result<Value, EmagError> {
+        self.call(
+            Method::POST,
+            "order/save",
+            Some(&Value::Array(orders.to_vec())),
+        )
+        .await
+    }
+
+    pub async fn vat_read(&self) -> Result<Value, EmagError> {
+        self.call(Method::POST, "vat/read", Some(&json!({}))).await
+    }
+
+    pub async fn category_read(&self, filter: &Value) -> Result<Value, EmagError> {
+        self.call(Method::POST, "category/read", Some(filter)).await
+    }
+
+    /// Sends with the rate limit and the retry policy; returns `results`.
+    pub async fn call(
+        &self,
+        method: Method,
+        route: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, EmagError> {
+        let bucket = Bucket::for_route(route);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result = self.send_once(method.clone(), route, body, bucket).await;
+            let error = match result {
+                Ok(results) => return Ok(results),
+                Err(e) => e,
+            };
+            if !error.is_retryable() || attempt >= self.options.max_attempts {
+                tracing::warn!(emag.route = route, emag.attempt = attempt, error = %error, "eMAG call failed");
+                return Err(error);
+            }
+            let mut delay = backoff(&self.options, attempt);
+            if let EmagError::RateLimited { retry_after } = &error {
+                self.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
+                let _ = self
+                    .limiter
+                    .penalize(&self.login_key, bucket, self.options.penalty)
+                    .await;
+                if let Some(hint) = retry_after {
+                    delay = delay.max(*hint);
+                }
+            }
+            self.stats.retries.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(emag.route = route, emag.attempt = attempt, error = %error, delay_ms = delay.as_millis() as u64, "retrying eMAG call");
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    async fn send_once(
+        &self,
+        method: Method,
+        route: &str,
+        body: Option<&Value>,
+        bucket: Bucket,
+    ) -> Result<Value, EmagError> {
+        let waited = self
+            .limiter
+            .acquire(&self.login_key, bucket)
+            .await
+            .map_err(|e| EmagError::Transport(format!("rate limiter unavailable: {e}")))?;
+        if !waited.is_zero() {
+            self.stats.rate_limit_waits.fetch_add(1, Ordering::Relaxed);
+            metrics::counter!("magflow_emag_rate_limit_waits_total", "bucket" => bucket.as_str())
+                .increment(1);
+        }
+        self.stats.requests.fetch_add(1, Ordering::Relaxed);
+        let url = format!("{}/{}", self.base, route.trim_start_matches('/'));
+        let mut request = self
+            .http
+            .request(method, &url)
+            .header("Authorization", &self.authorization);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let started = std::time::Instant::now();
+        let response = request.send().await.map_err(|e| {
+            if e.is_timeout() {
+                EmagError::Timeout
+            } else {
+                EmagError::Transport(without_url(&e))
+            }
+        })?;
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let bytes = response.bytes().await.map_err(|e| {
+            if e.is_timeout() {
+                EmagError::Timeout
+            } else {
+                EmagError::Transport(without_url(&e))
+            }
+        })?;
+        metrics::counter!("magflow_emag_requests_total", "route" => route_label(route), "status" => status.as_u16().to_string()).increment(1);
+        metrics::histogram!("magflow_emag_request_duration_seconds", "route" => route_label(route))
+            .record(started.elapsed().as_secs_f64());
+        tracing::debug!(
+            emag.route = route,
+            http.status = status.as_u16(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "eMAG call"
+        );
+        classify(status, retry_after, &bytes)
+    }
+}
+
+/// Turns a response into `results` or an [`EmagError`]. A 429 body is never parsed as the
+/// envelope (it has none).
+pub fn classify(
+    status: StatusCode,
+    retry_after: Option<Duration>,
+    body: &[u8],
+) -> Result<Value, EmagError> {
+    let code = status.as_u16();
+    if code == 429 {
+        return Err(EmagError::RateLimited { retry_after });
+    }
+    if status.is_server_error() {
+        return Err(EmagError::Server { status: code });
+    }
+    if code == 204 || (status.is_success() && body.is_empty()) {
+        return Ok(Value::Null);
+    }
+    let text = String::from_utf8_lossy(body);
+    let parsed: Result<Value, _> = serde_json::from_slice(body);
+    let Ok(json) = parsed else {
+        return Err(EmagError::InvalidBody {
+            status: code,
+            snippet: snippet(&text),
+        });
+    };
+    let messages = message_list(&json);
+    if let Some(auth) = auth_error(&messages) {
+        return Err(auth);
+    }
+    match code {
+        401 | 403 => {
+            return Err(EmagError::BadCredentials {
+                message: messages.join("; "),
+            });
+        }
+        404 => {
+            return Err(EmagError::NotFound {
+                message: messages.join("; "),
+            });
+        }
+        400..=499 => return Err(EmagError::Validation { messages }),
+        _ => {}
+    }
+    match json {
+        // Some responses come as a bare list of results.
+        Value::Array(_) => Ok(json),
+        Value::Object(_) => {
+            let envelope: Envelope =
+                serde_json::from_value(json).map_err(|e| EmagError::InvalidBody {
+                    status: code,
+                    snippet: e.to_string(),
+                })?;
+            match envelope.is_error {
+                Some(false) => Ok(envelope.results),
+                Some(true) => Err(EmagError::Validation {
+                    messages: envelope.message_texts(),
+                }),
+                // eMAG's rule: anything without `isError: false` failed.
+                None => Err(EmagError::InvalidBody {
+                    status: code,
+                    snippet: snippet(&text),
+                }),
+            }
+        }
+        other => Err(EmagError::InvalidBody {
+            status: code,
+            snippet: snippet(&other.to_string()),
+        }),
+    }
+}
+
+fn auth_error(messages: &[String]) -> Option<EmagError> {
+    let joined = messages.join("; ");
+    if joined.contains("Invalid vendor ip") {
+        Some(EmagError::IpNotWhitelisted { message: joined })
+    } else if joined.contains("not allowed to use this API") {
+        Some(EmagError::BadCredentials { message: joined })
+    } else {
+        None
+    }
+}
+
+/// `messages` of the envelope, or `message` / `errors[].message` of the short error bodies.
+fn message_list(json: &Value) -> Vec<String> {
+    let mut out = texts(json.get("messages"));
+    if let Some(m) = json.get("message").and_then(Value::as_str) {
+        out.push(m.to_owned());
+    }
+    if let Some(Value::Array(errors)) = json.get("errors") {
+        for e in errors {
+            let msg = e.get("message").and_then(Value::as_str).unwrap_or_default();
+            match e.get("field").and_then(Value::as_str) {
+                Some(field) => out.push(format!("{field}: {msg}")),
+                None if !msg.is_empty() => out.push(msg.to_owned()),
+                None => {}
+            }
+        }
+    }
+    out
+}
+
+fn texts(v: Option<&Value>) -> Vec<String> {
+    match v {
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|m| {
+                m.as_str().map_or_else(
+                    || {
+                        m.get("message")
+                            .and_then(Value::as_str)
+                            .map_or_else(|| m.to_string(), str::to_owned)
+                    },
+                    str::to_owned,
+                )
+            })
+            .collect(),
+        Some(Value::String(s)) => vec![s.clone()],
+        _ => Vec::new(),
+    }
+}
+
+fn as_u64(v: &Value) -> Option<u64> {
+    v.as_u64()
+        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+}
+
+/// Splits a bulk save into requests of at most [`MAX_BULK`] items and [`MAX_ELEMENTS`]
+/// leaf values.
+pub fn chunks(items: &[Value]) -> Vec<Vec<Value>> {
+    let mut out: Vec<Vec<Value>> = Vec::new();
+    let mut current = Vec::new();
+    let mut elements = 0;
+    for item in items {
+        let n = leaf_count(item);
+        if !current.is_empty() && (current.len() == MAX_BULK || elements + n > MAX_ELEMENTS) {
+            out.push(std::mem::take(&mut current));
+            elements = 0;
+        }
+        elements += n;
+        current.push(item.clone());
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
+}
+
+/// Leaf values, as eMAG counts "input vars".
+pub fn leaf_count(v: &Value) -> usize {
+    match v {
+        Value::Array(items) => items.iter().map(leaf_count).sum(),
+        Value::Object(map) => map.values().map(leaf_count).sum(),
+        _ => 1,
+    }
+}
+
+fn backoff(options: &ClientOptions, attempt: u32) -> Duration {
+    let raw = options
+        .backoff_base
+        .saturating_mul(1 << attempt.saturating_sub(1).min(16))
+        .min(options.backoff_max);
+    raw.mul_f64(rand::random_range(0.5..=1.0))
+}
+
+fn snippet(text: &str) -> String {
+    let t: String = text.chars().take(120).collect();
+    t.replace(['\n', '\r'], " ")
+}
+
+/// reqwest errors name the URL; ours never carry credentials, but keep logs short.
+fn without_url(e: &reqwest::Error) -> String {
+    let mut s = e.to_string();
+    if let Some(url) = e.url() {
+        s = s.replace(url.as_str(), "");
+    }
+    s
+}
+
+/// `product_offer/read`, `offer_stock/123` → `product_offer/read`, `offer_stock`.
+fn route_label(route: &str) -> String {
+    let parts: Vec<&str> = route
+        .split('/')
+        .filter(|p| !p.is_empty() && !p.chars().all(|c| c.is_ascii_digit()))
+        .collect();
+    parts.join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classification() {
+        let ok = classify(
+            StatusCode::OK,
+            None,
+            br#"{"isError":false,"messages":[],"results":[1],"errors":[]}"#,
+        );
+        assert_eq!(ok, Ok(json!([1])));
+        let limited = classify(
+            StatusCode::TOO_MANY_REQUESTS,
+            None,
+            br#"{"message":"API rate limit exceeded"}"#,
+        );
+        assert!(matches!(limited, Err(EmagError::RateLimited { .. })));
+        let html = classify(StatusCode::OK, None, b"<html>captcha</html>");
+        assert!(matches!(html, Err(EmagError::InvalidBody { .. })));
+        let ip = classify(
+            StatusCode::OK,
+            None,
+            br#"{"isError":true,"messages":["ERROR: Invalid vendor ip [1.2.3.4]"],"results":[]}"#,
+        );
+        assert!(matches!(ip, Err(EmagError::IpNotWhitelisted { .. })));
+        let creds = classify(
+            StatusCode::UNAUTHORIZED,
+            None,
+            br#"{"isError":true,"messages":["You are not allowed to use this API."],"results":[]}"#,
+        );
+        assert!(matches!(creds, Err(EmagError::BadCredentials { .. })));
+        assert!(!creds.expect_err("err").is_retryable());
+        let gateway = classify(StatusCode::BAD_GATEWAY, None, b"<html>502</html>");
+        assert_eq!(gateway, Err(EmagError::Server { status: 502 }));
+        let no_flag = classify(StatusCode::OK, None, br#"{"results":[]}"#);
+        assert!(matches!(no_flag, Err(EmagError::InvalidBody { .. })));
+        assert_eq!(classify(StatusCode::NO_CONTENT, None, b""), Ok(Value::Null));
+    }
+
+    #[test]
+    fn chunking_respects_both_caps() {
+        let small: Vec<Value> = (0..120)
+            .map(|i| json!({"id": i, "sale_price": "1.0000"}))
+            .collect();
+        let sizes: Vec<usize> = chunks(&small).iter().map(Vec::len).collect();
+        assert_eq!(sizes, vec![50, 50, 20]);
+        let wide: Vec<Value> = (0..30).map(|i| json!({"id": i, "stock": (0..199).map(|w| json!({"warehouse_id": w, "value": 1})).collect::<Vec<_>>() })).collect();
+        for chunk in chunks(&wide) {
+            assert!(chunk.iter().map(leaf_count).sum::<usize>() <= MAX_ELEMENTS);
+        }
+    }
+}

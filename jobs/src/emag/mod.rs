@@ -1,0 +1,27 @@
+//! eMAG Marketplace: a typed client and a local simulator with the same contract
+//! (`../shared/emag-api.md`).
+//!
+//! - [`client`]: requests, tolerant parsing, error classification, retries, bulk chunking.
+//! - [`rate_limit`]: one budget per login and bucket, shared by every process.
+//! - [`types`]: offers, orders, counts, per-item save outcomes.
+//! - [`sim`]: the simulator (a real HTTP server) used by tests, demos and benchmarks.
+
+pub mod client;
+pub mod error;
+pub mod rate_limit;
+pub mod sim;
+pub mod types;
+
+pub use client::{EmagClient, Login};
+pub use error::EmagError;
+pub use rate_limit::{Bucket, RateLimiter};
+
+/// The base URL of each eMAG platform's seller API.
+pub fn platform_base_url(platform: &str) -> Option<&'static str> {
+    match platform {
+        "ro" => Some("https://marketplace-api.emag.ro/api-3"),
+        "bg" => Some("https://marketplace-api.emag.bg/api-3"),
+        "hu" => Some("https://marketplace-api.emag.hu/api-3"),
+        _ => None,
+    }
+}

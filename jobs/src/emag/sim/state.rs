@@ -1,0 +1,142 @@
+//! The simulator's mutable world: per-login data, rate windows, faults, outages and the
+//! request log that tests read to check limits.
+
+use std::{
+    collections::{BTreeMap, HashMap, HashSet, VecDeque},
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::{
+    body::num,
+    config::{Faults, SimConfig},
+    data,
+};
+
+pub struct LoginData {
+    pub password: String,
+    pub fbe: bool,
+    pub offers: BTreeMap<u64, Value>,
+    pub orders: BTreeMap<u64, Value>,
+}
+
+/// One request as the simulator saw it.
+#[derive(Clone, Debug, Serialize)]
+pub struct LogEntry {
+    /// Milliseconds since the simulator started.
+    pub t_ms: f64,
+    pub method: String,
+    pub route: String,
+    pub login: String,
+    pub status: u16,
+}
+
+pub struct SimState {
+    pub config: SimConfig,
+    pub started: Instant,
+    pub logins: Mutex<HashMap<String, LoginData>>,
+    windows: Mutex<HashMap<(String, bool), VecDeque<Instant>>>,
+    pub faults: Mutex<Faults>,
+    pub outages: Mutex<HashMap<String, Instant>>,
+    pub ip_blocked: Mutex<HashSet<String>>,
+    log: Mutex<Vec<LogEntry>>,
+}
+
+/// Keeps memory bounded in long benchmarks.
+const MAX_LOG: usize = 500_000;
+
+pub fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl SimState {
+    pub fn new(config: SimConfig) -> SimState {
+        let now = chrono::Utc::now().naive_utc();
+        let mut logins = HashMap::new();
+        for login in &config.logins {
+            let offers = data::offers(login, config.offers, config.seed);
+            let orders = data::orders(login, &offers, config.orders, config.seed, now);
+            let by_id = |items: Vec<Value>| {
+                items
+                    .into_iter()
+                    .filter_map(|v| num(v.get("id")).map(|id| (id as u64, v)))
+                    .collect()
+            };
+            logins.insert(
+                login.username.clone(),
+                LoginData {
+                    password: login.password.clone(),
+                    fbe: login.fbe,
+                    offers: by_id(offers),
+                    orders: by_id(orders),
+                },
+            );
+        }
+        SimState {
+            faults: Mutex::new(config.faults.clone()),
+            config,
+            started: Instant::now(),
+            logins: Mutex::new(logins),
+            windows: Mutex::default(),
+            outages: Mutex::default(),
+            ip_blocked: Mutex::default(),
+            log: Mutex::default(),
+        }
+    }
+
+    /// Counts a request against its window; `Err((limit, remaining))` when it is over.
+    pub fn take_rate(&self, key: &str, orders: bool) -> Result<(usize, usize), (usize, usize)> {
+        let Some((per_second, per_minute)) = self.config.limits.limits(orders) else {
+            return Ok((usize::MAX, usize::MAX));
+        };
+        let now = Instant::now();
+        let mut windows = lock(&self.windows);
+        let window = windows.entry((key.to_owned(), orders)).or_default();
+        while window
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(60))
+        {
+            window.pop_front();
+        }
+        let last_second = window
+            .iter()
+            .rev()
+            .take_while(|t| now.duration_since(**t) < Duration::from_secs(1))
+            .count();
+        if last_second >= per_second || window.len() >= per_minute {
+            return Err((per_second * 3, 0));
+        }
+        window.push_back(now);
+        Ok((
+            per_second * 3,
+            per_second.saturating_sub(last_second + 1) * 3,
+        ))
+    }
+
+    pub fn record(&self, method: &str, route: &str, login: &str, status: u16) {
+        let mut log = lock(&self.log);
+        if log.len() < MAX_LOG {
+            log.push(LogEntry {
+                t_ms: self.started.elapsed().as_secs_f64() * 1000.0,
+                method: method.to_owned(),
+                route: route.to_owned(),
+                login: login.to_owned(),
+                status,
+            });
+        }
+    }
+
+    /// Requests seen so far, from index `from`.
+    pub fn requests(&self, from: usize) -> Vec<LogEntry> {
+        lock(&self.log).iter().skip(from).cloned().collect()
+    }
+
+    pub fn in_outage(&self, login: &str) -> bool {
+        lock(&self.outages)
+            .get(login)
+            .is_some_and(|until| Instant::now() < *until)
+    }
+}
