@@ -2,6 +2,7 @@
 
 mod api_key;
 mod bench;
+mod emag_sim;
 mod serve;
 
 use std::path::PathBuf;
@@ -41,6 +42,8 @@ pub enum Command {
         #[command(subcommand)]
         command: api_key::ApiKeyCommand,
     },
+    /// A local eMAG simulator (same contract as eMAG) for demos and tests.
+    EmagSim(emag_sim::EmagSimArgs),
     /// Benchmarks (figures go to stdout; see BENCHMARKS.md).
     Bench {
         #[command(subcommand)]
@@ -64,5 +67,6 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         }
         Command::ApiKey { command } => api_key::run(load()?, command).await,
         Command::Bench { command } => bench::run(command).await,
+        Command::EmagSim(args) => emag_sim::run(args).await,
     }
 }

@@ -21,6 +21,7 @@ mod auth;
 mod bad_input;
 mod cancel;
 mod cli;
+mod emag_contract;
 mod openapi;
 mod ping;
 mod processes;
