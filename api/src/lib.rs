@@ -26,15 +26,16 @@ use poem::{
 use poem_openapi::OpenApiService;
 use tokio_util::sync::CancellationToken;
 
-use routes::{ops::OpsApi, runs::RunsApi, stream::StreamApi};
+use routes::{accounts::AccountsApi, ops::OpsApi, runs::RunsApi, stream::StreamApi};
 pub use state::AppState;
 
 const TITLE: &str = "magflow";
 
-fn service(state: &AppState) -> OpenApiService<(RunsApi, StreamApi, OpsApi), ()> {
+fn service(state: &AppState) -> OpenApiService<(RunsApi, AccountsApi, StreamApi, OpsApi), ()> {
     OpenApiService::new(
         (
             RunsApi { state: state.clone() },
+            AccountsApi { state: state.clone() },
             StreamApi { state: state.clone() },
             OpsApi { state: state.clone() },
         ),

@@ -3,6 +3,7 @@
 
 pub mod api_key;
 pub mod audit_log;
+pub mod emag_account;
 pub mod job_run;
 pub mod prelude;
 pub mod run_event;

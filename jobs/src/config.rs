@@ -36,6 +36,10 @@ pub struct Config {
     pub stream_poll_ms: u64,
     /// Caps every attempt of every kind, in seconds (default: each kind's own limit).
     pub attempt_timeout_secs: Option<u64>,
+    /// Seals eMAG passwords at rest: 64 hex characters. Required once accounts exist.
+    pub secret_key: Option<crate::secrets::SecretKey>,
+    /// Share of eMAG's request limits left unused (0.0 to 0.5).
+    pub emag_rate_margin: f64,
 }
 
 impl Default for Config {
@@ -51,6 +55,8 @@ impl Default for Config {
             lease_secs: 30,
             stream_poll_ms: 250,
             attempt_timeout_secs: None,
+            secret_key: None,
+            emag_rate_margin: 0.0,
         }
     }
 }
@@ -99,6 +105,11 @@ impl Config {
             // Colons would break apalis-redis's key layout (stack.md §5.4).
             return Err(SetupError::Config(
                 "MAGFLOW_QUEUE_PREFIX: use letters, digits, '_', '-' or '.'".into(),
+            ));
+        }
+        if !(0.0..=0.5).contains(&self.emag_rate_margin) {
+            return Err(SetupError::Config(
+                "MAGFLOW_EMAG_RATE_MARGIN: must be between 0.0 and 0.5".into(),
             ));
         }
         if self.worker_concurrency == 0 {

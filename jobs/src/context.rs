@@ -1,14 +1,56 @@
-//! What every job handler gets: the database, the queue, the configuration.
+//! What every job handler (and API request) gets: the database, the queue, the shared
+//! eMAG rate limit, the password sealer and the configuration.
 
 use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 
-use crate::{config::Config, queue::Queue};
+use crate::{
+    config::Config,
+    emag::rate_limit::{Limits, RateLimiter},
+    error::SetupError,
+    queue::Queue,
+    secrets::Sealer,
+};
 
 #[derive(Clone, Debug)]
 pub struct JobContext {
     pub db: DatabaseConnection,
     pub queue: Queue,
+    /// Shared through Redis when the queue is Redis; in-process otherwise.
+    pub limiter: RateLimiter,
+    /// Present when `MAGFLOW_SECRET_KEY` is set.
+    pub sealer: Option<Sealer>,
     pub config: Arc<Config>,
+}
+
+impl JobContext {
+    /// Connects to the database and the queue named in `config`. With `migrate`, applies
+    /// pending migrations first. Fails if sealed passwords exist that the key cannot open.
+    pub async fn connect(config: Config, migrate: bool) -> Result<JobContext, SetupError> {
+        let db = crate::db::connect(&config).await?;
+        if migrate {
+            crate::db::migrate(&db).await?;
+        }
+        let queue = Queue::connect(&config).await?;
+        let limits = Limits {
+            margin: config.emag_rate_margin,
+            ..Limits::EMAG
+        };
+        let limiter = match queue.redis_connection() {
+            Some(conn) => RateLimiter::redis(conn, queue.prefix(), limits),
+            None => RateLimiter::local(limits),
+        };
+        let sealer = config.secret_key.as_ref().map(Sealer::new);
+        if migrate {
+            crate::accounts::verify_key(&db, sealer.as_ref()).await?;
+        }
+        Ok(JobContext {
+            db,
+            queue,
+            limiter,
+            sealer,
+            config: Arc::new(config),
+        })
+    }
 }

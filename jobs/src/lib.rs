@@ -3,6 +3,7 @@
 //!
 //! Errors: `thiserror` enums at this boundary ([`error`]); `anyhow` is not used here.
 
+pub mod accounts;
 pub mod api_keys;
 pub mod audit;
 pub mod config;
@@ -17,6 +18,7 @@ pub mod progress;
 pub mod queue;
 pub mod registry;
 pub mod runs;
+pub mod secrets;
 pub mod task;
 
 pub mod bulk_update;

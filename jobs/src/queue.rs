@@ -85,6 +85,14 @@ impl Queue {
         }
     }
 
+    /// The Redis connection, when the queue is Redis (the rate limit shares it).
+    pub fn redis_connection(&self) -> Option<ConnectionManager> {
+        match &self.backend {
+            Backend::Redis(conn) => Some(conn.clone()),
+            Backend::Sqlite(_) => None,
+        }
+    }
+
     pub fn prefix(&self) -> &str {
         &self.prefix
     }

@@ -8,6 +8,7 @@ mod m20261127_000001_create_job_runs;
 mod m20261127_000002_create_run_events;
 mod m20261127_000003_create_api_keys;
 mod m20261127_000004_create_audit_log;
+mod m20261127_000005_create_emag_accounts;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000002_create_run_events::Migration),
             Box::new(m20261127_000003_create_api_keys::Migration),
             Box::new(m20261127_000004_create_audit_log::Migration),
+            Box::new(m20261127_000005_create_emag_accounts::Migration),
         ]
     }
 }

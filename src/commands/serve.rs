@@ -1,7 +1,5 @@
 //! `magflow run`, `magflow api`, `magflow worker`: wire the pieces and wait for a signal.
 
-use std::sync::Arc;
-
 use anyhow::Context;
 use jobs::{JobContext, api_keys};
 use poem::listener::{Acceptor, Listener, TcpListener};
@@ -15,16 +13,9 @@ pub enum Parts {
 }
 
 pub async fn run(config: jobs::Config, parts: Parts) -> anyhow::Result<()> {
-    let db = jobs::db::connect(&config).await?;
-    if parts == Parts::Both {
-        jobs::db::migrate(&db).await?;
-    }
-    let queue = jobs::Queue::connect(&config).await?;
-    let ctx = JobContext {
-        db,
-        queue,
-        config: Arc::new(config),
-    };
+    // `run` is the embedded default and migrates itself; `api` and `worker` expect
+    // `magflow migrate` to have run (a one-shot step in production).
+    let ctx = JobContext::connect(config, parts == Parts::Both).await?;
     let shutdown = CancellationToken::new();
     tokio::spawn(wait_for_signal(shutdown.clone()));
 

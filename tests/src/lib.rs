@@ -9,7 +9,7 @@
 pub mod http;
 pub mod process;
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
 use jobs::{Config, JobContext, SecretUrl, api_keys};
 use poem::listener::{Acceptor, Listener, TcpListener};
@@ -137,6 +137,11 @@ pub async fn test_config(backend: Backend, dir: &std::path::Path, opts: &Options
         lease_secs: opts.lease_secs,
         stream_poll_ms: 100,
         attempt_timeout_secs: opts.attempt_timeout_secs,
+        secret_key: Some(
+            jobs::secrets::SecretKey::from_hex(&jobs::secrets::SecretKey::generate_hex())
+                .expect("key"),
+        ),
+        emag_rate_margin: 0.0,
     }
 }
 
@@ -150,14 +155,9 @@ impl TestApp {
         let _ = jobs::metrics::install();
         let dir = tempfile::tempdir().expect("temp dir");
         let config = test_config(backend, dir.path(), &opts).await;
-        let db = jobs::db::connect(&config).await.expect("connect database");
-        jobs::db::migrate(&db).await.expect("migrate");
-        let queue = jobs::Queue::connect(&config).await.expect("connect queue");
-        let ctx = JobContext {
-            db,
-            queue,
-            config: Arc::new(config.clone()),
-        };
+        let ctx = JobContext::connect(config.clone(), true)
+            .await
+            .expect("connect database and queue");
         let (admin, _) = api_keys::create(&ctx.db, api_keys::Role::Admin, "test-admin")
             .await
             .expect("admin key");

@@ -1,5 +1,6 @@
 //! The operations of the API, one struct per area.
 
+pub mod accounts;
 pub mod ops;
 pub mod runs;
 pub mod stream;
@@ -10,6 +11,8 @@ use poem_openapi::Tags;
 pub enum ApiTags {
     /// Job runs: start, inspect, cancel, follow.
     Runs,
+    /// eMAG seller accounts.
+    Accounts,
     /// Live progress of many runs.
     Stream,
     /// Liveness and readiness.

@@ -8,10 +8,7 @@
 //!    run's `started_at − created_at`. Each enqueue waits a random 0–1.5 poll intervals
 //!    first, so arrivals are spread over the worker's poll cycle.
 
-use std::{
-    sync::Arc,
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use entity::job_run::{self, RunStatus};
@@ -68,14 +65,8 @@ pub async fn run(args: QueueBench) -> anyhow::Result<()> {
         queue_prefix: prefix.clone(),
         ..Config::default()
     };
-    let db = jobs::db::connect(&config).await?;
-    jobs::db::migrate(&db).await?;
-    let queue = jobs::Queue::connect(&config).await?;
-    let ctx = JobContext {
-        db: db.clone(),
-        queue,
-        config: Arc::new(config),
-    };
+    let ctx = JobContext::connect(config, true).await?;
+    let db = ctx.db.clone();
 
     let rounds = args.jobs.max(200);
     let baseline = match args.backend.as_str() {

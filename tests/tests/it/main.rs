@@ -17,6 +17,7 @@ macro_rules! both {
     };
 }
 
+mod accounts;
 mod auth;
 mod bad_input;
 mod cancel;

@@ -1,0 +1,252 @@
+//! `/api/v1/accounts`: the eMAG logins magflow syncs. Admins create, change and delete
+//! them; viewers see everything but the password, which no response ever contains.
+
+use chrono::{DateTime, Utc};
+use entity::emag_account;
+use jobs::{
+    accounts::{self, AccountChange, AccountError, NewAccount},
+    audit,
+};
+use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
+use serde_json::json;
+
+use crate::{auth::ApiKey, body::Body, error::ApiError, routes::ApiTags, state::AppState};
+
+pub struct AccountsApi {
+    pub state: AppState,
+}
+
+/// An account as the API shows it: never with its password.
+#[derive(Object, Debug)]
+pub struct AccountView {
+    pub name: String,
+    /// `main` or `fbe`.
+    pub kind: String,
+    /// `ro`, `bg` or `hu`; absent when a base URL was given.
+    pub platform: Option<String>,
+    pub base_url: String,
+    pub username: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<&emag_account::Model> for AccountView {
+    fn from(a: &emag_account::Model) -> Self {
+        AccountView {
+            name: a.name.clone(),
+            kind: a.kind.clone(),
+            platform: a.platform.clone(),
+            base_url: a.base_url.clone(),
+            username: a.username.clone(),
+            created_at: a.created_at,
+            updated_at: a.updated_at,
+        }
+    }
+}
+
+#[derive(Object, Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateAccountRequest {
+    /// 1–64 lower-case letters, digits, `-`, `_`; what runs call the account.
+    pub name: String,
+    /// `main` or `fbe`.
+    pub kind: String,
+    /// `ro`, `bg` or `hu` (eMAG's API host for that country). Give this or `base_url`.
+    pub platform: Option<String>,
+    /// An https URL (http only for loopback, e.g. the simulator).
+    pub base_url: Option<String>,
+    pub username: String,
+    /// Stored sealed; never returned.
+    #[oai(write_only)]
+    pub password: String,
+}
+
+#[derive(Object, Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateAccountRequest {
+    pub kind: Option<String>,
+    pub platform: Option<String>,
+    pub base_url: Option<String>,
+    pub username: Option<String>,
+    #[oai(write_only)]
+    pub password: Option<String>,
+}
+
+#[derive(Object, Debug)]
+pub struct CheckView {
+    /// `ok`, `bad_credentials`, `ip_not_whitelisted`, `unreachable` or `error`.
+    pub status: String,
+    pub message: String,
+    pub latency_ms: u64,
+}
+
+#[derive(ApiResponse)]
+pub enum Created {
+    #[oai(status = 201)]
+    Created(Json<AccountView>),
+}
+
+#[derive(ApiResponse)]
+pub enum Deleted {
+    #[oai(status = 204)]
+    Deleted,
+}
+
+impl From<AccountError> for ApiError {
+    fn from(e: AccountError) -> Self {
+        match e {
+            AccountError::Invalid { field, message } => ApiError::invalid(field, message),
+            AccountError::Duplicate(_) => ApiError::conflict(e.to_string()),
+            AccountError::NotFound(_) => ApiError::not_found("account"),
+            AccountError::NoKey | AccountError::Sealed(_) => ApiError::unavailable(e.to_string()),
+            AccountError::Db(db) => db.into(),
+            other => ApiError::internal(&other),
+        }
+    }
+}
+
+#[OpenApi(tag = "ApiTags::Accounts")]
+impl AccountsApi {
+    /// List eMAG accounts
+    #[oai(
+        path = "/api/v1/accounts",
+        method = "get",
+        operation_id = "list_accounts"
+    )]
+    async fn list(&self, _auth: ApiKey) -> Result<Json<Vec<AccountView>>, ApiError> {
+        let accounts = accounts::list(&self.state.ctx.db).await?;
+        Ok(Json(accounts.iter().map(AccountView::from).collect()))
+    }
+
+    /// Add an eMAG account
+    #[oai(
+        path = "/api/v1/accounts",
+        method = "post",
+        operation_id = "create_account"
+    )]
+    async fn create(
+        &self,
+        auth: ApiKey,
+        body: Body<CreateAccountRequest>,
+    ) -> Result<Created, ApiError> {
+        let principal = auth.admin()?;
+        let Body(req) = body;
+        let ctx = &self.state.ctx;
+        let new = NewAccount {
+            name: req.name,
+            kind: req.kind,
+            platform: req.platform,
+            base_url: req.base_url,
+            username: req.username,
+            password: req.password,
+        };
+        let account = accounts::create(&ctx.db, ctx.sealer.as_ref(), new).await?;
+        audit::record(&ctx.db, &principal.actor(), "account.create", &format!("account:{}", account.name), Some(json!({ "kind": account.kind, "base_url": account.base_url, "username": account.username }))).await?;
+        Ok(Created::Created(Json(AccountView::from(&account))))
+    }
+
+    /// Get an eMAG account
+    #[oai(
+        path = "/api/v1/accounts/:name",
+        method = "get",
+        operation_id = "get_account"
+    )]
+    async fn get(&self, _auth: ApiKey, name: Path<String>) -> Result<Json<AccountView>, ApiError> {
+        match accounts::find(&self.state.ctx.db, &name).await? {
+            Some(a) => Ok(Json(AccountView::from(&a))),
+            None => Err(ApiError::not_found("account")),
+        }
+    }
+
+    /// Change an eMAG account
+    ///
+    /// Only the fields given change; a new password replaces the sealed one.
+    #[oai(
+        path = "/api/v1/accounts/:name",
+        method = "put",
+        operation_id = "update_account"
+    )]
+    async fn update(
+        &self,
+        auth: ApiKey,
+        name: Path<String>,
+        body: Body<UpdateAccountRequest>,
+    ) -> Result<Json<AccountView>, ApiError> {
+        let principal = auth.admin()?;
+        let Body(req) = body;
+        let ctx = &self.state.ctx;
+        let changed: Vec<&str> = [
+            ("kind", req.kind.is_some()),
+            ("platform", req.platform.is_some()),
+            ("base_url", req.base_url.is_some()),
+            ("username", req.username.is_some()),
+            ("password", req.password.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(f, set)| set.then_some(f))
+        .collect();
+        let change = AccountChange {
+            kind: req.kind,
+            platform: req.platform,
+            base_url: req.base_url,
+            username: req.username,
+            password: req.password,
+        };
+        let account = accounts::update(&ctx.db, ctx.sealer.as_ref(), &name, change).await?;
+        audit::record(
+            &ctx.db,
+            &principal.actor(),
+            "account.update",
+            &format!("account:{}", account.name),
+            Some(json!({ "changed": changed })),
+        )
+        .await?;
+        Ok(Json(AccountView::from(&account)))
+    }
+
+    /// Remove an eMAG account
+    #[oai(
+        path = "/api/v1/accounts/:name",
+        method = "delete",
+        operation_id = "delete_account"
+    )]
+    async fn delete(&self, auth: ApiKey, name: Path<String>) -> Result<Deleted, ApiError> {
+        let principal = auth.admin()?;
+        let ctx = &self.state.ctx;
+        if !accounts::delete(&ctx.db, &name).await? {
+            return Err(ApiError::not_found("account"));
+        }
+        audit::record(
+            &ctx.db,
+            &principal.actor(),
+            "account.delete",
+            &format!("account:{}", name.0),
+            None,
+        )
+        .await?;
+        Ok(Deleted::Deleted)
+    }
+
+    /// Check an account's credentials against eMAG
+    ///
+    /// Makes one cheap authenticated call (under the account's rate budget) and reports
+    /// `ok`, `bad_credentials`, `ip_not_whitelisted`, `unreachable` or `error`.
+    #[oai(
+        path = "/api/v1/accounts/:name/check",
+        method = "post",
+        operation_id = "check_account"
+    )]
+    async fn check(&self, auth: ApiKey, name: Path<String>) -> Result<Json<CheckView>, ApiError> {
+        auth.admin()?;
+        let ctx = &self.state.ctx;
+        let account = accounts::find(&ctx.db, &name)
+            .await?
+            .ok_or_else(|| ApiError::not_found("account"))?;
+        let outcome = accounts::check(ctx, &account).await?;
+        Ok(Json(CheckView {
+            status: outcome.status.to_owned(),
+            message: outcome.message,
+            latency_ms: outcome.latency_ms,
+        }))
+    }
+}

@@ -1,0 +1,28 @@
+//! An eMAG seller login magflow syncs. The password is stored sealed (see `jobs::secrets`).
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "emag_accounts")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    /// What runs and the API call it, e.g. `main`, `fbe`.
+    #[sea_orm(unique)]
+    pub name: String,
+    /// `main` or `fbe`.
+    pub kind: String,
+    /// `ro`, `bg` or `hu`, when the base URL is the platform's.
+    pub platform: Option<String>,
+    pub base_url: String,
+    pub username: String,
+    /// `v1:` + base64(nonce ‖ ciphertext).
+    pub password_sealed: String,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,323 @@
+//! eMAG accounts: a name, a kind (`main`/`fbe`), a platform or base URL, and a login whose
+//! password is sealed at rest. Runs refer to accounts by name.
+
+use std::{net::IpAddr, time::Instant};
+
+use chrono::Utc;
+use entity::emag_account;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder,
+};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::{
+    context::JobContext,
+    emag::{EmagClient, EmagError, Login, client::ClientOptions, platform_base_url},
+    error::SetupError,
+    secrets::{SealError, Sealer},
+};
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AccountError {
+    #[error("{field}: {message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+    #[error("an account named {0:?} already exists")]
+    Duplicate(String),
+    #[error("no account named {0:?}")]
+    NotFound(String),
+    #[error("MAGFLOW_SECRET_KEY is not set, so eMAG passwords cannot be stored or read")]
+    NoKey,
+    #[error("the stored password of account {0:?} does not open with MAGFLOW_SECRET_KEY")]
+    Sealed(String),
+    #[error("database error: {0}")]
+    Db(#[from] DbErr),
+}
+
+/// A new account, as the API receives it.
+#[derive(Clone, Debug)]
+pub struct NewAccount {
+    pub name: String,
+    pub kind: String,
+    pub platform: Option<String>,
+    pub base_url: Option<String>,
+    pub username: String,
+    pub password: String,
+}
+
+/// Changes to an account; `None` keeps the current value.
+#[derive(Clone, Debug, Default)]
+pub struct AccountChange {
+    pub kind: Option<String>,
+    pub platform: Option<String>,
+    pub base_url: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+}
+
+fn invalid(field: &'static str, message: impl Into<String>) -> AccountError {
+    AccountError::Invalid {
+        field,
+        message: message.into(),
+    }
+}
+
+/// eMAG is only ever reached over HTTPS; plain HTTP is allowed for a simulator on this
+/// machine. A missing env var once sent the predecessor to the wrong host (emag-api.md
+/// §5.6.4): validate on save, not on first use.
+pub fn validate_base_url(url: &str) -> Result<(), String> {
+    let parsed = url::Url::parse(url).map_err(|e| format!("is not a URL: {e}"))?;
+    let host = parsed.host_str().ok_or("has no host")?;
+    match parsed.scheme() {
+        "https" => Ok(()),
+        "http" => {
+            let loopback = host == "localhost"
+                || host
+                    .trim_matches(['[', ']'])
+                    .parse::<IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback());
+            if loopback {
+                Ok(())
+            } else {
+                Err("must use https (http only for 127.0.0.1, ::1 or localhost)".into())
+            }
+        }
+        other => Err(format!("must use https, not {other}")),
+    }
+}
+
+fn validate_name(name: &str) -> Result<(), AccountError> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    if !ok || name == "all" {
+        return Err(invalid(
+            "name",
+            "use 1 to 64 lower-case letters, digits, '-' or '_' (and not \"all\")",
+        ));
+    }
+    Ok(())
+}
+
+fn validate_kind(kind: &str) -> Result<(), AccountError> {
+    if kind == "main" || kind == "fbe" {
+        Ok(())
+    } else {
+        Err(invalid("kind", "must be main or fbe"))
+    }
+}
+
+/// The base URL from exactly one of `platform` and `base_url`.
+fn resolve(
+    platform: Option<&str>,
+    base_url: Option<&str>,
+) -> Result<(Option<String>, String), AccountError> {
+    match (platform, base_url) {
+        (Some(p), None) => platform_base_url(p)
+            .map(|u| (Some(p.to_owned()), u.to_owned()))
+            .ok_or_else(|| invalid("platform", "must be ro, bg or hu")),
+        (None, Some(u)) => {
+            validate_base_url(u).map_err(|m| invalid("base_url", m))?;
+            Ok((None, u.trim_end_matches('/').to_owned()))
+        }
+        (Some(_), Some(_)) => Err(invalid(
+            "platform",
+            "give either platform or base_url, not both",
+        )),
+        (None, None) => Err(invalid(
+            "platform",
+            "give a platform (ro, bg, hu) or a base_url",
+        )),
+    }
+}
+
+fn require_text(field: &'static str, value: &str) -> Result<(), AccountError> {
+    if value.trim().is_empty() || value.len() > 255 {
+        Err(invalid(field, "must be 1 to 255 characters"))
+    } else {
+        Ok(())
+    }
+}
+
+pub async fn list(db: &DatabaseConnection) -> Result<Vec<emag_account::Model>, DbErr> {
+    emag_account::Entity::find()
+        .order_by_asc(emag_account::Column::Name)
+        .all(db)
+        .await
+}
+
+pub async fn find(
+    db: &DatabaseConnection,
+    name: &str,
+) -> Result<Option<emag_account::Model>, DbErr> {
+    emag_account::Entity::find()
+        .filter(emag_account::Column::Name.eq(name))
+        .one(db)
+        .await
+}
+
+pub async fn create(
+    db: &DatabaseConnection,
+    sealer: Option<&Sealer>,
+    new: NewAccount,
+) -> Result<emag_account::Model, AccountError> {
+    validate_name(&new.name)?;
+    validate_kind(&new.kind)?;
+    require_text("username", &new.username)?;
+    require_text("password", &new.password)?;
+    let (platform, base_url) = resolve(new.platform.as_deref(), new.base_url.as_deref())?;
+    let sealer = sealer.ok_or(AccountError::NoKey)?;
+    if find(db, &new.name).await?.is_some() {
+        return Err(AccountError::Duplicate(new.name));
+    }
+    let now = Utc::now();
+    let model = emag_account::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        name: Set(new.name.clone()),
+        kind: Set(new.kind),
+        platform: Set(platform),
+        base_url: Set(base_url),
+        username: Set(new.username),
+        password_sealed: Set(sealer.seal(&new.password)),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    model.insert(db).await.map_err(|e| match e.sql_err() {
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => AccountError::Duplicate(new.name),
+        _ => AccountError::Db(e),
+    })
+}
+
+pub async fn update(
+    db: &DatabaseConnection,
+    sealer: Option<&Sealer>,
+    name: &str,
+    change: AccountChange,
+) -> Result<emag_account::Model, AccountError> {
+    let current = find(db, name)
+        .await?
+        .ok_or_else(|| AccountError::NotFound(name.to_owned()))?;
+    let mut model: emag_account::ActiveModel = current.clone().into();
+    if let Some(kind) = change.kind {
+        validate_kind(&kind)?;
+        model.kind = Set(kind);
+    }
+    if change.platform.is_some() || change.base_url.is_some() {
+        let (platform, base_url) = resolve(change.platform.as_deref(), change.base_url.as_deref())?;
+        model.platform = Set(platform);
+        model.base_url = Set(base_url);
+    }
+    if let Some(username) = change.username {
+        require_text("username", &username)?;
+        model.username = Set(username);
+    }
+    if let Some(password) = change.password {
+        require_text("password", &password)?;
+        model.password_sealed = Set(sealer.ok_or(AccountError::NoKey)?.seal(&password));
+    }
+    model.updated_at = Set(Utc::now());
+    Ok(model.update(db).await?)
+}
+
+pub async fn delete(db: &DatabaseConnection, name: &str) -> Result<bool, DbErr> {
+    let result = emag_account::Entity::delete_many()
+        .filter(emag_account::Column::Name.eq(name))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected > 0)
+}
+
+/// The login of an account, its password opened.
+pub fn login(
+    sealer: Option<&Sealer>,
+    account: &emag_account::Model,
+) -> Result<Login, AccountError> {
+    let sealer = sealer.ok_or(AccountError::NoKey)?;
+    let password = sealer
+        .open(&account.password_sealed)
+        .map_err(|_: SealError| AccountError::Sealed(account.name.clone()))?;
+    Ok(Login {
+        base_url: account.base_url.clone(),
+        username: account.username.clone(),
+        password,
+    })
+}
+
+/// Start-up check: sealed passwords exist ⇒ the key must be set and must open them.
+pub async fn verify_key(
+    db: &DatabaseConnection,
+    sealer: Option<&Sealer>,
+) -> Result<(), SetupError> {
+    let sealed = emag_account::Entity::find()
+        .count(db)
+        .await
+        .map_err(|e| SetupError::Migrate(e.to_string()))?;
+    if sealed == 0 {
+        return Ok(());
+    }
+    let Some(sealer) = sealer else {
+        return Err(SetupError::Config(format!(
+            "MAGFLOW_SECRET_KEY: not set, but {sealed} eMAG account password(s) are sealed with it; set the key they were saved with"
+        )));
+    };
+    let sample = emag_account::Entity::find()
+        .one(db)
+        .await
+        .map_err(|e| SetupError::Migrate(e.to_string()))?;
+    if let Some(account) = sample
+        && sealer.open(&account.password_sealed).is_err()
+    {
+        return Err(SetupError::Config(format!(
+            "MAGFLOW_SECRET_KEY: does not open the sealed password of account {:?}; is it the key the accounts were saved with?",
+            account.name
+        )));
+    }
+    Ok(())
+}
+
+/// What `POST /accounts/{name}/check` found.
+#[derive(Clone, Debug, Serialize)]
+pub struct CheckOutcome {
+    /// `ok`, `bad_credentials`, `ip_not_whitelisted`, `unreachable` or `error`.
+    pub status: &'static str,
+    pub message: String,
+    pub latency_ms: u64,
+}
+
+/// One cheap authenticated call (`vat/read`) under the account's rate budget.
+pub async fn check(
+    ctx: &JobContext,
+    account: &emag_account::Model,
+) -> Result<CheckOutcome, AccountError> {
+    let login = login(ctx.sealer.as_ref(), account)?;
+    let options = ClientOptions {
+        max_attempts: 2,
+        timeout: std::time::Duration::from_secs(15),
+        ..ClientOptions::default()
+    };
+    let started = Instant::now();
+    let result = match EmagClient::new(&login, ctx.limiter.clone(), options) {
+        Ok(client) => client.vat_read().await.map(|_| ()),
+        Err(e) => Err(e),
+    };
+    let latency_ms = started.elapsed().as_millis() as u64;
+    let (status, message) = match result {
+        Ok(()) => ("ok", "eMAG accepted the credentials".to_owned()),
+        Err(e @ EmagError::BadCredentials { .. }) => ("bad_credentials", e.to_string()),
+        Err(e @ EmagError::IpNotWhitelisted { .. }) => ("ip_not_whitelisted", e.to_string()),
+        Err(e @ (EmagError::Timeout | EmagError::Transport(_))) => ("unreachable", e.to_string()),
+        Err(e) => ("error", e.to_string()),
+    };
+    Ok(CheckOutcome {
+        status,
+        message,
+        latency_ms,
+    })
+}
