@@ -2,6 +2,7 @@
 //! the same run, so results are read as ratios, not as absolute numbers of one machine.
 
 mod queue;
+mod ratelimit;
 
 use clap::Subcommand;
 
@@ -10,11 +11,18 @@ pub enum BenchCommand {
     /// No-op ping jobs per second through one worker, and enqueue→start latency,
     /// against raw round trips of the same store.
     Queue(queue::QueueBench),
+    /// Requests/s against eMAG's limit with N processes sharing one login through Redis.
+    Ratelimit(ratelimit::RateLimitBench),
+    /// One load process of `bench ratelimit` (started by it).
+    #[command(hide = true)]
+    RatelimitLoad(ratelimit::RateLimitLoad),
 }
 
 pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
     match command {
         BenchCommand::Queue(args) => queue::run(args).await,
+        BenchCommand::Ratelimit(args) => ratelimit::run(args).await,
+        BenchCommand::RatelimitLoad(args) => ratelimit::load(args).await,
     }
 }
 

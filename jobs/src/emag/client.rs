@@ -103,6 +103,12 @@ impl EmagClient {
         limiter: RateLimiter,
         options: ClientOptions,
     ) -> Result<EmagClient, EmagError> {
+        // reqwest is built without a default TLS provider (stack.md §2); one process-wide
+        // install, whoever builds the first client.
+        static TLS: std::sync::Once = std::sync::Once::new();
+        TLS.call_once(|| {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+        });
         let http = reqwest::Client::builder()
             .timeout(options.timeout)
             .connect_timeout(Duration::from_secs(10))

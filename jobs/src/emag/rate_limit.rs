@@ -234,6 +234,11 @@ impl RateLimiter {
     }
 }
 
+/// A Redis connection for a limiter outside a [`crate::JobContext`] (benchmarks).
+pub async fn connect_redis(url: &str) -> Result<ConnectionManager, redis::RedisError> {
+    redis::Client::open(url)?.get_connection_manager().await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,247 @@
+//! `magflow bench ratelimit --processes N`: N OS processes share one eMAG login through
+//! the Redis rate limit, against the simulator enforcing eMAG's limits. Reports, per
+//! bucket, requests/s achieved ÷ the limit, the most requests the simulator saw in any
+//! sliding second, and 429s. The simulator's own request log is the measurement.
+
+use std::{process::Stdio, time::Duration};
+
+use anyhow::Context;
+use jobs::emag::{
+    EmagClient, Login,
+    client::ClientOptions,
+    rate_limit::{Limits, RateLimiter},
+    sim::{LimitMode, SimConfig, SimLogin, Simulator},
+};
+use serde_json::json;
+
+#[derive(clap::Args, Debug)]
+pub struct RateLimitBench {
+    /// Worker processes sharing the login.
+    #[arg(long, default_value_t = 3)]
+    processes: usize,
+    #[arg(long, default_value_t = 20)]
+    seconds: u64,
+    /// `other` (non-order routes only) or `mixed` (order and other routes).
+    #[arg(long, default_value = "other", value_parser = ["other", "mixed"])]
+    mix: String,
+    /// Redis that holds the shared budget.
+    #[arg(
+        long,
+        env = "MAGFLOW_BENCH_REDIS_URL",
+        default_value = "redis://127.0.0.1:6379/"
+    )]
+    redis_url: String,
+    /// Print one JSON line instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// One load process (started by `bench ratelimit`; not for direct use).
+#[derive(clap::Args, Debug)]
+pub struct RateLimitLoad {
+    #[arg(long)]
+    base_url: String,
+    #[arg(long)]
+    redis_url: String,
+    #[arg(long)]
+    prefix: String,
+    #[arg(long)]
+    seconds: u64,
+    #[arg(long)]
+    mix: String,
+}
+
+const LOGIN: &str = "bench";
+const PASSWORD: &str = "bench-secret";
+
+pub async fn run(args: RateLimitBench) -> anyhow::Result<()> {
+    anyhow::ensure!(args.processes >= 1, "--processes must be at least 1");
+    let config = SimConfig {
+        logins: vec![SimLogin {
+            username: LOGIN.into(),
+            password: PASSWORD.into(),
+            fbe: false,
+        }],
+        offers: 10,
+        orders: 10,
+        limits: LimitMode::Emag,
+        ..SimConfig::default()
+    };
+    let sim = Simulator::start(config, "127.0.0.1:0").await?;
+    let prefix = format!("bench{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let exe = std::env::current_exe()?;
+    let mut children = Vec::new();
+    for _ in 0..args.processes {
+        let child = tokio::process::Command::new(&exe)
+            .args([
+                "bench",
+                "ratelimit-load",
+                "--base-url",
+                &sim.base_url,
+                "--redis-url",
+                &args.redis_url,
+                "--prefix",
+                &prefix,
+            ])
+            .args(["--seconds", &args.seconds.to_string(), "--mix", &args.mix])
+            .stdin(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .context("start a load process")?;
+        children.push(child);
+    }
+    for mut child in children {
+        let status = child.wait().await?;
+        anyhow::ensure!(status.success(), "a load process failed: {status}");
+    }
+    let log = sim.state.requests(0);
+    let mut report = serde_json::Map::new();
+    for (bucket, orders, limit) in [("other", false, 3.0), ("orders", true, 12.0)] {
+        let mut times: Vec<f64> = log
+            .iter()
+            .filter(|r| r.route.starts_with("order") == orders && r.status != 429)
+            .map(|r| r.t_ms)
+            .collect();
+        let rejected = log
+            .iter()
+            .filter(|r| r.route.starts_with("order") == orders && r.status == 429)
+            .count();
+        if times.is_empty() && rejected == 0 {
+            continue;
+        }
+        times.sort_by(f64::total_cmp);
+        let max_in_second = max_in_window(&times, 1000.0);
+        let span_s =
+            (times.last().copied().unwrap_or(0.0) - times.first().copied().unwrap_or(0.0)) / 1000.0;
+        let rate = if span_s > 0.0 {
+            (times.len() - 1) as f64 / span_s
+        } else {
+            0.0
+        };
+        report.insert(
+            bucket.into(),
+            json!({ "requests": times.len(), "rejected_429": rejected, "max_in_any_second": max_in_second, "limit_per_second": limit, "achieved_per_second": rate, "utilisation": rate / limit }),
+        );
+    }
+    let report = serde_json::Value::Object(report);
+    cleanup(&args.redis_url, &prefix).await;
+    if args.json {
+        println!("{report}");
+        return Ok(());
+    }
+    println!(
+        "magflow bench ratelimit --processes {} --seconds {} --mix {}",
+        args.processes, args.seconds, args.mix
+    );
+    println!("| bucket | requests | 429s | max in any 1 s | limit/s | achieved/s | utilisation |");
+    println!("|---|---|---|---|---|---|---|");
+    for (bucket, r) in report.as_object().into_iter().flatten() {
+        println!(
+            "| {bucket} | {} | {} | {} | {} | {:.3} | {:.3} |",
+            r["requests"],
+            r["rejected_429"],
+            r["max_in_any_second"],
+            r["limit_per_second"],
+            r["achieved_per_second"].as_f64().unwrap_or(0.0),
+            r["utilisation"].as_f64().unwrap_or(0.0)
+        );
+    }
+    Ok(())
+}
+
+/// The most timestamps (ms) inside any window (t − width, t].
+fn max_in_window(sorted: &[f64], width: f64) -> usize {
+    let mut best = 0;
+    let mut start = 0;
+    for end in 0..sorted.len() {
+        while sorted[end] - sorted[start] >= width {
+            start += 1;
+        }
+        best = best.max(end - start + 1);
+    }
+    best
+}
+
+pub async fn load(args: RateLimitLoad) -> anyhow::Result<()> {
+    let conn = jobs::emag::rate_limit::connect_redis(&args.redis_url).await?;
+    let limiter = RateLimiter::redis(conn, &args.prefix, Limits::EMAG);
+    let login = Login {
+        base_url: args.base_url,
+        username: LOGIN.into(),
+        password: PASSWORD.into(),
+    };
+    let client = EmagClient::new(
+        &login,
+        limiter,
+        ClientOptions {
+            max_attempts: 1,
+            ..ClientOptions::default()
+        },
+    )?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(args.seconds);
+    // Several requests in flight per process, as a worker with concurrent jobs would have.
+    let mut tasks = Vec::new();
+    for i in 0..4 {
+        let client = client.clone();
+        let mixed = args.mix == "mixed";
+        tasks.push(tokio::spawn(async move {
+            let mut n = 0u64;
+            while tokio::time::Instant::now() < deadline {
+                let result = if mixed && !(n + i).is_multiple_of(5) {
+                    client
+                        .count("order", &json!({ "type": 3 }))
+                        .await
+                        .map(|_| ())
+                } else {
+                    client.vat_read().await.map(|_| ())
+                };
+                if let Err(e) = result {
+                    tracing::warn!(error = %e, "request failed");
+                }
+                n += 1;
+            }
+        }));
+    }
+    for t in tasks {
+        t.await?;
+    }
+    Ok(())
+}
+
+async fn cleanup(url: &str, prefix: &str) {
+    let Ok(client) = redis::Client::open(url) else {
+        return;
+    };
+    let Ok(mut conn) = client.get_multiplexed_async_connection().await else {
+        return;
+    };
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}.*"))
+        .query_async(&mut conn)
+        .await
+        .unwrap_or_default();
+    if !keys.is_empty() {
+        let _: Result<i64, _> = redis::cmd("DEL").arg(keys).query_async(&mut conn).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::max_in_window;
+
+    #[test]
+    fn sliding_window_counts() {
+        // (t − 1 s, t]: at 1,300 ms the window holds 400, 800, 1,000 and 1,300.
+        assert_eq!(
+            max_in_window(&[0.0, 400.0, 800.0, 1000.0, 1300.0], 1000.0),
+            4
+        );
+        // At exactly 1,000 ms the request at 0 has left the window.
+        assert_eq!(
+            max_in_window(&[0.0, 400.0, 800.0, 1000.0, 2100.0], 1000.0),
+            3
+        );
+        assert_eq!(max_in_window(&[0.0, 1.0, 2.0, 3.0], 1000.0), 4);
+        assert_eq!(max_in_window(&[], 1000.0), 0);
+    }
+}
