@@ -26,7 +26,8 @@ pub struct JobContext {
 
 impl JobContext {
     /// Connects to the database and the queue named in `config`. With `migrate`, applies
-    /// pending migrations first. Fails if sealed passwords exist that the key cannot open.
+    /// pending migrations first. Fails if sealed passwords exist that the key cannot open,
+    /// so a misconfigured process stops at start-up rather than at its first sync.
     pub async fn connect(config: Config, migrate: bool) -> Result<JobContext, SetupError> {
         let db = crate::db::connect(&config).await?;
         if migrate {
@@ -42,9 +43,7 @@ impl JobContext {
             None => RateLimiter::local(limits),
         };
         let sealer = config.secret_key.as_ref().map(Sealer::new);
-        if migrate {
-            crate::accounts::verify_key(&db, sealer.as_ref()).await?;
-        }
+        crate::accounts::verify_key(&db, sealer.as_ref()).await?;
         Ok(JobContext {
             db,
             queue,
