@@ -19,7 +19,10 @@ use serde_json::{Value, json};
 use super::{
     error::EmagError,
     rate_limit::{Bucket, RateLimiter},
-    types::{BulkOutcome, Count, Envelope, ItemOutcome, OfferUpdate},
+    types::{
+        BulkOutcome, Count, Envelope, ItemOutcome, Offer, OfferFilter, OfferUpdate, Order,
+        OrderFilter, Parsed,
+    },
 };
 
 /// Which eMAG seller login to use. `Debug` never shows the password.
@@ -174,6 +177,40 @@ impl EmagClient {
 
     pub async fn count(&self, resource: &str, filter: &Value) -> Result<Count, EmagError> {
         self.read(&format!("{resource}/count"), filter).await
+    }
+
+    /// A page of offers, each parsed on its own.
+    pub async fn read_offers(
+        &self,
+        filter: &OfferFilter,
+        page: u32,
+        per_page: u32,
+    ) -> Result<Vec<Parsed<Offer>>, EmagError> {
+        let items = self
+            .read_page("product_offer", &to_filter(filter), page, per_page)
+            .await?;
+        Ok(items.into_iter().map(Parsed::from_raw).collect())
+    }
+
+    pub async fn count_offers(&self, filter: &OfferFilter) -> Result<Count, EmagError> {
+        self.count("product_offer", &to_filter(filter)).await
+    }
+
+    /// A page of orders, each parsed on its own.
+    pub async fn read_orders(
+        &self,
+        filter: &OrderFilter,
+        page: u32,
+        per_page: u32,
+    ) -> Result<Vec<Parsed<Order>>, EmagError> {
+        let items = self
+            .read_page("order", &to_filter(filter), page, per_page)
+            .await?;
+        Ok(items.into_iter().map(Parsed::from_raw).collect())
+    }
+
+    pub async fn count_orders(&self, filter: &OrderFilter) -> Result<Count, EmagError> {
+        self.count("order", &to_filter(filter)).await
     }
 
     /// `offer/save` in chunks of at most 50 items and 4,000 values. Stops at the first
@@ -490,6 +527,10 @@ fn texts(v: Option<&Value>) -> Vec<String> {
         Some(Value::String(s)) => vec![s.clone()],
         _ => Vec::new(),
     }
+}
+
+fn to_filter<T: Serialize>(filter: &T) -> Value {
+    serde_json::to_value(filter).unwrap_or_else(|_| json!({}))
 }
 
 fn as_u64(v: &Value) -> Option<u64> {

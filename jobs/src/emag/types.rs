@@ -298,3 +298,54 @@ mod tests {
         assert!(matches!(list.manufacturer, Some(FlagOrList::List(ref l)) if l.len() == 1));
     }
 }
+
+/// Filters of `product_offer/read` and `/count` (top-level keys, as eMAG reads them).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct OfferFilter {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<u64>,
+    /// 0 inactive, 1 active, 2 end of life; none = every status.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub part_number: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub part_number_key: Option<String>,
+}
+
+/// Filters of `order/read` and `/count`. Times are platform-local `YYYY-mm-dd HH:ii:ss`;
+/// a window may span at most one month, and `…Before` needs `…After`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderFilter {
+    /// 2 fulfilled by eMAG, 3 by the seller. Always send it: a missing type means 3.
+    #[serde(rename = "type")]
+    pub order_type: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<u64>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub status: Vec<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_after: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_before: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub modified_after: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub modified_before: Option<String>,
+}
+
+/// One item of a read: the raw JSON (stored as eMAG sent it) and its typed reading,
+/// which fails alone when one row is malformed.
+#[derive(Clone, Debug)]
+pub struct Parsed<T> {
+    pub raw: Value,
+    pub item: Result<T, String>,
+}
+
+impl<T: serde::de::DeserializeOwned> Parsed<T> {
+    pub fn from_raw(raw: Value) -> Parsed<T> {
+        let item = serde_json::from_value(raw.clone()).map_err(|e| e.to_string());
+        Parsed { raw, item }
+    }
+}

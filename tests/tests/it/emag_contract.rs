@@ -926,3 +926,84 @@ async fn shared_limiter_keeps_one_client_under_the_limit() {
     );
     assert!(sim.state.requests(0).iter().all(|r| r.status != 429));
 }
+
+#[tokio::test]
+async fn typed_filters_and_rows_that_fail_alone() {
+    use jobs::emag::types::{OfferFilter, OrderFilter};
+    let sim = sim(config(LimitMode::Off)).await;
+    let client = main_client(&sim);
+    let active = client
+        .count_offers(&OfferFilter {
+            status: Some(1),
+            ..OfferFilter::default()
+        })
+        .await
+        .expect("count");
+    let all = client
+        .count_offers(&OfferFilter::default())
+        .await
+        .expect("count");
+    assert!(active.items > 0 && active.items < all.items);
+    let both = client
+        .count_orders(&OrderFilter {
+            order_type: 3,
+            status: vec![1, 2],
+            ..OrderFilter::default()
+        })
+        .await
+        .expect("count");
+    let new = client
+        .count_orders(&OrderFilter {
+            order_type: 3,
+            status: vec![1],
+            ..OrderFilter::default()
+        })
+        .await
+        .expect("count");
+    let acked = client
+        .count_orders(&OrderFilter {
+            order_type: 3,
+            status: vec![2],
+            ..OrderFilter::default()
+        })
+        .await
+        .expect("count");
+    assert_eq!(both.items, new.items + acked.items);
+    // One malformed row on the eMAG side fails to parse on its own; its page still reads.
+    let page = client
+        .read_offers(&OfferFilter::default(), 1, 10)
+        .await
+        .expect("page");
+    let victim = page[3].item.as_ref().expect("parses").id;
+    reqwest::Client::new()
+        .post(format!("{}/mutate", sim.admin_url()))
+        .json(
+            &json!({ "login": "main", "offers": [{ "id": victim, "sale_price": "not a price" }] }),
+        )
+        .send()
+        .await
+        .expect("mutate");
+    let page = client
+        .read_offers(&OfferFilter::default(), 1, 10)
+        .await
+        .expect("page");
+    assert_eq!(page.len(), 10);
+    assert_eq!(page.iter().filter(|p| p.item.is_err()).count(), 1);
+    assert!(page[3].item.is_err() && page[3].raw["id"].to_string().contains(&victim.to_string()));
+    let orders = client
+        .read_orders(
+            &OrderFilter {
+                order_type: 3,
+                ..OrderFilter::default()
+            },
+            1,
+            100,
+        )
+        .await
+        .expect("orders");
+    assert!(
+        orders
+            .iter()
+            .all(|o| o.item.as_ref().is_ok_and(|o| o.order_type == Some(3)))
+    );
+}
