@@ -43,6 +43,12 @@ pub async fn run(config: jobs::Config, parts: Parts) -> anyhow::Result<()> {
                 .await
                 .context("api server failed")
         });
+        if let Some(key) = new_key {
+            println!(
+                "No API key existed, so an admin key was created. Use it as 'Authorization: Bearer <key>'; it is not shown again:"
+            );
+            println!("{key}");
+        }
         println!(
             "magflow {} is up ({} database, {} queue)",
             env!("CARGO_PKG_VERSION"),
@@ -50,13 +56,8 @@ pub async fn run(config: jobs::Config, parts: Parts) -> anyhow::Result<()> {
             ctx.queue.backend_name()
         );
         println!("  API:        http://{addr}/api/v1");
+        // Last line of start-up output: scripts wait for it.
         println!("  Swagger UI: http://{addr}/docs");
-        if let Some(key) = new_key {
-            println!(
-                "No API key existed, so an admin key was created. Use it as 'Authorization: Bearer <key>'; it is not shown again:"
-            );
-            println!("{key}");
-        }
     }
     if parts != Parts::Api {
         let ctx = ctx.clone();

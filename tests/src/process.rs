@@ -2,7 +2,10 @@
 
 use std::{path::PathBuf, process::Stdio};
 
-use tokio::process::{Child, Command};
+use tokio::{
+    io::{AsyncBufReadExt, BufReader},
+    process::{Child, Command},
+};
 
 /// The `magflow` binary next to the test executable (`cargo build --bins` puts it there).
 pub fn magflow_bin() -> PathBuf {
@@ -40,5 +43,45 @@ pub fn terminate(child: &Child) {
             .arg("-TERM")
             .arg(pid.to_string())
             .status();
+    }
+}
+
+/// What `magflow run` printed on start: the API's base URL and, on a first start, the
+/// admin key it created.
+#[derive(Debug)]
+pub struct Startup {
+    pub base: String,
+    pub key: Option<String>,
+    pub output: String,
+}
+
+/// Reads a `magflow run`'s stdout (piped) up to its last start-up line, the Swagger UI
+/// address.
+pub async fn read_startup(child: &mut Child) -> Startup {
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let mut lines = BufReader::new(stdout).lines();
+    let (mut base, mut key, mut output) = (None, None, String::new());
+    let read = async {
+        while let Some(line) = lines.next_line().await.expect("read stdout") {
+            output.push_str(&line);
+            output.push('\n');
+            if line.starts_with("mf_") {
+                key = Some(line.trim().to_owned());
+            }
+            if let Some(url) = line.trim().strip_prefix("API:") {
+                base = Some(url.trim().trim_end_matches("/api/v1").to_owned());
+            }
+            if line.contains("Swagger UI:") {
+                break;
+            }
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(60), read)
+        .await
+        .expect("start-up output in time");
+    Startup {
+        base: base.expect("API address printed"),
+        key,
+        output,
     }
 }

@@ -9,6 +9,7 @@
 pub mod client;
 pub mod error;
 pub mod rate_limit;
+#[cfg(feature = "simulator")]
 pub mod sim;
 pub mod types;
 

@@ -139,7 +139,7 @@ pub async fn run(args: QueueBench) -> anyhow::Result<()> {
         percentile(&latencies, 99.0)
     );
     if backend == "redis" {
-        cleanup_redis(&queue_url, &prefix).await;
+        super::cleanup_redis(&queue_url, &prefix).await;
     }
     Ok(())
 }
@@ -220,22 +220,4 @@ async fn sqlite_round_trips(url: &str, n: usize) -> anyhow::Result<(&'static str
         "SQLite insert+delete transactions",
         (2 * n) as f64 / started.elapsed().as_secs_f64(),
     ))
-}
-
-/// Removes the benchmark's queue keys so repeated runs do not fill Redis.
-async fn cleanup_redis(url: &str, prefix: &str) {
-    let Ok(client) = redis::Client::open(url) else {
-        return;
-    };
-    let Ok(mut conn) = client.get_multiplexed_async_connection().await else {
-        return;
-    };
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{prefix}.*"))
-        .query_async(&mut conn)
-        .await
-        .unwrap_or_default();
-    if !keys.is_empty() {
-        let _: Result<i64, _> = redis::cmd("DEL").arg(keys).query_async(&mut conn).await;
-    }
 }

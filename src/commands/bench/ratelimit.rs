@@ -124,7 +124,7 @@ pub async fn run(args: RateLimitBench) -> anyhow::Result<()> {
         );
     }
     let report = serde_json::Value::Object(report);
-    cleanup(&args.redis_url, &prefix).await;
+    super::cleanup_redis(&args.redis_url, &prefix).await;
     if args.json {
         println!("{report}");
         return Ok(());
@@ -206,23 +206,6 @@ pub async fn load(args: RateLimitLoad) -> anyhow::Result<()> {
         t.await?;
     }
     Ok(())
-}
-
-async fn cleanup(url: &str, prefix: &str) {
-    let Ok(client) = redis::Client::open(url) else {
-        return;
-    };
-    let Ok(mut conn) = client.get_multiplexed_async_connection().await else {
-        return;
-    };
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{prefix}.*"))
-        .query_async(&mut conn)
-        .await
-        .unwrap_or_default();
-    if !keys.is_empty() {
-        let _: Result<i64, _> = redis::cmd("DEL").arg(keys).query_async(&mut conn).await;
-    }
 }
 
 #[cfg(test)]

@@ -4,7 +4,6 @@ use std::{process::Stdio, time::Duration};
 
 use serde_json::json;
 use tests::{Client, process::magflow_bin};
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 fn magflow(dir: &std::path::Path) -> tokio::process::Command {
     let mut cmd = tokio::process::Command::new(magflow_bin());
@@ -28,27 +27,8 @@ async fn first_run_on_the_embedded_default() {
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let mut base = None;
-    let mut key = None;
-    let read = async {
-        while let Some(line) = lines.next_line().await.expect("read stdout") {
-            if let Some(url) = line.trim().strip_prefix("API:") {
-                base = Some(url.trim().trim_end_matches("/api/v1").to_owned());
-            }
-            if line.starts_with("mf_") {
-                key = Some(line.trim().to_owned());
-                break;
-            }
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(60), read)
-        .await
-        .expect("startup output in time");
-    let (base, key) = (
-        base.expect("API address printed"),
-        key.expect("admin key printed"),
-    );
+    let startup = tests::process::read_startup(&mut child).await;
+    let (base, key) = (startup.base, startup.key.expect("admin key printed"));
     assert!(dir.path().join("magflow-data/magflow.db").exists());
 
     tests::install_tls_provider();
@@ -82,32 +62,16 @@ async fn first_run_on_the_embedded_default() {
     assert!(status.success(), "exit 0 after SIGTERM: {status}");
 
     // A second start finds the key and does not print another.
-    let out = tokio::time::timeout(Duration::from_secs(60), async {
-        let mut child = magflow(dir.path())
-            .arg("run")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn");
-        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        let mut seen = Vec::new();
-        while let Some(line) = lines.next_line().await.expect("read") {
-            let done = line.contains("Swagger UI");
-            seen.push(line);
-            if done {
-                break;
-            }
-        }
-        tests::process::terminate(&child);
-        let _ = child.wait().await;
-        seen
-    })
-    .await
-    .expect("second start");
-    assert!(
-        !out.iter().any(|l| l.starts_with("mf_")),
-        "no second key: {out:?}"
-    );
+    let mut again = magflow(dir.path())
+        .arg("run")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let second = tests::process::read_startup(&mut again).await;
+    tests::process::terminate(&again);
+    let _ = again.wait().await;
+    assert!(second.key.is_none(), "no second key: {}", second.output);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

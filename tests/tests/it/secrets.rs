@@ -7,7 +7,6 @@ use std::{process::Stdio, time::Duration};
 use jobs::emag::sim::{LimitMode, SimConfig, Simulator};
 use serde_json::json;
 use tests::{Client, process::magflow_bin};
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn passwords_and_keys_never_appear_in_responses_or_logs() {
@@ -46,24 +45,9 @@ async fn passwords_and_keys_never_appear_in_responses_or_logs() {
         .kill_on_drop(true)
         .spawn()
         .expect("spawn");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let mut stdout_text = String::new();
-    let (mut base, mut admin) = (None, None);
-    tokio::time::timeout(Duration::from_secs(60), async {
-        while let Some(line) = lines.next_line().await.expect("stdout") {
-            stdout_text.push_str(&line);
-            if let Some(url) = line.trim().strip_prefix("API:") {
-                base = Some(url.trim().trim_end_matches("/api/v1").to_owned());
-            }
-            if line.starts_with("mf_") {
-                admin = Some(line.trim().to_owned());
-                break;
-            }
-        }
-    })
-    .await
-    .expect("started");
-    let (c, admin) = (Client::new(base.expect("address")), admin.expect("key"));
+    let startup = tests::process::read_startup(&mut child).await;
+    let stdout_text = startup.output;
+    let (c, admin) = (Client::new(startup.base), startup.key.expect("key"));
     let key_ref = Some(admin.as_str());
 
     let mut bodies = Vec::new();
