@@ -12,16 +12,18 @@ use std::{
 };
 
 use base64::Engine;
-use reqwest::{Method, StatusCode};
+use reqwest::Method;
 use serde::{Serialize, de::DeserializeOwned};
 use serde_json::{Value, json};
 
 use super::{
+    bulk::chunks,
     error::EmagError,
     rate_limit::{Bucket, RateLimiter},
+    response::{classify, snippet, texts},
     types::{
-        BulkOutcome, Count, Envelope, ItemOutcome, Offer, OfferFilter, OfferUpdate, Order,
-        OrderFilter, Parsed,
+        BulkOutcome, Count, ItemOutcome, Offer, OfferFilter, OfferUpdate, Order, OrderFilter,
+        Parsed,
     },
 };
 
@@ -95,10 +97,6 @@ impl fmt::Debug for EmagClient {
             .finish()
     }
 }
-
-/// Maximum entities per bulk save, and leaf values per request (emag-api.md §3.2, §1.4).
-pub const MAX_BULK: usize = 50;
-pub const MAX_ELEMENTS: usize = 4000;
 
 impl EmagClient {
     pub fn new(
@@ -408,127 +406,6 @@ impl EmagClient {
     }
 }
 
-/// Turns a response into `results` or an [`EmagError`]. A 429 body is never parsed as the
-/// envelope (it has none).
-pub fn classify(
-    status: StatusCode,
-    retry_after: Option<Duration>,
-    body: &[u8],
-) -> Result<Value, EmagError> {
-    let code = status.as_u16();
-    if code == 429 {
-        return Err(EmagError::RateLimited { retry_after });
-    }
-    if status.is_server_error() {
-        return Err(EmagError::Server { status: code });
-    }
-    if code == 204 || (status.is_success() && body.is_empty()) {
-        return Ok(Value::Null);
-    }
-    let text = String::from_utf8_lossy(body);
-    let parsed: Result<Value, _> = serde_json::from_slice(body);
-    let Ok(json) = parsed else {
-        return Err(EmagError::InvalidBody {
-            status: code,
-            snippet: snippet(&text),
-        });
-    };
-    let messages = message_list(&json);
-    if let Some(auth) = auth_error(&messages) {
-        return Err(auth);
-    }
-    match code {
-        401 | 403 => {
-            return Err(EmagError::BadCredentials {
-                message: messages.join("; "),
-            });
-        }
-        404 => {
-            return Err(EmagError::NotFound {
-                message: messages.join("; "),
-            });
-        }
-        400..=499 => return Err(EmagError::Validation { messages }),
-        _ => {}
-    }
-    match json {
-        // Some responses come as a bare list of results.
-        Value::Array(_) => Ok(json),
-        Value::Object(_) => {
-            let envelope: Envelope =
-                serde_json::from_value(json).map_err(|e| EmagError::InvalidBody {
-                    status: code,
-                    snippet: e.to_string(),
-                })?;
-            match envelope.is_error {
-                Some(false) => Ok(envelope.results),
-                Some(true) => Err(EmagError::Validation {
-                    messages: envelope.message_texts(),
-                }),
-                // eMAG's rule: anything without `isError: false` failed.
-                None => Err(EmagError::InvalidBody {
-                    status: code,
-                    snippet: snippet(&text),
-                }),
-            }
-        }
-        other => Err(EmagError::InvalidBody {
-            status: code,
-            snippet: snippet(&other.to_string()),
-        }),
-    }
-}
-
-fn auth_error(messages: &[String]) -> Option<EmagError> {
-    let joined = messages.join("; ");
-    if joined.contains("Invalid vendor ip") {
-        Some(EmagError::IpNotWhitelisted { message: joined })
-    } else if joined.contains("not allowed to use this API") {
-        Some(EmagError::BadCredentials { message: joined })
-    } else {
-        None
-    }
-}
-
-/// `messages` of the envelope, or `message` / `errors[].message` of the short error bodies.
-fn message_list(json: &Value) -> Vec<String> {
-    let mut out = texts(json.get("messages"));
-    if let Some(m) = json.get("message").and_then(Value::as_str) {
-        out.push(m.to_owned());
-    }
-    if let Some(Value::Array(errors)) = json.get("errors") {
-        for e in errors {
-            let msg = e.get("message").and_then(Value::as_str).unwrap_or_default();
-            match e.get("field").and_then(Value::as_str) {
-                Some(field) => out.push(format!("{field}: {msg}")),
-                None if !msg.is_empty() => out.push(msg.to_owned()),
-                None => {}
-            }
-        }
-    }
-    out
-}
-
-fn texts(v: Option<&Value>) -> Vec<String> {
-    match v {
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|m| {
-                m.as_str().map_or_else(
-                    || {
-                        m.get("message")
-                            .and_then(Value::as_str)
-                            .map_or_else(|| m.to_string(), str::to_owned)
-                    },
-                    str::to_owned,
-                )
-            })
-            .collect(),
-        Some(Value::String(s)) => vec![s.clone()],
-        _ => Vec::new(),
-    }
-}
-
 fn to_filter<T: Serialize>(filter: &T) -> Value {
     serde_json::to_value(filter).unwrap_or_else(|_| json!({}))
 }
@@ -538,47 +415,12 @@ fn as_u64(v: &Value) -> Option<u64> {
         .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
 }
 
-/// Splits a bulk save into requests of at most [`MAX_BULK`] items and [`MAX_ELEMENTS`]
-/// leaf values.
-pub fn chunks(items: &[Value]) -> Vec<Vec<Value>> {
-    let mut out: Vec<Vec<Value>> = Vec::new();
-    let mut current = Vec::new();
-    let mut elements = 0;
-    for item in items {
-        let n = leaf_count(item);
-        if !current.is_empty() && (current.len() == MAX_BULK || elements + n > MAX_ELEMENTS) {
-            out.push(std::mem::take(&mut current));
-            elements = 0;
-        }
-        elements += n;
-        current.push(item.clone());
-    }
-    if !current.is_empty() {
-        out.push(current);
-    }
-    out
-}
-
-/// Leaf values, as eMAG counts "input vars".
-pub fn leaf_count(v: &Value) -> usize {
-    match v {
-        Value::Array(items) => items.iter().map(leaf_count).sum(),
-        Value::Object(map) => map.values().map(leaf_count).sum(),
-        _ => 1,
-    }
-}
-
 fn backoff(options: &ClientOptions, attempt: u32) -> Duration {
     let raw = options
         .backoff_base
         .saturating_mul(1 << attempt.saturating_sub(1).min(16))
         .min(options.backoff_max);
     raw.mul_f64(rand::random_range(0.5..=1.0))
-}
-
-fn snippet(text: &str) -> String {
-    let t: String = text.chars().take(120).collect();
-    t.replace(['\n', '\r'], " ")
 }
 
 /// reqwest errors name the URL; ours never carry credentials, but keep logs short.
@@ -597,58 +439,4 @@ fn route_label(route: &str) -> String {
         .filter(|p| !p.is_empty() && !p.chars().all(|c| c.is_ascii_digit()))
         .collect();
     parts.join("/")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn classification() {
-        let ok = classify(
-            StatusCode::OK,
-            None,
-            br#"{"isError":false,"messages":[],"results":[1],"errors":[]}"#,
-        );
-        assert_eq!(ok, Ok(json!([1])));
-        let limited = classify(
-            StatusCode::TOO_MANY_REQUESTS,
-            None,
-            br#"{"message":"API rate limit exceeded"}"#,
-        );
-        assert!(matches!(limited, Err(EmagError::RateLimited { .. })));
-        let html = classify(StatusCode::OK, None, b"<html>captcha</html>");
-        assert!(matches!(html, Err(EmagError::InvalidBody { .. })));
-        let ip = classify(
-            StatusCode::OK,
-            None,
-            br#"{"isError":true,"messages":["ERROR: Invalid vendor ip [1.2.3.4]"],"results":[]}"#,
-        );
-        assert!(matches!(ip, Err(EmagError::IpNotWhitelisted { .. })));
-        let creds = classify(
-            StatusCode::UNAUTHORIZED,
-            None,
-            br#"{"isError":true,"messages":["You are not allowed to use this API."],"results":[]}"#,
-        );
-        assert!(matches!(creds, Err(EmagError::BadCredentials { .. })));
-        assert!(!creds.expect_err("err").is_retryable());
-        let gateway = classify(StatusCode::BAD_GATEWAY, None, b"<html>502</html>");
-        assert_eq!(gateway, Err(EmagError::Server { status: 502 }));
-        let no_flag = classify(StatusCode::OK, None, br#"{"results":[]}"#);
-        assert!(matches!(no_flag, Err(EmagError::InvalidBody { .. })));
-        assert_eq!(classify(StatusCode::NO_CONTENT, None, b""), Ok(Value::Null));
-    }
-
-    #[test]
-    fn chunking_respects_both_caps() {
-        let small: Vec<Value> = (0..120)
-            .map(|i| json!({"id": i, "sale_price": "1.0000"}))
-            .collect();
-        let sizes: Vec<usize> = chunks(&small).iter().map(Vec::len).collect();
-        assert_eq!(sizes, vec![50, 50, 20]);
-        let wide: Vec<Value> = (0..30).map(|i| json!({"id": i, "stock": (0..199).map(|w| json!({"warehouse_id": w, "value": 1})).collect::<Vec<_>>() })).collect();
-        for chunk in chunks(&wide) {
-            assert!(chunk.iter().map(leaf_count).sum::<usize>() <= MAX_ELEMENTS);
-        }
-    }
 }

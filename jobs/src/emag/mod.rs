@@ -6,9 +6,11 @@
 //! - [`types`]: offers, orders, counts, per-item save outcomes.
 //! - [`sim`]: the simulator (a real HTTP server) used by tests, demos and benchmarks.
 
+pub mod bulk;
 pub mod client;
 pub mod error;
 pub mod rate_limit;
+pub mod response;
 #[cfg(feature = "simulator")]
 pub mod sim;
 pub mod types;

@@ -8,11 +8,14 @@
 //! - [`state`]: per-login data, rate windows, faults and the request log.
 //! - [`server`]: the routes.
 
+mod admin;
 pub mod body;
 pub mod config;
 pub mod data;
+mod reads;
 pub mod server;
 pub mod state;
+mod writes;
 
 use std::sync::Arc;
 

@@ -1,0 +1,165 @@
+//! `product_offer/read|count` and `order/read|count`: filters, paging and their rules.
+
+use poem::{Response, http::StatusCode};
+use serde_json::{Value, json};
+
+use super::{
+    body::num,
+    server::{envelope, error_envelope},
+    state::{LoginData, SimState},
+};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Resource {
+    Offers,
+    Orders,
+}
+
+/// The items matching a read/count filter, in id order; `Err` is the isError message.
+fn filtered<'a>(
+    state: &SimState,
+    data: &'a LoginData,
+    input: &Value,
+    resource: Resource,
+    is_count: bool,
+) -> Result<Vec<&'a Value>, String> {
+    let items: Box<dyn Iterator<Item = &Value>> = match resource {
+        Resource::Offers => Box::new(data.offers.values()),
+        Resource::Orders => Box::new(data.orders.values()),
+    };
+    let id = num(input.get("id"));
+    let statuses: Option<Vec<i64>> = match input.get("status") {
+        Some(Value::Array(list)) => Some(list.iter().filter_map(|v| num(Some(v))).collect()),
+        Some(v) => num(Some(v)).map(|s| vec![s]),
+        None => None,
+    };
+    let text = |key: &str| input.get(key).and_then(|v| v.as_str().map(str::to_owned));
+    let (part_number, pnk) = (text("part_number"), text("part_number_key"));
+    let mut order_type = num(input.get("type"));
+    let payment_mode = num(input.get("payment_mode_id"));
+    let mut windows = Vec::new();
+    if resource == Resource::Orders {
+        if order_type.is_none() && !is_count && state.config.default_order_type_3 {
+            order_type = Some(3);
+        }
+        for (after, before, field) in [
+            ("createdAfter", "createdBefore", "date"),
+            ("modifiedAfter", "modifiedBefore", "modified"),
+        ] {
+            let a = text(after);
+            let b = text(before);
+            if b.is_some() && a.is_none() {
+                return Err(format!("{before} requires {after}"));
+            }
+            if let (Some(a), Some(b)) = (&a, &b) {
+                let parse = |s: &str| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S");
+                match (parse(a), parse(b)) {
+                    (Ok(x), Ok(y)) if y - x > chrono::Duration::days(31) => {
+                        return Err(format!(
+                            "The interval between {after} and {before} must be at most one month"
+                        ));
+                    }
+                    (Ok(_), Ok(_)) => {}
+                    _ => return Err(format!("{after}/{before} must be YYYY-mm-dd HH:ii:ss")),
+                }
+            }
+            if a.is_some() {
+                windows.push((field, a, b));
+            }
+        }
+    }
+    Ok(items
+        .filter(|v| id.is_none_or(|id| num(v.get("id")) == Some(id)))
+        .filter(|v| {
+            statuses
+                .as_ref()
+                .is_none_or(|s| num(v.get("status")).is_some_and(|st| s.contains(&st)))
+        })
+        .filter(|v| {
+            part_number
+                .as_ref()
+                .is_none_or(|p| v.get("part_number").and_then(Value::as_str) == Some(p))
+        })
+        .filter(|v| {
+            pnk.as_ref()
+                .is_none_or(|p| v.get("part_number_key").and_then(Value::as_str) == Some(p))
+        })
+        .filter(|v| order_type.is_none_or(|t| num(v.get("type")) == Some(t)))
+        .filter(|v| payment_mode.is_none_or(|p| num(v.get("payment_mode_id")) == Some(p)))
+        .filter(|v| {
+            windows.iter().all(|(field, after, before)| {
+                let t = v.get(*field).and_then(Value::as_str).unwrap_or_default();
+                after.as_deref().is_none_or(|a| t >= a) && before.as_deref().is_none_or(|b| t <= b)
+            })
+        })
+        .collect())
+}
+
+fn page_size(state: &SimState, input: &Value) -> Result<(usize, usize), String> {
+    let page = num(input.get("currentPage")).unwrap_or(1);
+    let per = num(input.get("itemsPerPage")).unwrap_or(100);
+    if !(1..=65_535).contains(&page) {
+        return Err("currentPage must be between 1 and 65535".into());
+    }
+    let per = if (1..=100).contains(&per) {
+        per
+    } else if state.config.reject_page_size {
+        return Err("itemsPerPage must be between 1 and 100".into());
+    } else {
+        per.clamp(1, 100)
+    };
+    Ok((page as usize, per as usize))
+}
+
+pub(super) fn read(
+    state: &SimState,
+    data: &LoginData,
+    input: &Value,
+    resource: Resource,
+) -> Response {
+    let (page, per) = match page_size(state, input) {
+        Ok(p) => p,
+        Err(e) => return error_envelope(StatusCode::OK, &[&e]),
+    };
+    match filtered(state, data, input, resource, false) {
+        Ok(items) => {
+            let filtered_by_id = input.get("id").is_some();
+            let page: Vec<Value> = items
+                .into_iter()
+                .skip((page - 1) * per)
+                .take(per)
+                .map(|v| {
+                    let mut v = v.clone();
+                    // GPSR details are lists when one product is asked for by id.
+                    if filtered_by_id && resource == Resource::Offers {
+                        v["manufacturer"] = json!([{ "name": "ACME SRL", "address": "Bucuresti", "email": "gpsr@acme.ro" }]);
+                        v["eu_representative"] = json!([]);
+                    }
+                    v
+                })
+                .collect();
+            envelope(Value::Array(page))
+        }
+        Err(e) => error_envelope(StatusCode::OK, &[&e]),
+    }
+}
+
+pub(super) fn count(
+    state: &SimState,
+    data: &LoginData,
+    input: &Value,
+    resource: Resource,
+    is_orders: bool,
+) -> Response {
+    let per = num(input.get("itemsPerPage")).unwrap_or(100).clamp(1, 100) as usize;
+    match filtered(state, data, input, resource, is_orders) {
+        Ok(items) => {
+            let n = items.len();
+            // Numeric strings, as eMAG sends them.
+            envelope(
+                json!({ "noOfItems": n.to_string(), "noOfPages": n.div_ceil(per).to_string(), "itemsPerPage": per.to_string() }),
+            )
+        }
+        Err(e) => error_envelope(StatusCode::OK, &[&e]),
+    }
+}

@@ -1,0 +1,265 @@
+//! Saves: `offer/save`, `product_offer/save`, `offer_stock`, `order/acknowledge`,
+//! `order/save`, with eMAG's validation rules and status transitions.
+
+use poem::{Response, http::StatusCode};
+use serde_json::{Value, json};
+
+use super::{
+    body::num,
+    data::{emag_time, money},
+    server::{envelope, error_envelope, json_response, short},
+    state::LoginData,
+};
+
+/// Money with at most 4 decimals, as ten-thousandths.
+fn money_of(v: &Value) -> Option<i64> {
+    let s = match v {
+        Value::String(s) => s.trim().to_owned(),
+        Value::Number(n) => n.to_string(),
+        _ => return None,
+    };
+    let (int, frac) = s.split_once('.').unwrap_or((&s, ""));
+    if frac.len() > 4 || !frac.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let int: i64 = int.parse().ok()?;
+    let frac: i64 = format!("{frac:0<4}").parse().ok()?;
+    Some(int * 10_000 + if int < 0 { -frac } else { frac })
+}
+
+const PRICE_FIELDS: [&str; 4] = [
+    "sale_price",
+    "recommended_price",
+    "min_sale_price",
+    "max_sale_price",
+];
+
+/// Validates one item against its current offer; returns the updated offer or the messages.
+fn apply_offer_change(current: &Value, change: &Value, fbe: bool) -> Result<Value, Vec<String>> {
+    let mut next = current.clone();
+    let mut errors = Vec::new();
+    for field in PRICE_FIELDS {
+        if let Some(v) = change.get(field) {
+            match money_of(v) {
+                Some(m) if m >= 0 => next[field] = json!(money(m)),
+                _ => errors.push(format!(
+                    "{field} must be a positive number with at most 4 decimals"
+                )),
+            }
+        }
+    }
+    for field in ["stock", "handling_time"] {
+        if let Some(v) = change.get(field) {
+            if fbe {
+                errors.push(format!(
+                    "The {field} of FBE offers is managed by eMAG and cannot be changed"
+                ));
+                continue;
+            }
+            let Some(list) = v.as_array() else {
+                errors.push(format!("The {field} field must be a list"));
+                continue;
+            };
+            let mut cleaned = Vec::new();
+            for item in list {
+                let value = item.get("value");
+                let whole = match value {
+                    Some(Value::Number(n)) => n.as_i64(),
+                    Some(Value::String(s)) => s.parse::<i64>().ok(),
+                    _ => None,
+                };
+                match whole {
+                    Some(n) if n < 0 => errors.push("Stock should be 0 or more".into()),
+                    Some(n) => cleaned.push(json!({ "warehouse_id": num(item.get("warehouse_id")).unwrap_or(1), "value": n })),
+                    None => errors.push(format!("The {field} field is mandatory. Its value must be a whole (integer) number. Decimals are not allowed. (ex: 5)")),
+                }
+            }
+            if field == "stock" && errors.is_empty() {
+                let total: i64 = cleaned.iter().filter_map(|c| c["value"].as_i64()).sum();
+                next["general_stock"] = json!(total);
+                next["estimated_stock"] = json!(total);
+            }
+            next[field] = Value::Array(cleaned);
+        }
+    }
+    for field in ["status", "vat_id"] {
+        if let Some(v) = change.get(field) {
+            match num(Some(v)) {
+                Some(n) => next[field] = json!(n),
+                None => errors.push(format!("{field} must be a number")),
+            }
+        }
+    }
+    let get = |f: &str| next.get(f).and_then(money_of);
+    if let (Some(sale), Some(min), Some(max)) = (
+        get("sale_price"),
+        get("min_sale_price"),
+        get("max_sale_price"),
+    ) && (sale < min || sale > max)
+    {
+        errors.push("The sale_price must be between min_sale_price and max_sale_price".into());
+    }
+    if let (Some(sale), Some(rec)) = (get("sale_price"), get("recommended_price"))
+        && change.get("recommended_price").is_some()
+        && rec <= sale
+    {
+        errors.push("The recommended_price must be greater than the sale_price".into());
+    }
+    if errors.is_empty() {
+        Ok(next)
+    } else {
+        Err(errors)
+    }
+}
+
+pub(super) fn save_offers(data: &mut LoginData, input: &Value, may_create: bool) -> Response {
+    let items: Vec<Value> = match input {
+        Value::Array(items) => items.clone(),
+        Value::Object(_) => vec![input.clone()],
+        _ => return error_envelope(StatusCode::OK, &["Invalid content"]),
+    };
+    if items.len() > 50 {
+        return error_envelope(
+            StatusCode::OK,
+            &["You can send at most 50 entities in one request"],
+        );
+    }
+    let mut results = serde_json::Map::new();
+    for item in items {
+        let Some(id) = num(item.get("id")).filter(|id| *id > 0) else {
+            results.insert(
+                "0".into(),
+                json!({ "isError": true, "messages": ["The id field is mandatory"] }),
+            );
+            continue;
+        };
+        let key = id as u64;
+        let outcome = match data.offers.get(&key) {
+            Some(current) => apply_offer_change(current, &item, data.fbe),
+            None if may_create && item.get("name").is_some() => {
+                let mut created = item.clone();
+                created["id"] = json!(key);
+                Ok(created)
+            }
+            None => Err(vec![format!("The offer with id {id} does not exist")]),
+        };
+        let entry = match outcome {
+            Ok(next) => {
+                data.offers.insert(key, next);
+                json!({ "isError": false, "messages": [format!("Offer {id} updated successfully")] })
+            }
+            Err(messages) => json!({ "isError": true, "messages": messages }),
+        };
+        results.insert(id.to_string(), entry);
+    }
+    envelope(Value::Object(results))
+}
+
+pub(super) fn offer_stock(data: &mut LoginData, id: Option<u64>, input: &Value) -> Response {
+    let Some(id) = id else {
+        return short(StatusCode::NOT_FOUND, "Invalid URL");
+    };
+    let Some(stock) = input.get("stock").and_then(Value::as_i64) else {
+        return short(StatusCode::BAD_REQUEST, "Invalid content");
+    };
+    let Some(offer) = data.offers.get_mut(&id) else {
+        return short(StatusCode::NOT_FOUND, "This offer does not exist");
+    };
+    let reject = |message: &str| {
+        json_response(
+            StatusCode::BAD_REQUEST,
+            &json!({ "message": "Validation errors in your request", "errors": [{ "message": message, "field": "stock" }] }),
+        )
+    };
+    if data.fbe {
+        return reject("The stock of FBE offers is managed by eMAG and cannot be changed");
+    }
+    if offer
+        .get("campaign_locked")
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
+    {
+        return reject(
+            "The offer is included in the active campaign BF, thus the stock has NOT been changed.",
+        );
+    }
+    if !(0..=65_535).contains(&stock) {
+        return reject("Stock should be 0 or more");
+    }
+    offer["stock"] = json!([{ "warehouse_id": 1, "value": stock }]);
+    offer["general_stock"] = json!(stock);
+    offer["estimated_stock"] = json!(stock);
+    Response::builder().status(StatusCode::NO_CONTENT).finish()
+}
+
+pub(super) fn now_text() -> String {
+    emag_time(chrono::Utc::now().naive_utc())
+}
+
+pub(super) fn acknowledge(data: &mut LoginData, id: Option<u64>) -> Response {
+    let Some(order) = id.and_then(|id| data.orders.get_mut(&id)) else {
+        return error_envelope(StatusCode::OK, &["Order not found"]);
+    };
+    if num(order.get("type")) != Some(3) {
+        return error_envelope(
+            StatusCode::OK,
+            &["Acknowledge is available only for orders fulfilled by the seller"],
+        );
+    }
+    match num(order.get("status")) {
+        Some(1) => {
+            order["status"] = json!(2);
+            order["modified"] = json!(now_text());
+            envelope(json!([]))
+        }
+        // Repeating an acknowledge changes nothing and says so.
+        Some(2) => error_envelope(StatusCode::OK, &["Order already acknowledged"]),
+        _ => error_envelope(
+            StatusCode::OK,
+            &["Only new orders (status 1) can be acknowledged"],
+        ),
+    }
+}
+
+/// emag-api.md §4.5: from → allowed targets (1 → 2 only by acknowledge; 5 is terminal).
+fn transition_allowed(from: i64, to: i64) -> bool {
+    matches!(
+        (from, to),
+        (2, 0 | 2 | 3 | 4) | (3, 0 | 3 | 4) | (4, 0 | 3 | 4 | 5) | (0, 0 | 2 | 3 | 4)
+    )
+}
+
+pub(super) fn save_orders(data: &mut LoginData, input: &Value) -> Response {
+    let orders: Vec<Value> = match input {
+        Value::Array(items) => items.clone(),
+        Value::Object(_) => vec![input.clone()],
+        _ => return error_envelope(StatusCode::OK, &["Invalid content"]),
+    };
+    for change in &orders {
+        let Some(id) = num(change.get("id")) else {
+            return error_envelope(StatusCode::OK, &["The id field is mandatory"]);
+        };
+        let Some(order) = data.orders.get_mut(&(id as u64)) else {
+            return error_envelope(StatusCode::OK, &[&format!("Order {id} not found")]);
+        };
+        if num(order.get("type")) != Some(3) {
+            return error_envelope(
+                StatusCode::OK,
+                &["Only orders fulfilled by the seller can be edited"],
+            );
+        }
+        let from = num(order.get("status")).unwrap_or(-1);
+        let to = num(change.get("status")).unwrap_or(from);
+        if !transition_allowed(from, to) {
+            return error_envelope(
+                StatusCode::OK,
+                &[&format!("Status change from {from} to {to} is not allowed")],
+            );
+        }
+        order["status"] = json!(to);
+        order["modified"] = json!(now_text());
+    }
+    envelope(json!([]))
+}
+
+// ---- admin endpoints (tests and demos) ----
