@@ -28,7 +28,6 @@ mod openapi;
 mod ping;
 mod processes;
 mod queue_defects;
-mod rate_limit;
 mod retries;
 mod secrets;
 mod shutdown;

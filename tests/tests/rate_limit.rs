@@ -1,6 +1,9 @@
 //! The eMAG budget shared by real OS processes through Redis: three `magflow` processes
 //! using one login for 20 s never exceed the limit in any sliding second, get no 429,
 //! and reach at least 90% of the limit. Measured by the simulator's request log.
+//!
+//! Its own test binary: cargo runs test binaries one after another, so these 20 s are not
+//! shared with the CPU-heavy tests of `it`, as a worker's would not be.
 
 use serde_json::Value;
 use tests::process::magflow_bin;
