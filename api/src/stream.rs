@@ -32,6 +32,7 @@ pub struct StreamHub {
 
 const OVERLAP: Duration = Duration::from_secs(3);
 const BATCH: u64 = 1000;
+const DEPTH_EVERY: Duration = Duration::from_secs(5);
 
 impl StreamHub {
     /// Starts the poller; it ends when `stop` is cancelled.
@@ -67,18 +68,16 @@ async fn poll_loop(
     stop: CancellationToken,
 ) {
     let mut poller = Poller::new();
-    let mut ticks: u64 = 0;
+    // Queue depth for /metrics changes slowly: refresh it every few seconds, not every tick.
+    let mut depth_refreshed: Option<tokio::time::Instant> = None;
     loop {
         tokio::select! {
             () = stop.cancelled() => return,
             () = tokio::time::sleep(interval) => {}
         }
-        ticks += 1;
-        // Queue depth for /metrics, every few seconds rather than every tick.
-        if ticks % (Duration::from_secs(5).as_millis() / interval.as_millis().max(1)).max(1) as u64
-            == 1
-        {
+        if depth_refreshed.is_none_or(|t| t.elapsed() >= DEPTH_EVERY) {
             update_depth_gauge(&db).await;
+            depth_refreshed = Some(tokio::time::Instant::now());
         }
         if tx.receiver_count() == 0 {
             // Nobody listens: skip the queries, but do not replay history to the next client.

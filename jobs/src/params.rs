@@ -43,10 +43,7 @@ pub fn parse<T: DeserializeOwned>(params: &Value) -> Result<T, ParamError> {
             .strip_prefix("missing field `")
             .and_then(|m| m.split('`').next())
         {
-            Some(missing) => ParamError::new(
-                format!("{field}.{missing}").replace("params.params.", "params."),
-                "is required",
-            ),
+            Some(missing) => ParamError::new(format!("{field}.{missing}"), "is required"),
             None => ParamError::new(field, message),
         }
     })
