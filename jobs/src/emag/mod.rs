@@ -9,6 +9,7 @@
 pub mod bulk;
 pub mod client;
 pub mod error;
+pub mod options;
 pub mod rate_limit;
 pub mod response;
 #[cfg(feature = "simulator")]
