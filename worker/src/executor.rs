@@ -53,12 +53,16 @@ impl Executor {
         &self.inner.worker_id
     }
 
-    /// Handles one queue task. Never fails and never panics: whatever happens is written to
-    /// the run (or logged, if there is no run to write to).
-    pub async fn handle(&self, payload: Value) {
+    /// Handles one queue task. Never panics; whatever happens is written to the run (or
+    /// logged, if there is no run to write to). Fails only when the database cannot be
+    /// reached to claim the run, so that the queue keeps the task.
+    pub async fn handle(&self, payload: Value) -> Result<(), sea_orm::DbErr> {
         let task = match RunTask::decode(&payload) {
             Ok(task) => task,
-            Err(reason) => return self.reject_payload(&payload, &reason).await,
+            Err(reason) => {
+                self.reject_payload(&payload, &reason).await;
+                return Ok(());
+            }
         };
         let ctx = &self.inner.ctx;
         match lifecycle::claim(
@@ -77,13 +81,13 @@ impl Executor {
             }
             Ok(Claim::Gone) => {}
             Err(e) => {
-                // The database is unreachable: put the task back rather than lose it.
-                tracing::warn!(run.id = %task.run_id, error = %e, "claim failed; task re-queued");
-                if let Ok(Some(run)) = runs::find(&ctx.db, task.run_id).await {
-                    let _ = runs::dispatch(&ctx.db, &ctx.queue, run, Duration::from_secs(5)).await;
-                }
+                // The database is unreachable, so the run cannot even be read: fail the task,
+                // and the queue (which keeps failed tasks and delivers them again) holds it.
+                tracing::warn!(run.id = %task.run_id, error = %e, "claim failed; the queue will deliver the task again");
+                return Err(e);
             }
         }
+        Ok(())
     }
 
     async fn reject_payload(&self, payload: &Value, reason: &str) {

@@ -39,8 +39,11 @@ pub fn worker_id() -> String {
 }
 
 async fn handle(task: Value, exec: Data<Executor>) -> Result<(), BoxDynError> {
-    exec.handle(task).await;
-    Ok(())
+    // Only a database outage during the claim is an error: apalis keeps that task and
+    // delivers it again. Everything else is recorded on the run and acked.
+    exec.handle(task)
+        .await
+        .map_err(|e| Box::new(e) as BoxDynError)
 }
 
 /// Runs workers for every queue until `shutdown` resolves, then stops fetching, lets
