@@ -1,6 +1,6 @@
 //! Database connections (SQLite file or PostgreSQL) and migrations.
 
-use std::{str::FromStr, time::Duration};
+use std::{path::Path, str::FromStr, time::Duration};
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
@@ -10,7 +10,7 @@ use sea_orm::{
     },
 };
 
-use crate::{config::Config, error::SetupError, queue::ensure_parent_dir};
+use crate::{config::Config, error::SetupError};
 
 /// Connects to `MAGFLOW_DATABASE_URL`, failing with one line that names the setting.
 pub async fn connect(config: &Config) -> Result<DatabaseConnection, SetupError> {
@@ -85,5 +85,22 @@ fn redact(message: &str, url: &str) -> String {
     {
         Some(pw) if !pw.is_empty() => message.replace(&pw, "***"),
         _ => message.to_owned(),
+    }
+}
+
+/// Creates the folder of a `sqlite://` URL's file if needed.
+fn ensure_parent_dir(url: &str) -> std::io::Result<()> {
+    let path = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:")
+        .split('?')
+        .next()
+        .unwrap_or_default();
+    if path.is_empty() || path.starts_with(':') {
+        return Ok(());
+    }
+    match Path::new(path).parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir),
+        _ => Ok(()),
     }
 }

@@ -1,7 +1,7 @@
 //! The two queue backends behind one enqueue API: apalis-redis for production, apalis-sqlite
 //! for the embedded default. Workers build their apalis storages from here too.
 
-use std::{path::Path, time::Duration};
+use std::time::Duration;
 
 use apalis::prelude::{TaskBuilder, TaskSink};
 use apalis_redis::{ConnectionManager, RedisStorage};
@@ -145,48 +145,37 @@ impl Queue {
             .task_id(id.into())
             .run_after(delay)
             .build();
-        let unavailable = |e: String| QueueError::Unavailable(e);
-        match &self.backend {
-            Backend::Redis(_) => {
-                let mut storage = self
-                    .redis_storage(kind)
-                    .ok_or_else(|| unavailable("no redis".into()))?;
-                storage
-                    .push_task(task)
-                    .await
-                    .map_err(|e| unavailable(e.to_string()))?;
-            }
-            Backend::Sqlite(_) => {
-                let mut storage = self
-                    .sqlite_storage(kind)
-                    .ok_or_else(|| unavailable("no sqlite".into()))?;
-                storage
-                    .push_task(task)
-                    .await
-                    .map_err(|e| unavailable(e.to_string()))?;
-            }
-        }
+        self.push_task(kind, task).await?;
         Ok(id.to_string())
     }
 
     /// Pushes a raw payload, bypassing [`RunTask`]: only for tests of poison payloads.
     pub async fn push_raw(&self, kind: JobKind, args: Value) -> Result<(), QueueError> {
-        let task = TaskBuilder::new(args).build();
+        self.push_task(kind, TaskBuilder::new(args).build()).await
+    }
+
+    async fn push_task(
+        &self,
+        kind: JobKind,
+        task: apalis::prelude::Task<Value>,
+    ) -> Result<(), QueueError> {
         let unavailable = |e: String| QueueError::Unavailable(e);
         match &self.backend {
             Backend::Redis(_) => {
-                let mut s = self
+                let mut storage = self
                     .redis_storage(kind)
                     .ok_or_else(|| unavailable("no redis".into()))?;
-                s.push_task(task)
+                storage
+                    .push_task(task)
                     .await
                     .map_err(|e| unavailable(e.to_string()))
             }
             Backend::Sqlite(_) => {
-                let mut s = self
+                let mut storage = self
                     .sqlite_storage(kind)
                     .ok_or_else(|| unavailable("no sqlite".into()))?;
-                s.push_task(task)
+                storage
+                    .push_task(task)
                     .await
                     .map_err(|e| unavailable(e.to_string()))
             }
@@ -210,22 +199,5 @@ impl Queue {
                 .map(|_| ())
                 .map_err(|e| QueueError::Unavailable(e.to_string())),
         }
-    }
-}
-
-/// Creates the folder of a `sqlite://` URL's file if needed.
-pub(crate) fn ensure_parent_dir(url: &str) -> std::io::Result<()> {
-    let path = url
-        .trim_start_matches("sqlite://")
-        .trim_start_matches("sqlite:")
-        .split('?')
-        .next()
-        .unwrap_or_default();
-    if path.is_empty() || path.starts_with(':') {
-        return Ok(());
-    }
-    match Path::new(path).parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir),
-        _ => Ok(()),
     }
 }

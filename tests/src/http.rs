@@ -59,6 +59,22 @@ impl Client {
         .await
     }
 
+    pub async fn put(&self, path: &str, key: Option<&str>, body: &Value) -> (u16, Value) {
+        Self::finish(Self::with_key(
+            self.http.put(format!("{}{path}", self.base)).json(body),
+            key,
+        ))
+        .await
+    }
+
+    pub async fn delete(&self, path: &str, key: Option<&str>) -> (u16, Value) {
+        Self::finish(Self::with_key(
+            self.http.delete(format!("{}{path}", self.base)),
+            key,
+        ))
+        .await
+    }
+
     /// POST with a raw body and content type (for malformed-input tests).
     pub async fn post_raw(
         &self,

@@ -145,6 +145,24 @@ pub async fn test_config(backend: Backend, dir: &std::path::Path, opts: &Options
     }
 }
 
+/// Calls one of the simulator's `/__sim` endpoints (faults, outage, ip-block, mutate)
+/// over HTTP, as a test or demo script would; returns its JSON answer (null when empty).
+pub async fn sim_admin(sim: &jobs::emag::sim::Simulator, endpoint: &str, body: &Value) -> Value {
+    let resp = reqwest::Client::new()
+        .post(format!("{}/{endpoint}", sim.admin_url()))
+        .json(body)
+        .send()
+        .await
+        .expect("simulator admin call");
+    assert!(
+        resp.status().is_success(),
+        "/__sim/{endpoint}: {}",
+        resp.status()
+    );
+    let text = resp.text().await.expect("body");
+    serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
 impl TestApp {
     pub async fn spawn(backend: Backend) -> TestApp {
         TestApp::spawn_with(backend, Options::default()).await

@@ -30,7 +30,8 @@ pub fn spawn(args: &[&str], env: &[(String, String)]) -> Child {
         .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .env("MAGFLOW_LOG", "info")
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
+        // Nobody reads a worker's stdout: a pipe would fill and block it.
+        .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .kill_on_drop(true);
     cmd.spawn().expect("spawn magflow")

@@ -132,8 +132,19 @@ impl EmagClient {
         page: u32,
         per_page: u32,
     ) -> Result<Vec<Parsed<Offer>>, EmagError> {
+        self.read_parsed("product_offer", filter, page, per_page)
+            .await
+    }
+
+    async fn read_parsed<T: DeserializeOwned, F: Serialize>(
+        &self,
+        resource: &str,
+        filter: &F,
+        page: u32,
+        per_page: u32,
+    ) -> Result<Vec<Parsed<T>>, EmagError> {
         let items = self
-            .read_page("product_offer", &to_filter(filter), page, per_page)
+            .read_page(resource, &to_filter(filter), page, per_page)
             .await?;
         Ok(items.into_iter().map(Parsed::from_raw).collect())
     }
@@ -149,10 +160,7 @@ impl EmagClient {
         page: u32,
         per_page: u32,
     ) -> Result<Vec<Parsed<Order>>, EmagError> {
-        let items = self
-            .read_page("order", &to_filter(filter), page, per_page)
-            .await?;
-        Ok(items.into_iter().map(Parsed::from_raw).collect())
+        self.read_parsed("order", filter, page, per_page).await
     }
 
     pub async fn count_orders(&self, filter: &OrderFilter) -> Result<Count, EmagError> {

@@ -6,7 +6,7 @@ use std::time::Duration;
 use entity::emag_account;
 use jobs::emag::sim::{LimitMode, SimConfig, Simulator};
 use sea_orm::EntityTrait;
-use serde_json::{Value, json};
+use serde_json::json;
 use tests::{Backend, Options, TestApp, process};
 
 both!(crud_and_check, crud_and_check);
@@ -101,38 +101,48 @@ async fn crud_and_check(backend: Backend) {
         .await;
     assert_eq!(s, 403);
 
-    let (s, updated) = put(
-        &app,
-        "/api/v1/accounts/main",
-        &json!({ "password": "wrong" }),
-    )
-    .await;
+    let (s, updated) = app
+        .client
+        .put(
+            "/api/v1/accounts/main",
+            Some(&app.admin),
+            &json!({ "password": "wrong" }),
+        )
+        .await;
     assert_eq!(s, 200, "{updated}");
     assert_eq!(check(&app, "main").await, "bad_credentials");
-    put(
-        &app,
-        "/api/v1/accounts/main",
-        &json!({ "password": "main-secret" }),
+    app.client
+        .put(
+            "/api/v1/accounts/main",
+            Some(&app.admin),
+            &json!({ "password": "main-secret" }),
+        )
+        .await;
+    tests::sim_admin(
+        &sim,
+        "ip-block",
+        &json!({ "login": "main", "blocked": true }),
     )
     .await;
-    reqwest::Client::new()
-        .post(format!("{}/ip-block", sim.admin_url()))
-        .json(&json!({ "login": "main", "blocked": true }))
-        .send()
-        .await
-        .expect("block");
     assert_eq!(check(&app, "main").await, "ip_not_whitelisted");
-    put(
-        &app,
-        "/api/v1/accounts/main",
-        &json!({ "base_url": "http://127.0.0.1:1/api-3" }),
-    )
-    .await;
+    app.client
+        .put(
+            "/api/v1/accounts/main",
+            Some(&app.admin),
+            &json!({ "base_url": "http://127.0.0.1:1/api-3" }),
+        )
+        .await;
     assert_eq!(check(&app, "main").await, "unreachable");
 
-    let (s, _) = delete(&app, "/api/v1/accounts/main", &app.viewer).await;
+    let (s, _) = app
+        .client
+        .delete("/api/v1/accounts/main", Some(&app.viewer))
+        .await;
     assert_eq!(s, 403);
-    let (s, _) = delete(&app, "/api/v1/accounts/main", &app.admin).await;
+    let (s, _) = app
+        .client
+        .delete("/api/v1/accounts/main", Some(&app.admin))
+        .await;
     assert_eq!(s, 204);
     let (s, _) = c.get("/api/v1/accounts/main", Some(&app.viewer)).await;
     assert_eq!(s, 404);
@@ -150,31 +160,6 @@ async fn check(app: &TestApp, name: &str) -> String {
         .await;
     assert_eq!(s, 200, "{v}");
     v["status"].as_str().unwrap_or_default().to_owned()
-}
-
-async fn put(app: &TestApp, path: &str, body: &Value) -> (u16, Value) {
-    let resp = reqwest::Client::new()
-        .put(format!("{}{path}", app.client.base))
-        .bearer_auth(&app.admin)
-        .json(body)
-        .send()
-        .await
-        .expect("put");
-    let s = resp.status().as_u16();
-    (s, resp.json().await.unwrap_or(Value::Null))
-}
-
-async fn delete(app: &TestApp, path: &str, key: &str) -> (u16, String) {
-    let resp = reqwest::Client::new()
-        .delete(format!("{}{path}", app.client.base))
-        .bearer_auth(key)
-        .send()
-        .await
-        .expect("delete");
-    (
-        resp.status().as_u16(),
-        resp.text().await.unwrap_or_default(),
-    )
 }
 
 /// Sealed passwords exist ⇒ start-up needs the key that sealed them.

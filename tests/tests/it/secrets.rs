@@ -78,14 +78,16 @@ async fn passwords_and_keys_never_appear_in_responses_or_logs() {
         .1
         .to_string(),
     );
-    let resp = reqwest::Client::new()
-        .put(format!("{}/api/v1/accounts/shop", c.base))
-        .bearer_auth(&admin)
-        .json(&json!({ "password": format!("{password}-wrong") }))
-        .send()
+    bodies.push(
+        c.put(
+            "/api/v1/accounts/shop",
+            key_ref,
+            &json!({ "password": format!("{password}-wrong") }),
+        )
         .await
-        .expect("put");
-    bodies.push(resp.text().await.expect("body"));
+        .1
+        .to_string(),
+    );
     bodies.push(
         c.post("/api/v1/accounts/shop/check", key_ref, &json!({}))
             .await

@@ -90,27 +90,12 @@ pub(super) fn mutate(state: Data<&Arc<SimState>>, Json(req): Json<MutateRequest>
     };
     let now = now_text();
     for change in &req.offers {
-        let Some(offer) = num(change.get("id")).and_then(|id| data.offers.get_mut(&(id as u64)))
-        else {
-            continue;
-        };
-        if let Some(map) = change.as_object() {
-            for (k, v) in map.iter().filter(|(k, _)| *k != "id") {
-                offer[k] = v.clone();
-            }
-        }
+        overwrite(&mut data.offers, change);
     }
     for change in &req.orders {
-        let Some(order) = num(change.get("id")).and_then(|id| data.orders.get_mut(&(id as u64)))
-        else {
-            continue;
-        };
-        if let Some(map) = change.as_object() {
-            for (k, v) in map.iter().filter(|(k, _)| *k != "id") {
-                order[k] = v.clone();
-            }
+        if let Some(order) = overwrite(&mut data.orders, change) {
+            order["modified"] = json!(now);
         }
-        order["modified"] = json!(now);
     }
     let mut added = Vec::new();
     let next_id = data
@@ -135,6 +120,18 @@ pub(super) fn mutate(state: Data<&Arc<SimState>>, Json(req): Json<MutateRequest>
         added.push(id);
     }
     json_response(StatusCode::OK, &json!({ "added_orders": added }))
+}
+
+/// Copies every field of `change` but `id` onto the item with that id; the item, if any.
+fn overwrite<'a>(
+    items: &'a mut std::collections::BTreeMap<u64, Value>,
+    change: &Value,
+) -> Option<&'a mut Value> {
+    let item = num(change.get("id")).and_then(|id| items.get_mut(&(id as u64)))?;
+    for (k, v) in change.as_object()?.iter().filter(|(k, _)| *k != "id") {
+        item[k] = v.clone();
+    }
+    Some(item)
 }
 
 #[derive(Deserialize)]

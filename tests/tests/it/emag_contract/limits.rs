@@ -41,12 +41,7 @@ async fn c07_auth_and_ip() {
     .await;
     assert_eq!(status, 401);
     assert!(body.contains("You are not allowed to use this API."));
-    reqwest::Client::new()
-        .post(format!("{}/ip-block", sim.admin_url()))
-        .json(&json!({"login": "main", "blocked": true}))
-        .send()
-        .await
-        .expect("block");
+    tests::sim_admin(&sim, "ip-block", &json!({"login": "main", "blocked": true})).await;
     let err = main_client(&sim)
         .count("product_offer", &json!({}))
         .await
@@ -180,12 +175,12 @@ async fn c10_server_errors_and_html() {
         4,
         "retried up to max_attempts"
     );
-    reqwest::Client::new()
-        .post(format!("{}/faults", sim.admin_url()))
-        .json(&json!({"error_rate": 0.3, "html_share": 0.5}))
-        .send()
-        .await
-        .expect("set faults");
+    tests::sim_admin(
+        &sim,
+        "faults",
+        &json!({"error_rate": 0.3, "html_share": 0.5}),
+    )
+    .await;
     let ok_client = client_for(
         &sim,
         "main",
@@ -222,12 +217,7 @@ async fn c11_latency_and_timeouts() {
         .count("product_offer", &json!({}))
         .await
         .expect("slow but fine");
-    reqwest::Client::new()
-        .post(format!("{}/faults", sim.admin_url()))
-        .json(&json!({"hang_rate": 1.0, "hang_ms": 3000}))
-        .send()
-        .await
-        .expect("set");
+    tests::sim_admin(&sim, "faults", &json!({"hang_rate": 1.0, "hang_ms": 3000})).await;
     let impatient = client_for(
         &sim,
         "main",

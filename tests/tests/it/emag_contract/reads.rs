@@ -264,15 +264,12 @@ async fn c21_c22_incremental_window_and_default_type() {
         .iter()
         .map(|id| json!({"id": id, "status": 5}))
         .collect();
-    let added: Value = reqwest::Client::new()
-        .post(format!("{}/mutate", sim.admin_url()))
-        .json(&json!({"login": "main", "orders": changes, "add_orders": 2}))
-        .send()
-        .await
-        .expect("mutate")
-        .json()
-        .await
-        .expect("json");
+    let added: Value = tests::sim_admin(
+        &sim,
+        "mutate",
+        &json!({"login": "main", "orders": changes, "add_orders": 2}),
+    )
+    .await;
     let window = json!({"type": 3, "modifiedAfter": fmt(before), "modifiedBefore": fmt(before + chrono::Duration::days(1))});
     let mut changed = all_ids(&client, "order", &window).await;
     changed.sort_unstable();
@@ -345,14 +342,12 @@ async fn typed_filters_and_rows_that_fail_alone() {
         .await
         .expect("page");
     let victim = page[3].item.as_ref().expect("parses").id;
-    reqwest::Client::new()
-        .post(format!("{}/mutate", sim.admin_url()))
-        .json(
-            &json!({ "login": "main", "offers": [{ "id": victim, "sale_price": "not a price" }] }),
-        )
-        .send()
-        .await
-        .expect("mutate");
+    tests::sim_admin(
+        &sim,
+        "mutate",
+        &json!({ "login": "main", "offers": [{ "id": victim, "sale_price": "not a price" }] }),
+    )
+    .await;
     let page = client
         .read_offers(&OfferFilter::default(), 1, 10)
         .await

@@ -178,12 +178,12 @@ async fn c15_c16_offer_stock_and_fbe() {
         resp.text().await.expect("body"),
         r#"{"message":"Invalid content"}"#
     );
-    reqwest::Client::new()
-        .post(format!("{}/mutate", sim.admin_url()))
-        .json(&json!({"login": "main", "offers": [{"id": offer.id, "campaign_locked": true}]}))
-        .send()
-        .await
-        .expect("lock");
+    tests::sim_admin(
+        &sim,
+        "mutate",
+        &json!({"login": "main", "offers": [{"id": offer.id, "campaign_locked": true}]}),
+    )
+    .await;
     let err = client.offer_stock(offer.id, 5).await.expect_err("campaign");
     assert!(
         matches!(&err, EmagError::Validation { messages } if messages.iter().any(|m| m.starts_with("stock:"))),
