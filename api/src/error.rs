@@ -16,6 +16,9 @@ pub struct ErrorBody {
     /// The request field at fault, as a JSON path (`params.steps`), when there is one.
     #[oai(skip_serializing_if_is_none)]
     pub field: Option<String>,
+    /// With `conflict`: the active run that blocks this request.
+    #[oai(skip_serializing_if_is_none)]
+    pub run_id: Option<String>,
 }
 
 #[derive(ApiResponse, Debug)]
@@ -49,6 +52,7 @@ fn body(code: &str, message: impl Into<String>, field: Option<String>) -> Json<E
         code: code.to_owned(),
         message: message.into(),
         field,
+        run_id: None,
     })
 }
 
@@ -107,6 +111,21 @@ impl From<sea_orm::DbErr> for ApiError {
                 ApiError::unavailable("the database is unavailable; try again shortly")
             }
             other => ApiError::internal(&other),
+        }
+    }
+}
+
+impl From<jobs::submit::SubmitError> for ApiError {
+    fn from(e: jobs::submit::SubmitError) -> Self {
+        use jobs::submit::SubmitError;
+        match e {
+            SubmitError::Invalid(p) => ApiError::invalid(p.field, p.message),
+            SubmitError::Conflict { run_id, .. } => {
+                let mut body = body("conflict", e.to_string(), None);
+                body.0.run_id = Some(run_id.to_string());
+                ApiError::Conflict(body)
+            }
+            SubmitError::Runs(r) => r.into(),
         }
     }
 }

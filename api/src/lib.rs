@@ -11,6 +11,7 @@ pub mod error;
 pub mod http_metrics;
 pub mod routes;
 pub mod state;
+pub mod status;
 pub mod stream;
 pub mod views;
 
@@ -26,17 +27,22 @@ use poem::{
 use poem_openapi::OpenApiService;
 use tokio_util::sync::CancellationToken;
 
-use routes::{accounts::AccountsApi, ops::OpsApi, runs::RunsApi, stream::StreamApi};
+use routes::{
+    accounts::AccountsApi, ops::OpsApi, runs::RunsApi, status::StatusApi, stream::StreamApi,
+};
 pub use state::AppState;
 
 const TITLE: &str = "magflow";
 
-fn service(state: &AppState) -> OpenApiService<(RunsApi, AccountsApi, StreamApi, OpsApi), ()> {
+type Apis = (RunsApi, AccountsApi, StreamApi, StatusApi, OpsApi);
+
+fn service(state: &AppState) -> OpenApiService<Apis, ()> {
     OpenApiService::new(
         (
             RunsApi { state: state.clone() },
             AccountsApi { state: state.clone() },
             StreamApi { state: state.clone() },
+            StatusApi { state: state.clone() },
             OpsApi { state: state.clone() },
         ),
         TITLE,
@@ -74,7 +80,12 @@ pub fn app(state: AppState) -> impl Endpoint {
 /// Builds the shared state: the stream poller starts here and stops with `stop`.
 pub fn state(ctx: JobContext, stop: CancellationToken) -> AppState {
     let hub = stream::StreamHub::spawn(ctx.db.clone(), ctx.config.stream_poll(), stop);
+    let redis = ctx
+        .queue
+        .redis_connection()
+        .map(|conn| (conn, ctx.queue.prefix().to_owned()));
     AppState {
+        status: std::sync::Arc::new(status::StatusCache::new(Duration::from_secs(2), redis)),
         ctx,
         hub,
         metrics: jobs::metrics::install(),

@@ -3,7 +3,7 @@
 use jobs::JobContext;
 use metrics_exporter_prometheus::PrometheusHandle;
 
-use crate::stream::StreamHub;
+use crate::{status::StatusCache, stream::StreamHub};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -11,4 +11,5 @@ pub struct AppState {
     /// Fans changed runs out to SSE and WebSocket clients.
     pub hub: StreamHub,
     pub metrics: PrometheusHandle,
+    pub status: std::sync::Arc<StatusCache>,
 }

@@ -45,6 +45,12 @@ pub struct ProgressView {
     pub pages_total: Option<i32>,
     pub emag_requests: i64,
     pub rate_limit_waits: i64,
+    /// eMAG requests that failed (each retried or reported).
+    pub emag_errors: i64,
+    /// 429 answers from eMAG.
+    pub rate_limited: i64,
+    /// Mean eMAG response time.
+    pub emag_latency_ms: Option<f64>,
     /// processed ÷ total × 100, when the total is known.
     pub percent: Option<f64>,
     /// Items per second over the current attempt.
@@ -94,6 +100,10 @@ impl From<&job_run::Model> for RunView {
                 pages_total: run.pages_total,
                 emag_requests: run.emag_requests,
                 rate_limit_waits: run.rate_limit_waits,
+                emag_errors: run.emag_errors,
+                rate_limited: run.rate_limited,
+                emag_latency_ms: (run.emag_requests > 0)
+                    .then(|| run.emag_latency_ms as f64 / run.emag_requests as f64),
                 percent,
                 throughput: run.throughput,
                 eta_seconds: run.eta_seconds,

@@ -18,6 +18,10 @@ pub struct Model {
     pub username: String,
     /// `v1:` + base64(nonce ‖ ciphertext).
     pub password_sealed: String,
+    /// Set by the circuit breaker after a storm of eMAG errors: runs of this account
+    /// pause until then instead of failing.
+    pub degraded_until: Option<DateTimeUtc>,
+    pub degraded_reason: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -30,6 +30,15 @@ pub struct Model {
     pub pages_total: Option<i32>,
     pub emag_requests: i64,
     pub rate_limit_waits: i64,
+    /// eMAG requests that failed (before or after retries).
+    pub emag_errors: i64,
+    /// 429 answers from eMAG.
+    pub rate_limited: i64,
+    /// Summed eMAG response time, for the average latency.
+    pub emag_latency_ms: i64,
+    /// Set while the run is active when at most one such run may be (`sync:ACCOUNT:RESOURCE`);
+    /// a partial unique index enforces it.
+    pub lock_key: Option<String>,
     /// Where a resumed attempt starts; written by the handler through `Progress`.
     pub checkpoint: Option<Json>,
     /// Items per second over the current attempt.

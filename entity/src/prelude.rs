@@ -2,4 +2,8 @@ pub use crate::api_key::Entity as ApiKey;
 pub use crate::audit_log::Entity as AuditLog;
 pub use crate::emag_account::Entity as EmagAccount;
 pub use crate::job_run::Entity as JobRun;
+pub use crate::offer::Entity as Offer;
+pub use crate::order::Entity as Order;
+pub use crate::order_line::Entity as OrderLine;
 pub use crate::run_event::Entity as RunEvent;
+pub use crate::sync_state::Entity as SyncState;

@@ -186,6 +186,8 @@ pub async fn create(
         base_url: Set(base_url),
         username: Set(new.username),
         password_sealed: Set(sealer.seal(&new.password)),
+        degraded_until: Set(None),
+        degraded_reason: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     };

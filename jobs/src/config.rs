@@ -40,6 +40,12 @@ pub struct Config {
     pub secret_key: Option<crate::secrets::SecretKey>,
     /// Share of eMAG's request limits left unused (0.0 to 0.5).
     pub emag_rate_margin: f64,
+    /// First wait before an eMAG request is retried; doubles up to 30 s.
+    pub emag_backoff_ms: u64,
+    /// Tries of one eMAG request before its page counts as failed.
+    pub emag_max_attempts: u32,
+    /// How long an account stays degraded (its runs paused) after an eMAG error storm.
+    pub emag_breaker_cooldown_secs: u64,
 }
 
 impl Default for Config {
@@ -57,6 +63,9 @@ impl Default for Config {
             attempt_timeout_secs: None,
             secret_key: None,
             emag_rate_margin: 0.0,
+            emag_backoff_ms: 2000,
+            emag_max_attempts: 5,
+            emag_breaker_cooldown_secs: 60,
         }
     }
 }
@@ -112,6 +121,11 @@ impl Config {
                 "MAGFLOW_EMAG_RATE_MARGIN: must be between 0.0 and 0.5".into(),
             ));
         }
+        if !(1..=20).contains(&self.emag_max_attempts) {
+            return Err(SetupError::Config(
+                "MAGFLOW_EMAG_MAX_ATTEMPTS: must be between 1 and 20".into(),
+            ));
+        }
         if self.worker_concurrency == 0 {
             return Err(SetupError::Config(
                 "MAGFLOW_WORKER_CONCURRENCY: must be at least 1".into(),
@@ -136,6 +150,19 @@ impl Config {
     pub fn attempt_timeout(&self, kind: crate::JobKind) -> Duration {
         self.attempt_timeout_secs
             .map_or_else(|| kind.default_timeout(), Duration::from_secs)
+    }
+
+    /// The eMAG client's timeouts and retry policy.
+    pub fn emag_client_options(&self) -> crate::emag::client::ClientOptions {
+        crate::emag::client::ClientOptions {
+            max_attempts: self.emag_max_attempts.max(1),
+            backoff_base: Duration::from_millis(self.emag_backoff_ms),
+            ..crate::emag::client::ClientOptions::default()
+        }
+    }
+
+    pub fn emag_breaker_cooldown(&self) -> Duration {
+        Duration::from_secs(self.emag_breaker_cooldown_secs.max(1))
     }
 
     pub fn stream_poll(&self) -> Duration {

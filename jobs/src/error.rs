@@ -57,6 +57,14 @@ pub enum ErrorCategory {
     BadPayload,
     /// Anything else that trying again will not fix.
     Permanent,
+    /// eMAG refused the account's username or password.
+    BadCredentials,
+    /// eMAG refused this machine's IP address for the account.
+    IpNotWhitelisted,
+    /// eMAG kept failing (5xx, timeouts): the account is degraded and its runs pause.
+    EmagUnavailable,
+    /// eMAG rejected the request itself.
+    EmagRejected,
 }
 
 impl ErrorCategory {
@@ -69,6 +77,10 @@ impl ErrorCategory {
             ErrorCategory::NotImplemented => "not_implemented",
             ErrorCategory::BadPayload => "bad_payload",
             ErrorCategory::Permanent => "permanent",
+            ErrorCategory::BadCredentials => "bad_credentials",
+            ErrorCategory::IpNotWhitelisted => "ip_not_whitelisted",
+            ErrorCategory::EmagUnavailable => "emag_unavailable",
+            ErrorCategory::EmagRejected => "emag_rejected",
         }
     }
 }
@@ -101,6 +113,14 @@ pub enum JobError {
     /// The worker is shutting down; the handler checkpointed and hands the run back.
     #[error("interrupted by worker shutdown")]
     Interrupted,
+    /// Not the run's fault (its eMAG account is degraded): try again after `delay`
+    /// without using up an attempt.
+    #[error("{message}")]
+    Paused {
+        category: ErrorCategory,
+        message: String,
+        delay: std::time::Duration,
+    },
 }
 
 impl JobError {

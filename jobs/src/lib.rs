@@ -19,6 +19,7 @@ pub mod queue;
 pub mod registry;
 pub mod runs;
 pub mod secrets;
+pub mod submit;
 pub mod task;
 
 pub mod bulk_update;

@@ -10,7 +10,7 @@ use chrono::Utc;
 use entity::{job_run, run_event};
 use sea_orm::{
     ActiveValue::{NotSet, Set},
-    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect,
     sea_query::Expr,
 };
 use serde_json::Value;
@@ -32,6 +32,9 @@ pub struct Counters {
     pub pages_total: Option<i32>,
     pub emag_requests: i64,
     pub rate_limit_waits: i64,
+    pub emag_errors: i64,
+    pub rate_limited: i64,
+    pub emag_latency_ms: i64,
 }
 
 impl Counters {
@@ -47,6 +50,9 @@ impl Counters {
             pages_total: run.pages_total,
             emag_requests: run.emag_requests,
             rate_limit_waits: run.rate_limit_waits,
+            emag_errors: run.emag_errors,
+            rate_limited: run.rate_limited,
+            emag_latency_ms: run.emag_latency_ms,
         }
     }
 }
@@ -89,6 +95,8 @@ pub struct Progress {
     last_flush: Instant,
     attempt_started: Instant,
     processed_at_start: i64,
+    /// The counters when this attempt started; eMAG client stats add to them.
+    at_start: Counters,
     /// Fired when the worker's shutdown grace is over: checkpoint and hand the run back.
     interrupt: CancellationToken,
     cancel_requested: bool,
@@ -109,6 +117,7 @@ impl Progress {
             run_id: run.id,
             worker_id,
             processed_at_start: counters.processed,
+            at_start: counters.clone(),
             counters,
             checkpoint: run.checkpoint.clone(),
             checkpoint_dirty: false,
@@ -152,6 +161,18 @@ impl Progress {
 
     pub fn rate_limit_wait(&mut self) {
         self.counters.rate_limit_waits += 1;
+    }
+
+    /// Takes the eMAG counters of this attempt's client(s) into the run's counters.
+    pub fn track_emag(&mut self, stats: &crate::emag::client::Stats) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let at = |v: &std::sync::atomic::AtomicU64| saturate(v.load(Relaxed));
+        let base = &self.at_start;
+        self.counters.emag_requests = base.emag_requests + at(&stats.requests);
+        self.counters.rate_limit_waits = base.rate_limit_waits + at(&stats.rate_limit_waits);
+        self.counters.emag_errors = base.emag_errors + at(&stats.errors);
+        self.counters.rate_limited = base.rate_limited + at(&stats.rate_limited);
+        self.counters.emag_latency_ms = base.emag_latency_ms + at(&stats.latency_ms);
     }
 
     /// Counts `n` processed items with one outcome.
@@ -230,6 +251,13 @@ impl Progress {
 
     /// Writes counters, checkpoint and pending events now.
     pub async fn flush(&mut self) -> Result<(), JobError> {
+        let db = self.db.clone();
+        self.flush_with(&db).await
+    }
+
+    /// [`flush`](Self::flush) on `conn`: inside a transaction, the checkpoint commits
+    /// together with the page of data it describes, or not at all.
+    pub async fn flush_with<C: ConnectionTrait>(&mut self, conn: &C) -> Result<(), JobError> {
         self.last_flush = Instant::now();
         let now = Utc::now();
         let c = &self.counters;
@@ -247,6 +275,12 @@ impl Progress {
                 job_run::Column::RateLimitWaits,
                 Expr::value(c.rate_limit_waits),
             )
+            .col_expr(job_run::Column::EmagErrors, Expr::value(c.emag_errors))
+            .col_expr(job_run::Column::RateLimited, Expr::value(c.rate_limited))
+            .col_expr(
+                job_run::Column::EmagLatencyMs,
+                Expr::value(c.emag_latency_ms),
+            )
             .col_expr(job_run::Column::Throughput, Expr::value(self.throughput()))
             .col_expr(job_run::Column::EtaSeconds, Expr::value(self.eta_seconds()))
             .col_expr(job_run::Column::HeartbeatAt, Expr::value(now))
@@ -262,7 +296,7 @@ impl Progress {
             .filter(job_run::Column::Id.eq(self.run_id))
             .filter(job_run::Column::WorkerId.eq(self.worker_id.as_str()))
             .filter(job_run::Column::Status.eq(job_run::RunStatus::Running))
-            .exec(&self.db)
+            .exec(conn)
             .await?;
         if result.rows_affected == 0 {
             // Another worker took the run over (our lease ran out): stop touching it.
@@ -272,14 +306,14 @@ impl Progress {
         if !self.events.is_empty() {
             let events = std::mem::take(&mut self.events);
             run_event::Entity::insert_many(events)
-                .exec_without_returning(&self.db)
+                .exec_without_returning(conn)
                 .await?;
         }
         let cancel: Option<bool> = job_run::Entity::find_by_id(self.run_id)
             .select_only()
             .column(job_run::Column::CancelRequested)
             .into_tuple()
-            .one(&self.db)
+            .one(conn)
             .await?;
         self.cancel_requested = cancel.unwrap_or(false);
         Ok(())

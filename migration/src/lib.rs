@@ -9,6 +9,8 @@ mod m20261127_000002_create_run_events;
 mod m20261127_000003_create_api_keys;
 mod m20261127_000004_create_audit_log;
 mod m20261127_000005_create_emag_accounts;
+mod m20261127_000006_create_synced_data;
+mod m20261127_000007_sync_bookkeeping;
 
 pub struct Migrator;
 
@@ -21,6 +23,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000003_create_api_keys::Migration),
             Box::new(m20261127_000004_create_audit_log::Migration),
             Box::new(m20261127_000005_create_emag_accounts::Migration),
+            Box::new(m20261127_000006_create_synced_data::Migration),
+            Box::new(m20261127_000007_sync_bookkeeping::Migration),
         ]
     }
 }

@@ -42,6 +42,7 @@ pub struct Options {
     pub shutdown_grace_secs: u64,
     pub lease_secs: u64,
     pub attempt_timeout_secs: Option<u64>,
+    pub breaker_cooldown_secs: u64,
 }
 
 impl Default for Options {
@@ -51,6 +52,7 @@ impl Default for Options {
             shutdown_grace_secs: 5,
             lease_secs: 3,
             attempt_timeout_secs: None,
+            breaker_cooldown_secs: 2,
         }
     }
 }
@@ -63,6 +65,8 @@ pub struct TestApp {
     /// An admin key and a viewer key, in plain text.
     pub admin: String,
     pub viewer: String,
+    /// `MAGFLOW_SECRET_KEY` of this app, for `magflow` processes that share its data.
+    pub secret_key_hex: String,
     api_stop: CancellationToken,
     api_task: JoinHandle<std::io::Result<()>>,
     pub worker: Option<WorkerHandle>,
@@ -117,7 +121,13 @@ async fn postgres_database() -> String {
 }
 
 /// Settings for a test of `backend`: own files, or own database and Redis prefix.
-pub async fn test_config(backend: Backend, dir: &std::path::Path, opts: &Options) -> Config {
+/// Returns the config and its sealing key in hex (for `magflow` processes).
+pub async fn test_config(
+    backend: Backend,
+    dir: &std::path::Path,
+    opts: &Options,
+) -> (Config, String) {
+    let key = jobs::secrets::SecretKey::generate_hex();
     let prefix = format!("t{}", &Uuid::new_v4().simple().to_string()[..12]);
     let (database_url, queue_url) = match backend {
         Backend::Sqlite => (
@@ -126,7 +136,7 @@ pub async fn test_config(backend: Backend, dir: &std::path::Path, opts: &Options
         ),
         Backend::Redis => (postgres_database().await, env("MAGFLOW_TEST_REDIS_URL")),
     };
-    Config {
+    let config = Config {
         database_url: SecretUrl::new(database_url),
         queue_url: SecretUrl::new(queue_url),
         queue_prefix: prefix,
@@ -137,12 +147,14 @@ pub async fn test_config(backend: Backend, dir: &std::path::Path, opts: &Options
         lease_secs: opts.lease_secs,
         stream_poll_ms: 100,
         attempt_timeout_secs: opts.attempt_timeout_secs,
-        secret_key: Some(
-            jobs::secrets::SecretKey::from_hex(&jobs::secrets::SecretKey::generate_hex())
-                .expect("key"),
-        ),
+        secret_key: Some(jobs::secrets::SecretKey::from_hex(&key).expect("key")),
         emag_rate_margin: 0.0,
-    }
+        // Fast retries: the simulator's faults pass at once, unlike eMAG's.
+        emag_backoff_ms: 20,
+        emag_max_attempts: 5,
+        emag_breaker_cooldown_secs: opts.breaker_cooldown_secs,
+    };
+    (config, key)
 }
 
 /// Calls one of the simulator's `/__sim` endpoints (faults, outage, ip-block, mutate)
@@ -163,7 +175,34 @@ pub async fn sim_admin(sim: &jobs::emag::sim::Simulator, endpoint: &str, body: &
     serde_json::from_str(&text).unwrap_or(Value::Null)
 }
 
+/// The simulator's whole data of one login (`offers` or `orders`), as eMAG would send it.
+pub async fn sim_dump(sim: &jobs::emag::sim::Simulator, login: &str, resource: &str) -> Vec<Value> {
+    reqwest::get(format!("{}/data/{login}/{resource}", sim.admin_url()))
+        .await
+        .expect("simulator dump")
+        .json()
+        .await
+        .expect("dump is JSON")
+}
+
 impl TestApp {
+    /// Adds an eMAG account that logs in to `sim` as `username`.
+    pub async fn add_account(
+        &self,
+        name: &str,
+        sim: &jobs::emag::sim::Simulator,
+        username: &str,
+        password: &str,
+    ) {
+        let kind = if name.contains("fbe") { "fbe" } else { "main" };
+        let body = serde_json::json!({ "name": name, "kind": kind, "base_url": sim.base_url, "username": username, "password": password });
+        let (status, answer) = self
+            .client
+            .post("/api/v1/accounts", Some(&self.admin), &body)
+            .await;
+        assert_eq!(status, 201, "add account: {answer}");
+    }
+
     pub async fn spawn(backend: Backend) -> TestApp {
         TestApp::spawn_with(backend, Options::default()).await
     }
@@ -172,7 +211,7 @@ impl TestApp {
         install_tls_provider();
         let _ = jobs::metrics::install();
         let dir = tempfile::tempdir().expect("temp dir");
-        let config = test_config(backend, dir.path(), &opts).await;
+        let (config, secret_key_hex) = test_config(backend, dir.path(), &opts).await;
         let ctx = JobContext::connect(config.clone(), true)
             .await
             .expect("connect database and queue");
@@ -205,6 +244,7 @@ impl TestApp {
             client: Client::new(format!("http://{addr}")),
             admin,
             viewer,
+            secret_key_hex,
             api_stop,
             api_task,
             worker,
@@ -304,6 +344,11 @@ impl TestApp {
             (
                 "MAGFLOW_SHUTDOWN_GRACE_SECS".into(),
                 self.config.shutdown_grace_secs.to_string(),
+            ),
+            ("MAGFLOW_SECRET_KEY".into(), self.secret_key_hex.clone()),
+            (
+                "MAGFLOW_EMAG_BACKOFF_MS".into(),
+                self.config.emag_backoff_ms.to_string(),
             ),
         ]
     }

@@ -136,6 +136,9 @@ impl Executor {
         .await;
         tracing::info!(run.id = %run.id, run.kind = %kind, run.attempt = attempt, "attempt started");
 
+        if let Some(parent) = run.parent_id {
+            let _ = runs::refresh_parent(db, parent).await;
+        }
         let heartbeat = self.spawn_heartbeat(&run);
         let mut progress = Progress::new(
             db.clone(),
@@ -182,6 +185,7 @@ impl Executor {
             Ending::Dead { .. } => "dead",
             Ending::Retry { .. } => "retry",
             Ending::HandBack => "handed_back",
+            Ending::Pause { .. } => "paused",
         };
         match lifecycle::end_attempt(db, &run, worker_id, &ending).await {
             Ok(true) => {}
@@ -195,6 +199,11 @@ impl Executor {
                 return;
             }
         }
+        if let Some(parent) = run.parent_id
+            && let Err(e) = runs::refresh_parent(db, parent).await
+        {
+            tracing::warn!(run.id = %run.id, error = %e, "could not update the parent run");
+        }
         metrics::counter!(RUNS_FINISHED, "kind" => kind.as_str(), "outcome" => outcome_label)
             .increment(1);
         metrics::histogram!(RUN_DURATION, "kind" => kind.as_str())
@@ -205,6 +214,7 @@ impl Executor {
         let requeue_after = match ending {
             Ending::Retry { delay, .. } => Some(delay),
             Ending::HandBack => Some(Duration::ZERO),
+            Ending::Pause { delay, .. } => Some(delay),
             _ => None,
         };
         if let Some(delay) = requeue_after {
@@ -229,6 +239,15 @@ impl Executor {
             Ok(()) => Ending::Succeeded,
             Err(JobError::Cancelled) => Ending::Cancelled,
             Err(JobError::Interrupted) => Ending::HandBack,
+            Err(JobError::Paused {
+                category,
+                message,
+                delay,
+            }) => Ending::Pause {
+                category,
+                message,
+                delay,
+            },
             Err(JobError::Permanent { category, message }) => Ending::Failed { category, message },
             Err(JobError::Retryable { category, message }) => {
                 if attempt >= u32::try_from(run.max_attempts).unwrap_or(1) {
@@ -270,7 +289,7 @@ impl Executor {
 fn level_for(ending: &Ending) -> &'static str {
     match ending {
         Ending::Succeeded | Ending::Cancelled | Ending::HandBack => "info",
-        Ending::Retry { .. } => "warn",
+        Ending::Retry { .. } | Ending::Pause { .. } => "warn",
         Ending::Failed { .. } | Ending::Dead { .. } => "error",
     }
 }
@@ -283,6 +302,14 @@ fn describe(ending: &Ending, attempt: u32) -> String {
             "worker shutting down: handed back to the queue, resumes from its checkpoint".into()
         }
         Ending::Failed { category, message } => format!("failed ({category}): {message}"),
+        Ending::Pause {
+            category,
+            message,
+            delay,
+        } => format!(
+            "paused ({category}): {message}; trying again in {:.0} s",
+            delay.as_secs_f64()
+        ),
         Ending::Dead { category, message } => {
             format!("attempt {attempt} failed ({category}): {message}; no attempts left")
         }

@@ -121,6 +121,13 @@ pub enum Ending {
     },
     /// Back to `queued` without using up an attempt (worker shutdown).
     HandBack,
+    /// Back to `queued` after `delay` without using up an attempt, keeping the reason
+    /// visible (the account is degraded).
+    Pause {
+        category: ErrorCategory,
+        message: String,
+        delay: Duration,
+    },
 }
 
 /// Records the end of the attempt `worker_id` holds. Returns false if the worker no
@@ -149,6 +156,9 @@ pub async fn end_attempt(
             category, message, ..
         } => (RunStatus::Queued, Some(category.as_str()), Some(message)),
         Ending::HandBack => (RunStatus::Queued, None, None),
+        Ending::Pause {
+            category, message, ..
+        } => (RunStatus::Queued, Some(category.as_str()), Some(message)),
     };
     update = update.col_expr(job_run::Column::Status, Expr::value(status));
     if !matches!(ending, Ending::HandBack) {
@@ -167,10 +177,16 @@ pub async fn end_attempt(
                 )
                 .col_expr(job_run::Column::HeartbeatAt, Expr::value(none_time));
         }
-        Ending::HandBack => {
+        Ending::HandBack | Ending::Pause { .. } => {
+            let due = match ending {
+                Ending::Pause { delay, .. } => {
+                    now + chrono::Duration::from_std(*delay).unwrap_or_default()
+                }
+                _ => now,
+            };
             update = update
                 .col_expr(job_run::Column::Attempt, Expr::value(run.attempt - 1))
-                .col_expr(job_run::Column::NextAttemptAt, Expr::value(now))
+                .col_expr(job_run::Column::NextAttemptAt, Expr::value(due))
                 .col_expr(
                     job_run::Column::WorkerId,
                     Expr::value(Option::<String>::None),

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod ops;
 pub mod runs;
+pub mod status;
 pub mod stream;
 
 use poem_openapi::Tags;
@@ -15,6 +16,6 @@ pub enum ApiTags {
     Accounts,
     /// Live progress of many runs.
     Stream,
-    /// Liveness and readiness.
+    /// Liveness, readiness and account status.
     Ops,
 }

@@ -8,7 +8,8 @@ use entity::job_run::RunStatus;
 use futures::{StreamExt, stream::BoxStream};
 use jobs::{
     JobKind, audit, registry,
-    runs::{self, CancelOutcome, NewRun, RunFilter},
+    runs::{self, CancelOutcome, RunFilter},
+    submit,
 };
 use poem::web::sse::Event;
 use poem_openapi::{
@@ -101,16 +102,12 @@ impl RunsApi {
         let validated =
             registry::validate(kind, &raw).map_err(|e| ApiError::invalid(e.field, e.message))?;
         let db = &self.state.ctx.db;
-        let run = runs::enqueue(
+        let run = submit::submit(
             db,
             &self.state.ctx.queue,
-            NewRun {
-                kind,
-                params: validated.params,
-                account: validated.account,
-                max_attempts: body.max_attempts,
-                parent_id: None,
-            },
+            kind,
+            validated,
+            body.max_attempts,
         )
         .await?;
         audit::record(

@@ -280,13 +280,16 @@ impl EmagClient {
                 Ok(results) => return Ok(results),
                 Err(e) => e,
             };
+            self.stats.errors.fetch_add(1, Ordering::Relaxed);
+            if matches!(error, EmagError::RateLimited { .. }) {
+                self.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
+            }
             if !error.is_retryable() || attempt >= self.options.max_attempts {
                 tracing::warn!(emag.route = route, emag.attempt = attempt, error = %error, "eMAG call failed");
                 return Err(error);
             }
             let mut delay = backoff(&self.options, attempt);
             if let EmagError::RateLimited { retry_after } = &error {
-                self.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
                 let _ = self
                     .limiter
                     .penalize(&self.login_key, bucket, self.options.penalty)
@@ -349,6 +352,9 @@ impl EmagClient {
                 EmagError::Transport(without_url(&e))
             }
         })?;
+        self.stats
+            .latency_ms
+            .fetch_add(started.elapsed().as_millis() as u64, Ordering::Relaxed);
         metrics::counter!("magflow_emag_requests_total", "route" => route_label(route), "status" => status.as_u16().to_string()).increment(1);
         metrics::histogram!("magflow_emag_request_duration_seconds", "route" => route_label(route))
             .record(started.elapsed().as_secs_f64());

@@ -51,4 +51,8 @@ pub struct Stats {
     pub rate_limit_waits: AtomicU64,
     pub rate_limited: AtomicU64,
     pub retries: AtomicU64,
+    /// Requests that failed, whether or not a retry then succeeded.
+    pub errors: AtomicU64,
+    /// Summed response time of answered requests.
+    pub latency_ms: AtomicU64,
 }

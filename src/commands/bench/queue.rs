@@ -151,6 +151,7 @@ fn ping() -> NewRun {
         account: None,
         max_attempts: None,
         parent_id: None,
+        lock_key: None,
     }
 }
 

@@ -31,3 +31,5 @@ mod queue_defects;
 mod retries;
 mod secrets;
 mod shutdown;
+mod status;
+mod sync;

@@ -30,6 +30,7 @@ async fn poison_payload(backend: Backend) {
         account: None,
         max_attempts: None,
         parent_id: None,
+        lock_key: None,
     };
     let stranded = runs::insert(&app.ctx.db, new).await.expect("insert run").id;
     queue

@@ -54,7 +54,7 @@ pub fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl SimState {
     pub fn new(config: SimConfig) -> SimState {
-        let now = chrono::Utc::now().naive_utc();
+        let now = super::writes::platform_now();
         let mut logins = HashMap::new();
         for login in &config.logins {
             let offers = data::offers(login, config.offers, config.seed);

@@ -193,7 +193,7 @@ pub(super) fn offer_stock(data: &mut LoginData, id: Option<u64>, input: &Value) 
 }
 
 pub(super) fn now_text() -> String {
-    emag_time(chrono::Utc::now().naive_utc())
+    emag_time(platform_now())
 }
 
 pub(super) fn acknowledge(data: &mut LoginData, id: Option<u64>) -> Response {
@@ -263,3 +263,10 @@ pub(super) fn save_orders(data: &mut LoginData, input: &Value) -> Response {
 }
 
 // ---- admin endpoints (tests and demos) ----
+
+/// eMAG's clock: Romania's local time, as its timestamps are.
+pub(super) fn platform_now() -> chrono::NaiveDateTime {
+    chrono::Utc::now()
+        .with_timezone(&chrono_tz::Europe::Bucharest)
+        .naive_local()
+}

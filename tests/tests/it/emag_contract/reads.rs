@@ -246,7 +246,11 @@ async fn c17_c18_ids_numbers_and_polymorphic_fields() {
 async fn c21_c22_incremental_window_and_default_type() {
     let sim = sim(config(LimitMode::Off)).await;
     let client = main_client(&sim);
-    let before = chrono::Utc::now().naive_utc() - chrono::Duration::seconds(2);
+    // eMAG (and the simulator) stamp orders in Romania's local time.
+    let before = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Europe::Bucharest)
+        .naive_local()
+        - chrono::Duration::seconds(2);
     let fmt = |t: chrono::NaiveDateTime| t.format("%Y-%m-%d %H:%M:%S").to_string();
     let some = client
         .read_page("order", &json!({"type": 3, "status": 4}), 1, 3)

@@ -1,0 +1,180 @@
+//! The queries behind the status report: a handful of grouped reads, whatever the
+//! number of accounts.
+
+use std::collections::HashMap;
+
+use chrono::{Duration, Utc};
+use entity::{
+    job_run::{self, RunStatus},
+    offer, order, sync_state,
+};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+
+use super::{
+    AccountStatus, Counts, Degraded, EmagStats, LastSync, RunBrief, RunStats, StatusReport, health,
+};
+
+/// The report for one account (by name) or all of them.
+pub async fn compute(
+    db: &DatabaseConnection,
+    account: Option<&str>,
+) -> Result<StatusReport, DbErr> {
+    let now = Utc::now();
+    let accounts: Vec<_> = jobs::accounts::list(db)
+        .await?
+        .into_iter()
+        .filter(|a| account.is_none_or(|n| a.name == n))
+        .collect();
+    let names: Vec<String> = accounts.iter().map(|a| a.name.clone()).collect();
+
+    let offer_counts = grouped(
+        offer::Entity::find()
+            .select_only()
+            .column(offer::Column::Account)
+            .column(offer::Column::Status)
+            .column_as(offer::Column::EmagId.count(), "n")
+            .filter(offer::Column::Account.is_in(names.clone()))
+            .group_by(offer::Column::Account)
+            .group_by(offer::Column::Status)
+            .into_tuple::<(String, Option<i32>, i64)>()
+            .all(db)
+            .await?,
+    );
+    let order_counts = grouped(
+        order::Entity::find()
+            .select_only()
+            .column(order::Column::Account)
+            .column(order::Column::Status)
+            .column_as(order::Column::EmagId.count(), "n")
+            .filter(order::Column::Account.is_in(names.clone()))
+            .group_by(order::Column::Account)
+            .group_by(order::Column::Status)
+            .into_tuple::<(String, Option<i32>, i64)>()
+            .all(db)
+            .await?,
+    );
+    let states = sync_state::Entity::find()
+        .filter(sync_state::Column::Account.is_in(names.clone()))
+        .all(db)
+        .await?;
+    // Runs that did the work (parents of multi-account requests hold no lock key).
+    let runs = job_run::Entity::find()
+        .filter(job_run::Column::Kind.eq("sync"))
+        .filter(job_run::Column::LockKey.is_not_null())
+        .filter(job_run::Column::Account.is_in(names))
+        .filter(job_run::Column::CreatedAt.gte(now - Duration::days(7)))
+        .order_by_desc(job_run::Column::Id)
+        .all(db)
+        .await?;
+
+    let mut out = Vec::new();
+    for a in accounts {
+        let mine: Vec<&job_run::Model> = runs
+            .iter()
+            .filter(|r| r.account.as_deref() == Some(a.name.as_str()))
+            .collect();
+        let last_sync = states
+            .iter()
+            .filter(|s| s.account == a.name)
+            .map(|s| {
+                (
+                    s.resource.clone(),
+                    LastSync {
+                        at: s.last_success_at,
+                        age_seconds: (now - s.last_success_at).num_seconds(),
+                        run_id: s.last_run_id,
+                    },
+                )
+            })
+            .collect();
+        let mut status = AccountStatus {
+            degraded: match (a.degraded_until, &a.degraded_reason) {
+                (Some(until), reason) if until > now => Some(Degraded {
+                    until,
+                    reason: reason.clone().unwrap_or_default(),
+                }),
+                _ => None,
+            },
+            offers: offer_counts.get(&a.name).cloned().unwrap_or_default(),
+            orders: order_counts.get(&a.name).cloned().unwrap_or_default(),
+            last_sync,
+            active_runs: mine
+                .iter()
+                .filter(|r| !r.status.is_terminal())
+                .map(|r| brief(r))
+                .collect(),
+            runs_24h: stats(&mine, now - Duration::hours(24)),
+            runs_7d: stats(&mine, now - Duration::days(7)),
+            recent_runs: mine.iter().take(5).map(|r| brief(r)).collect(),
+            emag: emag(&mine, now - Duration::hours(1)),
+            health: health::score_placeholder(),
+            name: a.name,
+            kind: a.kind,
+        };
+        status.health = health::score(&status);
+        out.push(status);
+    }
+    Ok(StatusReport {
+        generated_at: now,
+        accounts: out,
+    })
+}
+
+fn grouped(rows: Vec<(String, Option<i32>, i64)>) -> HashMap<String, Counts> {
+    let mut out: HashMap<String, Counts> = HashMap::new();
+    for (account, status, n) in rows {
+        let c = out.entry(account).or_default();
+        c.total += n;
+        let key = status.map_or_else(|| "unknown".to_owned(), |s| s.to_string());
+        *c.by_status.entry(key).or_default() += n;
+    }
+    out
+}
+
+fn brief(r: &job_run::Model) -> RunBrief {
+    RunBrief {
+        id: r.id,
+        resource: r.params["resource"].as_str().unwrap_or("?").to_owned(),
+        status: r.status.as_str().to_owned(),
+        processed: r.processed,
+        total: r.total,
+        created_at: r.created_at,
+        finished_at: r.finished_at,
+        error_category: r.error_category.clone(),
+    }
+}
+
+fn stats(runs: &[&job_run::Model], since: chrono::DateTime<Utc>) -> RunStats {
+    let ended: Vec<&&job_run::Model> = runs
+        .iter()
+        .filter(|r| r.status.is_terminal() && r.finished_at.is_some_and(|f| f >= since))
+        .collect();
+    let finished = ended.len() as i64;
+    let succeeded = ended
+        .iter()
+        .filter(|r| r.status == RunStatus::Succeeded)
+        .count() as i64;
+    RunStats {
+        finished,
+        succeeded,
+        success_rate: (finished > 0).then(|| succeeded as f64 / finished as f64),
+    }
+}
+
+fn emag(runs: &[&job_run::Model], since: chrono::DateTime<Utc>) -> EmagStats {
+    let recent: Vec<&&job_run::Model> = runs.iter().filter(|r| r.updated_at >= since).collect();
+    let sum = |f: fn(&job_run::Model) -> i64| recent.iter().map(|r| f(r)).sum::<i64>();
+    let requests = sum(|r| r.emag_requests);
+    let errors = sum(|r| r.emag_errors);
+    let ratio = |n: i64| (requests > 0).then(|| n as f64 / requests as f64);
+    EmagStats {
+        requests,
+        errors,
+        error_rate: ratio(errors),
+        avg_latency_ms: ratio(sum(|r| r.emag_latency_ms)),
+        rate_limited: sum(|r| r.rate_limited),
+        rate_limit_usage: ratio(sum(|r| r.rate_limit_waits)),
+    }
+}

@@ -1,0 +1,173 @@
+//! Turning a validated request into runs. Most requests are one run. A sync over several
+//! accounts, or over both resources, becomes one run per (account, resource) grouped
+//! under a parent, so each runs in parallel under its own login's budget and can be
+//! followed, cancelled and retried alone. At most one sync per (account, resource) is
+//! active at a time: the database enforces it (a partial unique index on `lock_key`).
+
+use entity::job_run::{self, RunStatus};
+use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, TransactionTrait};
+use uuid::Uuid;
+
+use crate::{
+    JobKind, Queue, accounts,
+    error::RunsError,
+    params::ParamError,
+    registry::Validated,
+    runs::{self, NewRun},
+    sync::{AccountSelection, SyncParams},
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    #[error(transparent)]
+    Invalid(#[from] ParamError),
+    /// Another run holds the lock: its id, so the caller can follow it instead.
+    #[error("{what} is already active: run {run_id}")]
+    Conflict { what: String, run_id: Uuid },
+    #[error(transparent)]
+    Runs(#[from] RunsError),
+}
+
+impl From<DbErr> for SubmitError {
+    fn from(e: DbErr) -> Self {
+        SubmitError::Runs(RunsError::Db(e))
+    }
+}
+
+/// Creates and enqueues the run(s) of a request; returns the run to report (the parent
+/// when there are several).
+pub async fn submit(
+    db: &DatabaseConnection,
+    queue: &Queue,
+    kind: JobKind,
+    validated: Validated,
+    max_attempts: Option<u32>,
+) -> Result<job_run::Model, SubmitError> {
+    if kind != JobKind::Sync {
+        let new = NewRun {
+            kind,
+            params: validated.params,
+            account: validated.account,
+            max_attempts,
+            parent_id: None,
+            lock_key: None,
+        };
+        return Ok(runs::enqueue(db, queue, new).await?);
+    }
+    let params: SyncParams = crate::params::parse(&validated.params)?;
+    let names = resolve_accounts(db, &params.accounts).await?;
+    let targets: Vec<(String, &str)> = names
+        .iter()
+        .flat_map(|n| params.resources().into_iter().map(move |r| (n.clone(), r)))
+        .collect();
+    let child = |name: &str, resource: &str, parent_id: Option<Uuid>| {
+        let mut p = params.clone();
+        p.accounts = AccountSelection::Named(vec![name.to_owned()]);
+        p.resource = resource.to_owned();
+        NewRun {
+            kind,
+            params: serde_json::to_value(&p).unwrap_or_default(),
+            account: Some(name.to_owned()),
+            max_attempts,
+            parent_id,
+            lock_key: Some(lock_key(name, resource)),
+        }
+    };
+    let txn = db.begin().await?;
+    let (report, children) = if let [(name, resource)] = targets.as_slice() {
+        let run = insert_locked(&txn, db, child(name, resource, None)).await?;
+        (run.clone(), vec![run])
+    } else {
+        let parent = runs::insert(
+            &txn,
+            NewRun {
+                kind,
+                params: validated.params,
+                account: (names.len() == 1).then(|| names[0].clone()),
+                max_attempts,
+                parent_id: None,
+                lock_key: None,
+            },
+        )
+        .await?;
+        let mut children = Vec::new();
+        for (name, resource) in &targets {
+            children.push(insert_locked(&txn, db, child(name, resource, Some(parent.id))).await?);
+        }
+        (parent, children)
+    };
+    txn.commit().await?;
+    for run in children {
+        runs::dispatch(db, queue, run, std::time::Duration::ZERO).await?;
+    }
+    Ok(report)
+}
+
+pub fn lock_key(account: &str, resource: &str) -> String {
+    format!("sync:{account}:{resource}")
+}
+
+async fn resolve_accounts(
+    db: &DatabaseConnection,
+    selection: &AccountSelection,
+) -> Result<Vec<String>, SubmitError> {
+    let known: Vec<String> = accounts::list(db)
+        .await?
+        .into_iter()
+        .map(|a| a.name)
+        .collect();
+    match selection {
+        AccountSelection::All(_) if known.is_empty() => Err(ParamError::new(
+            "params.accounts",
+            "no eMAG accounts exist yet; add one with POST /api/v1/accounts",
+        )
+        .into()),
+        AccountSelection::All(_) => Ok(known),
+        AccountSelection::Named(names) => {
+            let mut out: Vec<String> = Vec::new();
+            for (i, name) in names.iter().enumerate() {
+                if !known.contains(name) {
+                    return Err(ParamError::new(
+                        format!("params.accounts[{i}]"),
+                        format!("no eMAG account named {name:?}"),
+                    )
+                    .into());
+                }
+                if !out.contains(name) {
+                    out.push(name.clone());
+                }
+            }
+            Ok(out)
+        }
+    }
+}
+
+/// Inserts a run holding a lock key; a clash with an active run becomes `Conflict`.
+async fn insert_locked<C: sea_orm::ConnectionTrait>(
+    txn: &C,
+    db: &DatabaseConnection,
+    new: NewRun,
+) -> Result<job_run::Model, SubmitError> {
+    let key = new.lock_key.clone().unwrap_or_default();
+    match runs::insert(txn, new).await {
+        Ok(run) => Ok(run),
+        Err(e)
+            if matches!(
+                e.sql_err(),
+                Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+            ) =>
+        {
+            let holder = job_run::Entity::find()
+                .filter(job_run::Column::LockKey.eq(key.as_str()))
+                .filter(job_run::Column::Status.is_in([RunStatus::Queued, RunStatus::Running]))
+                .one(db)
+                .await?;
+            let what = key.replacen("sync:", "a sync of ", 1).replacen(':', " ", 1);
+            Err(SubmitError::Conflict {
+                what,
+                run_id: holder.map_or(Uuid::nil(), |r| r.id),
+            })
+        }
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,239 @@
+//! `sync`: copy every offer and order of an eMAG account into the database.
+//!
+//! One run syncs one (account, resource); a request for several accounts or for both
+//! resources becomes one run each under a parent (`crate::submit`). Each page is written
+//! in one transaction together with the run's checkpoint, so a killed worker loses at most
+//! the page in flight and the next attempt resumes after the last committed page.
+
+pub mod breaker;
+pub mod clock;
+mod offers;
+mod orders;
+pub mod params;
+pub mod store;
+
+use std::{future::Future, time::Duration};
+
+use chrono::Utc;
+use chrono_tz::Tz;
+use entity::{emag_account, sync_state};
+use sea_orm::{ActiveValue::Set, DatabaseConnection, DbErr, EntityTrait, sea_query::OnConflict};
+use uuid::Uuid;
+
+pub use params::{AccountSelection, SyncParams};
+
+use crate::{
+    accounts,
+    context::JobContext,
+    emag::{EmagClient, EmagError},
+    error::{ErrorCategory, JobError},
+    progress::{ItemOutcome, Level, Progress},
+};
+
+/// Tries of one page (each already retried by the client) before the breaker opens.
+const PAGE_TRIES: u32 = 3;
+
+/// Failed rows named one by one in the run's log, per page; the rest are counted.
+const LOGGED_FAILURES: usize = 5;
+
+/// Everything one attempt of a sync run works with.
+pub(crate) struct Session<'a> {
+    ctx: &'a JobContext,
+    account: emag_account::Model,
+    client: EmagClient,
+    tz: Tz,
+    params: &'a SyncParams,
+    /// Consecutive failed tries of the current page.
+    failures: u32,
+}
+
+pub async fn run(
+    ctx: &JobContext,
+    progress: &mut Progress,
+    params: SyncParams,
+) -> Result<(), JobError> {
+    let invalid = |m: &str| JobError::permanent(ErrorCategory::InvalidInput, m);
+    let name = match &params.accounts {
+        AccountSelection::Named(names) if names.len() == 1 => names[0].clone(),
+        _ => return Err(invalid("a sync run covers exactly one account")),
+    };
+    let resource = match params.resources().as_slice() {
+        [one] => *one,
+        _ => return Err(invalid("a sync run covers exactly one resource")),
+    };
+    let account = accounts::find(&ctx.db, &name).await?.ok_or_else(|| {
+        JobError::permanent(
+            ErrorCategory::InvalidInput,
+            format!("there is no eMAG account named {name:?} (was it deleted?)"),
+        )
+    })?;
+    let login = accounts::login(ctx.sealer.as_ref(), &account)
+        .map_err(|e| JobError::permanent(ErrorCategory::Permanent, e.to_string()))?;
+    let client = EmagClient::new(
+        &login,
+        ctx.limiter.clone(),
+        ctx.config.emag_client_options(),
+    )
+    .map_err(|e| JobError::permanent(ErrorCategory::Permanent, e.to_string()))?;
+    let mut session = Session {
+        ctx,
+        tz: clock::platform_tz(account.platform.as_deref()),
+        account,
+        client,
+        params: &params,
+        failures: 0,
+    };
+    let result = match resource {
+        "offers" => offers::run(&mut session, progress).await,
+        _ => orders::run(&mut session, progress).await,
+    };
+    progress.track_emag(session.client.stats());
+    result
+}
+
+impl Session<'_> {
+    fn db(&self) -> &DatabaseConnection {
+        &self.ctx.db
+    }
+
+    fn name(&self) -> &str {
+        &self.account.name
+    }
+
+    /// One eMAG call for the current page: paused while the account is degraded, tried
+    /// again with backoff when the failure may pass, and opening the breaker when it
+    /// keeps failing.
+    async fn fetch<T, F, Fut>(
+        &mut self,
+        progress: &mut Progress,
+        what: &str,
+        call: F,
+    ) -> Result<T, JobError>
+    where
+        F: Fn(EmagClient) -> Fut,
+        Fut: Future<Output = Result<T, EmagError>>,
+    {
+        loop {
+            if let Some(until) = breaker::degraded_until(self.db(), self.name()).await? {
+                let delay = (until - Utc::now()).to_std().unwrap_or_default();
+                return Err(JobError::Paused {
+                    category: ErrorCategory::EmagUnavailable,
+                    message: format!(
+                        "eMAG account {:?} is degraded until {}; the run waits",
+                        self.name(),
+                        until.format("%H:%M:%S UTC")
+                    ),
+                    delay: delay.max(Duration::from_secs(1)),
+                });
+            }
+            let result = call(self.client.clone()).await;
+            progress.track_emag(self.client.stats());
+            let error = match result {
+                Ok(value) => {
+                    if self.failures > 0 {
+                        self.failures = 0;
+                        breaker::close(self.db(), self.name()).await?;
+                    }
+                    return Ok(value);
+                }
+                Err(e) if !e.is_retryable() => return Err(self.fatal(e)),
+                Err(e) => e,
+            };
+            self.failures += 1;
+            if self.failures >= PAGE_TRIES {
+                let cooldown = self.ctx.config.emag_breaker_cooldown();
+                let reason = format!("{what}: {error} ({PAGE_TRIES} tries)");
+                breaker::open(self.db(), self.name(), cooldown, &reason).await?;
+                self.failures = 0;
+                return Err(JobError::Paused {
+                    category: ErrorCategory::EmagUnavailable,
+                    message: format!(
+                        "eMAG keeps failing for account {:?} ({reason}): account marked degraded",
+                        self.name()
+                    ),
+                    delay: cooldown,
+                });
+            }
+            progress.log(
+                Level::Warn,
+                format!("{what} failed ({error}); trying again"),
+            );
+            let wait = self.ctx.config.emag_client_options().backoff_base * self.failures;
+            progress.sleep(wait).await?;
+        }
+    }
+
+    /// An error that another try cannot fix, worded for the seller.
+    fn fatal(&self, e: EmagError) -> JobError {
+        let name = self.name();
+        match e {
+            EmagError::BadCredentials { message } => JobError::permanent(
+                ErrorCategory::BadCredentials,
+                format!(
+                    "eMAG refused the username or password of account {name:?} ({message}); correct them with PUT /api/v1/accounts/{name}"
+                ),
+            ),
+            EmagError::IpNotWhitelisted { message } => JobError::permanent(
+                ErrorCategory::IpNotWhitelisted,
+                format!(
+                    "eMAG refused this server's IP address for account {name:?} ({message}); add it to the account's API whitelist in the eMAG seller portal"
+                ),
+            ),
+            other => JobError::permanent(ErrorCategory::EmagRejected, other.to_string()),
+        }
+    }
+
+    /// Adds a page's outcome to the counters and names failed rows in the log.
+    fn record(&self, progress: &mut Progress, page: &store::PageOutcome) {
+        progress.record(ItemOutcome::Created, page.created);
+        progress.record(ItemOutcome::Updated, page.updated);
+        progress.record(ItemOutcome::Unchanged, page.unchanged);
+        progress.record(ItemOutcome::Failed, page.failed.len() as u64);
+        for (id, reason) in page.failed.iter().take(LOGGED_FAILURES) {
+            progress.log(Level::Warn, format!("item {id} skipped: {reason}"));
+        }
+        if page.failed.len() > LOGGED_FAILURES {
+            progress.log(
+                Level::Warn,
+                format!(
+                    "{} more items on this page skipped",
+                    page.failed.len() - LOGGED_FAILURES
+                ),
+            );
+        }
+    }
+}
+
+/// Notes a successful sync; `high_water` only ever moves forward.
+async fn record_success(
+    db: &DatabaseConnection,
+    account: &str,
+    resource: &str,
+    run_id: Uuid,
+    high_water: Option<String>,
+) -> Result<(), DbErr> {
+    let previous = sync_state::Entity::find_by_id((account.to_owned(), resource.to_owned()))
+        .one(db)
+        .await?
+        .and_then(|s| s.high_water);
+    let high_water = high_water.max(previous);
+    sync_state::Entity::insert(sync_state::ActiveModel {
+        account: Set(account.to_owned()),
+        resource: Set(resource.to_owned()),
+        last_success_at: Set(Utc::now()),
+        last_run_id: Set(run_id),
+        high_water: Set(high_water),
+    })
+    .on_conflict(
+        OnConflict::columns([sync_state::Column::Account, sync_state::Column::Resource])
+            .update_columns([
+                sync_state::Column::LastSuccessAt,
+                sync_state::Column::LastRunId,
+                sync_state::Column::HighWater,
+            ])
+            .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,74 @@
+//! Offers: count (for progress and ETA), then every page of `product_offer/read`.
+
+use chrono::Utc;
+use sea_orm::TransactionTrait;
+use serde_json::{Value, json};
+
+use super::{Session, record_success, store};
+use crate::{
+    emag::types::OfferFilter,
+    error::JobError,
+    progress::{Level, Progress},
+};
+
+pub(super) async fn run(s: &mut Session<'_>, progress: &mut Progress) -> Result<(), JobError> {
+    let filter = OfferFilter {
+        status: s.params.offer_status,
+        ..OfferFilter::default()
+    };
+    let per_page = s.params.per_page;
+    let start = progress
+        .checkpoint()
+        .and_then(|c| c.get("page"))
+        .and_then(Value::as_u64)
+        .and_then(|p| u32::try_from(p).ok())
+        .unwrap_or(1)
+        .max(1);
+    let count = s
+        .fetch(progress, "product_offer/count", |c| {
+            let f = filter.clone();
+            async move { c.count_offers(&f).await }
+        })
+        .await?;
+    let pages = count.items.div_ceil(u64::from(per_page));
+    progress.set_total(count.items);
+    progress.set_pages_total(u32::try_from(pages).unwrap_or(u32::MAX));
+    if start > 1 {
+        progress.log(
+            Level::Info,
+            format!("resuming offers at page {start} of {pages}"),
+        );
+    } else {
+        progress.log(
+            Level::Info,
+            format!("{} offers on eMAG in {pages} pages", count.items),
+        );
+    }
+    let mut page = start;
+    loop {
+        let items = s
+            .fetch(progress, &format!("product_offer/read page {page}"), |c| {
+                let f = filter.clone();
+                async move { c.read_offers(&f, page, per_page).await }
+            })
+            .await?;
+        if items.is_empty() {
+            break;
+        }
+        let n = items.len();
+        let txn = s.db().begin().await?;
+        let outcome = store::save_offers(&txn, s.name(), items, Utc::now()).await?;
+        s.record(progress, &outcome);
+        progress.page_done();
+        progress.set_checkpoint(json!({ "page": page + 1 }));
+        progress.flush_with(&txn).await?;
+        txn.commit().await?;
+        progress.tick().await?;
+        if n < per_page as usize {
+            break;
+        }
+        page += 1;
+    }
+    record_success(s.db(), s.name(), "offers", progress.run_id(), None).await?;
+    Ok(())
+}

@@ -1,0 +1,155 @@
+//! What a `sync` request may ask for, and its validation (422 naming the field).
+
+use serde::{Deserialize, Serialize};
+
+use super::clock;
+use crate::params::ParamError;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncParams {
+    /// Account names, or `"all"`.
+    pub accounts: AccountSelection,
+    /// `offers`, `orders` or `all`.
+    #[serde(default = "all")]
+    pub resource: String,
+    /// `full`, or `incremental` (orders changed since the last successful sync; offers
+    /// are read whole either way, but unchanged ones are not rewritten).
+    #[serde(default = "full")]
+    pub mode: String,
+    /// Order statuses to read (0..5); all when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub statuses: Vec<i64>,
+    /// Offer status to read (0 inactive, 1 active, 2 end of life); all when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offer_status: Option<i64>,
+    /// Orders created in this range (platform-local `YYYY-mm-dd[ HH:MM:SS]`). A full
+    /// sync without a range reads the last 365 days.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_after: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_before: Option<String>,
+    /// Orders modified in this range; overrides the created range.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modified_after: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modified_before: Option<String>,
+    /// Acknowledge new seller-fulfilled orders (status 1 → 2), then read them again.
+    #[serde(default)]
+    pub acknowledge: bool,
+    /// Items per eMAG page (1 to 100).
+    #[serde(default = "hundred")]
+    pub per_page: u32,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum AccountSelection {
+    Named(Vec<String>),
+    All(String),
+}
+
+fn all() -> String {
+    "all".into()
+}
+
+fn full() -> String {
+    "full".into()
+}
+
+fn hundred() -> u32 {
+    100
+}
+
+impl SyncParams {
+    pub fn validate(&self) -> Result<(), ParamError> {
+        match &self.accounts {
+            AccountSelection::All(s) if s != "all" => {
+                return Err(ParamError::new(
+                    "params.accounts",
+                    "must be a list of account names or \"all\"",
+                ));
+            }
+            AccountSelection::Named(names) if names.is_empty() => {
+                return Err(ParamError::new(
+                    "params.accounts",
+                    "must name at least one account",
+                ));
+            }
+            _ => {}
+        }
+        if !["offers", "orders", "all"].contains(&self.resource.as_str()) {
+            return Err(ParamError::new(
+                "params.resource",
+                "must be offers, orders or all",
+            ));
+        }
+        if !["full", "incremental"].contains(&self.mode.as_str()) {
+            return Err(ParamError::new(
+                "params.mode",
+                "must be full or incremental",
+            ));
+        }
+        if let Some(i) = self.statuses.iter().position(|s| !(0..=5).contains(s)) {
+            return Err(ParamError::new(
+                format!("params.statuses[{i}]"),
+                "must be an order status from 0 to 5",
+            ));
+        }
+        if self.offer_status.is_some_and(|s| !(0..=2).contains(&s)) {
+            return Err(ParamError::new("params.offer_status", "must be 0, 1 or 2"));
+        }
+        if !(1..=100).contains(&self.per_page) {
+            return Err(ParamError::new(
+                "params.per_page",
+                "must be between 1 and 100",
+            ));
+        }
+        for (after, before, a, b) in [
+            (
+                "created_after",
+                "created_before",
+                &self.created_after,
+                &self.created_before,
+            ),
+            (
+                "modified_after",
+                "modified_before",
+                &self.modified_after,
+                &self.modified_before,
+            ),
+        ] {
+            let parse = |field: &str, v: &Option<String>| {
+                v.as_deref()
+                    .map(|s| {
+                        clock::parse_local(s).ok_or_else(|| {
+                            ParamError::new(
+                                format!("params.{field}"),
+                                "must be YYYY-mm-dd or YYYY-mm-dd HH:MM:SS",
+                            )
+                        })
+                    })
+                    .transpose()
+            };
+            let (a, b) = (parse(after, a)?, parse(before, b)?);
+            if let (Some(a), Some(b)) = (a, b)
+                && b <= a
+            {
+                return Err(ParamError::new(
+                    format!("params.{before}"),
+                    format!("must be after {after}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The resources this request covers, in the order they run.
+    pub fn resources(&self) -> Vec<&'static str> {
+        match self.resource.as_str() {
+            "offers" => vec!["offers"],
+            "orders" => vec!["orders"],
+            _ => vec!["offers", "orders"],
+        }
+    }
+}
