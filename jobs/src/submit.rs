@@ -5,7 +5,7 @@
 //! active at a time: the database enforces it (a partial unique index on `lock_key`).
 
 use entity::job_run::{self, RunStatus};
-use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::{
@@ -73,7 +73,7 @@ pub async fn submit(
             lock_key: Some(lock_key(name, resource)),
         }
     };
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let (report, children) = if let [(name, resource)] = targets.as_slice() {
         let run = insert_locked(&txn, db, child(name, resource, None)).await?;
         (run.clone(), vec![run])

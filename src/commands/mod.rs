@@ -2,8 +2,13 @@
 
 mod api_key;
 mod bench;
+mod demo;
 mod emag_sim;
+mod follow;
+mod remote;
+mod runs;
 mod serve;
+mod sync;
 
 use std::path::PathBuf;
 
@@ -30,13 +35,25 @@ pub struct Cli {
 pub enum Command {
     /// API and worker in one process, on the embedded default (SQLite) unless configured
     /// otherwise; migrates the database first.
-    Run,
+    Run {
+        /// Also start a local eMAG simulator with two demo accounts (main, fbe) and sync
+        /// them in full, with a progress bar per run.
+        #[arg(long)]
+        demo: bool,
+    },
     /// Only the HTTP API.
     Api,
     /// Only a worker.
     Worker,
     /// Apply database migrations and exit.
     Migrate,
+    /// Start a sync through the API (needs a running magflow and an admin key).
+    Sync(sync::SyncArgs),
+    /// Runs started elsewhere.
+    Runs {
+        #[command(subcommand)]
+        command: runs::RunsCommand,
+    },
     /// Manage API keys.
     ApiKey {
         #[command(subcommand)]
@@ -55,9 +72,12 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
     let config_file = cli.config.clone();
     let load = || jobs::Config::load(config_file.as_deref());
     match cli.command {
-        Command::Run => serve::run(load()?, serve::Parts::Both).await,
-        Command::Api => serve::run(load()?, serve::Parts::Api).await,
-        Command::Worker => serve::run(load()?, serve::Parts::Worker).await,
+        Command::Run { demo: false } => serve::run(load()?, serve::Parts::Both, None).await,
+        Command::Run { demo: true } => demo::run(load()?).await,
+        Command::Sync(args) => sync::run(load()?, args).await,
+        Command::Runs { command } => runs::run(load()?, command).await,
+        Command::Api => serve::run(load()?, serve::Parts::Api, None).await,
+        Command::Worker => serve::run(load()?, serve::Parts::Worker, None).await,
         Command::Migrate => {
             let config = load()?;
             let db = jobs::db::connect(&config).await?;

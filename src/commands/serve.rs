@@ -1,5 +1,7 @@
 //! `magflow run`, `magflow api`, `magflow worker`: wire the pieces and wait for a signal.
 
+use std::future::Future;
+
 use anyhow::Context;
 use jobs::{JobContext, api_keys};
 use poem::listener::{Acceptor, Listener, TcpListener};
@@ -12,7 +14,14 @@ pub enum Parts {
     Worker,
 }
 
-pub async fn run(config: jobs::Config, parts: Parts) -> anyhow::Result<()> {
+/// Work to do once the API and the worker are up, before the last start-up line
+/// (`magflow run --demo` syncs its demo accounts here).
+pub type Hook = Box<
+    dyn FnOnce(JobContext) -> std::pin::Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>>
+        + Send,
+>;
+
+pub async fn run(config: jobs::Config, parts: Parts, hook: Option<Hook>) -> anyhow::Result<()> {
     // `run` is the embedded default and migrates itself; `api` and `worker` expect
     // `magflow migrate` to have run (a one-shot step in production).
     let ctx = JobContext::connect(config, parts == Parts::Both).await?;
@@ -20,6 +29,7 @@ pub async fn run(config: jobs::Config, parts: Parts) -> anyhow::Result<()> {
     tokio::spawn(wait_for_signal(shutdown.clone()));
 
     let mut tasks = tokio::task::JoinSet::new();
+    let mut swagger = None;
     if parts != Parts::Worker {
         let bind = ctx.config.bind.clone();
         let acceptor = TcpListener::bind(bind.clone())
@@ -56,8 +66,7 @@ pub async fn run(config: jobs::Config, parts: Parts) -> anyhow::Result<()> {
             ctx.queue.backend_name()
         );
         println!("  API:        http://{addr}/api/v1");
-        // Last line of start-up output: scripts wait for it.
-        println!("  Swagger UI: http://{addr}/docs");
+        swagger = Some(format!("http://{addr}/docs"));
     }
     if parts != Parts::Api {
         let ctx = ctx.clone();
@@ -67,6 +76,20 @@ pub async fn run(config: jobs::Config, parts: Parts) -> anyhow::Result<()> {
                 .await
                 .context("worker failed")
         });
+    }
+    if let Some(hook) = hook {
+        tokio::select! {
+            result = hook(ctx.clone()) => {
+                if let Err(e) = result {
+                    eprintln!("magflow: {e:#}");
+                }
+            }
+            () = shutdown.cancelled() => {}
+        }
+    }
+    if let Some(url) = swagger {
+        // Last line of start-up output: scripts wait for it.
+        println!("  Swagger UI: {url}");
     }
     // The first part to end (normally both, after a signal) decides the exit status.
     let mut result = Ok(());

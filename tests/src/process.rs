@@ -77,7 +77,8 @@ pub async fn read_startup(child: &mut Child) -> Startup {
             }
         }
     };
-    tokio::time::timeout(std::time::Duration::from_secs(60), read)
+    // Generous: `run --demo` prints its last line after a full sync of two accounts.
+    tokio::time::timeout(std::time::Duration::from_secs(240), read)
         .await
         .expect("start-up output in time");
     Startup {

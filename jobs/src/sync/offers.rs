@@ -1,7 +1,6 @@
 //! Offers: count (for progress and ETA), then every page of `product_offer/read`.
 
 use chrono::Utc;
-use sea_orm::TransactionTrait;
 use serde_json::{Value, json};
 
 use super::{Session, record_success, store};
@@ -56,7 +55,7 @@ pub(super) async fn run(s: &mut Session<'_>, progress: &mut Progress) -> Result<
             break;
         }
         let n = items.len();
-        let txn = s.db().begin().await?;
+        let txn = crate::db::begin_write(s.db()).await?;
         let outcome = store::save_offers(&txn, s.name(), items, Utc::now()).await?;
         s.record(progress, &outcome);
         progress.page_done();

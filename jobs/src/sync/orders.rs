@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use chrono::{Duration, Utc};
 use entity::{order, sync_state};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, TransactionTrait};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 use serde::{Deserialize, Serialize};
 
 use super::{Session, clock, record_success, store};
@@ -104,7 +104,7 @@ pub(super) async fn run(s: &mut Session<'_>, progress: &mut Progress) -> Result<
                 _ => true,
             })
             .collect();
-        let txn = s.db().begin().await?;
+        let txn = crate::db::begin_write(s.db()).await?;
         let outcome = store::save_orders(&txn, s.name(), s.tz, fresh, Utc::now()).await?;
         s.record(progress, &outcome.page);
         plan.high_water = plan.high_water.take().max(outcome.high_water);
@@ -303,7 +303,7 @@ async fn acknowledge_new(s: &mut Session<'_>, progress: &mut Progress) -> Result
                 async move { c.read_orders(&f, 1, 1).await }
             })
             .await?;
-        let txn = s.db().begin().await?;
+        let txn = crate::db::begin_write(s.db()).await?;
         store::save_orders(&txn, s.name(), s.tz, fresh, Utc::now()).await?;
         txn.commit().await?;
         progress.tick().await?;

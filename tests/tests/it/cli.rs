@@ -137,3 +137,93 @@ async fn bad_settings_fail_with_one_clear_line() {
         );
     }
 }
+
+/// `magflow run --demo` syncs two demo accounts before its last start-up line; then
+/// `magflow sync --follow` and `magflow runs watch` drive and follow runs through the API
+/// and exit non-zero when a run cannot succeed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_then_sync_and_watch_from_the_cli() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut child = magflow(dir.path())
+        .args(["run", "--demo"])
+        .env_remove("MAGFLOW_SECRET_KEY")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let startup = tests::process::read_startup(&mut child).await;
+    let (base, key) = (startup.base, startup.key.expect("admin key printed"));
+    for line in [
+        "main offers: succeeded",
+        "main orders: succeeded",
+        "fbe offers: succeeded",
+        "fbe orders: succeeded",
+    ] {
+        assert!(startup.output.contains(line), "{}", startup.output);
+    }
+    assert!(dir.path().join("magflow-data/demo-secret.key").exists());
+
+    let cli = |args: &[&str]| {
+        let mut cmd = magflow(dir.path());
+        cmd.args(args)
+            .env("MAGFLOW_API_URL", &base)
+            .env("MAGFLOW_API_KEY", &key)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        cmd
+    };
+    let out = tokio::time::timeout(
+        Duration::from_secs(120),
+        cli(&[
+            "sync",
+            "--account",
+            "main",
+            "--resource",
+            "offers",
+            "--mode",
+            "incremental",
+            "--follow",
+        ])
+        .output(),
+    )
+    .await
+    .expect("sync ends")
+    .expect("sync runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(
+            "main offers: succeeded (2500 processed: 0 created, 0 updated, 2500 unchanged"
+        ),
+        "{stdout}"
+    );
+    let id = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("run "))
+        .expect("run id printed")
+        .to_owned();
+
+    let out = cli(&["runs", "watch", &id]).output().await.expect("watch");
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("main offers: succeeded"));
+
+    let out = cli(&["sync", "--account", "nope", "--follow"])
+        .output()
+        .await
+        .expect("sync");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("params.accounts[0]"), "{stderr}");
+    assert!(!stderr.contains(&key), "the key never appears");
+
+    tests::process::terminate(&child);
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .expect("exits")
+        .expect("status");
+    assert!(status.success());
+}
