@@ -40,6 +40,9 @@ pub struct Config {
     pub secret_key: Option<crate::secrets::SecretKey>,
     /// Share of eMAG's request limits left unused (0.0 to 0.5).
     pub emag_rate_margin: f64,
+    /// Keep to eMAG's request limits. Turn off only against a simulator without limits
+    /// (benchmarks of everything but eMAG).
+    pub emag_rate_limit: bool,
     /// First wait before an eMAG request is retried; doubles up to 30 s.
     pub emag_backoff_ms: u64,
     /// Tries of one eMAG request before its page counts as failed.
@@ -63,6 +66,7 @@ impl Default for Config {
             attempt_timeout_secs: None,
             secret_key: None,
             emag_rate_margin: 0.0,
+            emag_rate_limit: true,
             emag_backoff_ms: 2000,
             emag_max_attempts: 5,
             emag_breaker_cooldown_secs: 60,

@@ -39,6 +39,7 @@ impl JobContext {
             ..Limits::EMAG
         };
         let limiter = match queue.redis_connection() {
+            _ if !config.emag_rate_limit => RateLimiter::off(),
             Some(conn) => RateLimiter::redis(conn, queue.prefix(), limits),
             None => RateLimiter::local(limits),
         };

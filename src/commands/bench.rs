@@ -3,6 +3,8 @@
 
 mod queue;
 mod ratelimit;
+mod status;
+mod sync;
 
 use clap::Subcommand;
 
@@ -13,6 +15,11 @@ pub enum BenchCommand {
     Queue(queue::QueueBench),
     /// Requests/s against eMAG's limit with N processes sharing one login through Redis.
     Ratelimit(ratelimit::RateLimitBench),
+    /// The sync job end to end: rate-limit utilisation with 1..N worker processes, or
+    /// offers/s into PostgreSQL against COPY plus the worker's peak memory.
+    Sync(sync::SyncBench),
+    /// `GET /api/v1/status` latency under N concurrent clients, against `/health`.
+    Status(status::StatusBench),
     /// One load process of `bench ratelimit` (started by it).
     #[command(hide = true)]
     RatelimitLoad(ratelimit::RateLimitLoad),
@@ -23,6 +30,8 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Queue(args) => queue::run(args).await,
         BenchCommand::Ratelimit(args) => ratelimit::run(args).await,
         BenchCommand::RatelimitLoad(args) => ratelimit::load(args).await,
+        BenchCommand::Sync(args) => sync::run(args).await,
+        BenchCommand::Status(args) => status::run(args).await,
     }
 }
 

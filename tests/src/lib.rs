@@ -150,6 +150,7 @@ pub async fn test_config(
         secret_key: Some(jobs::secrets::SecretKey::from_hex(&key).expect("key")),
         emag_rate_margin: 0.0,
         // Fast retries: the simulator's faults pass at once, unlike eMAG's.
+        emag_rate_limit: true,
         emag_backoff_ms: 20,
         emag_max_attempts: 5,
         emag_breaker_cooldown_secs: opts.breaker_cooldown_secs,

@@ -5,10 +5,35 @@ use serde_json::{Value, json};
 
 use super::{Session, record_success, store};
 use crate::{
-    emag::types::OfferFilter,
+    emag::{
+        EmagError,
+        types::{Offer, OfferFilter, Parsed},
+    },
     error::JobError,
     progress::{Level, Progress},
 };
+
+type Page = Result<Vec<Parsed<Offer>>, EmagError>;
+
+/// A prefetch that stops when the run stops (cancel, shutdown, error).
+struct AbortOnDrop(tokio::task::JoinHandle<Page>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl std::future::Future for AbortOnDrop {
+    type Output = Result<Page, tokio::task::JoinError>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.0).poll(cx)
+    }
+}
 
 pub(super) async fn run(s: &mut Session<'_>, progress: &mut Progress) -> Result<(), JobError> {
     let filter = OfferFilter {
@@ -44,17 +69,36 @@ pub(super) async fn run(s: &mut Session<'_>, progress: &mut Progress) -> Result<
         );
     }
     let mut page = start;
+    // The next page is requested while this one is written, so the database and eMAG
+    // work at the same time; it is written only after this page's checkpoint commits.
+    let mut next: Option<AbortOnDrop> = None;
     loop {
-        let items = s
-            .fetch(progress, &format!("product_offer/read page {page}"), |c| {
-                let f = filter.clone();
-                async move { c.read_offers(&f, page, per_page).await }
-            })
-            .await?;
+        let prefetched = match next.take() {
+            Some(handle) => handle.await.ok().and_then(Result::ok),
+            None => None,
+        };
+        let items = match prefetched {
+            Some(items) => items,
+            // Not prefetched, or the prefetch failed: the normal path retries, pauses
+            // or fails as the error deserves.
+            None => {
+                s.fetch(progress, &format!("product_offer/read page {page}"), |c| {
+                    let f = filter.clone();
+                    async move { c.read_offers(&f, page, per_page).await }
+                })
+                .await?
+            }
+        };
         if items.is_empty() {
             break;
         }
         let n = items.len();
+        if n == per_page as usize {
+            let (client, f) = (s.client.clone(), filter.clone());
+            next = Some(AbortOnDrop(tokio::spawn(async move {
+                client.read_offers(&f, page + 1, per_page).await
+            })));
+        }
         let txn = crate::db::begin_write(s.db()).await?;
         let outcome = store::save_offers(&txn, s.name(), items, Utc::now()).await?;
         s.record(progress, &outcome);

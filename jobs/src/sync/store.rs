@@ -67,6 +67,20 @@ fn readable<T>(
     (ok, failed)
 }
 
+/// sqlx prepares every statement, and after five executions PostgreSQL may switch a
+/// prepared statement to a generic plan chosen while the table was still empty (a
+/// sequential scan), then keep it as the table grows: the lookup of stored hashes went
+/// from 1 ms to 50 ms per page at 30,000 offers. The lookup is planned with its values;
+/// the inserts, whose planning is costly and whose plan does not depend on size, are not.
+async fn custom_plans<C: ConnectionTrait>(conn: &C, on: bool) -> Result<(), DbErr> {
+    if conn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        let mode = if on { "force_custom_plan" } else { "auto" };
+        conn.execute_unprepared(&format!("SET LOCAL plan_cache_mode = {mode}"))
+            .await?;
+    }
+    Ok(())
+}
+
 /// Classifies ids against what is stored: (new, changed, unchanged).
 fn classify(
     ids_and_hashes: impl Iterator<Item = (i64, String)>,
@@ -91,6 +105,7 @@ pub async fn save_offers<C: ConnectionTrait>(
 ) -> Result<PageOutcome, DbErr> {
     let (ok, failed) = readable(items, |o: &Offer| o.id);
     let ids: Vec<i64> = ok.keys().copied().collect();
+    custom_plans(conn, true).await?;
     let stored: HashMap<i64, String> = offer::Entity::find()
         .select_only()
         .column(offer::Column::EmagId)
@@ -102,6 +117,7 @@ pub async fn save_offers<C: ConnectionTrait>(
         .await?
         .into_iter()
         .collect();
+    custom_plans(conn, false).await?;
     let (new, changed, unchanged) =
         classify(ok.iter().map(|(id, (_, _, h))| (*id, h.clone())), &stored);
     let models: Vec<offer::ActiveModel> = new
@@ -232,6 +248,7 @@ pub async fn save_orders<C: ConnectionTrait>(
     let (ok, failed) = readable(items, |o: &Order| o.id);
     let high_water = ok.values().filter_map(|(o, _, _)| o.modified.clone()).max();
     let ids: Vec<i64> = ok.keys().copied().collect();
+    custom_plans(conn, true).await?;
     let stored: HashMap<i64, String> = order::Entity::find()
         .select_only()
         .column(order::Column::EmagId)
@@ -243,6 +260,7 @@ pub async fn save_orders<C: ConnectionTrait>(
         .await?
         .into_iter()
         .collect();
+    custom_plans(conn, false).await?;
     let (new, changed, unchanged) =
         classify(ok.iter().map(|(id, (_, _, h))| (*id, h.clone())), &stored);
     let written: Vec<i64> = new.iter().chain(&changed).copied().collect();

@@ -150,7 +150,7 @@ pub async fn run(args: RateLimitBench) -> anyhow::Result<()> {
 }
 
 /// The most timestamps (ms) inside any window (t − width, t].
-fn max_in_window(sorted: &[f64], width: f64) -> usize {
+pub fn max_in_window(sorted: &[f64], width: f64) -> usize {
     let mut best = 0;
     let mut start = 0;
     for end in 0..sorted.len() {

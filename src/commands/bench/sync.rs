@@ -1,0 +1,291 @@
+//! `magflow bench sync`: the sync job end to end, against the simulator over HTTP.
+//!
+//! - `--part utilisation --processes N`: N `magflow worker` processes sync N accounts
+//!   that share one eMAG login (Redis limiter), with the simulator enforcing eMAG's
+//!   limits: requests/s achieved ÷ 3/s, 429s, the most requests in any sliding second.
+//! - `--part throughput --offers N`: limits off; one worker process syncs N offers into
+//!   PostgreSQL. Baseline: `COPY` of the same rows into a copy of the table, in the same
+//!   run. Also reports the worker process's peak RSS (`VmHWM`).
+
+use std::{process::Stdio, time::Instant};
+
+use anyhow::Context;
+use entity::job_run::{self, RunStatus};
+use futures::StreamExt;
+use jobs::{
+    Config, JobContext, JobKind, SecretUrl,
+    accounts::{self, NewAccount},
+    emag::sim::{LimitMode, SimConfig, SimLogin, Simulator},
+    registry, submit,
+};
+use sea_orm::{ConnectionTrait, Database, EntityTrait};
+use serde_json::json;
+
+#[derive(clap::Args, Debug)]
+pub struct SyncBench {
+    #[arg(long, value_parser = ["utilisation", "throughput"])]
+    part: String,
+    /// Worker processes (utilisation).
+    #[arg(long, default_value_t = 1)]
+    processes: usize,
+    /// Pages of 100 offers each account reads (utilisation).
+    #[arg(long, default_value_t = 30)]
+    pages: usize,
+    /// Offers to sync (throughput).
+    #[arg(long, default_value_t = 100_000)]
+    offers: usize,
+    #[arg(
+        long,
+        env = "MAGFLOW_BENCH_REDIS_URL",
+        default_value = "redis://127.0.0.1:6379/"
+    )]
+    redis_url: String,
+    /// A PostgreSQL URL whose user may create databases; the benchmark makes its own.
+    #[arg(
+        long,
+        env = "MAGFLOW_BENCH_DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+    )]
+    database_url: String,
+}
+
+const LOGIN: &str = "bench";
+const PASSWORD: &str = "bench-secret";
+
+pub async fn run(args: SyncBench) -> anyhow::Result<()> {
+    let (offers, limits) = match args.part.as_str() {
+        "utilisation" => (args.pages * 100, LimitMode::Emag),
+        _ => (args.offers, LimitMode::Off),
+    };
+    let sim = Simulator::start(
+        SimConfig {
+            logins: vec![SimLogin {
+                username: LOGIN.into(),
+                password: PASSWORD.into(),
+                fbe: false,
+            }],
+            offers,
+            orders: 1,
+            limits,
+            ..SimConfig::default()
+        },
+        "127.0.0.1:0",
+    )
+    .await?;
+    let (database_url, db_name) = fresh_database(&args.database_url).await?;
+    let key = jobs::secrets::SecretKey::generate_hex();
+    let prefix = format!("bench{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let config = Config {
+        database_url: SecretUrl::new(database_url.clone()),
+        queue_url: SecretUrl::new(args.redis_url.clone()),
+        queue_prefix: prefix.clone(),
+        secret_key: Some(jobs::secrets::SecretKey::from_hex(&key)?),
+        ..Config::default()
+    };
+    let ctx = JobContext::connect(config, true).await?;
+    let accounts_n = if args.part == "utilisation" {
+        args.processes.max(1)
+    } else {
+        1
+    };
+    for i in 0..accounts_n {
+        accounts::create(
+            &ctx.db,
+            ctx.sealer.as_ref(),
+            NewAccount {
+                name: format!("b{i}"),
+                kind: "main".into(),
+                platform: None,
+                base_url: Some(sim.base_url.clone()),
+                username: LOGIN.into(),
+                password: PASSWORD.into(),
+            },
+        )
+        .await?;
+    }
+    let env = [
+        ("MAGFLOW_DATABASE_URL", database_url.as_str()),
+        ("MAGFLOW_QUEUE_URL", args.redis_url.as_str()),
+        ("MAGFLOW_QUEUE_PREFIX", prefix.as_str()),
+        ("MAGFLOW_SECRET_KEY", key.as_str()),
+        (
+            "MAGFLOW_EMAG_RATE_LIMIT",
+            if args.part == "utilisation" {
+                "true"
+            } else {
+                "false"
+            },
+        ),
+        ("MAGFLOW_LOG", "warn"),
+    ];
+    let exe = std::env::current_exe()?;
+    let mut workers = Vec::new();
+    for _ in 0..args.processes.max(1) {
+        workers.push(
+            tokio::process::Command::new(&exe)
+                .arg("worker")
+                .envs(env)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .kill_on_drop(true)
+                .spawn()
+                .context("start a worker process")?,
+        );
+    }
+    let mut ids = Vec::new();
+    for i in 0..accounts_n {
+        let params = json!({ "accounts": [format!("b{i}")], "resource": "offers" });
+        let validated = registry::validate(JobKind::Sync, &params)?;
+        ids.push(
+            submit::submit(&ctx.db, &ctx.queue, JobKind::Sync, validated, None)
+                .await?
+                .id,
+        );
+    }
+    let runs = wait_all(&ctx, &ids).await?;
+    let peak_rss_kib: Vec<u64> = workers
+        .iter()
+        .filter_map(|w| w.id())
+        .filter_map(peak_rss_kib)
+        .collect();
+    for w in &mut workers {
+        let _ = w.start_kill();
+    }
+    let report = match args.part.as_str() {
+        "utilisation" => utilisation(&sim, &args, &runs),
+        _ => throughput(&ctx, &runs, &peak_rss_kib).await?,
+    };
+    println!("{report}");
+    drop(ctx);
+    super::cleanup_redis(&args.redis_url, &prefix).await;
+    drop_database(&args.database_url, &db_name).await;
+    Ok(())
+}
+
+async fn wait_all(ctx: &JobContext, ids: &[uuid::Uuid]) -> anyhow::Result<Vec<job_run::Model>> {
+    loop {
+        let mut runs = Vec::new();
+        for id in ids {
+            runs.extend(job_run::Entity::find_by_id(*id).one(&ctx.db).await?);
+        }
+        if runs.iter().all(|r| r.status.is_terminal()) {
+            for r in &runs {
+                anyhow::ensure!(
+                    r.status == RunStatus::Succeeded,
+                    "run {} ended {}: {:?}",
+                    r.id,
+                    r.status.as_str(),
+                    r.error_message
+                );
+            }
+            return Ok(runs);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+fn utilisation(sim: &Simulator, args: &SyncBench, runs: &[job_run::Model]) -> serde_json::Value {
+    let log = sim.state.requests(0);
+    let mut times: Vec<f64> = log
+        .iter()
+        .filter(|r| r.status != 429)
+        .map(|r| r.t_ms)
+        .collect();
+    times.sort_by(f64::total_cmp);
+    let rejected = log.iter().filter(|r| r.status == 429).count();
+    let span_s =
+        (times.last().copied().unwrap_or(0.0) - times.first().copied().unwrap_or(0.0)) / 1000.0;
+    let rate = if span_s > 0.0 {
+        (times.len().saturating_sub(1)) as f64 / span_s
+    } else {
+        0.0
+    };
+    json!({
+        "part": "utilisation",
+        "processes": args.processes,
+        "accounts_sharing_one_login": runs.len(),
+        "offers_per_account": args.pages * 100,
+        "requests": times.len(),
+        "rejected_429": rejected,
+        "max_in_any_second": super::ratelimit::max_in_window(&times, 1000.0),
+        "limit_per_second": 3.0,
+        "achieved_per_second": rate,
+        "utilisation": rate / 3.0,
+    })
+}
+
+async fn throughput(
+    ctx: &JobContext,
+    runs: &[job_run::Model],
+    peak_rss_kib: &[u64],
+) -> anyhow::Result<serde_json::Value> {
+    let run = runs.first().context("one run")?;
+    let seconds = match (run.started_at, run.finished_at) {
+        (Some(a), Some(b)) => (b - a).num_milliseconds() as f64 / 1000.0,
+        _ => anyhow::bail!("run has no start or end time"),
+    };
+    let rows = run.processed as f64;
+    let pool = ctx.db.get_postgres_connection_pool();
+    let mut conn = pool.acquire().await?;
+    let mut data = Vec::new();
+    {
+        let mut out = conn.copy_out_raw("COPY offers TO STDOUT").await?;
+        while let Some(chunk) = out.next().await {
+            data.extend_from_slice(&chunk?);
+        }
+    }
+    ctx.db
+        .execute_unprepared("CREATE TABLE offers_copy (LIKE offers INCLUDING ALL)")
+        .await?;
+    let started = Instant::now();
+    let mut copy = conn.copy_in_raw("COPY offers_copy FROM STDIN").await?;
+    copy.send(data.as_slice()).await?;
+    let copied = copy.finish().await?;
+    let copy_seconds = started.elapsed().as_secs_f64();
+    let sync_rate = rows / seconds;
+    let copy_rate = copied as f64 / copy_seconds;
+    Ok(json!({
+        "part": "throughput",
+        "offers": run.processed,
+        "sync_seconds": seconds,
+        "sync_offers_per_second": sync_rate,
+        "copy_rows": copied,
+        "copy_seconds": copy_seconds,
+        "copy_rows_per_second": copy_rate,
+        "ratio_to_copy": sync_rate / copy_rate,
+        "worker_peak_rss_mib": peak_rss_kib.first().map(|k| *k as f64 / 1024.0),
+    }))
+}
+
+/// Peak resident set of a process (Linux `VmHWM`), in KiB.
+fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+async fn fresh_database(admin_url: &str) -> anyhow::Result<(String, String)> {
+    let name = format!("mf_bench_{}", uuid::Uuid::new_v4().simple());
+    let admin = Database::connect(admin_url)
+        .await
+        .with_context(|| "MAGFLOW_BENCH_DATABASE_URL: cannot connect")?;
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await?;
+    Ok((url_with_path(admin_url, &name)?, name))
+}
+
+fn url_with_path(url: &str, db: &str) -> anyhow::Result<String> {
+    let (base, _) = url.rsplit_once('/').context("database URL has no path")?;
+    Ok(format!("{base}/{db}"))
+}
+
+async fn drop_database(admin_url: &str, name: &str) {
+    if let Ok(admin) = Database::connect(admin_url).await {
+        let _ = admin
+            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .await;
+    }
+}
