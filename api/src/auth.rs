@@ -20,8 +20,16 @@ async fn check_key(req: &Request, bearer: Bearer) -> poem::Result<Principal> {
     let state = req
         .data::<AppState>()
         .ok_or_else(|| poem::Error::from(ApiError::unauthorized()))?;
+    // Only valid keys are cached: an unknown key is checked against the database each time.
+    let key_hash = api_keys::hash(&bearer.token);
+    if let Some(principal) = state.keys.get(&key_hash) {
+        return Ok(principal);
+    }
     match api_keys::authenticate(&state.ctx.db, &bearer.token).await {
-        Ok(Some(principal)) => Ok(principal),
+        Ok(Some(principal)) => {
+            state.keys.put(key_hash, principal.clone());
+            Ok(principal)
+        }
         Ok(None) => Err(ApiError::unauthorized().into()),
         Err(e) => Err(ApiError::from(e).into()),
     }

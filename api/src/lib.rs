@@ -9,6 +9,7 @@ pub mod auth;
 pub mod body;
 pub mod error;
 pub mod http_metrics;
+pub mod key_cache;
 pub mod routes;
 pub mod state;
 pub mod status;
@@ -86,6 +87,7 @@ pub fn state(ctx: JobContext, stop: CancellationToken) -> AppState {
         .map(|conn| (conn, ctx.queue.prefix().to_owned()));
     AppState {
         status: std::sync::Arc::new(status::StatusCache::new(Duration::from_secs(2), redis)),
+        keys: std::sync::Arc::default(),
         ctx,
         hub,
         metrics: jobs::metrics::install(),

@@ -12,4 +12,5 @@ pub struct AppState {
     pub hub: StreamHub,
     pub metrics: PrometheusHandle,
     pub status: std::sync::Arc<StatusCache>,
+    pub keys: std::sync::Arc<crate::key_cache::KeyCache>,
 }

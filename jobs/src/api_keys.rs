@@ -62,7 +62,8 @@ fn random(n: usize) -> String {
         .collect()
 }
 
-fn hash(key: &str) -> String {
+/// SHA-256 of a key, hex: what is stored, and what caches are keyed on.
+pub fn hash(key: &str) -> String {
     hex::encode(Sha256::digest(key.as_bytes()))
 }
 
