@@ -251,9 +251,19 @@ async fn incremental_changes_only_what_changed(backend: Backend) {
     )
     .await;
 
+    let new_before: Vec<i64> = sim_dump(&sim, "main", "orders")
+        .await
+        .iter()
+        .filter(|o| o["type"] == 3 && o["status"] == 1)
+        .map(id_of)
+        .collect();
+    assert!(
+        !new_before.is_empty(),
+        "the seed has new seller-fulfilled orders"
+    );
     let second = start_sync(
         &app,
-        json!({ "accounts": ["main"], "resource": "all", "mode": "incremental" }),
+        json!({ "accounts": ["main"], "resource": "all", "mode": "incremental", "acknowledge": true }),
     )
     .await;
     let done = app
@@ -291,6 +301,12 @@ async fn incremental_changes_only_what_changed(backend: Backend) {
         orders_run["progress"]["processed"].as_i64().unwrap_or(0) < 400,
         "incremental reads only recent changes: {orders_run:#}"
     );
+    // Acknowledged on eMAG, then read again: the database says what eMAG now says.
+    let after = sim_dump(&sim, "main", "orders").await;
+    for id in &new_before {
+        let o = after.iter().find(|o| id_of(o) == *id).expect("order");
+        assert_eq!(o["status"], 2, "order {id} acknowledged");
+    }
     assert_exact(&app, &sim, "main", "main").await;
     app.shutdown().await;
 }
@@ -335,6 +351,15 @@ async fn failures_end_in_the_right_state(backend: Backend) {
 
     // An outage longer than every retry (15 requests at 3/s): the account is degraded and the run
     // pauses (without using attempts) until eMAG answers again, then completes.
+    // And one offer eMAG sends unreadable: counted and named, the rest of its page stored.
+    let offers = sim_dump(&sim, "main", "offers").await;
+    let bad = id_of(&offers[42]);
+    tests::sim_admin(
+        &sim,
+        "mutate",
+        &json!({ "login": "main", "offers": [{ "id": bad, "sale_price": "not a price" }] }),
+    )
+    .await;
     tests::sim_admin(&sim, "outage", &json!({ "login": "main", "seconds": 10.0 })).await;
     let run = start_sync(&app, json!({ "accounts": ["main"], "resource": "offers" })).await;
     let paused = app
@@ -352,19 +377,25 @@ async fn failures_end_in_the_right_state(backend: Backend) {
         .await;
     assert_eq!(done["status"], "succeeded", "{done:#}");
     assert_eq!(done["attempt"], 1, "pauses use no attempt: {done:#}");
+    let events = app.events(run).await;
     assert!(
-        app.events(run)
-            .await
+        events
             .iter()
-            .any(|e| e.contains("paused (emag_unavailable)"))
+            .any(|e| e.contains("paused (emag_unavailable)")),
+        "{events:#?}"
     );
-    assert_eq!(
-        offer::Entity::find()
-            .count(&app.ctx.db)
-            .await
-            .expect("count"),
-        200
+    let skipped = format!("item {bad} skipped");
+    assert!(
+        events.iter().any(|e| e.starts_with(&skipped)),
+        "{events:#?}"
     );
+    assert_eq!(done["progress"]["failed"], 1, "{done:#}");
+    assert_eq!(done["progress"]["processed"], 200, "{done:#}");
+    let stored = offer::Entity::find()
+        .count(&app.ctx.db)
+        .await
+        .expect("count");
+    assert_eq!(stored, 199);
     app.shutdown().await;
 }
 
