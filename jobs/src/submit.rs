@@ -97,8 +97,19 @@ pub async fn submit(
         (parent, children)
     };
     txn.commit().await?;
+    // Every run gets its task even if one push fails (that run is marked failed); the
+    // parent then reflects what happened.
+    let mut first_error = None;
     for run in children {
-        runs::dispatch(db, queue, run, std::time::Duration::ZERO).await?;
+        if let Err(e) = runs::dispatch(db, queue, run, std::time::Duration::ZERO).await {
+            first_error.get_or_insert(e);
+        }
+    }
+    if let Some(e) = first_error {
+        if report.parent_id.is_none() && report.lock_key.is_none() {
+            runs::refresh_parent(db, report.id).await?;
+        }
+        return Err(e.into());
     }
     Ok(report)
 }

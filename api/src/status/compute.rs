@@ -29,32 +29,26 @@ pub async fn compute(
         .collect();
     let names: Vec<String> = accounts.iter().map(|a| a.name.clone()).collect();
 
-    let offer_counts = grouped(
-        offer::Entity::find()
-            .select_only()
-            .column(offer::Column::Account)
-            .column(offer::Column::Status)
-            .column_as(offer::Column::EmagId.count(), "n")
-            .filter(offer::Column::Account.is_in(names.clone()))
-            .group_by(offer::Column::Account)
-            .group_by(offer::Column::Status)
-            .into_tuple::<(String, Option<i32>, i64)>()
-            .all(db)
-            .await?,
-    );
-    let order_counts = grouped(
-        order::Entity::find()
-            .select_only()
-            .column(order::Column::Account)
-            .column(order::Column::Status)
-            .column_as(order::Column::EmagId.count(), "n")
-            .filter(order::Column::Account.is_in(names.clone()))
-            .group_by(order::Column::Account)
-            .group_by(order::Column::Status)
-            .into_tuple::<(String, Option<i32>, i64)>()
-            .all(db)
-            .await?,
-    );
+    let offer_counts = by_status::<offer::Entity>(
+        db,
+        &names,
+        (
+            offer::Column::Account,
+            offer::Column::Status,
+            offer::Column::EmagId,
+        ),
+    )
+    .await?;
+    let order_counts = by_status::<order::Entity>(
+        db,
+        &names,
+        (
+            order::Column::Account,
+            order::Column::Status,
+            order::Column::EmagId,
+        ),
+    )
+    .await?;
     let states = sync_state::Entity::find()
         .filter(sync_state::Column::Account.is_in(names.clone()))
         .all(db)
@@ -122,7 +116,23 @@ pub async fn compute(
     })
 }
 
-fn grouped(rows: Vec<(String, Option<i32>, i64)>) -> HashMap<String, Counts> {
+/// Rows per (account, status) of a synced table, given its (account, status, id) columns.
+async fn by_status<E: EntityTrait>(
+    db: &DatabaseConnection,
+    names: &[String],
+    (account, status, id): (E::Column, E::Column, E::Column),
+) -> Result<HashMap<String, Counts>, DbErr> {
+    let rows = E::find()
+        .select_only()
+        .column(account)
+        .column(status)
+        .column_as(id.count(), "n")
+        .filter(account.is_in(names.iter().cloned()))
+        .group_by(account)
+        .group_by(status)
+        .into_tuple::<(String, Option<i32>, i64)>()
+        .all(db)
+        .await?;
     let mut out: HashMap<String, Counts> = HashMap::new();
     for (account, status, n) in rows {
         let c = out.entry(account).or_default();
@@ -130,7 +140,7 @@ fn grouped(rows: Vec<(String, Option<i32>, i64)>) -> HashMap<String, Counts> {
         let key = status.map_or_else(|| "unknown".to_owned(), |s| s.to_string());
         *c.by_status.entry(key).or_default() += n;
     }
-    out
+    Ok(out)
 }
 
 fn brief(r: &job_run::Model) -> RunBrief {

@@ -131,12 +131,24 @@ pub(super) async fn run(s: &mut Session<'_>, progress: &mut Progress) -> Result<
     if s.params.acknowledge {
         acknowledge_new(s, progress).await?;
     }
+    // A sync narrowed by dates or statuses saw only part of the changes: its highest
+    // `modified` must not become where the next incremental sync starts.
+    let p = s.params;
+    let whole = p.statuses.is_empty()
+        && [
+            &p.created_after,
+            &p.created_before,
+            &p.modified_after,
+            &p.modified_before,
+        ]
+        .iter()
+        .all(|d| d.is_none());
     record_success(
         s.db(),
         s.name(),
         "orders",
         progress.run_id(),
-        plan.high_water,
+        plan.high_water.filter(|_| whole),
     )
     .await?;
     Ok(())

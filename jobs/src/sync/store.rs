@@ -81,20 +81,77 @@ async fn custom_plans<C: ConnectionTrait>(conn: &C, on: bool) -> Result<(), DbEr
     Ok(())
 }
 
-/// Classifies ids against what is stored: (new, changed, unchanged).
-fn classify(
-    ids_and_hashes: impl Iterator<Item = (i64, String)>,
-    stored: &HashMap<i64, String>,
-) -> (Vec<i64>, Vec<i64>, Vec<i64>) {
+/// The columns every synced table has, by which a page is compared and touched.
+struct Synced<E: EntityTrait> {
+    account: E::Column,
+    id: E::Column,
+    hash: E::Column,
+    last_synced: E::Column,
+}
+
+const OFFERS: Synced<offer::Entity> = Synced {
+    account: offer::Column::Account,
+    id: offer::Column::EmagId,
+    hash: offer::Column::ContentHash,
+    last_synced: offer::Column::LastSyncedAt,
+};
+
+const ORDERS: Synced<order::Entity> = Synced {
+    account: order::Column::Account,
+    id: order::Column::EmagId,
+    hash: order::Column::ContentHash,
+    last_synced: order::Column::LastSyncedAt,
+};
+
+/// Splits a page's ids against what is stored: (new, changed, unchanged).
+async fn split<C: ConnectionTrait, E: EntityTrait, T>(
+    conn: &C,
+    table: &Synced<E>,
+    account: &str,
+    page: &Readable<T>,
+) -> Result<(Vec<i64>, Vec<i64>, Vec<i64>), DbErr> {
+    let ids: Vec<i64> = page.keys().copied().collect();
+    custom_plans(conn, true).await?;
+    let stored: HashMap<i64, String> = E::find()
+        .select_only()
+        .column(table.id)
+        .column(table.hash)
+        .filter(table.account.eq(account))
+        .filter(table.id.is_in(ids))
+        .into_tuple::<(i64, String)>()
+        .all(conn)
+        .await?
+        .into_iter()
+        .collect();
+    custom_plans(conn, false).await?;
     let (mut new, mut changed, mut unchanged) = (Vec::new(), Vec::new(), Vec::new());
-    for (id, hash) in ids_and_hashes {
-        match stored.get(&id) {
-            None => new.push(id),
-            Some(h) if *h == hash => unchanged.push(id),
-            Some(_) => changed.push(id),
+    for (id, (_, _, hash)) in page {
+        match stored.get(id) {
+            None => new.push(*id),
+            Some(h) if h == hash => unchanged.push(*id),
+            Some(_) => changed.push(*id),
         }
     }
-    (new, changed, unchanged)
+    Ok((new, changed, unchanged))
+}
+
+/// Unchanged rows are not rewritten; only their `last_synced_at` moves.
+async fn touch<C: ConnectionTrait, E: EntityTrait>(
+    conn: &C,
+    table: &Synced<E>,
+    account: &str,
+    unchanged: &[i64],
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    if !unchanged.is_empty() {
+        E::update_many()
+            .col_expr(table.last_synced, Expr::value(now))
+            .filter(table.account.eq(account))
+            .filter(table.id.is_in(unchanged.iter().copied()))
+            .exec(conn)
+            .await?;
+    }
+    Ok(())
 }
 
 pub async fn save_offers<C: ConnectionTrait>(
@@ -104,22 +161,7 @@ pub async fn save_offers<C: ConnectionTrait>(
     now: DateTime<Utc>,
 ) -> Result<PageOutcome, DbErr> {
     let (ok, failed) = readable(items, |o: &Offer| o.id);
-    let ids: Vec<i64> = ok.keys().copied().collect();
-    custom_plans(conn, true).await?;
-    let stored: HashMap<i64, String> = offer::Entity::find()
-        .select_only()
-        .column(offer::Column::EmagId)
-        .column(offer::Column::ContentHash)
-        .filter(offer::Column::Account.eq(account))
-        .filter(offer::Column::EmagId.is_in(ids))
-        .into_tuple::<(i64, String)>()
-        .all(conn)
-        .await?
-        .into_iter()
-        .collect();
-    custom_plans(conn, false).await?;
-    let (new, changed, unchanged) =
-        classify(ok.iter().map(|(id, (_, _, h))| (*id, h.clone())), &stored);
+    let (new, changed, unchanged) = split(conn, &OFFERS, account, &ok).await?;
     let models: Vec<offer::ActiveModel> = new
         .iter()
         .chain(&changed)
@@ -136,14 +178,7 @@ pub async fn save_offers<C: ConnectionTrait>(
             .exec_without_returning(conn)
             .await?;
     }
-    if !unchanged.is_empty() {
-        offer::Entity::update_many()
-            .col_expr(offer::Column::LastSyncedAt, Expr::value(now))
-            .filter(offer::Column::Account.eq(account))
-            .filter(offer::Column::EmagId.is_in(unchanged.clone()))
-            .exec(conn)
-            .await?;
-    }
+    touch(conn, &OFFERS, account, &unchanged, now).await?;
     Ok(PageOutcome {
         created: new.len() as u64,
         updated: changed.len() as u64,
@@ -247,22 +282,7 @@ pub async fn save_orders<C: ConnectionTrait>(
 ) -> Result<OrdersOutcome, DbErr> {
     let (ok, failed) = readable(items, |o: &Order| o.id);
     let high_water = ok.values().filter_map(|(o, _, _)| o.modified.clone()).max();
-    let ids: Vec<i64> = ok.keys().copied().collect();
-    custom_plans(conn, true).await?;
-    let stored: HashMap<i64, String> = order::Entity::find()
-        .select_only()
-        .column(order::Column::EmagId)
-        .column(order::Column::ContentHash)
-        .filter(order::Column::Account.eq(account))
-        .filter(order::Column::EmagId.is_in(ids))
-        .into_tuple::<(i64, String)>()
-        .all(conn)
-        .await?
-        .into_iter()
-        .collect();
-    custom_plans(conn, false).await?;
-    let (new, changed, unchanged) =
-        classify(ok.iter().map(|(id, (_, _, h))| (*id, h.clone())), &stored);
+    let (new, changed, unchanged) = split(conn, &ORDERS, account, &ok).await?;
     let written: Vec<i64> = new.iter().chain(&changed).copied().collect();
     if !written.is_empty() {
         let models: Vec<order::ActiveModel> = written
@@ -304,14 +324,7 @@ pub async fn save_orders<C: ConnectionTrait>(
                 .await?;
         }
     }
-    if !unchanged.is_empty() {
-        order::Entity::update_many()
-            .col_expr(order::Column::LastSyncedAt, Expr::value(now))
-            .filter(order::Column::Account.eq(account))
-            .filter(order::Column::EmagId.is_in(unchanged.clone()))
-            .exec(conn)
-            .await?;
-    }
+    touch(conn, &ORDERS, account, &unchanged, now).await?;
     Ok(OrdersOutcome {
         page: PageOutcome {
             created: new.len() as u64,
