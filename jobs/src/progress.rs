@@ -86,6 +86,8 @@ impl Level {
 pub struct Progress {
     db: DatabaseConnection,
     run_id: Uuid,
+    /// The parent's counters are the sum of its runs': kept current with each flush.
+    parent_id: Option<Uuid>,
     worker_id: String,
     counters: Counters,
     checkpoint: Option<Value>,
@@ -115,6 +117,7 @@ impl Progress {
         Progress {
             db,
             run_id: run.id,
+            parent_id: run.parent_id,
             worker_id,
             processed_at_start: counters.processed,
             at_start: counters.clone(),
@@ -316,6 +319,9 @@ impl Progress {
             .one(conn)
             .await?;
         self.cancel_requested = cancel.unwrap_or(false);
+        if let Some(parent) = self.parent_id {
+            crate::runs::refresh_parent(conn, parent).await?;
+        }
         Ok(())
     }
 }

@@ -180,7 +180,7 @@ pub async fn cancel(db: &DatabaseConnection, id: Uuid) -> Result<CancelOutcome, 
     })
 }
 
-async fn children(db: &DatabaseConnection, parent: Uuid) -> Result<Vec<job_run::Model>, DbErr> {
+async fn children<C: ConnectionTrait>(db: &C, parent: Uuid) -> Result<Vec<job_run::Model>, DbErr> {
     job_run::Entity::find()
         .filter(job_run::Column::ParentId.eq(parent))
         .order_by_asc(job_run::Column::Id)
@@ -190,7 +190,7 @@ async fn children(db: &DatabaseConnection, parent: Uuid) -> Result<Vec<job_run::
 
 /// Recomputes a parent run from its children: counters are their sums; it is running
 /// once any has started, and ends when all have ended (succeeded only if all did).
-pub async fn refresh_parent(db: &DatabaseConnection, parent: Uuid) -> Result<(), DbErr> {
+pub async fn refresh_parent<C: ConnectionTrait>(db: &C, parent: Uuid) -> Result<(), DbErr> {
     let runs = children(db, parent).await?;
     if runs.is_empty() {
         return Ok(());

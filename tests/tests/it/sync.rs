@@ -470,3 +470,62 @@ async fn killed_worker_resumes_sync_from_its_checkpoint() {
     assert!(survivor.wait().await.expect("wait").success());
     app.shutdown().await;
 }
+
+both!(
+    cancelling_a_parent_stops_its_runs,
+    cancelling_a_parent_stops_its_runs
+);
+
+/// Cancelling a multi-account sync cancels each of its runs, which stop at the next page
+/// keeping what they wrote; the lock is free again at once.
+async fn cancelling_a_parent_stops_its_runs(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    // 40 pages per account at eMAG's 3 requests/s: long enough to cancel mid-way.
+    let sim = simulator(4_000, 20, Faults::default()).await;
+    app.add_account("main", &sim, "main", "main-secret").await;
+    app.add_account("fbe", &sim, "fbe", "fbe-secret").await;
+    let parent = start_sync(&app, json!({ "accounts": "all", "resource": "offers" })).await;
+    app.wait_run(parent, Duration::from_secs(60), |r| {
+        r["progress"]["pages_done"].as_i64().unwrap_or(0) >= 4
+    })
+    .await;
+    let (status, body) = app
+        .client
+        .post(
+            &format!("/api/v1/runs/{parent}/cancel"),
+            Some(&app.admin),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let done = app
+        .wait_status(
+            parent,
+            &["cancelled", "succeeded", "failed"],
+            Duration::from_secs(60),
+        )
+        .await;
+    assert_eq!(done["status"], "cancelled", "{done:#}");
+    let (_, children) = app
+        .client
+        .get(
+            &format!("/api/v1/runs?parent_id={parent}"),
+            Some(&app.viewer),
+        )
+        .await;
+    for child in children["items"].as_array().expect("children") {
+        assert_eq!(child["status"], "cancelled", "{child:#}");
+    }
+    let kept = offer::Entity::find()
+        .count(&app.ctx.db)
+        .await
+        .expect("count");
+    assert!(
+        kept > 0 && kept < 8_000,
+        "pages written before the cancel stay: {kept}"
+    );
+    // No sync is active any more: a new one is accepted.
+    let again = start_sync(&app, json!({ "accounts": ["main"], "resource": "offers" })).await;
+    assert_ne!(again, parent);
+    app.shutdown().await;
+}
