@@ -211,6 +211,40 @@ async fn demo_then_sync_and_watch_from_the_cli() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("main offers: succeeded"));
 
+    // A run that fails: an account whose password eMAG refuses.
+    tests::install_tls_provider();
+    let client = Client::new(base.clone());
+    let demo_sim = startup
+        .output
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Demo:       eMAG simulator at "))
+        .and_then(|rest| rest.split(';').next())
+        .expect("simulator address printed")
+        .to_owned();
+    let (status, body) = client
+        .post(
+            "/api/v1/accounts",
+            Some(&key),
+            &json!({ "name": "wrong", "kind": "main", "base_url": demo_sim, "username": "main", "password": "not-it" }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let out = cli(&[
+        "sync",
+        "--account",
+        "wrong",
+        "--resource",
+        "offers",
+        "--follow",
+    ])
+    .output()
+    .await
+    .expect("sync");
+    assert!(!out.status.success(), "a failed run exits non-zero");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("wrong offers: failed"), "{stdout}");
+    assert!(stdout.contains("bad_credentials"), "{stdout}");
+
     let out = cli(&["sync", "--account", "nope", "--follow"])
         .output()
         .await
