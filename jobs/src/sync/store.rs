@@ -70,8 +70,9 @@ fn readable<T>(
 /// sqlx prepares every statement, and after five executions PostgreSQL may switch a
 /// prepared statement to a generic plan chosen while the table was still empty (a
 /// sequential scan), then keep it as the table grows: the lookup of stored hashes went
-/// from 1 ms to 50 ms per page at 30,000 offers. The lookup is planned with its values;
-/// the inserts, whose planning is costly and whose plan does not depend on size, are not.
+/// from 1 ms to 50 ms per page at 30,000 offers. Lookups, touches and deletes by id are
+/// planned with their values; the inserts, whose planning is costly and whose conflict
+/// check always uses the key, are not.
 async fn custom_plans<C: ConnectionTrait>(conn: &C, on: bool) -> Result<(), DbErr> {
     if conn.get_database_backend() == sea_orm::DbBackend::Postgres {
         let mode = if on { "force_custom_plan" } else { "auto" };
@@ -144,12 +145,14 @@ async fn touch<C: ConnectionTrait, E: EntityTrait>(
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     if !unchanged.is_empty() {
+        custom_plans(conn, true).await?;
         E::update_many()
             .col_expr(table.last_synced, Expr::value(now))
             .filter(table.account.eq(account))
             .filter(table.id.is_in(unchanged.iter().copied()))
             .exec(conn)
             .await?;
+        custom_plans(conn, false).await?;
     }
     Ok(())
 }
@@ -299,11 +302,15 @@ pub async fn save_orders<C: ConnectionTrait>(
             .exec_without_returning(conn)
             .await?;
         // Lines are the order's: replaced whole when it changes.
-        order_line::Entity::delete_many()
-            .filter(order_line::Column::Account.eq(account))
-            .filter(order_line::Column::OrderId.is_in(changed.clone()))
-            .exec(conn)
-            .await?;
+        if !changed.is_empty() {
+            custom_plans(conn, true).await?;
+            order_line::Entity::delete_many()
+                .filter(order_line::Column::Account.eq(account))
+                .filter(order_line::Column::OrderId.is_in(changed.clone()))
+                .exec(conn)
+                .await?;
+            custom_plans(conn, false).await?;
+        }
         let lines: Vec<order_line::ActiveModel> = written
             .iter()
             .filter_map(|id| ok.get(id).map(|(o, _, _)| (*id, o)))
