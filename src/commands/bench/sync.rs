@@ -31,6 +31,10 @@ pub struct SyncBench {
     /// Pages of 100 offers each account reads (utilisation).
     #[arg(long, default_value_t = 30)]
     pages: usize,
+    /// Simulated eMAG answer time in ms (utilisation), e.g. `1000-1500`; real pages take
+    /// 3–4 s.
+    #[arg(long, default_value = "0-0")]
+    latency_ms: String,
     /// Offers to sync (throughput).
     #[arg(long, default_value_t = 100_000)]
     offers: usize,
@@ -67,6 +71,8 @@ pub async fn run(args: SyncBench) -> anyhow::Result<()> {
             offers,
             orders: 1,
             limits,
+            faults: jobs::emag::sim::Faults::parse(&format!("latency={}", args.latency_ms))
+                .map_err(anyhow::Error::msg)?,
             ..SimConfig::default()
         },
         "127.0.0.1:0",
@@ -217,6 +223,7 @@ fn utilisation(sim: &Simulator, args: &SyncBench, runs: &[job_run::Model]) -> se
         "processes": args.processes,
         "accounts_sharing_one_login": runs.len(),
         "offers_per_account": args.pages * 100,
+        "latency_ms": args.latency_ms,
         "requests": times.len(),
         "rejected_429": rejected,
         "max_in_any_second": super::ratelimit::max_in_window(&times, 1000.0),

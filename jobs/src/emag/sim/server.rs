@@ -91,8 +91,16 @@ async fn api(
         .map(|(u, _)| u)
         .unwrap_or_else(|| "anonymous".into());
     let method = req.method().clone();
+    // Logged at arrival, when the gateway counts it, whatever the answer takes.
+    let arrived_ms = state.started.elapsed().as_secs_f64() * 1000.0;
     let response = serve(&state, req, &path, &route, body).await;
-    state.record(method.as_str(), &route, &login, response.status().as_u16());
+    state.record(
+        arrived_ms,
+        method.as_str(),
+        &route,
+        &login,
+        response.status().as_u16(),
+    );
     response
 }
 
@@ -109,24 +117,6 @@ async fn serve(
         .map_or("anonymous", |(u, _)| u.as_str())
         .to_owned();
     let faults = lock(&state.faults).clone();
-
-    // Latency and hangs first: they happen on the wire, before anything else.
-    let delay = {
-        let mut rng = rand::rng();
-        let (lo, hi) = faults.latency_ms;
-        let mut ms = if hi > lo {
-            rng.random_range(lo..=hi)
-        } else {
-            lo
-        };
-        if faults.hang_rate > 0.0 && rng.random_bool(faults.hang_rate.clamp(0.0, 1.0)) {
-            ms += faults.hang_ms;
-        }
-        ms
-    };
-    if delay > 0 {
-        tokio::time::sleep(Duration::from_millis(delay)).await;
-    }
 
     // The gateway: forced 429 bursts, then the sliding windows (invalid requests count too).
     if faults.burst_429 > 0 {
@@ -149,6 +139,25 @@ async fn serve(
         Ok(v) => v,
         Err((limit, _)) => return rate_limited(limit),
     };
+
+    // Answer time and hangs: eMAG's servers, after its gateway counted the request
+    // (pages take seconds to answer, but the limit counts arrivals).
+    let delay = {
+        let mut rng = rand::rng();
+        let (lo, hi) = faults.latency_ms;
+        let mut ms = if hi > lo {
+            rng.random_range(lo..=hi)
+        } else {
+            lo
+        };
+        if faults.hang_rate > 0.0 && rng.random_bool(faults.hang_rate.clamp(0.0, 1.0)) {
+            ms += faults.hang_ms;
+        }
+        ms
+    };
+    if delay > 0 {
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+    }
 
     // Server trouble: per-login outages and random 5xx (some with HTML bodies).
     if state.in_outage(&login) {

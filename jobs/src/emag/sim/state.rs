@@ -116,11 +116,12 @@ impl SimState {
         ))
     }
 
-    pub fn record(&self, method: &str, route: &str, login: &str, status: u16) {
+    /// Logs a request that arrived `t_ms` after the start.
+    pub fn record(&self, t_ms: f64, method: &str, route: &str, login: &str, status: u16) {
         let mut log = lock(&self.log);
         if log.len() < MAX_LOG {
             log.push(LogEntry {
-                t_ms: self.started.elapsed().as_secs_f64() * 1000.0,
+                t_ms,
                 method: method.to_owned(),
                 route: route.to_owned(),
                 login: login.to_owned(),
