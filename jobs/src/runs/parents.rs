@@ -1,0 +1,141 @@
+//! Parent runs (a request over several accounts or resources) follow their children:
+//! sums of their counters, and a status derived from theirs.
+
+use chrono::Utc;
+use entity::job_run::{self, RunStatus};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, sea_query::Expr,
+};
+use uuid::Uuid;
+
+use super::next_revision;
+
+pub(super) async fn children<C: ConnectionTrait>(
+    db: &C,
+    parent: Uuid,
+) -> Result<Vec<job_run::Model>, DbErr> {
+    job_run::Entity::find()
+        .filter(job_run::Column::ParentId.eq(parent))
+        .order_by_asc(job_run::Column::Id)
+        .all(db)
+        .await
+}
+
+/// Recomputes a parent run from its children: counters are their sums; it is running
+/// once any has started, and ends when all have ended (succeeded only if all did).
+pub async fn refresh_parent<C: ConnectionTrait>(db: &C, parent: Uuid) -> Result<(), DbErr> {
+    let runs = children(db, parent).await?;
+    if runs.is_empty() {
+        return Ok(());
+    }
+    let sum = |f: fn(&job_run::Model) -> i64| runs.iter().map(f).sum::<i64>();
+    let all_known = |f: fn(&job_run::Model) -> Option<i64>| {
+        runs.iter()
+            .map(f)
+            .collect::<Option<Vec<i64>>>()
+            .map(|v| v.iter().sum::<i64>())
+    };
+    let ended = runs.iter().all(|r| r.status.is_terminal());
+    let failed: Vec<&job_run::Model> = runs
+        .iter()
+        .filter(|r| matches!(r.status, RunStatus::Failed | RunStatus::Dead))
+        .collect();
+    let status = if !ended {
+        if runs.iter().any(|r| r.started_at.is_some()) {
+            RunStatus::Running
+        } else {
+            RunStatus::Queued
+        }
+    } else if !failed.is_empty() {
+        RunStatus::Failed
+    } else if runs.iter().any(|r| r.status == RunStatus::Cancelled) {
+        RunStatus::Cancelled
+    } else {
+        RunStatus::Succeeded
+    };
+    let (category, message) = match failed.first() {
+        Some(first) => (
+            first.error_category.clone(),
+            Some(format!(
+                "{} of {} runs failed; first: {} ({})",
+                failed.len(),
+                runs.len(),
+                first.error_message.clone().unwrap_or_default(),
+                first.account.clone().unwrap_or_default()
+            )),
+        ),
+        None => (None, None),
+    };
+    let now = Utc::now();
+    let throughput: f64 = runs.iter().filter_map(|r| r.throughput).sum();
+    let eta = runs.iter().filter_map(|r| r.eta_seconds).reduce(f64::max);
+    let started = runs.iter().filter_map(|r| r.started_at).min();
+    job_run::Entity::update_many()
+        .col_expr(job_run::Column::Status, Expr::value(status))
+        .col_expr(job_run::Column::Total, Expr::value(all_known(|r| r.total)))
+        .col_expr(
+            job_run::Column::Processed,
+            Expr::value(sum(|r| r.processed)),
+        )
+        .col_expr(job_run::Column::Created, Expr::value(sum(|r| r.created)))
+        .col_expr(job_run::Column::Updated, Expr::value(sum(|r| r.updated)))
+        .col_expr(
+            job_run::Column::Unchanged,
+            Expr::value(sum(|r| r.unchanged)),
+        )
+        .col_expr(job_run::Column::Failed, Expr::value(sum(|r| r.failed)))
+        .col_expr(
+            job_run::Column::PagesDone,
+            Expr::value(runs.iter().map(|r| r.pages_done).sum::<i32>()),
+        )
+        .col_expr(
+            job_run::Column::PagesTotal,
+            Expr::value(
+                runs.iter()
+                    .map(|r| r.pages_total)
+                    .collect::<Option<Vec<i32>>>()
+                    .map(|v| v.iter().sum::<i32>()),
+            ),
+        )
+        .col_expr(
+            job_run::Column::EmagRequests,
+            Expr::value(sum(|r| r.emag_requests)),
+        )
+        .col_expr(
+            job_run::Column::RateLimitWaits,
+            Expr::value(sum(|r| r.rate_limit_waits)),
+        )
+        .col_expr(
+            job_run::Column::EmagErrors,
+            Expr::value(sum(|r| r.emag_errors)),
+        )
+        .col_expr(
+            job_run::Column::RateLimited,
+            Expr::value(sum(|r| r.rate_limited)),
+        )
+        .col_expr(
+            job_run::Column::EmagLatencyMs,
+            Expr::value(sum(|r| r.emag_latency_ms)),
+        )
+        .col_expr(
+            job_run::Column::Throughput,
+            Expr::value((!ended && throughput > 0.0).then_some(throughput)),
+        )
+        .col_expr(
+            job_run::Column::EtaSeconds,
+            Expr::value(if ended { None } else { eta }),
+        )
+        .col_expr(job_run::Column::ErrorCategory, Expr::value(category))
+        .col_expr(job_run::Column::ErrorMessage, Expr::value(message))
+        .col_expr(job_run::Column::StartedAt, Expr::value(started))
+        .col_expr(
+            job_run::Column::FinishedAt,
+            Expr::value(ended.then_some(now)),
+        )
+        .col_expr(job_run::Column::UpdatedAt, Expr::value(now))
+        .col_expr(job_run::Column::Revision, next_revision())
+        .filter(job_run::Column::Id.eq(parent))
+        .exec(db)
+        .await?;
+    Ok(())
+}

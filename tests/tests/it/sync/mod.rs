@@ -1,0 +1,163 @@
+//! Sync against the simulator over real HTTP: every offer and order lands exactly, under
+//! injected faults; one active sync per account and resource; incremental runs change
+//! only what changed on eMAG; credential, IP and outage failures end in the right state;
+//! killed workers and cancelled parents. The helpers here are shared by the modules.
+
+mod control;
+mod data;
+mod failures;
+
+use std::{collections::BTreeMap, time::Duration};
+
+use entity::{offer, order};
+use jobs::emag::sim::{Faults, LimitMode, SimConfig, Simulator};
+use rust_decimal::Decimal;
+use sea_orm::EntityTrait;
+use serde_json::{Value, json};
+use tests::{TestApp, sim_dump};
+use uuid::Uuid;
+
+async fn simulator(offers: usize, orders: usize, faults: Faults) -> Simulator {
+    let config = SimConfig {
+        offers,
+        orders,
+        limits: LimitMode::Emag,
+        faults,
+        ..SimConfig::default()
+    };
+    Simulator::start(config, "127.0.0.1:0")
+        .await
+        .expect("simulator")
+}
+
+fn id_of(v: &Value) -> i64 {
+    match &v["id"] {
+        Value::String(s) => s.parse().expect("numeric id"),
+        other => other.as_i64().expect("numeric id"),
+    }
+}
+
+fn money(v: &Value) -> Decimal {
+    let text = match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    text.parse::<Decimal>().expect("money").round_dp(4)
+}
+
+/// Every offer and order of `login` in the database equals the simulator's copy.
+async fn assert_exact(app: &TestApp, sim: &Simulator, account: &str, login: &str) {
+    let db = &app.ctx.db;
+    let want: BTreeMap<i64, Value> = sim_dump(sim, login, "offers")
+        .await
+        .into_iter()
+        .map(|o| (id_of(&o), o))
+        .collect();
+    let have: BTreeMap<i64, offer::Model> = offer::Entity::find()
+        .all(db)
+        .await
+        .expect("offers")
+        .into_iter()
+        .filter(|o| o.account == account)
+        .map(|o| (o.emag_id, o))
+        .collect();
+    assert_eq!(
+        want.keys().collect::<Vec<_>>(),
+        have.keys().collect::<Vec<_>>(),
+        "offer ids of {account}"
+    );
+    for (id, w) in &want {
+        let h = &have[id];
+        assert_eq!(
+            h.sale_price.map(|d| d.round_dp(4)),
+            Some(money(&w["sale_price"])),
+            "sale_price of offer {id}"
+        );
+        assert_eq!(
+            h.min_sale_price.map(|d| d.round_dp(4)),
+            Some(money(&w["min_sale_price"])),
+            "min_sale_price of offer {id}"
+        );
+        assert_eq!(
+            h.general_stock,
+            w["general_stock"].as_i64(),
+            "stock of offer {id}"
+        );
+        assert_eq!(
+            h.status.map(i64::from),
+            w["status"].as_i64(),
+            "status of offer {id}"
+        );
+    }
+    let want: BTreeMap<i64, Value> = sim_dump(sim, login, "orders")
+        .await
+        .into_iter()
+        .map(|o| (id_of(&o), o))
+        .collect();
+    let have: BTreeMap<i64, order::Model> = order::Entity::find()
+        .all(db)
+        .await
+        .expect("orders")
+        .into_iter()
+        .filter(|o| o.account == account)
+        .map(|o| (o.emag_id, o))
+        .collect();
+    assert_eq!(want.len(), have.len(), "order count of {account}");
+    assert_eq!(
+        want.keys().collect::<Vec<_>>(),
+        have.keys().collect::<Vec<_>>(),
+        "order ids of {account}"
+    );
+    for (id, w) in &want {
+        let h = &have[id];
+        assert_eq!(
+            i64::from(h.status),
+            w["status"].as_i64().expect("status"),
+            "status of order {id}"
+        );
+        assert_eq!(
+            i64::from(h.order_type),
+            w["type"].as_i64().expect("type"),
+            "type of order {id}"
+        );
+        assert_eq!(
+            h.modified_local.as_deref(),
+            w["modified"].as_str(),
+            "modified of order {id}"
+        );
+        let parsed: jobs::emag::types::Order = serde_json::from_value(w.clone()).expect("order");
+        assert_eq!(
+            h.total_with_vat.round_dp(4),
+            parsed.total_with_vat(),
+            "total of order {id}"
+        );
+    }
+}
+
+/// Waits until the run has ended, whatever the outcome.
+async fn finish(app: &TestApp, id: Uuid) -> Value {
+    app.wait_status(
+        id,
+        &["succeeded", "failed", "dead", "cancelled"],
+        Duration::from_secs(180),
+    )
+    .await
+}
+
+/// The runs of a parent run.
+async fn children(app: &TestApp, parent: Uuid) -> Vec<Value> {
+    let (status, page) = app
+        .client
+        .get(
+            &format!("/api/v1/runs?parent_id={parent}"),
+            Some(&app.viewer),
+        )
+        .await;
+    assert_eq!(status, 200, "{page}");
+    page["items"].as_array().expect("children").clone()
+}
+
+async fn start_sync(app: &TestApp, params: Value) -> Uuid {
+    app.start_run(json!({ "kind": "sync", "params": params }))
+        .await
+}
