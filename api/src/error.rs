@@ -19,6 +19,18 @@ pub struct ErrorBody {
     /// With `conflict`: the active run that blocks this request.
     #[oai(skip_serializing_if_is_none)]
     pub run_id: Option<String>,
+    /// With a bulk update's `validation_failed`: every bad item.
+    #[oai(skip_serializing_if_is_none)]
+    pub items: Option<Vec<ItemProblem>>,
+}
+
+/// One bad item of a bulk update.
+#[derive(Object, Clone, Debug, PartialEq)]
+pub struct ItemProblem {
+    /// The CSV line (the header is line 1) or the item's position in `items`, from 1.
+    pub row: u32,
+    pub field: String,
+    pub reason: String,
 }
 
 #[derive(ApiResponse, Debug)]
@@ -37,6 +49,9 @@ pub enum ApiError {
     /// The request conflicts with the current state.
     #[oai(status = 409)]
     Conflict(Json<ErrorBody>),
+    /// What was asked for existed once and is gone (e.g. an export past its retention).
+    #[oai(status = 410)]
+    Gone(Json<ErrorBody>),
     /// Well-formed, but a field is invalid.
     #[oai(status = 422)]
     Unprocessable(Json<ErrorBody>),
@@ -53,6 +68,7 @@ fn body(code: &str, message: impl Into<String>, field: Option<String>) -> Json<E
         message: message.into(),
         field,
         run_id: None,
+        items: None,
     })
 }
 
@@ -86,10 +102,38 @@ impl ApiError {
         ApiError::Conflict(body("conflict", message, None))
     }
 
+    pub fn gone(message: impl Into<String>) -> ApiError {
+        ApiError::Gone(body("gone", message, None))
+    }
+
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> ApiError {
         let field = field.into();
         let message = format!("{field}: {}", message.into());
         ApiError::Unprocessable(body("validation_failed", message, Some(field)))
+    }
+
+    /// 422 naming every bad item of a bulk update.
+    pub fn bad_items(problems: Vec<jobs::bulk_update::Problem>) -> ApiError {
+        let first = problems
+            .first()
+            .map(|p| format!(": row {} {}: {}", p.row, p.field, p.reason));
+        let message = format!(
+            "{} items cannot be sent{}; nothing was queued",
+            problems.len(),
+            first.unwrap_or_default()
+        );
+        let mut body = body("validation_failed", message, Some("items".into()));
+        body.0.items = Some(
+            problems
+                .into_iter()
+                .map(|p| ItemProblem {
+                    row: p.row,
+                    field: p.field,
+                    reason: p.reason,
+                })
+                .collect(),
+        );
+        ApiError::Unprocessable(body)
     }
 
     pub fn unavailable(message: impl Into<String>) -> ApiError {
@@ -125,6 +169,7 @@ impl From<jobs::submit::SubmitError> for ApiError {
                 body.0.run_id = Some(run_id.to_string());
                 ApiError::Conflict(body)
             }
+            SubmitError::Items(problems) => ApiError::bad_items(problems),
             SubmitError::Runs(r) => r.into(),
         }
     }
@@ -151,6 +196,7 @@ fn code_for(status: StatusCode) -> &'static str {
         404 => "not_found",
         405 => "method_not_allowed",
         409 => "conflict",
+        410 => "gone",
         413 => "payload_too_large",
         415 => "unsupported_media_type",
         422 => "validation_failed",

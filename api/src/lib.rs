@@ -7,6 +7,7 @@
 
 pub mod auth;
 pub mod body;
+pub mod body_limit;
 pub mod error;
 pub mod http_metrics;
 pub mod key_cache;
@@ -29,19 +30,32 @@ use poem_openapi::OpenApiService;
 use tokio_util::sync::CancellationToken;
 
 use routes::{
-    accounts::AccountsApi, ops::OpsApi, runs::RunsApi, status::StatusApi, stream::StreamApi,
+    accounts::AccountsApi, bulk::BulkApi, files::FilesApi, notifications::NotificationsApi,
+    ops::OpsApi, runs::RunsApi, status::StatusApi, stream::StreamApi,
 };
 pub use state::AppState;
 
 const TITLE: &str = "magflow";
 
-type Apis = (RunsApi, AccountsApi, StreamApi, StatusApi, OpsApi);
+type Apis = (
+    RunsApi,
+    BulkApi,
+    FilesApi,
+    AccountsApi,
+    NotificationsApi,
+    StreamApi,
+    StatusApi,
+    OpsApi,
+);
 
 fn service(state: &AppState) -> OpenApiService<Apis, ()> {
     OpenApiService::new(
         (
             RunsApi { state: state.clone() },
+            BulkApi { state: state.clone() },
+            FilesApi { state: state.clone() },
             AccountsApi { state: state.clone() },
+            NotificationsApi { state: state.clone() },
             StreamApi { state: state.clone() },
             StatusApi { state: state.clone() },
             OpsApi { state: state.clone() },
@@ -73,6 +87,7 @@ pub fn app(state: AppState) -> impl Endpoint {
         .at("/api/openapi.json", spec)
         .at("/metrics", get(prometheus))
         .data(state)
+        .around(body_limit::limit)
         .around(error::json_errors)
         .around(http_metrics::record)
         .with(Tracing)

@@ -30,6 +30,9 @@ pub struct RunView {
     pub updated_at: DateTime<Utc>,
     /// When a queued retry is due.
     pub next_attempt_at: Option<DateTime<Utc>>,
+    /// What the run produced: an export's file (`rows`, `bytes`, `format`), a bulk
+    /// update's tally (`accepted`, `rejected`).
+    pub result: Option<Value>,
     pub links: RunLinks,
 }
 
@@ -71,6 +74,9 @@ pub struct RunLinks {
     pub self_: String,
     pub events: String,
     pub cancel: String,
+    /// A bulk update's outcome per item (CSV), or an export's file.
+    #[oai(skip_serializing_if_is_none)]
+    pub result: Option<String>,
 }
 
 impl From<&job_run::Model> for RunView {
@@ -122,9 +128,13 @@ impl From<&job_run::Model> for RunView {
             finished_at: run.finished_at,
             updated_at: run.updated_at,
             next_attempt_at: run.next_attempt_at,
+            result: run.result.clone(),
             links: RunLinks {
                 events: format!("{base}/events"),
                 cancel: format!("{base}/cancel"),
+                result: ["bulk_update", "export"]
+                    .contains(&run.kind.as_str())
+                    .then(|| format!("{base}/result")),
                 self_: base,
             },
         }
@@ -188,6 +198,57 @@ impl StreamMessage {
             kind: "log".into(),
             run: None,
             event: Some(event.into()),
+        }
+    }
+}
+
+/// A bulk update's dry run: each item and what it would change.
+#[derive(Object, Clone, Debug)]
+pub struct BulkPreview {
+    /// Items that would be sent.
+    pub count: u64,
+    pub items: Vec<ItemPreview>,
+}
+
+#[derive(Object, Clone, Debug)]
+pub struct ItemPreview {
+    pub row: u32,
+    pub account: String,
+    pub id: i64,
+    pub part_number: Option<String>,
+    pub changes: Vec<FieldChange>,
+}
+
+/// One field: what the database holds now and what would be sent.
+#[derive(Object, Clone, Debug)]
+pub struct FieldChange {
+    pub field: String,
+    pub from: Value,
+    pub to: Value,
+}
+
+impl From<Vec<jobs::bulk_update::PlannedItem>> for BulkPreview {
+    fn from(items: Vec<jobs::bulk_update::PlannedItem>) -> Self {
+        BulkPreview {
+            count: items.len() as u64,
+            items: items
+                .into_iter()
+                .map(|p| ItemPreview {
+                    changes: p
+                        .diff()
+                        .into_iter()
+                        .map(|d| FieldChange {
+                            field: d.field,
+                            from: d.from,
+                            to: d.to,
+                        })
+                        .collect(),
+                    row: p.row,
+                    account: p.account,
+                    id: p.emag_id,
+                    part_number: p.part_number,
+                })
+                .collect(),
         }
     }
 }

@@ -58,6 +58,10 @@ pub struct Model {
     pub started_at: Option<DateTimeUtc>,
     pub finished_at: Option<DateTimeUtc>,
     pub updated_at: DateTimeUtc,
+    /// What the run produced for people to open: an export's file, a bulk update's tally.
+    pub result: Option<Json>,
+    /// Set once, when notification subscriptions were told that the run ended.
+    pub announced: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

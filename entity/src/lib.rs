@@ -3,8 +3,11 @@
 
 pub mod api_key;
 pub mod audit_log;
+pub mod bulk_item;
 pub mod emag_account;
+pub mod email_suppression;
 pub mod job_run;
+pub mod notification_subscription;
 pub mod offer;
 pub mod order;
 pub mod order_line;

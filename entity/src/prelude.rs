@@ -1,7 +1,10 @@
 pub use crate::api_key::Entity as ApiKey;
 pub use crate::audit_log::Entity as AuditLog;
+pub use crate::bulk_item::Entity as BulkItem;
 pub use crate::emag_account::Entity as EmagAccount;
+pub use crate::email_suppression::Entity as EmailSuppression;
 pub use crate::job_run::Entity as JobRun;
+pub use crate::notification_subscription::Entity as NotificationSubscription;
 pub use crate::offer::Entity as Offer;
 pub use crate::order::Entity as Order;
 pub use crate::order_line::Entity as OrderLine;

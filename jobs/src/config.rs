@@ -49,6 +49,18 @@ pub struct Config {
     pub emag_max_attempts: u32,
     /// How long an account stays degraded (its runs paused) after an eMAG error storm.
     pub emag_breaker_cooldown_secs: u64,
+    /// Where export files are written; the API serves them from here (same machine, or a
+    /// shared volume).
+    pub exports_dir: String,
+    /// Export files older than this are deleted.
+    pub export_retention_hours: u64,
+    /// `smtp://[user:pass@]host:port` (plain), `…?tls=starttls`, or `smtps://…` (TLS).
+    /// Without it, notification runs fail with `not_configured`.
+    pub smtp_url: Option<SecretUrl>,
+    /// The From of notification e-mails.
+    pub smtp_from: String,
+    /// How people reach the API, for links in e-mails (default `http://BIND`).
+    pub public_url: Option<String>,
 }
 
 impl Default for Config {
@@ -70,6 +82,11 @@ impl Default for Config {
             emag_backoff_ms: 2000,
             emag_max_attempts: 5,
             emag_breaker_cooldown_secs: 60,
+            exports_dir: "./magflow-data/exports".into(),
+            export_retention_hours: 168,
+            smtp_url: None,
+            smtp_from: "magflow <magflow@localhost>".into(),
+            public_url: None,
         }
     }
 }
@@ -130,6 +147,15 @@ impl Config {
                 "MAGFLOW_EMAG_MAX_ATTEMPTS: must be between 1 and 20".into(),
             ));
         }
+        if let Some(smtp) = &self.smtp_url {
+            smtp.scheme_in("MAGFLOW_SMTP_URL", &["smtp", "smtps"])?;
+        }
+        if self.smtp_from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(SetupError::Config(format!(
+                "MAGFLOW_SMTP_FROM: {:?} is not an address like \"magflow <ops@example.ro>\"",
+                self.smtp_from
+            )));
+        }
         if self.worker_concurrency == 0 {
             return Err(SetupError::Config(
                 "MAGFLOW_WORKER_CONCURRENCY: must be at least 1".into(),
@@ -167,6 +193,19 @@ impl Config {
 
     pub fn emag_breaker_cooldown(&self) -> Duration {
         Duration::from_secs(self.emag_breaker_cooldown_secs.max(1))
+    }
+
+    pub fn export_retention(&self) -> Duration {
+        Duration::from_secs(self.export_retention_hours.saturating_mul(3600))
+    }
+
+    /// The API's address as people reach it, without a trailing slash.
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.bind))
+            .trim_end_matches('/')
+            .to_owned()
     }
 
     pub fn stream_poll(&self) -> Duration {

@@ -65,6 +65,10 @@ pub enum ErrorCategory {
     EmagUnavailable,
     /// eMAG rejected the request itself.
     EmagRejected,
+    /// A setting the job needs is missing (e.g. `MAGFLOW_SMTP_URL`).
+    NotConfigured,
+    /// The mail server refused every recipient for good.
+    EmailRejected,
 }
 
 impl ErrorCategory {
@@ -81,6 +85,8 @@ impl ErrorCategory {
             ErrorCategory::IpNotWhitelisted => "ip_not_whitelisted",
             ErrorCategory::EmagUnavailable => "emag_unavailable",
             ErrorCategory::EmagRejected => "emag_rejected",
+            ErrorCategory::NotConfigured => "not_configured",
+            ErrorCategory::EmailRejected => "email_rejected",
         }
     }
 }

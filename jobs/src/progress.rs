@@ -92,6 +92,8 @@ pub struct Progress {
     counters: Counters,
     checkpoint: Option<Value>,
     checkpoint_dirty: bool,
+    /// What the run produced (`job_runs.result`); written with the next flush.
+    result: Option<Value>,
     events: Vec<run_event::ActiveModel>,
     flush_every: Duration,
     last_flush: Instant,
@@ -124,6 +126,7 @@ impl Progress {
             counters,
             checkpoint: run.checkpoint.clone(),
             checkpoint_dirty: false,
+            result: None,
             events: Vec::new(),
             flush_every,
             last_flush: Instant::now(),
@@ -199,6 +202,12 @@ impl Progress {
     pub fn set_checkpoint(&mut self, checkpoint: Value) {
         self.checkpoint = Some(checkpoint);
         self.checkpoint_dirty = true;
+    }
+
+    /// What the run produced for people to open (a file, a tally); written with the next
+    /// flush.
+    pub fn set_result(&mut self, result: Value) {
+        self.result = Some(result);
     }
 
     /// A log line for the run's event stream; written with the next flush.
@@ -294,6 +303,9 @@ impl Progress {
                 job_run::Column::Checkpoint,
                 Expr::value(self.checkpoint.clone()),
             );
+        }
+        if let Some(result) = self.result.take() {
+            update = update.col_expr(job_run::Column::Result, Expr::value(result));
         }
         let result = update
             .filter(job_run::Column::Id.eq(self.run_id))

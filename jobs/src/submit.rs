@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::{
     JobKind, Queue, accounts,
+    bulk_update::{self, BulkUpdateParams},
     error::RunsError,
     params::ParamError,
     registry::Validated,
@@ -24,6 +25,9 @@ pub enum SubmitError {
     /// Another run holds the lock: its id, so the caller can follow it instead.
     #[error("{what} is already active: run {run_id}")]
     Conflict { what: String, run_id: Uuid },
+    /// Items of a bulk update that cannot be sent, every one of them.
+    #[error("{} items are invalid", .0.len())]
+    Items(Vec<crate::bulk_update::Problem>),
     #[error(transparent)]
     Runs(#[from] RunsError),
 }
@@ -43,6 +47,18 @@ pub async fn submit(
     validated: Validated,
     max_attempts: Option<u32>,
 ) -> Result<job_run::Model, SubmitError> {
+    if kind == JobKind::BulkUpdate {
+        let params: BulkUpdateParams = crate::params::parse(&validated.params)?;
+        if params.dry_run {
+            return Err(ParamError::new(
+                "params.dry_run",
+                "a dry run answers with a preview: send it to POST /api/v1/runs",
+            )
+            .into());
+        }
+        let items = bulk_update::input::from_json(&params.items).map_err(SubmitError::Items)?;
+        return bulk_update::accept(db, queue, &items, max_attempts).await;
+    }
     if kind != JobKind::Sync {
         let new = NewRun {
             kind,

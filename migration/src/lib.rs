@@ -11,6 +11,7 @@ mod m20261127_000004_create_audit_log;
 mod m20261127_000005_create_emag_accounts;
 mod m20261127_000006_create_synced_data;
 mod m20261127_000007_sync_bookkeeping;
+mod m20261128_000008_bulk_exports_notifications;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000005_create_emag_accounts::Migration),
             Box::new(m20261127_000006_create_synced_data::Migration),
             Box::new(m20261127_000007_sync_bookkeeping::Migration),
+            Box::new(m20261128_000008_bulk_exports_notifications::Migration),
         ]
     }
 }

@@ -5,6 +5,15 @@ use std::time::Duration;
 use futures::StreamExt;
 use serde_json::Value;
 
+/// A downloaded file.
+#[derive(Debug)]
+pub struct Download {
+    pub status: u16,
+    pub content_type: String,
+    pub disposition: String,
+    pub bytes: Vec<u8>,
+}
+
 #[derive(Clone)]
 pub struct Client {
     pub base: String,
@@ -73,6 +82,30 @@ impl Client {
             key,
         ))
         .await
+    }
+
+    /// GET a file: status, Content-Type, Content-Disposition and the bytes.
+    pub async fn download(&self, path: &str, key: &str) -> Download {
+        let resp = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(key)
+            .send()
+            .await
+            .expect("sent");
+        let header = |name: &str| {
+            resp.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        Download {
+            status: resp.status().as_u16(),
+            content_type: header("content-type"),
+            disposition: header("content-disposition"),
+            bytes: resp.bytes().await.expect("body").to_vec(),
+        }
     }
 
     /// POST with a raw body and content type (for malformed-input tests).

@@ -8,6 +8,7 @@
 
 pub mod http;
 pub mod process;
+pub mod smtp;
 
 use std::time::Duration;
 
@@ -43,6 +44,9 @@ pub struct Options {
     pub lease_secs: u64,
     pub attempt_timeout_secs: Option<u64>,
     pub breaker_cooldown_secs: u64,
+    /// `MAGFLOW_SMTP_URL`, e.g. an [`smtp::SmtpSink`]'s.
+    pub smtp_url: Option<String>,
+    pub export_retention_hours: u64,
 }
 
 impl Default for Options {
@@ -53,6 +57,8 @@ impl Default for Options {
             lease_secs: 3,
             attempt_timeout_secs: None,
             breaker_cooldown_secs: 2,
+            smtp_url: None,
+            export_retention_hours: 168,
         }
     }
 }
@@ -154,6 +160,11 @@ pub async fn test_config(
         emag_backoff_ms: 20,
         emag_max_attempts: 5,
         emag_breaker_cooldown_secs: opts.breaker_cooldown_secs,
+        exports_dir: dir.join("exports").display().to_string(),
+        export_retention_hours: opts.export_retention_hours,
+        smtp_url: opts.smtp_url.clone().map(SecretUrl::new),
+        smtp_from: "magflow <magflow@test.invalid>".into(),
+        public_url: Some("https://magflow.example.ro".into()),
     };
     (config, key)
 }

@@ -217,6 +217,14 @@ impl Executor {
             Ending::Pause { delay, .. } => Some(delay),
             _ => None,
         };
+        if requeue_after.is_none() {
+            // The run (or, with its last child, its parent) has ended: tell subscribers.
+            for id in [Some(run.id), run.parent_id].into_iter().flatten() {
+                if let Err(e) = jobs::notification::announce(db, &ctx.queue, id).await {
+                    tracing::warn!(run.id = %id, error = %e, "could not queue notifications");
+                }
+            }
+        }
         if let Some(delay) = requeue_after {
             let queued = job_run::Model {
                 status: job_run::RunStatus::Queued,

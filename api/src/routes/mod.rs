@@ -1,6 +1,9 @@
 //! The operations of the API, one struct per area.
 
 pub mod accounts;
+pub mod bulk;
+pub mod files;
+pub mod notifications;
 pub mod ops;
 pub mod runs;
 pub mod status;
@@ -18,4 +21,6 @@ pub enum ApiTags {
     Stream,
     /// Liveness, readiness and account status.
     Ops,
+    /// E-mail when runs end.
+    Notifications,
 }

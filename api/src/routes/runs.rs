@@ -7,7 +7,9 @@ use tokio::sync::broadcast::error::RecvError;
 use entity::job_run::RunStatus;
 use futures::{StreamExt, stream::BoxStream};
 use jobs::{
-    JobKind, audit, registry,
+    JobKind, audit,
+    bulk_update::{self, input},
+    registry,
     runs::{self, CancelOutcome, RunFilter},
     submit,
 };
@@ -28,7 +30,7 @@ use crate::{
     routes::ApiTags,
     state::AppState,
     stream::Update,
-    views::{RunView, StreamMessage},
+    views::{BulkPreview, RunView, StreamMessage},
 };
 
 pub struct RunsApi {
@@ -54,10 +56,17 @@ pub struct RunPage {
 }
 
 #[derive(ApiResponse)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one response per request; boxing would change nothing a client sees"
+)]
 pub enum Accepted {
     /// The run is queued.
     #[oai(status = 202)]
     Accepted(Json<RunView>),
+    /// A bulk update's `dry_run`: what would change; nothing was stored or sent.
+    #[oai(status = 200)]
+    DryRun(Json<BulkPreview>),
 }
 
 #[derive(ApiResponse)]
@@ -102,6 +111,15 @@ impl RunsApi {
         let validated =
             registry::validate(kind, &raw).map_err(|e| ApiError::invalid(e.field, e.message))?;
         let db = &self.state.ctx.db;
+        if kind == JobKind::BulkUpdate && validated.params["dry_run"] == Value::Bool(true) {
+            let items = validated.params["items"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let items = input::from_json(&items).map_err(ApiError::bad_items)?;
+            let planned = bulk_update::preview(db, &items).await?;
+            return Ok(Accepted::DryRun(Json(BulkPreview::from(planned))));
+        }
         let run = submit::submit(
             db,
             &self.state.ctx.queue,
@@ -222,6 +240,11 @@ impl RunsApi {
             }
             CancelOutcome::NotFound => return Err(ApiError::not_found("run")),
         };
+        if run.status.is_terminal()
+            && let Err(e) = jobs::notification::announce(db, &self.state.ctx.queue, run.id).await
+        {
+            tracing::warn!(run.id = %run.id, error = %e, "could not queue notifications");
+        }
         audit::record(
             db,
             &principal.actor(),

@@ -92,6 +92,8 @@ pub async fn insert<C: ConnectionTrait>(db: &C, new: NewRun) -> Result<job_run::
         started_at: Set(None),
         finished_at: Set(None),
         updated_at: Set(now),
+        result: Set(None),
+        announced: Set(false),
     }
     .insert(db)
     .await

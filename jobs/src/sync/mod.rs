@@ -61,20 +61,7 @@ pub async fn run(
         [one] => *one,
         _ => return Err(invalid("a sync run covers exactly one resource")),
     };
-    let account = accounts::find(&ctx.db, &name).await?.ok_or_else(|| {
-        JobError::permanent(
-            ErrorCategory::InvalidInput,
-            format!("there is no eMAG account named {name:?} (was it deleted?)"),
-        )
-    })?;
-    let login = accounts::login(ctx.sealer.as_ref(), &account)
-        .map_err(|e| JobError::permanent(ErrorCategory::Permanent, e.to_string()))?;
-    let client = EmagClient::new(
-        &login,
-        ctx.limiter.clone(),
-        ctx.config.emag_client_options(),
-    )
-    .map_err(|e| JobError::permanent(ErrorCategory::Permanent, e.to_string()))?;
+    let (account, client) = open_client(ctx, &name).await?;
     let mut session = Session {
         ctx,
         tz: clock::platform_tz(account.platform.as_deref()),
@@ -163,24 +150,8 @@ impl Session<'_> {
         }
     }
 
-    /// An error that another try cannot fix, worded for the seller.
     fn fatal(&self, e: EmagError) -> JobError {
-        let name = self.name();
-        match e {
-            EmagError::BadCredentials { message } => JobError::permanent(
-                ErrorCategory::BadCredentials,
-                format!(
-                    "eMAG refused the username or password of account {name:?} ({message}); correct them with PUT /api/v1/accounts/{name}"
-                ),
-            ),
-            EmagError::IpNotWhitelisted { message } => JobError::permanent(
-                ErrorCategory::IpNotWhitelisted,
-                format!(
-                    "eMAG refused this server's IP address for account {name:?} ({message}); add it to the account's API whitelist in the eMAG seller portal"
-                ),
-            ),
-            other => JobError::permanent(ErrorCategory::EmagRejected, other.to_string()),
-        }
+        fatal(self.name(), e)
     }
 
     /// Adds a page's outcome to the counters and names failed rows in the log.
@@ -201,6 +172,47 @@ impl Session<'_> {
                 ),
             );
         }
+    }
+}
+
+/// An account's row and a client logged in as it, sharing the process's rate limit.
+pub(crate) async fn open_client(
+    ctx: &JobContext,
+    name: &str,
+) -> Result<(emag_account::Model, EmagClient), JobError> {
+    let account = accounts::find(&ctx.db, name).await?.ok_or_else(|| {
+        JobError::permanent(
+            ErrorCategory::InvalidInput,
+            format!("there is no eMAG account named {name:?} (was it deleted?)"),
+        )
+    })?;
+    let login = accounts::login(ctx.sealer.as_ref(), &account)
+        .map_err(|e| JobError::permanent(ErrorCategory::Permanent, e.to_string()))?;
+    let client = EmagClient::new(
+        &login,
+        ctx.limiter.clone(),
+        ctx.config.emag_client_options(),
+    )
+    .map_err(|e| JobError::permanent(ErrorCategory::Permanent, e.to_string()))?;
+    Ok((account, client))
+}
+
+/// An eMAG error that another try cannot fix, worded for the seller of account `name`.
+pub(crate) fn fatal(name: &str, e: EmagError) -> JobError {
+    match e {
+        EmagError::BadCredentials { message } => JobError::permanent(
+            ErrorCategory::BadCredentials,
+            format!(
+                "eMAG refused the username or password of account {name:?} ({message}); correct them with PUT /api/v1/accounts/{name}"
+            ),
+        ),
+        EmagError::IpNotWhitelisted { message } => JobError::permanent(
+            ErrorCategory::IpNotWhitelisted,
+            format!(
+                "eMAG refused this server's IP address for account {name:?} ({message}); add it to the account's API whitelist in the eMAG seller portal"
+            ),
+        ),
+        other => JobError::permanent(ErrorCategory::EmagRejected, other.to_string()),
     }
 }
 

@@ -20,6 +20,7 @@ macro_rules! both {
 mod accounts;
 mod auth;
 mod bad_input;
+mod bulk;
 mod cancel;
 mod cli;
 mod emag_contract;

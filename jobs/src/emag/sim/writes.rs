@@ -38,6 +38,25 @@ const PRICE_FIELDS: [&str; 4] = [
 fn apply_offer_change(current: &Value, change: &Value, fbe: bool) -> Result<Value, Vec<String>> {
     let mut next = current.clone();
     let mut errors = Vec::new();
+    // eMAG freezes what a running campaign promised: price and stock (what our
+    // validation cannot know, so eMAG's own per-item rejection).
+    if current
+        .get("campaign_locked")
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
+    {
+        for field in ["sale_price", "stock"] {
+            if change.get(field).is_some() {
+                errors.push(format!(
+                    "The offer is included in the active campaign BF, thus the {} has NOT been changed.",
+                    if field == "stock" { "stock" } else { "price" }
+                ));
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+    }
     for field in PRICE_FIELDS {
         if let Some(v) = change.get(field) {
             match money_of(v) {

@@ -1,0 +1,163 @@
+//! `/api/v1/notifications`: who gets an e-mail when which runs end.
+
+use chrono::{DateTime, Utc};
+use entity::notification_subscription as subscription;
+use jobs::{
+    audit,
+    notification::{NewSubscription, subscriptions},
+};
+use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::{auth::ApiKey, body::Body, error::ApiError, routes::ApiTags, state::AppState};
+
+pub struct NotificationsApi {
+    pub state: AppState,
+}
+
+#[derive(Object, Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSubscriptionRequest {
+    /// E-mail addresses; each gets its own message.
+    pub recipients: Vec<String>,
+    /// Job kinds (`sync`, `bulk_update`, `export`, `ping`), or `"all"` (the default).
+    pub kinds: Option<Value>,
+    /// `success`, `failure` (failed or dead) or `both` (also cancelled); default `both`.
+    pub on: Option<String>,
+    /// `ro` (default) or `en`.
+    pub locale: Option<String>,
+}
+
+#[derive(Object, Debug)]
+pub struct SubscriptionView {
+    pub id: Uuid,
+    pub recipients: Value,
+    /// A list of kinds, or `"all"`.
+    pub kinds: Value,
+    pub on: String,
+    pub locale: String,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<subscription::Model> for SubscriptionView {
+    fn from(s: subscription::Model) -> Self {
+        SubscriptionView {
+            id: s.id,
+            recipients: s.recipients,
+            kinds: s.kinds,
+            on: s.on,
+            locale: s.locale,
+            created_by: s.created_by,
+            created_at: s.created_at,
+        }
+    }
+}
+
+#[derive(ApiResponse)]
+pub enum Created {
+    #[oai(status = 201)]
+    Created(Json<SubscriptionView>),
+}
+
+#[derive(ApiResponse)]
+pub enum Deleted {
+    #[oai(status = 204)]
+    Deleted,
+}
+
+#[OpenApi(tag = "ApiTags::Notifications")]
+impl NotificationsApi {
+    /// Subscribe to run endings
+    ///
+    /// When a top-level run of a matching kind ends with a matching outcome, each
+    /// recipient gets an e-mail (HTML and plain text) with the run's figures and a link.
+    #[oai(
+        path = "/api/v1/notifications",
+        method = "post",
+        operation_id = "create_subscription"
+    )]
+    async fn create(
+        &self,
+        auth: ApiKey,
+        body: Body<CreateSubscriptionRequest>,
+    ) -> Result<Created, ApiError> {
+        let principal = auth.admin()?;
+        let kinds = match &body.kinds {
+            None => None,
+            Some(Value::String(s)) if s == "all" => None,
+            Some(Value::Array(list)) => Some(
+                list.iter()
+                    .enumerate()
+                    .map(|(i, k)| {
+                        k.as_str().map(str::to_owned).ok_or_else(|| {
+                            ApiError::invalid(format!("kinds[{i}]"), "must be a string")
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?,
+            ),
+            Some(_) => {
+                return Err(ApiError::invalid(
+                    "kinds",
+                    "must be a list of kinds or \"all\"",
+                ));
+            }
+        };
+        let new = NewSubscription {
+            recipients: body.recipients.clone(),
+            kinds,
+            on: body.on.clone().unwrap_or_else(|| "both".into()),
+            locale: body.locale.clone().unwrap_or_else(|| "ro".into()),
+        };
+        new.validate()
+            .map_err(|e| ApiError::invalid(e.field, e.message))?;
+        let db = &self.state.ctx.db;
+        let sub = subscriptions::create(db, new, &principal.actor()).await?;
+        audit::record(
+            db,
+            &principal.actor(),
+            "notification.subscribe",
+            &format!("subscription:{}", sub.id),
+            None,
+        )
+        .await?;
+        Ok(Created::Created(Json(sub.into())))
+    }
+
+    /// List subscriptions
+    #[oai(
+        path = "/api/v1/notifications",
+        method = "get",
+        operation_id = "list_subscriptions"
+    )]
+    async fn list(&self, _auth: ApiKey) -> Result<Json<Vec<SubscriptionView>>, ApiError> {
+        let subs = subscriptions::list(&self.state.ctx.db).await?;
+        Ok(Json(subs.into_iter().map(Into::into).collect()))
+    }
+
+    /// Delete a subscription
+    #[oai(
+        path = "/api/v1/notifications/:id",
+        method = "delete",
+        operation_id = "delete_subscription"
+    )]
+    async fn delete(&self, auth: ApiKey, id: Path<String>) -> Result<Deleted, ApiError> {
+        let principal = auth.admin()?;
+        let id = Uuid::parse_str(&id)
+            .map_err(|_| ApiError::invalid("id", "is not a subscription id"))?;
+        let db = &self.state.ctx.db;
+        if !subscriptions::delete(db, id).await? {
+            return Err(ApiError::not_found("subscription"));
+        }
+        audit::record(
+            db,
+            &principal.actor(),
+            "notification.unsubscribe",
+            &format!("subscription:{id}"),
+            None,
+        )
+        .await?;
+        Ok(Deleted::Deleted)
+    }
+}

@@ -1,0 +1,25 @@
+//! Who gets an e-mail when which runs end.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "notification_subscriptions")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    /// E-mail addresses, a JSON array of strings.
+    pub recipients: Json,
+    /// Job kinds, a JSON array of strings, or the string `"all"`.
+    pub kinds: Json,
+    /// `success`, `failure` or `both`.
+    pub on: String,
+    /// `ro` or `en`.
+    pub locale: String,
+    pub created_by: String,
+    pub created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

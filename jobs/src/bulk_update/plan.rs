@@ -1,0 +1,458 @@
+//! Checking a bulk update against the database before anything is queued: every bad item
+//! is reported at once (row, field, reason), and a good request becomes one planned change
+//! per offer, with what the database holds now for the dry run's diff.
+
+use std::collections::{BTreeMap, HashMap};
+
+use entity::{emag_account, offer};
+use rust_decimal::Decimal;
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+/// The offer fields a bulk update may change, in the order of the CSV and the result.
+pub const FIELDS: [&str; 7] = [
+    "sale_price",
+    "recommended_price",
+    "min_sale_price",
+    "max_sale_price",
+    "stock",
+    "handling_time",
+    "status",
+];
+
+const MONEY: [&str; 4] = [
+    "sale_price",
+    "recommended_price",
+    "min_sale_price",
+    "max_sale_price",
+];
+
+/// Offers looked up per query.
+const LOOKUP_BATCH: usize = 500;
+
+/// One bad item: where it is and what is wrong, worded for the person who wrote it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Problem {
+    /// The CSV line (the header is line 1) or the item's position in `items`, from 1.
+    pub row: u32,
+    pub field: String,
+    pub reason: String,
+}
+
+/// One item as given: from a JSON object or a CSV line (empty cells left out).
+#[derive(Clone, Debug)]
+pub struct RawItem {
+    pub row: u32,
+    pub fields: Map<String, Value>,
+}
+
+/// A checked change to one offer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlannedItem {
+    pub row: u32,
+    pub account: String,
+    pub emag_id: i64,
+    pub part_number: Option<String>,
+    /// The fields to send: money as strings with 4 decimals, stock and handling time as
+    /// whole numbers, status as a number.
+    pub change: Map<String, Value>,
+    /// The same fields as the database holds them now (null when unknown).
+    pub previous: Map<String, Value>,
+}
+
+/// What a change does to one field, for the dry run.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FieldDiff {
+    pub field: String,
+    pub from: Value,
+    pub to: Value,
+}
+
+impl PlannedItem {
+    pub fn diff(&self) -> Vec<FieldDiff> {
+        self.change
+            .iter()
+            .map(|(field, to)| FieldDiff {
+                field: field.clone(),
+                from: self.previous.get(field).cloned().unwrap_or(Value::Null),
+                to: to.clone(),
+            })
+            .collect()
+    }
+}
+
+/// A field as parsed, before it is compared with the offer.
+enum Parsed {
+    Money(Decimal),
+    Whole(i64),
+}
+
+/// Checks every item; returns the planned changes, or every problem found.
+pub async fn plan<C: ConnectionTrait>(
+    db: &C,
+    items: &[RawItem],
+) -> Result<Result<Vec<PlannedItem>, Vec<Problem>>, DbErr> {
+    let mut problems = Vec::new();
+    let mut parsed = Vec::with_capacity(items.len());
+    for item in items {
+        if let Some(p) = parse_item(item, &mut problems) {
+            parsed.push(p);
+        }
+    }
+    let accounts: HashMap<String, emag_account::Model> = emag_account::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|a| (a.name.clone(), a))
+        .collect();
+    let offers = load_offers(db, &parsed).await?;
+    let mut seen: HashMap<(String, i64), u32> = HashMap::new();
+    let mut planned = Vec::with_capacity(parsed.len());
+    for item in parsed {
+        let problem = |field: &str, reason: String| Problem {
+            row: item.row,
+            field: field.to_owned(),
+            reason,
+        };
+        let Some(account) = accounts.get(&item.account) else {
+            problems.push(problem(
+                "account",
+                format!("there is no eMAG account named {:?}", item.account),
+            ));
+            continue;
+        };
+        let found = match &item.key {
+            Key::Id(id) => offers.by_id.get(&(item.account.clone(), *id)),
+            Key::PartNumber(pn) => offers
+                .by_part_number
+                .get(&(item.account.clone(), pn.clone())),
+        };
+        let Some(offer) = found else {
+            let (field, what) = match &item.key {
+                Key::Id(id) => ("id", format!("id {id}")),
+                Key::PartNumber(pn) => ("part_number", format!("part_number {pn:?}")),
+            };
+            problems.push(problem(
+                field,
+                format!(
+                    "account {:?} has no offer with {what} (sync its offers first)",
+                    item.account
+                ),
+            ));
+            continue;
+        };
+        if let Some(first) = seen.insert((item.account.clone(), offer.emag_id), item.row) {
+            problems.push(problem(
+                "id",
+                format!("offer {} is already changed in row {first}", offer.emag_id),
+            ));
+            continue;
+        }
+        let before = problems.len();
+        check_against(&item, offer, account.kind == "fbe", &mut problems);
+        if problems.len() > before {
+            continue;
+        }
+        planned.push(PlannedItem {
+            row: item.row,
+            account: item.account.clone(),
+            emag_id: offer.emag_id,
+            part_number: offer.part_number.clone(),
+            previous: previous_values(offer, item.fields.keys()),
+            change: item.normalised(),
+        });
+    }
+    problems.sort_by_key(|p| p.row);
+    Ok(if problems.is_empty() {
+        Ok(planned)
+    } else {
+        Err(problems)
+    })
+}
+
+enum Key {
+    Id(i64),
+    PartNumber(String),
+}
+
+struct ParsedItem {
+    row: u32,
+    account: String,
+    key: Key,
+    fields: BTreeMap<String, Parsed>,
+}
+
+impl ParsedItem {
+    fn money(&self, field: &str) -> Option<Decimal> {
+        match self.fields.get(field) {
+            Some(Parsed::Money(d)) => Some(*d),
+            _ => None,
+        }
+    }
+
+    fn normalised(&self) -> Map<String, Value> {
+        self.fields
+            .iter()
+            .map(|(k, v)| {
+                let value = match v {
+                    Parsed::Money(d) => json!(format!("{:.4}", d)),
+                    Parsed::Whole(n) => json!(n),
+                };
+                (k.clone(), value)
+            })
+            .collect()
+    }
+}
+
+fn parse_item(item: &RawItem, problems: &mut Vec<Problem>) -> Option<ParsedItem> {
+    // Shared by the closure and the checks below it.
+    let found = std::cell::RefCell::new(Vec::new());
+    let problem = |field: &str, reason: &str| {
+        found.borrow_mut().push(Problem {
+            row: item.row,
+            field: field.to_owned(),
+            reason: reason.to_owned(),
+        })
+    };
+    let account = match item.fields.get("account") {
+        Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_owned(),
+        _ => {
+            problem("account", "is required (the eMAG account's name)");
+            String::new()
+        }
+    };
+    let key = match (item.fields.get("id"), item.fields.get("part_number")) {
+        (Some(id), _) => match whole(id) {
+            Some(n) if n > 0 => Some(Key::Id(n)),
+            _ => {
+                problem("id", "must be a positive whole number");
+                None
+            }
+        },
+        (None, Some(Value::String(pn))) if !pn.trim().is_empty() => {
+            Some(Key::PartNumber(pn.trim().to_owned()))
+        }
+        _ => {
+            problem("id", "either id or part_number is required");
+            None
+        }
+    };
+    let mut fields = BTreeMap::new();
+    for (name, value) in &item.fields {
+        match name.as_str() {
+            "account" | "id" | "part_number" => {}
+            f if MONEY.contains(&f) => match money(value) {
+                Ok(d) => {
+                    fields.insert(name.clone(), Parsed::Money(d));
+                }
+                Err(reason) => problem(f, reason),
+            },
+            f @ ("stock" | "handling_time") => match whole(value) {
+                Some(n) if n >= 0 => {
+                    fields.insert(name.clone(), Parsed::Whole(n));
+                }
+                Some(_) => problem(f, "must be 0 or more"),
+                None => problem(f, "must be a whole number (no decimals)"),
+            },
+            "status" => match whole(value) {
+                Some(n @ 0..=2) => {
+                    fields.insert(name.clone(), Parsed::Whole(n));
+                }
+                _ => problem(
+                    "status",
+                    "must be 0 (inactive), 1 (active) or 2 (end of life)",
+                ),
+            },
+            other => problem(
+                other,
+                &format!(
+                    "is not a field a bulk update can change ({})",
+                    FIELDS.join(", ")
+                ),
+            ),
+        }
+    }
+    if fields.is_empty() && found.borrow().is_empty() {
+        problem(
+            "item",
+            &format!(
+                "changes nothing: give at least one of {}",
+                FIELDS.join(", ")
+            ),
+        );
+    }
+    let mut found = found.into_inner();
+    let ok = found.is_empty();
+    problems.append(&mut found);
+    let key = key?;
+    ok.then_some(ParsedItem {
+        row: item.row,
+        account,
+        key,
+        fields,
+    })
+}
+
+/// A whole number from a JSON number or a string; `None` for fractions and text.
+fn whole(v: &Value) -> Option<i64> {
+    match v {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+fn money(v: &Value) -> Result<Decimal, &'static str> {
+    let text = match v {
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => s.trim().to_owned(),
+        _ => return Err("must be a number"),
+    };
+    let d: Decimal = text.parse().map_err(|_| "must be a number")?;
+    if d.is_sign_negative() {
+        return Err("must be 0 or more");
+    }
+    if d.normalize().scale() > 4 {
+        return Err("has more than 4 decimals");
+    }
+    Ok(d)
+}
+
+/// The rules that need the offer: eMAG's price bounds and who manages FBE stock.
+fn check_against(item: &ParsedItem, offer: &offer::Model, fbe: bool, problems: &mut Vec<Problem>) {
+    let mut problem = |field: &str, reason: String| {
+        problems.push(Problem {
+            row: item.row,
+            field: field.to_owned(),
+            reason,
+        })
+    };
+    if fbe {
+        for field in ["stock", "handling_time"] {
+            if item.fields.contains_key(field) {
+                problem(
+                    field,
+                    format!(
+                        "account {:?} is fulfilled by eMAG (FBE): eMAG manages its {field}",
+                        item.account
+                    ),
+                );
+            }
+        }
+    }
+    let value = |field: &str, stored: Option<Decimal>| item.money(field).or(stored);
+    let sale = value("sale_price", offer.sale_price);
+    let min = value("min_sale_price", offer.min_sale_price);
+    let max = value("max_sale_price", offer.max_sale_price);
+    let recommended = value("recommended_price", offer.recommended_price);
+    if let (Some(min), Some(max)) = (min, max)
+        && min > max
+    {
+        problem(
+            "min_sale_price",
+            format!("{min} is above max_sale_price {max}"),
+        );
+    } else if let Some(sale) = sale {
+        if let Some(min) = min.filter(|m| sale < *m) {
+            problem(
+                "sale_price",
+                format!("{sale} is below min_sale_price {min}"),
+            );
+        }
+        if let Some(max) = max.filter(|m| sale > *m) {
+            problem(
+                "sale_price",
+                format!("{sale} is above max_sale_price {max}"),
+            );
+        }
+    }
+    if item.fields.contains_key("recommended_price")
+        && let (Some(rec), Some(sale)) = (recommended, sale)
+        && rec <= sale
+    {
+        problem(
+            "recommended_price",
+            format!("{rec} must be above the sale_price {sale}"),
+        );
+    }
+}
+
+fn previous_values<'a>(
+    offer: &offer::Model,
+    fields: impl Iterator<Item = &'a String>,
+) -> Map<String, Value> {
+    let money = |d: Option<Decimal>| d.map_or(Value::Null, |d| json!(format!("{:.4}", d)));
+    fields
+        .filter(|f| FIELDS.contains(&f.as_str()))
+        .map(|f| {
+            let v = match f.as_str() {
+                "sale_price" => money(offer.sale_price),
+                "recommended_price" => money(offer.recommended_price),
+                "min_sale_price" => money(offer.min_sale_price),
+                "max_sale_price" => money(offer.max_sale_price),
+                "stock" => offer.general_stock.map_or(Value::Null, |n| json!(n)),
+                "status" => offer.status.map_or(Value::Null, |n| json!(n)),
+                // Not kept in its own column: read from what eMAG last sent.
+                _ => offer
+                    .raw
+                    .get(f)
+                    .and_then(|h| h.get(0))
+                    .and_then(|h| h.get("value"))
+                    .cloned()
+                    .unwrap_or(Value::Null),
+            };
+            (f.clone(), v)
+        })
+        .collect()
+}
+
+struct Offers {
+    by_id: HashMap<(String, i64), offer::Model>,
+    by_part_number: HashMap<(String, String), offer::Model>,
+}
+
+async fn load_offers<C: ConnectionTrait>(db: &C, items: &[ParsedItem]) -> Result<Offers, DbErr> {
+    let mut ids: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
+    let mut part_numbers: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for item in items {
+        match &item.key {
+            Key::Id(id) => ids.entry(&item.account).or_default().push(*id),
+            Key::PartNumber(pn) => part_numbers
+                .entry(&item.account)
+                .or_default()
+                .push(pn.clone()),
+        }
+    }
+    let mut out = Offers {
+        by_id: HashMap::new(),
+        by_part_number: HashMap::new(),
+    };
+    for (account, ids) in ids {
+        for batch in ids.chunks(LOOKUP_BATCH) {
+            for o in offer::Entity::find()
+                .filter(offer::Column::Account.eq(account))
+                .filter(offer::Column::EmagId.is_in(batch.iter().copied()))
+                .all(db)
+                .await?
+            {
+                out.by_id.insert((o.account.clone(), o.emag_id), o);
+            }
+        }
+    }
+    for (account, pns) in part_numbers {
+        for batch in pns.chunks(LOOKUP_BATCH) {
+            for o in offer::Entity::find()
+                .filter(offer::Column::Account.eq(account))
+                .filter(offer::Column::PartNumber.is_in(batch.iter().cloned()))
+                .all(db)
+                .await?
+            {
+                if let Some(pn) = o.part_number.clone() {
+                    out.by_part_number.insert((o.account.clone(), pn), o);
+                }
+            }
+        }
+    }
+    Ok(out)
+}

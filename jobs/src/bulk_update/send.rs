@@ -1,0 +1,281 @@
+//! Sending a stored bulk update: chunks of at most 50 per account through `offer/save`,
+//! several in flight, each chunk's answer recorded in one transaction.
+
+use std::collections::BTreeMap;
+
+use entity::{bulk_item, offer};
+use futures::{StreamExt, stream::FuturesOrdered};
+use rust_decimal::Decimal;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    sea_query::Expr,
+};
+use serde_json::{Value, json};
+
+use super::StoredParams;
+use crate::{
+    context::JobContext,
+    emag::{EmagClient, EmagError, bulk::MAX_BULK, types::BulkOutcome},
+    error::JobError,
+    progress::{ItemOutcome, Level, Progress},
+    sync::{fatal, open_client},
+};
+
+pub const PENDING: &str = "pending";
+/// In a request whose answer was not recorded: sent again by the next attempt (a save
+/// sets absolute values, so a repeat changes nothing eMAG did not already have).
+pub const SENT: &str = "sent";
+pub const ACCEPTED: &str = "accepted";
+pub const REJECTED: &str = "rejected";
+
+/// Chunks requested ahead: eMAG answers a save in about a second, the limit allows three
+/// requests a second.
+const IN_FLIGHT: usize = 8;
+
+/// Rejected items named one by one in the run's log, per chunk.
+const LOGGED_REJECTIONS: usize = 3;
+
+type ChunkAnswer = (Vec<bulk_item::Model>, Result<BulkOutcome, EmagError>);
+
+pub async fn run(
+    ctx: &JobContext,
+    progress: &mut Progress,
+    params: StoredParams,
+) -> Result<(), JobError> {
+    let run_id = progress.run_id();
+    let db = &ctx.db;
+    progress.set_total(params.items);
+    let todo = bulk_item::Entity::find()
+        .filter(bulk_item::Column::RunId.eq(run_id))
+        .filter(bulk_item::Column::State.is_in([PENDING, SENT]))
+        .order_by_asc(bulk_item::Column::Seq)
+        .all(db)
+        .await?;
+    let mut by_account: BTreeMap<String, Vec<bulk_item::Model>> = BTreeMap::new();
+    for item in todo {
+        by_account
+            .entry(item.account.clone())
+            .or_default()
+            .push(item);
+    }
+    for (account, items) in by_account {
+        let (_, client) = open_client(ctx, &account).await?;
+        let result = send_account(ctx, progress, &client, items).await;
+        progress.track_emag(client.stats());
+        if let Err(e) = result {
+            return Err(match e {
+                Failure::Job(e) => e,
+                Failure::Emag(e) if e.is_retryable() => JobError::transient(format!(
+                    "offer/save for account {account:?} kept failing ({e}); the items without an answer are sent again"
+                )),
+                Failure::Emag(e) => fatal(&account, e),
+            });
+        }
+    }
+    let tally = |state: &'static str| async move {
+        bulk_item::Entity::find()
+            .filter(bulk_item::Column::RunId.eq(run_id))
+            .filter(bulk_item::Column::State.eq(state))
+            .count(db)
+            .await
+    };
+    let (accepted, rejected) = (tally(ACCEPTED).await?, tally(REJECTED).await?);
+    progress.set_result(json!({ "accepted": accepted, "rejected": rejected }));
+    progress.log(
+        if rejected > 0 { Level::Warn } else { Level::Info },
+        format!(
+            "{accepted} items accepted, {rejected} rejected by eMAG; per item: GET /api/v1/runs/{run_id}/result"
+        ),
+    );
+    Ok(())
+}
+
+enum Failure {
+    Job(JobError),
+    Emag(EmagError),
+}
+
+impl From<JobError> for Failure {
+    fn from(e: JobError) -> Self {
+        Failure::Job(e)
+    }
+}
+
+/// Sends one account's items; on a failed chunk, waits for the chunks already in flight
+/// (their answers are recorded) and returns the failure.
+async fn send_account(
+    ctx: &JobContext,
+    progress: &mut Progress,
+    client: &EmagClient,
+    items: Vec<bulk_item::Model>,
+) -> Result<(), Failure> {
+    let mut chunks = items
+        .chunks(MAX_BULK)
+        .map(<[bulk_item::Model]>::to_vec)
+        .collect::<Vec<_>>()
+        .into_iter();
+    let mut in_flight = FuturesOrdered::new();
+    let mut failure: Option<EmagError> = None;
+    loop {
+        while failure.is_none() && in_flight.len() < IN_FLIGHT {
+            let Some(chunk) = chunks.next() else { break };
+            mark_sent(&ctx.db, &chunk).await?;
+            let body: Vec<Value> = chunk.iter().map(request_item).collect();
+            let client = client.clone();
+            in_flight.push_back(async move {
+                let answer = client.save_chunk("offer/save", &body).await;
+                (chunk, answer)
+            });
+        }
+        let Some((chunk, answer)): Option<ChunkAnswer> = in_flight.next().await else {
+            break;
+        };
+        progress.track_emag(client.stats());
+        match answer {
+            Ok(outcomes) => record(ctx, progress, &chunk, &outcomes).await?,
+            Err(e) => {
+                failure.get_or_insert(e);
+            }
+        }
+        if failure.is_none() {
+            progress.tick().await?;
+        }
+    }
+    match failure {
+        Some(e) => Err(Failure::Emag(e)),
+        None => Ok(()),
+    }
+}
+
+/// The `offer/save` entry of one item: stock and handling time for warehouse 1.
+fn request_item(item: &bulk_item::Model) -> Value {
+    let mut body = serde_json::Map::new();
+    body.insert("id".into(), json!(item.emag_id));
+    for (field, value) in item.change.as_object().into_iter().flatten() {
+        let v = match field.as_str() {
+            "stock" | "handling_time" => json!([{ "warehouse_id": 1, "value": value }]),
+            _ => value.clone(),
+        };
+        body.insert(field.clone(), v);
+    }
+    Value::Object(body)
+}
+
+async fn mark_sent<C: ConnectionTrait>(db: &C, chunk: &[bulk_item::Model]) -> Result<(), JobError> {
+    let Some(first) = chunk.first() else {
+        return Ok(());
+    };
+    bulk_item::Entity::update_many()
+        .col_expr(bulk_item::Column::State, Expr::value(SENT))
+        .col_expr(
+            bulk_item::Column::UpdatedAt,
+            Expr::value(chrono::Utc::now()),
+        )
+        .filter(bulk_item::Column::RunId.eq(first.run_id))
+        .filter(bulk_item::Column::Seq.is_in(chunk.iter().map(|i| i.seq)))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// One chunk's answer, the database copy of the accepted offers and the run's counters,
+/// in one transaction.
+async fn record(
+    ctx: &JobContext,
+    progress: &mut Progress,
+    chunk: &[bulk_item::Model],
+    outcomes: &BulkOutcome,
+) -> Result<(), JobError> {
+    let txn = crate::db::begin_write(&ctx.db).await?;
+    let now = chrono::Utc::now();
+    let mut accepted = Vec::new();
+    let mut rejected = 0u64;
+    for item in chunk {
+        let outcome = u64::try_from(item.emag_id)
+            .ok()
+            .and_then(|id| outcomes.get(&id));
+        match outcome {
+            Some(o) if !o.accepted => {
+                rejected += 1;
+                let message = if o.messages.is_empty() {
+                    "rejected by eMAG without a message".to_owned()
+                } else {
+                    o.messages.join("; ")
+                };
+                if rejected as usize <= LOGGED_REJECTIONS {
+                    progress.log(
+                        Level::Warn,
+                        format!(
+                            "row {}: offer {} rejected: {message}",
+                            item.row, item.emag_id
+                        ),
+                    );
+                }
+                bulk_item::Entity::update_many()
+                    .col_expr(bulk_item::Column::State, Expr::value(REJECTED))
+                    .col_expr(bulk_item::Column::Message, Expr::value(message))
+                    .col_expr(bulk_item::Column::UpdatedAt, Expr::value(now))
+                    .filter(bulk_item::Column::RunId.eq(item.run_id))
+                    .filter(bulk_item::Column::Seq.eq(item.seq))
+                    .exec(&txn)
+                    .await?;
+            }
+            _ => {
+                accepted.push(item.seq);
+                update_offer(&txn, item, now).await?;
+            }
+        }
+    }
+    if let Some(first) = chunk.first() {
+        bulk_item::Entity::update_many()
+            .col_expr(bulk_item::Column::State, Expr::value(ACCEPTED))
+            .col_expr(bulk_item::Column::UpdatedAt, Expr::value(now))
+            .filter(bulk_item::Column::RunId.eq(first.run_id))
+            .filter(bulk_item::Column::Seq.is_in(accepted.iter().copied()))
+            .exec(&txn)
+            .await?;
+    }
+    progress.record(ItemOutcome::Updated, accepted.len() as u64);
+    progress.record(ItemOutcome::Failed, rejected);
+    progress.page_done();
+    progress.flush_with(&txn).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// The database copy of an offer eMAG accepted a change to.
+async fn update_offer<C: ConnectionTrait>(
+    db: &C,
+    item: &bulk_item::Model,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), JobError> {
+    let mut update = offer::Entity::update_many()
+        .col_expr(offer::Column::UpdatedAt, Expr::value(now))
+        .filter(offer::Column::Account.eq(item.account.as_str()))
+        .filter(offer::Column::EmagId.eq(item.emag_id));
+    for (field, value) in item.change.as_object().into_iter().flatten() {
+        let money = || value.as_str().and_then(|s| s.parse::<Decimal>().ok());
+        update = match field.as_str() {
+            "sale_price" => update.col_expr(offer::Column::SalePrice, Expr::value(money())),
+            "recommended_price" => {
+                update.col_expr(offer::Column::RecommendedPrice, Expr::value(money()))
+            }
+            "min_sale_price" => update.col_expr(offer::Column::MinSalePrice, Expr::value(money())),
+            "max_sale_price" => update.col_expr(offer::Column::MaxSalePrice, Expr::value(money())),
+            "status" => update.col_expr(
+                offer::Column::Status,
+                Expr::value(value.as_i64().and_then(|n| i32::try_from(n).ok())),
+            ),
+            "stock" => update
+                .col_expr(
+                    offer::Column::Stock,
+                    Expr::value(json!([{ "warehouse_id": 1, "value": value }])),
+                )
+                .col_expr(offer::Column::GeneralStock, Expr::value(value.as_i64()))
+                .col_expr(offer::Column::EstimatedStock, Expr::value(value.as_i64())),
+            _ => update,
+        };
+    }
+    update.exec(db).await?;
+    Ok(())
+}

@@ -1,0 +1,146 @@
+//! `export`: offers, orders (one row per order line) or runs as a CSV or XLSX file.
+//!
+//! Rows are read a page at a time and written as they come, so memory does not grow with
+//! the row count. The file is written under a temporary name and renamed when complete:
+//! a download never sees half a file. Files older than the retention are deleted when an
+//! export starts.
+
+pub mod files;
+mod sink;
+mod sources;
+
+use chrono::{DateTime, Utc};
+use entity::job_run::RunStatus;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::{
+    context::JobContext,
+    error::{ErrorCategory, JobError},
+    params::ParamError,
+    progress::{Level, Progress},
+};
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportParams {
+    /// `offers`, `orders` or `runs`.
+    pub resource: String,
+    /// `csv` (default) or `xlsx`.
+    #[serde(default = "csv")]
+    pub format: String,
+    /// Only this eMAG account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// Offers: 0, 1 or 2; orders: 0 to 5; runs: a run status such as `failed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Value>,
+    /// From this time on (offers: last change, orders: order date, runs: creation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<DateTime<Utc>>,
+    /// Before this time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<DateTime<Utc>>,
+}
+
+fn csv() -> String {
+    "csv".into()
+}
+
+impl ExportParams {
+    pub fn validate(&self) -> Result<(), ParamError> {
+        if !["offers", "orders", "runs"].contains(&self.resource.as_str()) {
+            return Err(ParamError::new(
+                "params.resource",
+                "must be offers, orders or runs",
+            ));
+        }
+        if !["csv", "xlsx"].contains(&self.format.as_str()) {
+            return Err(ParamError::new("params.format", "must be csv or xlsx"));
+        }
+        if let Some(status) = &self.status {
+            let ok = match self.resource.as_str() {
+                "runs" => status.as_str().and_then(RunStatus::parse).is_some(),
+                "offers" => status.as_i64().is_some_and(|s| (0..=2).contains(&s)),
+                _ => status.as_i64().is_some_and(|s| (0..=5).contains(&s)),
+            };
+            if !ok {
+                let expected = match self.resource.as_str() {
+                    "runs" => "a run status: queued, running, succeeded, failed, cancelled or dead",
+                    "offers" => "0 (inactive), 1 (active) or 2 (end of life)",
+                    _ => "an order status from 0 (cancelled) to 5 (returned)",
+                };
+                return Err(ParamError::new(
+                    "params.status",
+                    format!("must be {expected}"),
+                ));
+            }
+        }
+        if let (Some(from), Some(to)) = (self.from, self.to)
+            && from >= to
+        {
+            return Err(ParamError::new("params.to", "must be after params.from"));
+        }
+        Ok(())
+    }
+}
+
+pub async fn run(
+    ctx: &JobContext,
+    progress: &mut Progress,
+    params: ExportParams,
+) -> Result<(), JobError> {
+    let dir = files::dir(&ctx.config);
+    let removed = files::remove_expired(&dir, ctx.config.export_retention());
+    if removed > 0 {
+        progress.log(
+            Level::Info,
+            format!("{removed} export files past their retention deleted"),
+        );
+    }
+    std::fs::create_dir_all(&dir).map_err(|e| {
+        JobError::permanent(
+            ErrorCategory::Permanent,
+            format!("cannot create the exports directory {}: {e}", dir.display()),
+        )
+    })?;
+    let db = &ctx.db;
+    progress.set_total(sources::count(db, &params).await?);
+    let name = files::file_name(progress.run_id(), &params.format);
+    let partial = dir.join(format!("{name}.part"));
+    let sink_error = |e: sink::SinkError| JobError::transient(e.to_string());
+    let mut sink = sink::Sink::create(&partial, &params.format, sources::columns(&params.resource))
+        .map_err(sink_error)?;
+    let mut after = sources::After::default();
+    let mut rows = 0u64;
+    loop {
+        let (page, items) = sources::page(db, &params, &mut after).await?;
+        if items == 0 {
+            break;
+        }
+        for row in &page {
+            sink.row(row).map_err(sink_error)?;
+        }
+        rows += page.len() as u64;
+        progress.processed(items);
+        progress.page_done();
+        progress.tick().await?;
+    }
+    sink.finish().map_err(sink_error)?;
+    let path = dir.join(&name);
+    std::fs::rename(&partial, &path)
+        .map_err(|e| JobError::transient(format!("cannot finish {}: {e}", path.display())))?;
+    let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    progress.set_result(json!({
+        "file": name,
+        "format": params.format,
+        "rows": rows,
+        "bytes": bytes,
+        "download": format!("/api/v1/exports/{}/file", progress.run_id()),
+    }));
+    progress.log(
+        Level::Info,
+        format!("{rows} rows written to {name} ({bytes} bytes)"),
+    );
+    Ok(())
+}

@@ -1,0 +1,183 @@
+//! `notification`: e-mail about a run, to each recipient separately, so one refused
+//! address neither blocks nor repeats the others. Delivered addresses are kept in the
+//! checkpoint (a retry does not send twice); addresses the server refuses for good are
+//! recorded in `email_suppressions` and skipped from then on.
+
+mod mail;
+pub mod subscriptions;
+pub mod templates;
+
+use chrono::Utc;
+use entity::email_suppression;
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, sea_query::OnConflict};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use uuid::Uuid;
+
+pub use subscriptions::{NewSubscription, announce};
+
+use crate::{
+    context::JobContext,
+    error::{ErrorCategory, JobError},
+    params::ParamError,
+    progress::{ItemOutcome, Level, Progress},
+    runs,
+};
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationParams {
+    pub recipients: Vec<String>,
+    /// The run to report on.
+    pub run_id: Uuid,
+    /// `ro` (default) or `en`.
+    #[serde(default = "ro")]
+    pub locale: String,
+    /// The subscription that asked for it, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subscription_id: Option<Uuid>,
+}
+
+fn ro() -> String {
+    "ro".into()
+}
+
+impl NotificationParams {
+    pub fn validate(&self) -> Result<(), ParamError> {
+        if self.recipients.is_empty() {
+            return Err(ParamError::new(
+                "params.recipients",
+                "must name at least one address",
+            ));
+        }
+        if let Some(bad) = self
+            .recipients
+            .iter()
+            .position(|r| r.parse::<lettre::Address>().is_err())
+        {
+            return Err(ParamError::new(
+                format!("params.recipients[{bad}]"),
+                "is not an e-mail address",
+            ));
+        }
+        if !templates::LOCALES.contains(&self.locale.as_str()) {
+            return Err(ParamError::new("params.locale", "must be ro or en"));
+        }
+        Ok(())
+    }
+}
+
+pub async fn run(
+    ctx: &JobContext,
+    progress: &mut Progress,
+    params: NotificationParams,
+) -> Result<(), JobError> {
+    let Some(url) = &ctx.config.smtp_url else {
+        return Err(JobError::permanent(
+            ErrorCategory::NotConfigured,
+            "MAGFLOW_SMTP_URL is not set: notifications cannot be sent",
+        ));
+    };
+    let transport =
+        mail::transport(url).map_err(|e| JobError::permanent(ErrorCategory::NotConfigured, e))?;
+    let from = ctx.config.smtp_from.parse().map_err(|_| {
+        JobError::permanent(
+            ErrorCategory::NotConfigured,
+            "MAGFLOW_SMTP_FROM is not an address",
+        )
+    })?;
+    let Some(run) = runs::find(&ctx.db, params.run_id).await? else {
+        return Err(JobError::permanent(
+            ErrorCategory::InvalidInput,
+            format!("run {} does not exist", params.run_id),
+        ));
+    };
+    let link = format!("{}/api/v1/runs/{}", ctx.config.public_url(), run.id);
+    let subscription = params
+        .subscription_id
+        .map_or_else(|| "-".to_owned(), |id| id.to_string());
+    let message = templates::run_ended(&run, &params.locale, &link, &subscription)
+        .map_err(|e| JobError::permanent(ErrorCategory::Permanent, format!("template: {e}")))?;
+
+    let suppressed: Vec<String> = email_suppression::Entity::find()
+        .filter(email_suppression::Column::Address.is_in(params.recipients.iter().cloned()))
+        .all(&ctx.db)
+        .await?
+        .into_iter()
+        .map(|s| s.address)
+        .collect();
+    let mut delivered: Vec<String> = progress
+        .checkpoint()
+        .and_then(|c| c.get("delivered"))
+        .and_then(|d| serde_json::from_value(d.clone()).ok())
+        .unwrap_or_default();
+    progress.set_total(params.recipients.len() as u64);
+    let mut deferred = None;
+    let mut rejected = 0u64;
+    for to in &params.recipients {
+        if delivered.contains(to) {
+            continue;
+        }
+        if suppressed.contains(to) {
+            rejected += 1;
+            progress.record(ItemOutcome::Failed, 1);
+            progress.log(Level::Warn, format!("{to} skipped: refused before"));
+            continue;
+        }
+        match mail::send(&transport, &from, to, &message).await {
+            mail::Delivery::Sent => {
+                delivered.push(to.clone());
+                progress.record(ItemOutcome::Created, 1);
+                progress.set_checkpoint(json!({ "delivered": delivered }));
+            }
+            mail::Delivery::Rejected(reason) => {
+                rejected += 1;
+                progress.record(ItemOutcome::Failed, 1);
+                progress.log(Level::Warn, format!("{to} refused for good: {reason}"));
+                suppress(ctx, to, &reason, progress.run_id()).await?;
+            }
+            mail::Delivery::Deferred(reason) => {
+                progress.log(Level::Warn, format!("{to} not delivered yet: {reason}"));
+                deferred.get_or_insert(reason);
+            }
+        }
+        progress.flush().await?;
+    }
+    if let Some(reason) = deferred {
+        return Err(JobError::transient(format!(
+            "the mail server did not take every message ({reason}); the rest are tried again"
+        )));
+    }
+    if delivered.is_empty() && rejected > 0 {
+        return Err(JobError::permanent(
+            ErrorCategory::EmailRejected,
+            "every recipient was refused by the mail server",
+        ));
+    }
+    Ok(())
+}
+
+async fn suppress(
+    ctx: &JobContext,
+    address: &str,
+    reason: &str,
+    run_id: Uuid,
+) -> Result<(), JobError> {
+    email_suppression::Entity::insert(email_suppression::ActiveModel {
+        address: Set(address.to_owned()),
+        reason: Set(reason.to_owned()),
+        run_id: Set(Some(run_id)),
+        at: Set(Utc::now()),
+    })
+    .on_conflict(
+        OnConflict::column(email_suppression::Column::Address)
+            .update_columns([
+                email_suppression::Column::Reason,
+                email_suppression::Column::At,
+            ])
+            .to_owned(),
+    )
+    .exec_without_returning(&ctx.db)
+    .await?;
+    Ok(())
+}

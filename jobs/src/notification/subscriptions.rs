@@ -1,0 +1,169 @@
+//! Who is told when which runs end, and telling them: when a top-level run ends, each
+//! matching subscription gets a notification run. `job_runs.announced` makes that happen
+//! once per run, whichever worker or API call sees the end first.
+
+use chrono::Utc;
+use entity::{
+    job_run::{self, RunStatus},
+    notification_subscription as subscription,
+};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, sea_query::Expr,
+};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::templates::LOCALES;
+use crate::{
+    JobKind, Queue,
+    error::RunsError,
+    params::ParamError,
+    runs::{self, NewRun},
+};
+
+/// A subscription as asked for.
+#[derive(Clone, Debug)]
+pub struct NewSubscription {
+    pub recipients: Vec<String>,
+    /// Job kinds, or `None` for all.
+    pub kinds: Option<Vec<String>>,
+    /// `success`, `failure` or `both`.
+    pub on: String,
+    pub locale: String,
+}
+
+impl NewSubscription {
+    pub fn validate(&self) -> Result<(), ParamError> {
+        if self.recipients.is_empty() {
+            return Err(ParamError::new(
+                "recipients",
+                "must name at least one address",
+            ));
+        }
+        for (i, r) in self.recipients.iter().enumerate() {
+            if r.parse::<lettre::Address>().is_err() {
+                return Err(ParamError::new(
+                    format!("recipients[{i}]"),
+                    format!("{r:?} is not an e-mail address"),
+                ));
+            }
+        }
+        if let Some(kinds) = &self.kinds {
+            if kinds.is_empty() {
+                return Err(ParamError::new("kinds", "must name a kind, or be \"all\""));
+            }
+            for (i, k) in kinds.iter().enumerate() {
+                if JobKind::parse(k).is_none() || k == "notification" {
+                    return Err(ParamError::new(
+                        format!("kinds[{i}]"),
+                        format!("{k:?} is not a job kind (sync, bulk_update, export, ping)"),
+                    ));
+                }
+            }
+        }
+        if !["success", "failure", "both"].contains(&self.on.as_str()) {
+            return Err(ParamError::new("on", "must be success, failure or both"));
+        }
+        if !LOCALES.contains(&self.locale.as_str()) {
+            return Err(ParamError::new("locale", "must be ro or en"));
+        }
+        Ok(())
+    }
+}
+
+pub async fn create(
+    db: &DatabaseConnection,
+    new: NewSubscription,
+    created_by: &str,
+) -> Result<subscription::Model, DbErr> {
+    subscription::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        recipients: Set(json!(new.recipients)),
+        kinds: Set(new.kinds.map_or_else(|| json!("all"), |k| json!(k))),
+        on: Set(new.on),
+        locale: Set(new.locale),
+        created_by: Set(created_by.to_owned()),
+        created_at: Set(Utc::now()),
+    }
+    .insert(db)
+    .await
+}
+
+pub async fn list(db: &DatabaseConnection) -> Result<Vec<subscription::Model>, DbErr> {
+    subscription::Entity::find()
+        .order_by_asc(subscription::Column::Id)
+        .all(db)
+        .await
+}
+
+pub async fn delete(db: &DatabaseConnection, id: Uuid) -> Result<bool, DbErr> {
+    let r = subscription::Entity::delete_by_id(id).exec(db).await?;
+    Ok(r.rows_affected > 0)
+}
+
+fn matches(sub: &subscription::Model, run: &job_run::Model) -> bool {
+    let kind_ok = match &sub.kinds {
+        Value::Array(kinds) => kinds.iter().any(|k| k.as_str() == Some(run.kind.as_str())),
+        _ => true,
+    };
+    let outcome_ok = match (sub.on.as_str(), run.status) {
+        ("both", _) => true,
+        ("success", s) => s == RunStatus::Succeeded,
+        ("failure", s) => matches!(s, RunStatus::Failed | RunStatus::Dead),
+        _ => false,
+    };
+    kind_ok && outcome_ok
+}
+
+/// If run `id` is a top-level run that has ended and was not announced yet, queues one
+/// notification run per matching subscription; how many.
+pub async fn announce(
+    db: &DatabaseConnection,
+    queue: &Queue,
+    id: Uuid,
+) -> Result<usize, RunsError> {
+    let Some(run) = runs::find(db, id).await? else {
+        return Ok(0);
+    };
+    if !run.status.is_terminal()
+        || run.parent_id.is_some()
+        || run.announced
+        || run.kind == JobKind::Notification.as_str()
+    {
+        return Ok(0);
+    }
+    let claimed = job_run::Entity::update_many()
+        .col_expr(job_run::Column::Announced, Expr::value(true))
+        .filter(job_run::Column::Id.eq(id))
+        .filter(job_run::Column::Announced.eq(false))
+        .exec(db)
+        .await?;
+    if claimed.rows_affected == 0 {
+        return Ok(0);
+    }
+    let mut queued = 0;
+    for sub in list(db).await?.into_iter().filter(|s| matches(s, &run)) {
+        let params = json!({
+            "recipients": sub.recipients,
+            "run_id": run.id,
+            "locale": sub.locale,
+            "subscription_id": sub.id,
+        });
+        runs::enqueue(
+            db,
+            queue,
+            NewRun {
+                kind: JobKind::Notification,
+                params,
+                account: run.account.clone(),
+                max_attempts: None,
+                parent_id: None,
+                lock_key: None,
+            },
+        )
+        .await?;
+        queued += 1;
+    }
+    Ok(queued)
+}

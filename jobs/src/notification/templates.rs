@@ -1,0 +1,150 @@
+//! The e-mail a subscription receives when a run ends: subject, plain text and HTML, in
+//! Romanian or English, from minijinja templates (HTML escaped by the engine).
+
+use entity::job_run::{self, RunStatus};
+use minijinja::{Environment, context};
+
+/// A rendered message.
+#[derive(Clone, Debug)]
+pub struct Rendered {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+pub const LOCALES: [&str; 2] = ["ro", "en"];
+
+fn environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    for (name, source) in [
+        (
+            "run_ended.en.txt",
+            include_str!("../../templates/run_ended.en.txt"),
+        ),
+        (
+            "run_ended.ro.txt",
+            include_str!("../../templates/run_ended.ro.txt"),
+        ),
+        (
+            "run_ended.en.html",
+            include_str!("../../templates/run_ended.en.html"),
+        ),
+        (
+            "run_ended.ro.html",
+            include_str!("../../templates/run_ended.ro.html"),
+        ),
+    ] {
+        // The templates are part of the binary; a broken one is caught by the unit test.
+        if let Err(e) = env.add_template(name, source) {
+            tracing::error!(template = name, error = %e, "notification template does not parse");
+        }
+    }
+    env
+}
+
+fn outcome(status: RunStatus, ro: bool) -> &'static str {
+    match (status, ro) {
+        (RunStatus::Succeeded, false) => "succeeded",
+        (RunStatus::Succeeded, true) => "reușită",
+        (RunStatus::Cancelled, false) => "cancelled",
+        (RunStatus::Cancelled, true) => "anulată",
+        (RunStatus::Failed | RunStatus::Dead, false) => "failed",
+        (RunStatus::Failed | RunStatus::Dead, true) => "eșuată",
+        (_, false) => "still running",
+        (_, true) => "în desfășurare",
+    }
+}
+
+fn kind_label(kind: &str, ro: bool) -> &str {
+    match (kind, ro) {
+        ("sync", true) => "Sincronizarea",
+        ("bulk_update", true) => "Actualizarea în masă",
+        ("export", true) => "Exportul",
+        ("notification", true) => "Notificarea",
+        ("sync", false) => "Sync",
+        ("bulk_update", false) => "Bulk update",
+        ("export", false) => "Export",
+        (other, _) => other,
+    }
+}
+
+fn duration(run: &job_run::Model) -> String {
+    let (Some(start), Some(end)) = (run.started_at, run.finished_at) else {
+        return "-".into();
+    };
+    let secs = (end - start).num_seconds().max(0);
+    match secs {
+        s if s < 60 => format!("{s} s"),
+        s if s < 3600 => format!("{} min {} s", s / 60, s % 60),
+        s => format!("{} h {} min", s / 3600, (s % 3600) / 60),
+    }
+}
+
+/// The message about `run` in `locale` (`ro` unless `en`).
+pub fn run_ended(
+    run: &job_run::Model,
+    locale: &str,
+    link: &str,
+    subscription: &str,
+) -> Result<Rendered, minijinja::Error> {
+    let ro = locale != "en";
+    let account = run.account.as_deref().unwrap_or(if ro {
+        "toate conturile"
+    } else {
+        "all accounts"
+    });
+    let subject = if ro {
+        format!(
+            "[magflow] {} {} ({account}): {}",
+            kind_label(&run.kind, true),
+            outcome(run.status, true),
+            run.processed
+        )
+    } else {
+        format!(
+            "[magflow] {} {} ({account}): {} items",
+            kind_label(&run.kind, false),
+            outcome(run.status, false),
+            run.processed
+        )
+    };
+    let colour = match run.status {
+        RunStatus::Succeeded => "#1e7b34",
+        RunStatus::Cancelled => "#8a6d00",
+        _ => "#b00020",
+    };
+    let ctx = context! {
+        subject => subject.clone(),
+        outcome => outcome(run.status, ro),
+        duration => duration(run),
+        link => link,
+        subscription => subscription,
+        colour => colour,
+        run => context! {
+            id => run.id.to_string(),
+            kind => run.kind.clone(),
+            account => run.account.clone(),
+            attempt => run.attempt,
+            max_attempts => run.max_attempts,
+            total => run.total,
+            processed => run.processed,
+            created => run.created,
+            updated => run.updated,
+            unchanged => run.unchanged,
+            failed => run.failed,
+            error_category => run.error_category.clone(),
+            error_message => run.error_message.clone(),
+        },
+    };
+    let env = environment();
+    let lang = if ro { "ro" } else { "en" };
+    Ok(Rendered {
+        text: env
+            .get_template(&format!("run_ended.{lang}.txt"))?
+            .render(&ctx)?,
+        html: env
+            .get_template(&format!("run_ended.{lang}.html"))?
+            .render(&ctx)?,
+        subject,
+    })
+}
