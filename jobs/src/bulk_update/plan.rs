@@ -456,3 +456,28 @@ async fn load_offers<C: ConnectionTrait>(db: &C, items: &[ParsedItem]) -> Result
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_and_whole_numbers_are_strict() {
+        assert_eq!(money(&json!("12.5")).expect("ok"), Decimal::new(125, 1));
+        assert_eq!(
+            money(&json!(12.1234)).expect("ok"),
+            Decimal::new(121_234, 4)
+        );
+        assert_eq!(
+            money(&json!("1.00000")).expect("trailing zeros"),
+            Decimal::ONE
+        );
+        assert_eq!(money(&json!("1.00001")), Err("has more than 4 decimals"));
+        assert_eq!(money(&json!("-1")), Err("must be 0 or more"));
+        assert_eq!(money(&json!("ten")), Err("must be a number"));
+        assert_eq!(whole(&json!(3)), Some(3));
+        assert_eq!(whole(&json!("3")), Some(3));
+        assert_eq!(whole(&json!(2.5)), None);
+        assert_eq!(whole(&json!("2.5")), None);
+    }
+}

@@ -148,3 +148,76 @@ pub fn run_ended(
         subject,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+    use serde_json::json;
+    use uuid::Uuid;
+
+    use super::*;
+
+    #[test]
+    fn both_locales_render_every_part() {
+        let now = Utc::now();
+        let run = job_run::Model {
+            id: Uuid::now_v7(),
+            parent_id: None,
+            kind: "sync".into(),
+            queue_job_id: None,
+            account: Some("main".into()),
+            params: json!({}),
+            status: RunStatus::Failed,
+            attempt: 5,
+            max_attempts: 5,
+            total: Some(100),
+            processed: 40,
+            created: 30,
+            updated: 10,
+            unchanged: 0,
+            failed: 0,
+            pages_done: 1,
+            pages_total: Some(1),
+            emag_requests: 3,
+            rate_limit_waits: 0,
+            emag_errors: 3,
+            rate_limited: 0,
+            emag_latency_ms: 90,
+            lock_key: None,
+            checkpoint: None,
+            throughput: None,
+            eta_seconds: None,
+            error_category: Some("bad_credentials".into()),
+            error_message: Some("eMAG refused <the> password".into()),
+            cancel_requested: false,
+            worker_id: None,
+            heartbeat_at: None,
+            next_attempt_at: None,
+            revision: 1,
+            created_at: now,
+            started_at: Some(now - chrono::Duration::seconds(75)),
+            finished_at: Some(now),
+            updated_at: now,
+            result: None,
+            announced: false,
+        };
+        for locale in LOCALES {
+            let m = run_ended(&run, locale, "http://x/run", "sub").expect("renders");
+            assert!(m.subject.contains("main"), "{}", m.subject);
+            for part in [&m.text, &m.html] {
+                assert!(part.contains(&run.id.to_string()));
+                assert!(part.contains("40"));
+                assert!(part.contains("bad_credentials"));
+                assert!(part.contains("1 min 15 s"));
+            }
+            assert!(m.html.contains("&lt;the&gt;"), "HTML is escaped");
+            assert!(m.text.contains("<the>"), "text is not");
+        }
+        let ro = run_ended(&run, "ro", "http://x/run", "sub").expect("renders");
+        assert!(
+            ro.subject.contains("Sincronizarea eșuată"),
+            "{}",
+            ro.subject
+        );
+    }
+}

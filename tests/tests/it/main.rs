@@ -25,6 +25,8 @@ mod cancel;
 mod cli;
 mod emag_contract;
 mod emag_faults;
+mod export;
+mod notify;
 mod openapi;
 mod ping;
 mod processes;
