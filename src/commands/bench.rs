@@ -1,6 +1,7 @@
 //! `magflow bench …`: figures for BENCHMARKS.md. Each benchmark measures a baseline in
 //! the same run, so results are read as ratios, not as absolute numbers of one machine.
 
+mod bulk;
 mod queue;
 mod ratelimit;
 mod status;
@@ -18,6 +19,8 @@ pub enum BenchCommand {
     /// The sync job end to end: rate-limit utilisation with 1..N worker processes, or
     /// offers/s into PostgreSQL against COPY plus the worker's peak memory.
     Sync(sync::SyncBench),
+    /// A bulk price/stock update at eMAG's limits: items/s against 3 requests/s × 50.
+    Bulk(bulk::BulkBench),
     /// `GET /api/v1/status` latency under N concurrent clients, against `/health`.
     Status(status::StatusBench),
     /// One load process of `bench ratelimit` (started by it).
@@ -32,6 +35,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::RatelimitLoad(args) => ratelimit::load(args).await,
         BenchCommand::Sync(args) => sync::run(args).await,
         BenchCommand::Status(args) => status::run(args).await,
+        BenchCommand::Bulk(args) => bulk::run(args).await,
     }
 }
 

@@ -180,7 +180,10 @@ async fn sync_all(ctx: &JobContext, accounts: usize) -> anyhow::Result<Vec<job_r
     wait_all(ctx, &ids).await
 }
 
-async fn wait_all(ctx: &JobContext, ids: &[uuid::Uuid]) -> anyhow::Result<Vec<job_run::Model>> {
+pub(super) async fn wait_all(
+    ctx: &JobContext,
+    ids: &[uuid::Uuid],
+) -> anyhow::Result<Vec<job_run::Model>> {
     loop {
         let mut runs = Vec::new();
         for id in ids {
@@ -282,7 +285,7 @@ async fn throughput(
     }))
 }
 
-fn duration(run: &job_run::Model) -> anyhow::Result<f64> {
+pub(super) fn duration(run: &job_run::Model) -> anyhow::Result<f64> {
     match (run.started_at, run.finished_at) {
         (Some(a), Some(b)) => Ok((b - a).num_milliseconds() as f64 / 1000.0),
         _ => anyhow::bail!("run {} has no start or end time", run.id),
@@ -298,7 +301,7 @@ fn peak_rss_kib(pid: u32) -> Option<u64> {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
-async fn fresh_database(admin_url: &str) -> anyhow::Result<(String, String)> {
+pub(super) async fn fresh_database(admin_url: &str) -> anyhow::Result<(String, String)> {
     let name = format!("mf_bench_{}", uuid::Uuid::new_v4().simple());
     let admin = Database::connect(admin_url)
         .await
@@ -314,7 +317,7 @@ fn url_with_path(url: &str, db: &str) -> anyhow::Result<String> {
     Ok(format!("{base}/{db}"))
 }
 
-async fn drop_database(admin_url: &str, name: &str) {
+pub(super) async fn drop_database(admin_url: &str, name: &str) {
     if let Ok(admin) = Database::connect(admin_url).await {
         let _ = admin
             .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))

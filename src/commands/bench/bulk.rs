@@ -1,0 +1,169 @@
+//! `magflow bench bulk`: a bulk price/stock update end to end against the simulator with
+//! eMAG's limits, through one worker process. The ceiling is eMAG's: 3 requests/s of 50
+//! items = 150 items/s; the figure is items/s achieved ÷ that ceiling, in the same run.
+
+use std::process::Stdio;
+
+use anyhow::Context;
+use entity::offer;
+use jobs::{
+    Config, JobContext, JobKind, SecretUrl,
+    accounts::{self, NewAccount},
+    bulk_update::{self, input},
+    emag::sim::{Faults, LimitMode, SimConfig, SimLogin, Simulator},
+    registry, submit,
+};
+use rust_decimal::Decimal;
+use sea_orm::EntityTrait;
+use serde_json::{Value, json};
+
+use super::sync::{drop_database, duration, fresh_database, wait_all};
+
+#[derive(clap::Args, Debug)]
+pub struct BulkBench {
+    /// Offers to change (all of one account).
+    #[arg(long, default_value_t = 3000)]
+    items: usize,
+    /// Simulated eMAG answer time of a save in ms, e.g. `800-1200`.
+    #[arg(long, default_value = "800-1200")]
+    latency_ms: String,
+    #[arg(
+        long,
+        env = "MAGFLOW_BENCH_REDIS_URL",
+        default_value = "redis://127.0.0.1:6379/"
+    )]
+    redis_url: String,
+    /// A PostgreSQL URL whose user may create databases; the benchmark makes its own.
+    #[arg(
+        long,
+        env = "MAGFLOW_BENCH_DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+    )]
+    database_url: String,
+}
+
+const LOGIN: &str = "bench";
+const PASSWORD: &str = "bench-secret";
+/// eMAG: 3 requests/s outside orders, 50 items per `offer/save`.
+const CEILING_ITEMS_PER_SECOND: f64 = 3.0 * 50.0;
+
+pub async fn run(args: BulkBench) -> anyhow::Result<()> {
+    let sim = Simulator::start(
+        SimConfig {
+            logins: vec![SimLogin {
+                username: LOGIN.into(),
+                password: PASSWORD.into(),
+                fbe: false,
+            }],
+            offers: args.items,
+            orders: 1,
+            limits: LimitMode::Emag,
+            ..SimConfig::default()
+        },
+        "127.0.0.1:0",
+    )
+    .await?;
+    let (database_url, db_name) = fresh_database(&args.database_url).await?;
+    let key = jobs::secrets::SecretKey::generate_hex();
+    let prefix = format!("bench{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let config = Config {
+        database_url: SecretUrl::new(database_url.clone()),
+        queue_url: SecretUrl::new(args.redis_url.clone()),
+        queue_prefix: prefix.clone(),
+        secret_key: Some(jobs::secrets::SecretKey::from_hex(&key)?),
+        ..Config::default()
+    };
+    let ctx = JobContext::connect(config, true).await?;
+    accounts::create(
+        &ctx.db,
+        ctx.sealer.as_ref(),
+        NewAccount {
+            name: "b0".into(),
+            kind: "main".into(),
+            platform: None,
+            base_url: Some(sim.base_url.clone()),
+            username: LOGIN.into(),
+            password: PASSWORD.into(),
+        },
+    )
+    .await?;
+    let env = [
+        ("MAGFLOW_DATABASE_URL", database_url.as_str()),
+        ("MAGFLOW_QUEUE_URL", args.redis_url.as_str()),
+        ("MAGFLOW_QUEUE_PREFIX", prefix.as_str()),
+        ("MAGFLOW_SECRET_KEY", key.as_str()),
+        ("MAGFLOW_LOG", "warn"),
+    ];
+    let mut worker = tokio::process::Command::new(std::env::current_exe()?)
+        .arg("worker")
+        .envs(env)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .context("start a worker process")?;
+
+    // The offers must be in the database first: a bulk update is checked against it.
+    let validated = registry::validate(
+        JobKind::Sync,
+        &json!({ "accounts": ["b0"], "resource": "offers" }),
+    )?;
+    let sync = submit::submit(&ctx.db, &ctx.queue, JobKind::Sync, validated, None).await?;
+    wait_all(&ctx, &[sync.id]).await?;
+
+    let offers = offer::Entity::find().all(&ctx.db).await?;
+    let items: Vec<Value> = offers
+        .iter()
+        .enumerate()
+        .map(|(i, o)| {
+            let price = o.sale_price.unwrap_or(Decimal::ONE) * Decimal::new(101, 2);
+            json!({ "account": "b0", "id": o.emag_id, "sale_price": price.round_dp(2).to_string(), "stock": i % 50 })
+        })
+        .collect();
+    let raw = input::from_json(&items).map_err(|p| anyhow::anyhow!("bad items: {p:?}"))?;
+    *sim.state
+        .faults
+        .lock()
+        .map_err(|_| anyhow::anyhow!("faults"))? =
+        Faults::parse(&format!("latency={}", args.latency_ms)).map_err(anyhow::Error::msg)?;
+    let before = sim.state.requests(0).len();
+    let run = bulk_update::accept(&ctx.db, &ctx.queue, &raw, None).await?;
+    let run = wait_all(&ctx, &[run.id])
+        .await?
+        .pop()
+        .context("the bulk run")?;
+    let _ = worker.start_kill();
+
+    let seconds = duration(&run)?;
+    let saves: Vec<f64> = sim
+        .state
+        .requests(before)
+        .iter()
+        .filter(|r| r.route == "offer/save" && r.status != 429)
+        .map(|r| r.t_ms)
+        .collect();
+    let rejected = sim
+        .state
+        .requests(before)
+        .iter()
+        .filter(|r| r.status == 429)
+        .count();
+    let items_per_second = run.processed as f64 / seconds;
+    let report = json!({
+        "items": run.processed,
+        "accepted": run.updated,
+        "rejected": run.failed,
+        "save_latency_ms": args.latency_ms,
+        "seconds": seconds,
+        "offer_save_requests": saves.len(),
+        "rejected_429": rejected,
+        "items_per_second": items_per_second,
+        "ceiling_items_per_second": CEILING_ITEMS_PER_SECOND,
+        "ratio_to_ceiling": items_per_second / CEILING_ITEMS_PER_SECOND,
+    });
+    println!("{report}");
+    drop(ctx);
+    super::cleanup_redis(&args.redis_url, &prefix).await;
+    drop_database(&args.database_url, &db_name).await;
+    Ok(())
+}
