@@ -2,6 +2,7 @@
 //! the same run, so results are read as ratios, not as absolute numbers of one machine.
 
 mod bulk;
+mod export;
 mod queue;
 mod ratelimit;
 mod status;
@@ -19,6 +20,8 @@ pub enum BenchCommand {
     /// The sync job end to end: rate-limit utilisation with 1..N worker processes, or
     /// offers/s into PostgreSQL against COPY plus the worker's peak memory.
     Sync(sync::SyncBench),
+    /// Exports of N/10 and N offers (CSV, XLSX): rows/s and the worker's peak memory.
+    Export(export::ExportBench),
     /// A bulk price/stock update at eMAG's limits: items/s against 3 requests/s × 50.
     Bulk(bulk::BulkBench),
     /// `GET /api/v1/status` latency under N concurrent clients, against `/health`.
@@ -36,6 +39,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Sync(args) => sync::run(args).await,
         BenchCommand::Status(args) => status::run(args).await,
         BenchCommand::Bulk(args) => bulk::run(args).await,
+        BenchCommand::Export(args) => export::run(args).await,
     }
 }
 

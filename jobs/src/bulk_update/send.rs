@@ -28,9 +28,10 @@ pub const SENT: &str = "sent";
 pub const ACCEPTED: &str = "accepted";
 pub const REJECTED: &str = "rejected";
 
-/// Chunks requested ahead: eMAG answers a save in about a second, the limit allows three
-/// requests a second.
-const IN_FLIGHT: usize = 8;
+/// Chunks requested ahead (each still waits for its slot in the shared limit): the limit
+/// allows three requests a second and a save can take seconds to answer, so 16 keep the
+/// budget busy up to about 5 s per answer.
+const IN_FLIGHT: usize = 16;
 
 /// Rejected items named one by one in the run's log, per chunk.
 const LOGGED_REJECTIONS: usize = 3;

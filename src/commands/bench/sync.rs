@@ -293,7 +293,7 @@ pub(super) fn duration(run: &job_run::Model) -> anyhow::Result<f64> {
 }
 
 /// Peak resident set of a process (Linux `VmHWM`), in KiB.
-fn peak_rss_kib(pid: u32) -> Option<u64> {
+pub(super) fn peak_rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status
         .lines()
