@@ -43,6 +43,37 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
     }
 }
 
+/// Where the end-to-end benchmarks keep their queue and data: a Redis and a PostgreSQL
+/// whose user may create databases (each run makes its own and drops it).
+#[derive(clap::Args, Debug)]
+pub struct Stores {
+    #[arg(
+        long,
+        env = "MAGFLOW_BENCH_REDIS_URL",
+        default_value = "redis://127.0.0.1:6379/"
+    )]
+    pub redis_url: String,
+    #[arg(
+        long,
+        env = "MAGFLOW_BENCH_DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+    )]
+    pub database_url: String,
+}
+
+/// A `magflow worker` process with `env`, killed when dropped.
+pub fn spawn_worker(env: &[(&str, &str)]) -> anyhow::Result<tokio::process::Child> {
+    use anyhow::Context;
+    tokio::process::Command::new(std::env::current_exe()?)
+        .arg("worker")
+        .envs(env.iter().copied())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .context("start a worker process")
+}
+
 /// The p-th percentile (0–100) of sorted samples.
 pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {

@@ -169,6 +169,23 @@ pub async fn test_config(
     (config, key)
 }
 
+/// A CSV file with a header line, as one map (column → cell) per line.
+pub fn csv_rows(bytes: &[u8]) -> Vec<std::collections::BTreeMap<String, String>> {
+    let mut reader = csv::Reader::from_reader(bytes);
+    let headers = reader.headers().expect("a CSV header").clone();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.expect("a CSV record");
+            headers
+                .iter()
+                .map(str::to_owned)
+                .zip(r.iter().map(str::to_owned))
+                .collect()
+        })
+        .collect()
+}
+
 /// Calls one of the simulator's `/__sim` endpoints (faults, outage, ip-block, mutate)
 /// over HTTP, as a test or demo script would; returns its JSON answer (null when empty).
 pub async fn sim_admin(sim: &jobs::emag::sim::Simulator, endpoint: &str, body: &Value) -> Value {

@@ -2,8 +2,6 @@
 //! eMAG's limits, through one worker process. The ceiling is eMAG's: 3 requests/s of 50
 //! items = 150 items/s; the figure is items/s achieved ÷ that ceiling, in the same run.
 
-use std::process::Stdio;
-
 use anyhow::Context;
 use entity::offer;
 use jobs::{
@@ -27,19 +25,8 @@ pub struct BulkBench {
     /// Simulated eMAG answer time of a save in ms, e.g. `800-1200`.
     #[arg(long, default_value = "800-1200")]
     latency_ms: String,
-    #[arg(
-        long,
-        env = "MAGFLOW_BENCH_REDIS_URL",
-        default_value = "redis://127.0.0.1:6379/"
-    )]
-    redis_url: String,
-    /// A PostgreSQL URL whose user may create databases; the benchmark makes its own.
-    #[arg(
-        long,
-        env = "MAGFLOW_BENCH_DATABASE_URL",
-        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
-    )]
-    database_url: String,
+    #[command(flatten)]
+    stores: super::Stores,
 }
 
 const LOGIN: &str = "bench";
@@ -63,12 +50,12 @@ pub async fn run(args: BulkBench) -> anyhow::Result<()> {
         "127.0.0.1:0",
     )
     .await?;
-    let (database_url, db_name) = fresh_database(&args.database_url).await?;
+    let (database_url, db_name) = fresh_database(&args.stores.database_url).await?;
     let key = jobs::secrets::SecretKey::generate_hex();
     let prefix = format!("bench{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
     let config = Config {
         database_url: SecretUrl::new(database_url.clone()),
-        queue_url: SecretUrl::new(args.redis_url.clone()),
+        queue_url: SecretUrl::new(args.stores.redis_url.clone()),
         queue_prefix: prefix.clone(),
         secret_key: Some(jobs::secrets::SecretKey::from_hex(&key)?),
         ..Config::default()
@@ -89,19 +76,12 @@ pub async fn run(args: BulkBench) -> anyhow::Result<()> {
     .await?;
     let env = [
         ("MAGFLOW_DATABASE_URL", database_url.as_str()),
-        ("MAGFLOW_QUEUE_URL", args.redis_url.as_str()),
+        ("MAGFLOW_QUEUE_URL", args.stores.redis_url.as_str()),
         ("MAGFLOW_QUEUE_PREFIX", prefix.as_str()),
         ("MAGFLOW_SECRET_KEY", key.as_str()),
         ("MAGFLOW_LOG", "warn"),
     ];
-    let mut worker = tokio::process::Command::new(std::env::current_exe()?)
-        .arg("worker")
-        .envs(env)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .context("start a worker process")?;
+    let mut worker = super::spawn_worker(&env)?;
 
     // The offers must be in the database first: a bulk update is checked against it.
     let validated = registry::validate(
@@ -163,7 +143,7 @@ pub async fn run(args: BulkBench) -> anyhow::Result<()> {
     });
     println!("{report}");
     drop(ctx);
-    super::cleanup_redis(&args.redis_url, &prefix).await;
-    drop_database(&args.database_url, &db_name).await;
+    super::cleanup_redis(&args.stores.redis_url, &prefix).await;
+    drop_database(&args.stores.database_url, &db_name).await;
     Ok(())
 }

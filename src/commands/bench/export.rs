@@ -3,8 +3,6 @@
 //! memory. Flat memory means the large export peaks where the small one does; the small
 //! export, in the same run, is the baseline.
 
-use std::process::Stdio;
-
 use anyhow::Context;
 use jobs::{Config, JobContext, JobKind, SecretUrl, registry, submit};
 use sea_orm::ConnectionTrait;
@@ -17,28 +15,17 @@ pub struct ExportBench {
     /// Offers in the large export (the small one has a tenth).
     #[arg(long, default_value_t = 100_000)]
     offers: usize,
-    #[arg(
-        long,
-        env = "MAGFLOW_BENCH_REDIS_URL",
-        default_value = "redis://127.0.0.1:6379/"
-    )]
-    redis_url: String,
-    /// A PostgreSQL URL whose user may create databases; the benchmark makes its own.
-    #[arg(
-        long,
-        env = "MAGFLOW_BENCH_DATABASE_URL",
-        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
-    )]
-    database_url: String,
+    #[command(flatten)]
+    stores: super::Stores,
 }
 
 pub async fn run(args: ExportBench) -> anyhow::Result<()> {
-    let (database_url, db_name) = fresh_database(&args.database_url).await?;
+    let (database_url, db_name) = fresh_database(&args.stores.database_url).await?;
     let prefix = format!("bench{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
     let exports = tempfile::tempdir()?;
     let config = Config {
         database_url: SecretUrl::new(database_url.clone()),
-        queue_url: SecretUrl::new(args.redis_url.clone()),
+        queue_url: SecretUrl::new(args.stores.redis_url.clone()),
         queue_prefix: prefix.clone(),
         exports_dir: exports.path().display().to_string(),
         ..Config::default()
@@ -51,7 +38,7 @@ pub async fn run(args: ExportBench) -> anyhow::Result<()> {
     let exports_dir = exports.path().display().to_string();
     let env = [
         ("MAGFLOW_DATABASE_URL", database_url.as_str()),
-        ("MAGFLOW_QUEUE_URL", args.redis_url.as_str()),
+        ("MAGFLOW_QUEUE_URL", args.stores.redis_url.as_str()),
         ("MAGFLOW_QUEUE_PREFIX", prefix.as_str()),
         ("MAGFLOW_EXPORTS_DIR", exports_dir.as_str()),
         ("MAGFLOW_LOG", "warn"),
@@ -60,14 +47,7 @@ pub async fn run(args: ExportBench) -> anyhow::Result<()> {
     for format in ["csv", "xlsx"] {
         for account in ["small", "large"] {
             // A fresh process per export: its peak memory is this export's alone.
-            let mut worker = tokio::process::Command::new(std::env::current_exe()?)
-                .arg("worker")
-                .envs(env)
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .kill_on_drop(true)
-                .spawn()
-                .context("start a worker process")?;
+            let mut worker = super::spawn_worker(&env)?;
             let params = json!({ "resource": "offers", "format": format, "account": account });
             let validated = registry::validate(JobKind::Export, &params)?;
             let run = submit::submit(&ctx.db, &ctx.queue, JobKind::Export, validated, None).await?;
@@ -108,8 +88,8 @@ pub async fn run(args: ExportBench) -> anyhow::Result<()> {
         })
     );
     drop(ctx);
-    super::cleanup_redis(&args.redis_url, &prefix).await;
-    drop_database(&args.database_url, &db_name).await;
+    super::cleanup_redis(&args.stores.redis_url, &prefix).await;
+    drop_database(&args.stores.database_url, &db_name).await;
     Ok(())
 }
 

@@ -7,7 +7,7 @@
 //!   PostgreSQL. Baseline: `COPY` of the same rows into a copy of the table, in the same
 //!   run. Also reports the worker process's peak RSS (`VmHWM`).
 
-use std::{process::Stdio, time::Instant};
+use std::time::Instant;
 
 use anyhow::Context;
 use entity::job_run::{self, RunStatus};
@@ -38,19 +38,8 @@ pub struct SyncBench {
     /// Offers to sync (throughput).
     #[arg(long, default_value_t = 100_000)]
     offers: usize,
-    #[arg(
-        long,
-        env = "MAGFLOW_BENCH_REDIS_URL",
-        default_value = "redis://127.0.0.1:6379/"
-    )]
-    redis_url: String,
-    /// A PostgreSQL URL whose user may create databases; the benchmark makes its own.
-    #[arg(
-        long,
-        env = "MAGFLOW_BENCH_DATABASE_URL",
-        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
-    )]
-    database_url: String,
+    #[command(flatten)]
+    stores: super::Stores,
 }
 
 const LOGIN: &str = "bench";
@@ -78,12 +67,12 @@ pub async fn run(args: SyncBench) -> anyhow::Result<()> {
         "127.0.0.1:0",
     )
     .await?;
-    let (database_url, db_name) = fresh_database(&args.database_url).await?;
+    let (database_url, db_name) = fresh_database(&args.stores.database_url).await?;
     let key = jobs::secrets::SecretKey::generate_hex();
     let prefix = format!("bench{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
     let config = Config {
         database_url: SecretUrl::new(database_url.clone()),
-        queue_url: SecretUrl::new(args.redis_url.clone()),
+        queue_url: SecretUrl::new(args.stores.redis_url.clone()),
         queue_prefix: prefix.clone(),
         secret_key: Some(jobs::secrets::SecretKey::from_hex(&key)?),
         ..Config::default()
@@ -111,7 +100,7 @@ pub async fn run(args: SyncBench) -> anyhow::Result<()> {
     }
     let env = [
         ("MAGFLOW_DATABASE_URL", database_url.as_str()),
-        ("MAGFLOW_QUEUE_URL", args.redis_url.as_str()),
+        ("MAGFLOW_QUEUE_URL", args.stores.redis_url.as_str()),
         ("MAGFLOW_QUEUE_PREFIX", prefix.as_str()),
         ("MAGFLOW_SECRET_KEY", key.as_str()),
         (
@@ -124,19 +113,9 @@ pub async fn run(args: SyncBench) -> anyhow::Result<()> {
         ),
         ("MAGFLOW_LOG", "warn"),
     ];
-    let exe = std::env::current_exe()?;
     let mut workers = Vec::new();
     for _ in 0..args.processes.max(1) {
-        workers.push(
-            tokio::process::Command::new(&exe)
-                .arg("worker")
-                .envs(env)
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .kill_on_drop(true)
-                .spawn()
-                .context("start a worker process")?,
-        );
+        workers.push(super::spawn_worker(&env)?);
     }
     let runs = sync_all(&ctx, accounts_n).await?;
     // Throughput also syncs again with nothing changed: every row hashes the same and
@@ -160,8 +139,8 @@ pub async fn run(args: SyncBench) -> anyhow::Result<()> {
     };
     println!("{report}");
     drop(ctx);
-    super::cleanup_redis(&args.redis_url, &prefix).await;
-    drop_database(&args.database_url, &db_name).await;
+    super::cleanup_redis(&args.stores.redis_url, &prefix).await;
+    drop_database(&args.stores.database_url, &db_name).await;
     Ok(())
 }
 

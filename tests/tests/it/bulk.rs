@@ -81,19 +81,7 @@ async fn result_rows(app: &TestApp, run: Uuid) -> Vec<BTreeMap<String, String>> 
         "{}",
         file.disposition
     );
-    let mut reader = csv::Reader::from_reader(file.bytes.as_slice());
-    let headers = reader.headers().expect("header").clone();
-    reader
-        .records()
-        .map(|r| {
-            let r = r.expect("record");
-            headers
-                .iter()
-                .map(str::to_owned)
-                .zip(r.iter().map(str::to_owned))
-                .collect()
-        })
-        .collect()
+    tests::csv_rows(&file.bytes)
 }
 
 both!(applies_and_records_outcomes, applies_and_records_outcomes);

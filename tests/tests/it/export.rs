@@ -46,22 +46,6 @@ async fn export(app: &TestApp, params: Value) -> (Uuid, Value) {
     (id, run)
 }
 
-fn read_csv(bytes: &[u8]) -> Vec<BTreeMap<String, String>> {
-    let mut reader = csv::Reader::from_reader(bytes);
-    let headers = reader.headers().expect("header").clone();
-    reader
-        .records()
-        .map(|r| {
-            let r = r.expect("record");
-            headers
-                .iter()
-                .map(str::to_owned)
-                .zip(r.iter().map(str::to_owned))
-                .collect()
-        })
-        .collect()
-}
-
 both!(
     csv_read_back_equals_the_database,
     csv_read_back_equals_the_database
@@ -92,7 +76,7 @@ async fn csv_read_back_equals_the_database(backend: tests::Backend) {
         "{}",
         file.disposition
     );
-    let rows = read_csv(&file.bytes);
+    let rows = tests::csv_rows(&file.bytes);
     let in_db: BTreeMap<i64, offer::Model> = offer::Entity::find()
         .all(db)
         .await
@@ -126,7 +110,7 @@ async fn csv_read_back_equals_the_database(backend: tests::Backend) {
         .client
         .download(&format!("/api/v1/runs/{id}/result"), &app.viewer)
         .await;
-    let rows = read_csv(&file.bytes);
+    let rows = tests::csv_rows(&file.bytes);
     let lines = order_line::Entity::find().all(db).await.expect("lines");
     assert_eq!(rows.len(), lines.len());
     let from_file: std::collections::BTreeSet<(String, String)> = rows
@@ -145,7 +129,7 @@ async fn csv_read_back_equals_the_database(backend: tests::Backend) {
         .client
         .download(&format!("/api/v1/exports/{id}/file"), &app.viewer)
         .await;
-    let rows = read_csv(&file.bytes);
+    let rows = tests::csv_rows(&file.bytes);
     assert!(rows.iter().all(|r| r["status"] == "succeeded"), "{rows:?}");
     assert!(rows.iter().any(|r| r["kind"] == "sync"));
     assert!(rows.iter().any(|r| r["kind"] == "export"));
