@@ -54,6 +54,12 @@ pub struct ProgressView {
     pub rate_limited: i64,
     /// Mean eMAG response time.
     pub emag_latency_ms: Option<f64>,
+    /// A bulk update's items eMAG accepted (the same as `updated`).
+    #[oai(skip_serializing_if_is_none)]
+    pub accepted: Option<i64>,
+    /// A bulk update's items eMAG rejected (the same as `failed`).
+    #[oai(skip_serializing_if_is_none)]
+    pub rejected: Option<i64>,
     /// processed ÷ total × 100, when the total is known.
     pub percent: Option<f64>,
     /// Items per second over the current attempt.
@@ -86,6 +92,7 @@ impl From<&job_run::Model> for RunView {
             .total
             .filter(|t| *t > 0)
             .map(|t| ((run.processed as f64 / t as f64) * 1000.0).round() / 10.0);
+        let bulk = run.kind == "bulk_update";
         RunView {
             id: run.id,
             parent_id: run.parent_id,
@@ -110,6 +117,8 @@ impl From<&job_run::Model> for RunView {
                 rate_limited: run.rate_limited,
                 emag_latency_ms: (run.emag_requests > 0)
                     .then(|| run.emag_latency_ms as f64 / run.emag_requests as f64),
+                accepted: bulk.then_some(run.updated),
+                rejected: bulk.then_some(run.failed),
                 percent,
                 throughput: run.throughput,
                 eta_seconds: run.eta_seconds,

@@ -47,12 +47,14 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
 /// whose user may create databases (each run makes its own and drops it).
 #[derive(clap::Args, Debug)]
 pub struct Stores {
+    /// The Redis the queue and the shared rate limit use (keys under a fresh prefix).
     #[arg(
         long,
         env = "MAGFLOW_BENCH_REDIS_URL",
         default_value = "redis://127.0.0.1:6379/"
     )]
     pub redis_url: String,
+    /// A PostgreSQL URL whose user may create databases; the benchmark makes its own.
     #[arg(
         long,
         env = "MAGFLOW_BENCH_DATABASE_URL",

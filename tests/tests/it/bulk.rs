@@ -135,6 +135,8 @@ async fn applies_and_records_outcomes(backend: tests::Backend) {
     assert_eq!(run["progress"]["processed"], 1000);
     assert_eq!(run["progress"]["updated"], 950);
     assert_eq!(run["progress"]["failed"], 50);
+    assert_eq!(run["progress"]["accepted"], 950);
+    assert_eq!(run["progress"]["rejected"], 50);
     assert_eq!(run["progress"]["total"], 1000);
     sim.state.faults.lock().expect("faults").error_rate = 0.0;
 
