@@ -51,7 +51,7 @@ pub enum ErrorCategory {
     Timeout,
     /// The handler panicked: a bug.
     Panic,
-    /// Not built yet (the job family's issue has not landed).
+    /// Not built yet: no job uses it now; kept so rows written by older versions read.
     NotImplemented,
     /// The task in the queue could not be decoded.
     BadPayload,
@@ -142,13 +142,6 @@ impl JobError {
             category,
             message: message.into(),
         }
-    }
-
-    pub fn not_implemented(kind: &str) -> JobError {
-        JobError::permanent(
-            ErrorCategory::NotImplemented,
-            format!("the {kind} job is not implemented yet"),
-        )
     }
 }
 
