@@ -136,7 +136,7 @@ pub async fn plan<C: ConnectionTrait>(
             problems.push(problem(
                 field,
                 format!(
-                    "account {:?} has no offer with {what} (sync its offers first)",
+                    "account {:?} has no offer with {what} in the database (a new offer appears after a sync of the account's offers)",
                     item.account
                 ),
             ));
