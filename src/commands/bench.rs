@@ -63,12 +63,74 @@ pub struct Stores {
     pub database_url: String,
 }
 
+/// A benchmark's own PostgreSQL database and Redis prefix (with a sealing key), and a
+/// context connected to them; [`BenchEnv::close`] removes both.
+pub struct BenchEnv {
+    pub ctx: jobs::JobContext,
+    stores_database_url: String,
+    database_url: String,
+    db_name: String,
+    redis_url: String,
+    prefix: String,
+    key: String,
+}
+
+impl Stores {
+    /// Creates the database and the prefix; `adjust` may change the rest of the config.
+    pub async fn open(&self, adjust: impl FnOnce(&mut jobs::Config)) -> anyhow::Result<BenchEnv> {
+        let (database_url, db_name) = sync::fresh_database(&self.database_url).await?;
+        let key = jobs::secrets::SecretKey::generate_hex();
+        let prefix = format!("bench{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+        let mut config = jobs::Config {
+            database_url: jobs::SecretUrl::new(database_url.clone()),
+            queue_url: jobs::SecretUrl::new(self.redis_url.clone()),
+            queue_prefix: prefix.clone(),
+            secret_key: Some(jobs::secrets::SecretKey::from_hex(&key)?),
+            ..jobs::Config::default()
+        };
+        adjust(&mut config);
+        Ok(BenchEnv {
+            ctx: jobs::JobContext::connect(config, true).await?,
+            stores_database_url: self.database_url.clone(),
+            database_url,
+            db_name,
+            redis_url: self.redis_url.clone(),
+            prefix,
+            key,
+        })
+    }
+}
+
+impl BenchEnv {
+    /// What a `magflow worker` process needs to share this environment, plus `extra`.
+    pub fn worker_env(&self, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+        [
+            ("MAGFLOW_DATABASE_URL", self.database_url.as_str()),
+            ("MAGFLOW_QUEUE_URL", self.redis_url.as_str()),
+            ("MAGFLOW_QUEUE_PREFIX", self.prefix.as_str()),
+            ("MAGFLOW_SECRET_KEY", self.key.as_str()),
+            ("MAGFLOW_LOG", "warn"),
+        ]
+        .into_iter()
+        .chain(extra.iter().copied())
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+    }
+
+    /// Drops the database and the Redis keys, so repeated runs leave nothing behind.
+    pub async fn close(self) {
+        drop(self.ctx);
+        cleanup_redis(&self.redis_url, &self.prefix).await;
+        sync::drop_database(&self.stores_database_url, &self.db_name).await;
+    }
+}
+
 /// A `magflow worker` process with `env`, killed when dropped.
-pub fn spawn_worker(env: &[(&str, &str)]) -> anyhow::Result<tokio::process::Child> {
+pub fn spawn_worker(env: &[(String, String)]) -> anyhow::Result<tokio::process::Child> {
     use anyhow::Context;
     tokio::process::Command::new(std::env::current_exe()?)
         .arg("worker")
-        .envs(env.iter().copied())
+        .envs(env.iter().cloned())
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .kill_on_drop(true)

@@ -5,7 +5,7 @@
 use anyhow::Context;
 use entity::offer;
 use jobs::{
-    Config, JobContext, JobKind, SecretUrl,
+    JobKind,
     accounts::{self, NewAccount},
     bulk_update::{self, input},
     emag::sim::{Faults, LimitMode, SimConfig, SimLogin, Simulator},
@@ -15,7 +15,7 @@ use rust_decimal::Decimal;
 use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 
-use super::sync::{drop_database, duration, fresh_database, wait_all};
+use super::sync::{duration, wait_all};
 
 #[derive(clap::Args, Debug)]
 pub struct BulkBench {
@@ -50,17 +50,8 @@ pub async fn run(args: BulkBench) -> anyhow::Result<()> {
         "127.0.0.1:0",
     )
     .await?;
-    let (database_url, db_name) = fresh_database(&args.stores.database_url).await?;
-    let key = jobs::secrets::SecretKey::generate_hex();
-    let prefix = format!("bench{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-    let config = Config {
-        database_url: SecretUrl::new(database_url.clone()),
-        queue_url: SecretUrl::new(args.stores.redis_url.clone()),
-        queue_prefix: prefix.clone(),
-        secret_key: Some(jobs::secrets::SecretKey::from_hex(&key)?),
-        ..Config::default()
-    };
-    let ctx = JobContext::connect(config, true).await?;
+    let bench = args.stores.open(|_| {}).await?;
+    let ctx = &bench.ctx;
     accounts::create(
         &ctx.db,
         ctx.sealer.as_ref(),
@@ -74,13 +65,7 @@ pub async fn run(args: BulkBench) -> anyhow::Result<()> {
         },
     )
     .await?;
-    let env = [
-        ("MAGFLOW_DATABASE_URL", database_url.as_str()),
-        ("MAGFLOW_QUEUE_URL", args.stores.redis_url.as_str()),
-        ("MAGFLOW_QUEUE_PREFIX", prefix.as_str()),
-        ("MAGFLOW_SECRET_KEY", key.as_str()),
-        ("MAGFLOW_LOG", "warn"),
-    ];
+    let env = bench.worker_env(&[]);
     let mut worker = super::spawn_worker(&env)?;
 
     // The offers must be in the database first: a bulk update is checked against it.
@@ -89,7 +74,7 @@ pub async fn run(args: BulkBench) -> anyhow::Result<()> {
         &json!({ "accounts": ["b0"], "resource": "offers" }),
     )?;
     let sync = submit::submit(&ctx.db, &ctx.queue, JobKind::Sync, validated, None).await?;
-    wait_all(&ctx, &[sync.id]).await?;
+    wait_all(ctx, &[sync.id]).await?;
 
     let offers = offer::Entity::find().all(&ctx.db).await?;
     let items: Vec<Value> = offers
@@ -108,7 +93,7 @@ pub async fn run(args: BulkBench) -> anyhow::Result<()> {
         Faults::parse(&format!("latency={}", args.latency_ms)).map_err(anyhow::Error::msg)?;
     let before = sim.state.requests(0).len();
     let run = bulk_update::accept(&ctx.db, &ctx.queue, &raw, None).await?;
-    let run = wait_all(&ctx, &[run.id])
+    let run = wait_all(ctx, &[run.id])
         .await?
         .pop()
         .context("the bulk run")?;
@@ -142,8 +127,6 @@ pub async fn run(args: BulkBench) -> anyhow::Result<()> {
         "ratio_to_ceiling": items_per_second / CEILING_ITEMS_PER_SECOND,
     });
     println!("{report}");
-    drop(ctx);
-    super::cleanup_redis(&args.stores.redis_url, &prefix).await;
-    drop_database(&args.stores.database_url, &db_name).await;
+    bench.close().await;
     Ok(())
 }

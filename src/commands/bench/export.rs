@@ -4,11 +4,11 @@
 //! export, in the same run, is the baseline.
 
 use anyhow::Context;
-use jobs::{Config, JobContext, JobKind, SecretUrl, registry, submit};
+use jobs::{JobContext, JobKind, registry, submit};
 use sea_orm::ConnectionTrait;
 use serde_json::json;
 
-use super::sync::{drop_database, duration, fresh_database, peak_rss_kib, wait_all};
+use super::sync::{duration, peak_rss_kib, wait_all};
 
 #[derive(clap::Args, Debug)]
 pub struct ExportBench {
@@ -20,29 +20,18 @@ pub struct ExportBench {
 }
 
 pub async fn run(args: ExportBench) -> anyhow::Result<()> {
-    let (database_url, db_name) = fresh_database(&args.stores.database_url).await?;
-    let prefix = format!("bench{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
     let exports = tempfile::tempdir()?;
-    let config = Config {
-        database_url: SecretUrl::new(database_url.clone()),
-        queue_url: SecretUrl::new(args.stores.redis_url.clone()),
-        queue_prefix: prefix.clone(),
-        exports_dir: exports.path().display().to_string(),
-        ..Config::default()
-    };
-    let ctx = JobContext::connect(config, true).await?;
+    let exports_dir = exports.path().display().to_string();
+    let bench = args
+        .stores
+        .open(|c| c.exports_dir = exports_dir.clone())
+        .await?;
+    let ctx = &bench.ctx;
     let small = args.offers / 10;
     for (account, n) in [("small", small), ("large", args.offers)] {
-        seed(&ctx, account, n).await?;
+        seed(ctx, account, n).await?;
     }
-    let exports_dir = exports.path().display().to_string();
-    let env = [
-        ("MAGFLOW_DATABASE_URL", database_url.as_str()),
-        ("MAGFLOW_QUEUE_URL", args.stores.redis_url.as_str()),
-        ("MAGFLOW_QUEUE_PREFIX", prefix.as_str()),
-        ("MAGFLOW_EXPORTS_DIR", exports_dir.as_str()),
-        ("MAGFLOW_LOG", "warn"),
-    ];
+    let env = bench.worker_env(&[("MAGFLOW_EXPORTS_DIR", exports_dir.as_str())]);
     let mut results = Vec::new();
     for format in ["csv", "xlsx"] {
         for account in ["small", "large"] {
@@ -51,7 +40,7 @@ pub async fn run(args: ExportBench) -> anyhow::Result<()> {
             let params = json!({ "resource": "offers", "format": format, "account": account });
             let validated = registry::validate(JobKind::Export, &params)?;
             let run = submit::submit(&ctx.db, &ctx.queue, JobKind::Export, validated, None).await?;
-            let run = wait_all(&ctx, &[run.id])
+            let run = wait_all(ctx, &[run.id])
                 .await?
                 .pop()
                 .context("the export")?;
@@ -87,9 +76,7 @@ pub async fn run(args: ExportBench) -> anyhow::Result<()> {
             "peak_rss_large_over_small_xlsx": ratio("xlsx"),
         })
     );
-    drop(ctx);
-    super::cleanup_redis(&args.stores.redis_url, &prefix).await;
-    drop_database(&args.stores.database_url, &db_name).await;
+    bench.close().await;
     Ok(())
 }
 

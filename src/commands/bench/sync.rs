@@ -13,7 +13,7 @@ use anyhow::Context;
 use entity::job_run::{self, RunStatus};
 use futures::StreamExt;
 use jobs::{
-    Config, JobContext, JobKind, SecretUrl,
+    JobContext, JobKind,
     accounts::{self, NewAccount},
     emag::sim::{LimitMode, SimConfig, SimLogin, Simulator},
     registry, submit,
@@ -67,17 +67,8 @@ pub async fn run(args: SyncBench) -> anyhow::Result<()> {
         "127.0.0.1:0",
     )
     .await?;
-    let (database_url, db_name) = fresh_database(&args.stores.database_url).await?;
-    let key = jobs::secrets::SecretKey::generate_hex();
-    let prefix = format!("bench{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-    let config = Config {
-        database_url: SecretUrl::new(database_url.clone()),
-        queue_url: SecretUrl::new(args.stores.redis_url.clone()),
-        queue_prefix: prefix.clone(),
-        secret_key: Some(jobs::secrets::SecretKey::from_hex(&key)?),
-        ..Config::default()
-    };
-    let ctx = JobContext::connect(config, true).await?;
+    let bench = args.stores.open(|_| {}).await?;
+    let ctx = &bench.ctx;
     let accounts_n = if args.part == "utilisation" {
         args.processes.max(1)
     } else {
@@ -98,30 +89,21 @@ pub async fn run(args: SyncBench) -> anyhow::Result<()> {
         )
         .await?;
     }
-    let env = [
-        ("MAGFLOW_DATABASE_URL", database_url.as_str()),
-        ("MAGFLOW_QUEUE_URL", args.stores.redis_url.as_str()),
-        ("MAGFLOW_QUEUE_PREFIX", prefix.as_str()),
-        ("MAGFLOW_SECRET_KEY", key.as_str()),
-        (
-            "MAGFLOW_EMAG_RATE_LIMIT",
-            if args.part == "utilisation" {
-                "true"
-            } else {
-                "false"
-            },
-        ),
-        ("MAGFLOW_LOG", "warn"),
-    ];
+    let rate_limit = if args.part == "utilisation" {
+        "true"
+    } else {
+        "false"
+    };
+    let env = bench.worker_env(&[("MAGFLOW_EMAG_RATE_LIMIT", rate_limit)]);
     let mut workers = Vec::new();
     for _ in 0..args.processes.max(1) {
         workers.push(super::spawn_worker(&env)?);
     }
-    let runs = sync_all(&ctx, accounts_n).await?;
+    let runs = sync_all(ctx, accounts_n).await?;
     // Throughput also syncs again with nothing changed: every row hashes the same and
     // is only touched, not rewritten.
     let again = if args.part == "throughput" {
-        sync_all(&ctx, accounts_n).await?
+        sync_all(ctx, accounts_n).await?
     } else {
         Vec::new()
     };
@@ -135,12 +117,10 @@ pub async fn run(args: SyncBench) -> anyhow::Result<()> {
     }
     let report = match args.part.as_str() {
         "utilisation" => utilisation(&sim, &args, &runs),
-        _ => throughput(&ctx, &runs, &again, &peak_rss_kib).await?,
+        _ => throughput(ctx, &runs, &again, &peak_rss_kib).await?,
     };
     println!("{report}");
-    drop(ctx);
-    super::cleanup_redis(&args.stores.redis_url, &prefix).await;
-    drop_database(&args.stores.database_url, &db_name).await;
+    bench.close().await;
     Ok(())
 }
 
