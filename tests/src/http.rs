@@ -14,6 +14,25 @@ pub struct Download {
     pub bytes: Vec<u8>,
 }
 
+impl Download {
+    /// The bytes of a 200 answer that is an attachment of `content_type` named `*.ext`.
+    pub fn attachment(self, content_type: &str, ext: &str) -> Vec<u8> {
+        assert_eq!(self.status, 200, "{}", String::from_utf8_lossy(&self.bytes));
+        assert!(
+            self.content_type.starts_with(content_type),
+            "content type {}",
+            self.content_type
+        );
+        assert!(
+            self.disposition.starts_with("attachment; filename=\"")
+                && self.disposition.ends_with(&format!(".{ext}\"")),
+            "disposition {}",
+            self.disposition
+        );
+        self.bytes
+    }
+}
+
 #[derive(Clone)]
 pub struct Client {
     pub base: String,

@@ -69,19 +69,9 @@ async fn result_rows(app: &TestApp, run: Uuid) -> Vec<BTreeMap<String, String>> 
     let file = app
         .client
         .download(&format!("/api/v1/runs/{run}/result"), &app.viewer)
-        .await;
-    assert_eq!(file.status, 200);
-    assert!(
-        file.content_type.starts_with("text/csv"),
-        "{}",
-        file.content_type
-    );
-    assert!(
-        file.disposition.starts_with("attachment"),
-        "{}",
-        file.disposition
-    );
-    tests::csv_rows(&file.bytes)
+        .await
+        .attachment("text/csv", "csv");
+    tests::csv_rows(&file)
 }
 
 both!(applies_and_records_outcomes, applies_and_records_outcomes);
