@@ -108,9 +108,9 @@ async fn applies_and_records_outcomes(backend: tests::Backend) {
         })
         .collect();
 
-    // eMAG fails now and then while chunks are in flight (before applying them, as a
-    // gateway error does): the client retries, and no chunk may be applied twice.
-    sim.state.faults.lock().expect("faults").error_rate = 0.15;
+    // eMAG fails every fourth request while chunks are in flight (before applying it, as
+    // a gateway error does): the client retries, and no chunk may be applied twice.
+    sim.state.faults.lock().expect("faults").error_every = 4;
     let before = sim.state.requests(0).len();
     let id = app
         .start_run(json!({ "kind": "bulk_update", "params": { "items": items } }))
@@ -128,7 +128,7 @@ async fn applies_and_records_outcomes(backend: tests::Backend) {
     assert_eq!(run["progress"]["accepted"], 950);
     assert_eq!(run["progress"]["rejected"], 50);
     assert_eq!(run["progress"]["total"], 1000);
-    sim.state.faults.lock().expect("faults").error_rate = 0.0;
+    sim.state.faults.lock().expect("faults").error_every = 0;
 
     let saves = sim
         .state

@@ -1,5 +1,6 @@
-//! 10% injected 5xx (half with HTML bodies) and timeouts: every call still ends with
-//! success or the right category, and nothing that is not retryable is sent twice.
+//! 10% injected 5xx (half with HTML bodies; also every 9th request) and timeouts: every
+//! call still ends with success or the right category, and nothing that is not retryable
+//! is sent twice.
 
 use std::{sync::atomic::Ordering, time::Duration};
 
@@ -34,6 +35,8 @@ async fn faults_end_in_success_or_the_right_category() {
         html_share: 0.5,
         hang_rate: 0.05,
         hang_ms: 1500,
+        // On top of the random ones, so that faults are certain to be met.
+        error_every: 9,
         ..Faults::default()
     };
     let config = SimConfig {

@@ -84,10 +84,13 @@ pub struct Faults {
     pub hang_ms: u64,
     /// The next N requests get 429 whatever the limits.
     pub burst_429: u32,
+    /// Every Nth request past the gateway gets a 5xx (0: never): faults a test can count
+    /// on, and never two in a row, so retries always pass.
+    pub error_every: u64,
 }
 
 impl Faults {
-    /// `error=0.1,html=0.5,latency=50-200,hang=0.01,hang_ms=65000,burst429=5`.
+    /// `error=0.1,error_every=10,html=0.5,latency=50-200,hang=0.01,hang_ms=65000,burst429=5`.
     pub fn parse(spec: &str) -> Result<Faults, String> {
         let mut f = Faults {
             html_share: 0.5,
@@ -111,9 +114,10 @@ impl Faults {
                 "hang" => f.hang_rate = value.parse().map_err(|_| bad())?,
                 "hang_ms" => f.hang_ms = value.parse().map_err(|_| bad())?,
                 "burst429" => f.burst_429 = value.parse().map_err(|_| bad())?,
+                "error_every" => f.error_every = value.parse().map_err(|_| bad())?,
                 other => {
                     return Err(format!(
-                        "--faults: unknown key {other:?} (error, html, latency, hang, hang_ms, burst429)"
+                        "--faults: unknown key {other:?} (error, error_every, html, latency, hang, hang_ms, burst429)"
                     ));
                 }
             }

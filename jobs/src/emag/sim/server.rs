@@ -164,7 +164,10 @@ async fn serve(
         let status = [504, 502, 500][rand::rng().random_range(0..3)];
         return server_error(status, true);
     }
-    if faults.error_rate > 0.0 && rand::rng().random_bool(faults.error_rate.clamp(0.0, 1.0)) {
+    let nth = state.every_nth(faults.error_every);
+    if nth
+        || (faults.error_rate > 0.0 && rand::rng().random_bool(faults.error_rate.clamp(0.0, 1.0)))
+    {
         let status = [500, 502, 504][rand::rng().random_range(0..3)];
         let html = rand::rng().random_bool(faults.html_share.clamp(0.0, 1.0));
         return server_error(status, html);

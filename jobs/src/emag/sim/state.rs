@@ -43,6 +43,8 @@ pub struct SimState {
     pub outages: Mutex<HashMap<String, Instant>>,
     pub ip_blocked: Mutex<HashSet<String>>,
     log: Mutex<Vec<LogEntry>>,
+    /// Requests past the gateway, for `Faults::error_every`.
+    served: std::sync::atomic::AtomicU64,
 }
 
 /// Keeps memory bounded in long benchmarks.
@@ -84,7 +86,17 @@ impl SimState {
             outages: Mutex::default(),
             ip_blocked: Mutex::default(),
             log: Mutex::default(),
+            served: std::sync::atomic::AtomicU64::new(0),
         }
+    }
+
+    /// Whether this request is the `every`-th since the start (`every` = 0: never).
+    pub fn every_nth(&self, every: u64) -> bool {
+        let n = self
+            .served
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1;
+        every > 0 && n.is_multiple_of(every)
     }
 
     /// Counts a request against its window; `Err((limit, remaining))` when it is over.
