@@ -56,7 +56,7 @@ pub async fn submit(
             )
             .into());
         }
-        let items = bulk_update::input::from_json(&params.items).map_err(SubmitError::Items)?;
+        let items = bulk_update::input::from_json(params.items).map_err(SubmitError::Items)?;
         return bulk_update::accept(db, queue, &items, max_attempts).await;
     }
     if kind != JobKind::Sync {

@@ -117,6 +117,30 @@ impl BenchEnv {
         .collect()
     }
 
+    /// A `main` account named `name` that logs in to `sim` as `username`.
+    pub async fn add_account(
+        &self,
+        name: &str,
+        sim: &jobs::emag::sim::Simulator,
+        username: &str,
+        password: &str,
+    ) -> anyhow::Result<()> {
+        jobs::accounts::create(
+            &self.ctx.db,
+            self.ctx.sealer.as_ref(),
+            jobs::accounts::NewAccount {
+                name: name.into(),
+                kind: "main".into(),
+                platform: None,
+                base_url: Some(sim.base_url.clone()),
+                username: username.into(),
+                password: password.into(),
+            },
+        )
+        .await?;
+        Ok(())
+    }
+
     /// Drops the database and the Redis keys, so repeated runs leave nothing behind.
     pub async fn close(self) {
         drop(self.ctx);

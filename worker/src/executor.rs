@@ -218,11 +218,10 @@ impl Executor {
             _ => None,
         };
         if requeue_after.is_none() {
-            // The run (or, with its last child, its parent) has ended: tell subscribers.
-            for id in [Some(run.id), run.parent_id].into_iter().flatten() {
-                if let Err(e) = jobs::notification::announce(db, &ctx.queue, id).await {
-                    tracing::warn!(run.id = %id, error = %e, "could not queue notifications");
-                }
+            // Subscribers hear of top-level runs: this one, or the parent it may have ended.
+            let top = run.parent_id.unwrap_or(run.id);
+            if let Err(e) = jobs::notification::announce(db, &ctx.queue, top).await {
+                tracing::warn!(run.id = %top, error = %e, "could not queue notifications");
             }
         }
         if let Some(delay) = requeue_after {

@@ -12,7 +12,10 @@ use poem_openapi::{
 use crate::{
     auth::ApiKey,
     error::ApiError,
-    routes::{ApiTags, runs::Accepted},
+    routes::{
+        ApiTags,
+        runs::{Accepted, check_max_attempts},
+    },
     state::AppState,
     views::{BulkPreview, RunView},
 };
@@ -77,14 +80,7 @@ impl BulkApi {
         body: CsvFile,
     ) -> Result<Accepted, ApiError> {
         let principal = auth.admin()?;
-        if let Some(n) = max_attempts.0
-            && !(1..=100).contains(&n)
-        {
-            return Err(ApiError::invalid(
-                "max_attempts",
-                "must be between 1 and 100",
-            ));
-        }
+        check_max_attempts(max_attempts.0)?;
         let items = bulk_update::input::from_csv(&body.0).map_err(ApiError::bad_items)?;
         let db = &self.state.ctx.db;
         if dry_run.0.unwrap_or(false) {

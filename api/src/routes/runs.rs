@@ -99,24 +99,20 @@ impl RunsApi {
                 ),
             ));
         };
-        if let Some(n) = body.max_attempts
-            && !(1..=100).contains(&n)
-        {
-            return Err(ApiError::invalid(
-                "max_attempts",
-                "must be between 1 and 100",
-            ));
-        }
+        check_max_attempts(body.max_attempts)?;
         let raw = body.params.clone().unwrap_or(Value::Null);
         let validated =
             registry::validate(kind, &raw).map_err(|e| ApiError::invalid(e.field, e.message))?;
         let db = &self.state.ctx.db;
         if kind == JobKind::BulkUpdate && validated.params["dry_run"] == Value::Bool(true) {
-            let items = validated.params["items"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default();
-            let items = input::from_json(&items).map_err(ApiError::bad_items)?;
+            let items = match validated.params {
+                Value::Object(mut p) => match p.remove("items") {
+                    Some(Value::Array(items)) => items,
+                    _ => Vec::new(),
+                },
+                _ => Vec::new(),
+            };
+            let items = input::from_json(items).map_err(ApiError::bad_items)?;
             let planned = bulk_update::preview(db, &items).await?;
             return Ok(Accepted::DryRun(Json(BulkPreview::from(planned))));
         }
@@ -347,6 +343,17 @@ impl RunsApi {
 }
 
 /// Run ids in paths are parsed here so a malformed one gets the usual error shape.
+/// `max_attempts` overrides a kind's retry policy within 1 to 100.
+pub(crate) fn check_max_attempts(n: Option<u32>) -> Result<(), ApiError> {
+    match n {
+        Some(n) if !(1..=100).contains(&n) => Err(ApiError::invalid(
+            "max_attempts",
+            "must be between 1 and 100",
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn run_id(raw: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(raw).map_err(|_| ApiError::bad_field("id", format!("{raw:?} is not a run id")))
 }

@@ -9,16 +9,13 @@ use super::plan::{FIELDS, Problem, RawItem};
 pub const MAX_ITEMS: usize = 100_000;
 
 /// `params.items` (row = position from 1).
-pub fn from_json(items: &[Value]) -> Result<Vec<RawItem>, Vec<Problem>> {
+pub fn from_json(items: Vec<Value>) -> Result<Vec<RawItem>, Vec<Problem>> {
     let mut problems = Vec::new();
     let mut out = Vec::with_capacity(items.len());
-    for (i, item) in items.iter().enumerate() {
+    for (i, item) in items.into_iter().enumerate() {
         let row = u32::try_from(i + 1).unwrap_or(u32::MAX);
         match item {
-            Value::Object(fields) => out.push(RawItem {
-                row,
-                fields: fields.clone(),
-            }),
+            Value::Object(fields) => out.push(RawItem { row, fields }),
             _ => problems.push(Problem {
                 row,
                 field: "item".into(),

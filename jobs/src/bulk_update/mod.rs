@@ -6,6 +6,7 @@
 //! limit, several in flight, and records each chunk's answer in one transaction with the
 //! run's counters: a retry re-sends only the items whose answer was never recorded.
 
+mod fields;
 pub mod input;
 pub mod plan;
 mod result;

@@ -10,6 +10,8 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
+use super::fields::{Key, ParsedItem, parse_item};
+
 /// The offer fields a bulk update may change, in the order of the CSV and the result.
 pub const FIELDS: [&str; 7] = [
     "sale_price",
@@ -19,13 +21,6 @@ pub const FIELDS: [&str; 7] = [
     "stock",
     "handling_time",
     "status",
-];
-
-const MONEY: [&str; 4] = [
-    "sale_price",
-    "recommended_price",
-    "min_sale_price",
-    "max_sale_price",
 ];
 
 /// Offers looked up per query.
@@ -80,12 +75,6 @@ impl PlannedItem {
             })
             .collect()
     }
-}
-
-/// A field as parsed, before it is compared with the offer.
-enum Parsed {
-    Money(Decimal),
-    Whole(i64),
 }
 
 /// Checks every item; returns the planned changes, or every problem found.
@@ -169,154 +158,6 @@ pub async fn plan<C: ConnectionTrait>(
     } else {
         Err(problems)
     })
-}
-
-enum Key {
-    Id(i64),
-    PartNumber(String),
-}
-
-struct ParsedItem {
-    row: u32,
-    account: String,
-    key: Key,
-    fields: BTreeMap<String, Parsed>,
-}
-
-impl ParsedItem {
-    fn money(&self, field: &str) -> Option<Decimal> {
-        match self.fields.get(field) {
-            Some(Parsed::Money(d)) => Some(*d),
-            _ => None,
-        }
-    }
-
-    fn normalised(&self) -> Map<String, Value> {
-        self.fields
-            .iter()
-            .map(|(k, v)| {
-                let value = match v {
-                    Parsed::Money(d) => json!(format!("{:.4}", d)),
-                    Parsed::Whole(n) => json!(n),
-                };
-                (k.clone(), value)
-            })
-            .collect()
-    }
-}
-
-fn parse_item(item: &RawItem, problems: &mut Vec<Problem>) -> Option<ParsedItem> {
-    // Shared by the closure and the checks below it.
-    let found = std::cell::RefCell::new(Vec::new());
-    let problem = |field: &str, reason: &str| {
-        found.borrow_mut().push(Problem {
-            row: item.row,
-            field: field.to_owned(),
-            reason: reason.to_owned(),
-        })
-    };
-    let account = match item.fields.get("account") {
-        Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_owned(),
-        _ => {
-            problem("account", "is required (the eMAG account's name)");
-            String::new()
-        }
-    };
-    let key = match (item.fields.get("id"), item.fields.get("part_number")) {
-        (Some(id), _) => match whole(id) {
-            Some(n) if n > 0 => Some(Key::Id(n)),
-            _ => {
-                problem("id", "must be a positive whole number");
-                None
-            }
-        },
-        (None, Some(Value::String(pn))) if !pn.trim().is_empty() => {
-            Some(Key::PartNumber(pn.trim().to_owned()))
-        }
-        _ => {
-            problem("id", "either id or part_number is required");
-            None
-        }
-    };
-    let mut fields = BTreeMap::new();
-    for (name, value) in &item.fields {
-        match name.as_str() {
-            "account" | "id" | "part_number" => {}
-            f if MONEY.contains(&f) => match money(value) {
-                Ok(d) => {
-                    fields.insert(name.clone(), Parsed::Money(d));
-                }
-                Err(reason) => problem(f, reason),
-            },
-            f @ ("stock" | "handling_time") => match whole(value) {
-                Some(n) if n >= 0 => {
-                    fields.insert(name.clone(), Parsed::Whole(n));
-                }
-                Some(_) => problem(f, "must be 0 or more"),
-                None => problem(f, "must be a whole number (no decimals)"),
-            },
-            "status" => match whole(value) {
-                Some(n @ 0..=2) => {
-                    fields.insert(name.clone(), Parsed::Whole(n));
-                }
-                _ => problem(
-                    "status",
-                    "must be 0 (inactive), 1 (active) or 2 (end of life)",
-                ),
-            },
-            other => problem(
-                other,
-                &format!(
-                    "is not a field a bulk update can change ({})",
-                    FIELDS.join(", ")
-                ),
-            ),
-        }
-    }
-    if fields.is_empty() && found.borrow().is_empty() {
-        problem(
-            "item",
-            &format!(
-                "changes nothing: give at least one of {}",
-                FIELDS.join(", ")
-            ),
-        );
-    }
-    let mut found = found.into_inner();
-    let ok = found.is_empty();
-    problems.append(&mut found);
-    let key = key?;
-    ok.then_some(ParsedItem {
-        row: item.row,
-        account,
-        key,
-        fields,
-    })
-}
-
-/// A whole number from a JSON number or a string; `None` for fractions and text.
-fn whole(v: &Value) -> Option<i64> {
-    match v {
-        Value::Number(n) => n.as_i64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-}
-
-fn money(v: &Value) -> Result<Decimal, &'static str> {
-    let text = match v {
-        Value::Number(n) => n.to_string(),
-        Value::String(s) => s.trim().to_owned(),
-        _ => return Err("must be a number"),
-    };
-    let d: Decimal = text.parse().map_err(|_| "must be a number")?;
-    if d.is_sign_negative() {
-        return Err("must be 0 or more");
-    }
-    if d.normalize().scale() > 4 {
-        return Err("has more than 4 decimals");
-    }
-    Ok(d)
 }
 
 /// The rules that need the offer: eMAG's price bounds and who manages FBE stock.
@@ -455,29 +296,4 @@ async fn load_offers<C: ConnectionTrait>(db: &C, items: &[ParsedItem]) -> Result
         }
     }
     Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn money_and_whole_numbers_are_strict() {
-        assert_eq!(money(&json!("12.5")).expect("ok"), Decimal::new(125, 1));
-        assert_eq!(
-            money(&json!(12.1234)).expect("ok"),
-            Decimal::new(121_234, 4)
-        );
-        assert_eq!(
-            money(&json!("1.00000")).expect("trailing zeros"),
-            Decimal::ONE
-        );
-        assert_eq!(money(&json!("1.00001")), Err("has more than 4 decimals"));
-        assert_eq!(money(&json!("-1")), Err("must be 0 or more"));
-        assert_eq!(money(&json!("ten")), Err("must be a number"));
-        assert_eq!(whole(&json!(3)), Some(3));
-        assert_eq!(whole(&json!("3")), Some(3));
-        assert_eq!(whole(&json!(2.5)), None);
-        assert_eq!(whole(&json!("2.5")), None);
-    }
 }

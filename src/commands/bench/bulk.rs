@@ -6,7 +6,6 @@ use anyhow::Context;
 use entity::offer;
 use jobs::{
     JobKind,
-    accounts::{self, NewAccount},
     bulk_update::{self, input},
     emag::sim::{Faults, LimitMode, SimConfig, SimLogin, Simulator},
     registry, submit,
@@ -52,19 +51,7 @@ pub async fn run(args: BulkBench) -> anyhow::Result<()> {
     .await?;
     let bench = args.stores.open(|_| {}).await?;
     let ctx = &bench.ctx;
-    accounts::create(
-        &ctx.db,
-        ctx.sealer.as_ref(),
-        NewAccount {
-            name: "b0".into(),
-            kind: "main".into(),
-            platform: None,
-            base_url: Some(sim.base_url.clone()),
-            username: LOGIN.into(),
-            password: PASSWORD.into(),
-        },
-    )
-    .await?;
+    bench.add_account("b0", &sim, LOGIN, PASSWORD).await?;
     let env = bench.worker_env(&[]);
     let mut worker = super::spawn_worker(&env)?;
 
@@ -85,7 +72,7 @@ pub async fn run(args: BulkBench) -> anyhow::Result<()> {
             json!({ "account": "b0", "id": o.emag_id, "sale_price": price.round_dp(2).to_string(), "stock": i % 50 })
         })
         .collect();
-    let raw = input::from_json(&items).map_err(|p| anyhow::anyhow!("bad items: {p:?}"))?;
+    let raw = input::from_json(items).map_err(|p| anyhow::anyhow!("bad items: {p:?}"))?;
     *sim.state
         .faults
         .lock()

@@ -14,7 +14,6 @@ use entity::job_run::{self, RunStatus};
 use futures::StreamExt;
 use jobs::{
     JobContext, JobKind,
-    accounts::{self, NewAccount},
     emag::sim::{LimitMode, SimConfig, SimLogin, Simulator},
     registry, submit,
 };
@@ -75,19 +74,9 @@ pub async fn run(args: SyncBench) -> anyhow::Result<()> {
         1
     };
     for i in 0..accounts_n {
-        accounts::create(
-            &ctx.db,
-            ctx.sealer.as_ref(),
-            NewAccount {
-                name: format!("b{i}"),
-                kind: "main".into(),
-                platform: None,
-                base_url: Some(sim.base_url.clone()),
-                username: LOGIN.into(),
-                password: PASSWORD.into(),
-            },
-        )
-        .await?;
+        bench
+            .add_account(&format!("b{i}"), &sim, LOGIN, PASSWORD)
+            .await?;
     }
     let rate_limit = if args.part == "utilisation" {
         "true"

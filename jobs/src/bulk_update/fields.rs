@@ -1,0 +1,194 @@
+//! Reading one item of a bulk update: who it names, which fields it changes, and whether
+//! each value is one eMAG accepts (money with at most 4 decimals, whole stock).
+
+use std::collections::BTreeMap;
+
+use rust_decimal::Decimal;
+use serde_json::{Map, Value, json};
+
+use super::plan::{FIELDS, Problem, RawItem};
+
+const MONEY: [&str; 4] = [
+    "sale_price",
+    "recommended_price",
+    "min_sale_price",
+    "max_sale_price",
+];
+
+/// A field as parsed, before it is compared with the offer.
+pub(super) enum Parsed {
+    Money(Decimal),
+    Whole(i64),
+}
+
+pub(super) enum Key {
+    Id(i64),
+    PartNumber(String),
+}
+
+pub(super) struct ParsedItem {
+    pub row: u32,
+    pub account: String,
+    pub key: Key,
+    pub fields: BTreeMap<String, Parsed>,
+}
+
+impl ParsedItem {
+    pub fn money(&self, field: &str) -> Option<Decimal> {
+        match self.fields.get(field) {
+            Some(Parsed::Money(d)) => Some(*d),
+            _ => None,
+        }
+    }
+
+    pub fn normalised(&self) -> Map<String, Value> {
+        self.fields
+            .iter()
+            .map(|(k, v)| {
+                let value = match v {
+                    Parsed::Money(d) => json!(format!("{:.4}", d)),
+                    Parsed::Whole(n) => json!(n),
+                };
+                (k.clone(), value)
+            })
+            .collect()
+    }
+}
+
+/// Reads one item's fields; its problems go to `problems`. `None` if it has any.
+pub(super) fn parse_item(item: &RawItem, problems: &mut Vec<Problem>) -> Option<ParsedItem> {
+    let before = problems.len();
+    let mut problem = |field: &str, reason: &str| {
+        problems.push(Problem {
+            row: item.row,
+            field: field.to_owned(),
+            reason: reason.to_owned(),
+        })
+    };
+    let account = match item.fields.get("account") {
+        Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_owned(),
+        _ => {
+            problem("account", "is required (the eMAG account's name)");
+            String::new()
+        }
+    };
+    let key = match (item.fields.get("id"), item.fields.get("part_number")) {
+        (Some(id), _) => match whole(id) {
+            Some(n) if n > 0 => Some(Key::Id(n)),
+            _ => {
+                problem("id", "must be a positive whole number");
+                None
+            }
+        },
+        (None, Some(Value::String(pn))) if !pn.trim().is_empty() => {
+            Some(Key::PartNumber(pn.trim().to_owned()))
+        }
+        _ => {
+            problem("id", "either id or part_number is required");
+            None
+        }
+    };
+    let mut fields = BTreeMap::new();
+    for (name, value) in &item.fields {
+        match name.as_str() {
+            "account" | "id" | "part_number" => {}
+            f if MONEY.contains(&f) => match money(value) {
+                Ok(d) => {
+                    fields.insert(name.clone(), Parsed::Money(d));
+                }
+                Err(reason) => problem(f, reason),
+            },
+            f @ ("stock" | "handling_time") => match whole(value) {
+                Some(n) if n >= 0 => {
+                    fields.insert(name.clone(), Parsed::Whole(n));
+                }
+                Some(_) => problem(f, "must be 0 or more"),
+                None => problem(f, "must be a whole number (no decimals)"),
+            },
+            "status" => match whole(value) {
+                Some(n @ 0..=2) => {
+                    fields.insert(name.clone(), Parsed::Whole(n));
+                }
+                _ => problem(
+                    "status",
+                    "must be 0 (inactive), 1 (active) or 2 (end of life)",
+                ),
+            },
+            other => problem(
+                other,
+                &format!(
+                    "is not a field a bulk update can change ({})",
+                    FIELDS.join(", ")
+                ),
+            ),
+        }
+    }
+    let clean = problems.len() == before;
+    if fields.is_empty() && clean {
+        problems.push(Problem {
+            row: item.row,
+            field: "item".into(),
+            reason: format!(
+                "changes nothing: give at least one of {}",
+                FIELDS.join(", ")
+            ),
+        });
+    }
+    let key = key?;
+    (clean && !fields.is_empty()).then_some(ParsedItem {
+        row: item.row,
+        account,
+        key,
+        fields,
+    })
+}
+
+/// A whole number from a JSON number or a string; `None` for fractions and text.
+fn whole(v: &Value) -> Option<i64> {
+    match v {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+fn money(v: &Value) -> Result<Decimal, &'static str> {
+    let text = match v {
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => s.trim().to_owned(),
+        _ => return Err("must be a number"),
+    };
+    let d: Decimal = text.parse().map_err(|_| "must be a number")?;
+    if d.is_sign_negative() {
+        return Err("must be 0 or more");
+    }
+    if d.normalize().scale() > 4 {
+        return Err("has more than 4 decimals");
+    }
+    Ok(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_and_whole_numbers_are_strict() {
+        assert_eq!(money(&json!("12.5")).expect("ok"), Decimal::new(125, 1));
+        assert_eq!(
+            money(&json!(12.1234)).expect("ok"),
+            Decimal::new(121_234, 4)
+        );
+        assert_eq!(
+            money(&json!("1.00000")).expect("trailing zeros"),
+            Decimal::ONE
+        );
+        assert_eq!(money(&json!("1.00001")), Err("has more than 4 decimals"));
+        assert_eq!(money(&json!("-1")), Err("must be 0 or more"));
+        assert_eq!(money(&json!("ten")), Err("must be a number"));
+        assert_eq!(whole(&json!(3)), Some(3));
+        assert_eq!(whole(&json!("3")), Some(3));
+        assert_eq!(whole(&json!(2.5)), None);
+        assert_eq!(whole(&json!("2.5")), None);
+    }
+}
