@@ -18,6 +18,7 @@ pub mod progress;
 pub mod queue;
 pub mod registry;
 pub mod runs;
+pub mod schedules;
 pub mod secrets;
 pub mod submit;
 pub mod task;
