@@ -62,6 +62,9 @@ pub struct Model {
     pub result: Option<Json>,
     /// Set once, when notification subscriptions were told that the run ended.
     pub announced: bool,
+    /// The schedule that started this run, and the tick it was for.
+    pub schedule_id: Option<Uuid>,
+    pub scheduled_for: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -13,4 +13,6 @@ pub mod order;
 pub mod order_line;
 pub mod prelude;
 pub mod run_event;
+pub mod schedule;
+pub mod schedule_fire;
 pub mod sync_state;

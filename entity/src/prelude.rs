@@ -9,4 +9,6 @@ pub use crate::offer::Entity as Offer;
 pub use crate::order::Entity as Order;
 pub use crate::order_line::Entity as OrderLine;
 pub use crate::run_event::Entity as RunEvent;
+pub use crate::schedule::Entity as Schedule;
+pub use crate::schedule_fire::Entity as ScheduleFire;
 pub use crate::sync_state::Entity as SyncState;

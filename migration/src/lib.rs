@@ -12,6 +12,7 @@ mod m20261127_000005_create_emag_accounts;
 mod m20261127_000006_create_synced_data;
 mod m20261127_000007_sync_bookkeeping;
 mod m20261128_000008_bulk_exports_notifications;
+mod m20261128_000009_schedules;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000006_create_synced_data::Migration),
             Box::new(m20261127_000007_sync_bookkeeping::Migration),
             Box::new(m20261128_000008_bulk_exports_notifications::Migration),
+            Box::new(m20261128_000009_schedules::Migration),
         ]
     }
 }

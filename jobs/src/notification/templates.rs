@@ -200,6 +200,8 @@ mod tests {
             updated_at: now,
             result: None,
             announced: false,
+            schedule_id: None,
+            scheduled_for: None,
         };
         for locale in LOCALES {
             let m = run_ended(&run, locale, "http://x/run", "sub").expect("renders");

@@ -94,6 +94,8 @@ pub async fn insert<C: ConnectionTrait>(db: &C, new: NewRun) -> Result<job_run::
         updated_at: Set(now),
         result: Set(None),
         announced: Set(false),
+        schedule_id: Set(None),
+        scheduled_for: Set(None),
     }
     .insert(db)
     .await
