@@ -59,6 +59,31 @@ pub async fn submit(
         let items = bulk_update::input::from_json(params.items).map_err(SubmitError::Items)?;
         return bulk_update::accept(db, queue, &items, max_attempts).await;
     }
+    let txn = crate::db::begin_write(db).await?;
+    let created = insert_runs(&txn, db, kind, validated, max_attempts).await?;
+    txn.commit().await?;
+    dispatch_all(db, queue, created).await
+}
+
+/// Runs inserted by [`insert_runs`], not yet on the queue.
+#[derive(Debug)]
+pub struct Created {
+    /// The run to report: the parent when there are several.
+    pub report: job_run::Model,
+    /// The runs that get a queue task (not a parent).
+    pub to_dispatch: Vec<job_run::Model>,
+}
+
+/// Inserts the run(s) of a request inside the caller's transaction `txn` (so a scheduler
+/// can claim its tick in the same one); `db` reads outside it. Not for bulk updates,
+/// whose items are stored by `bulk_update::accept`.
+pub async fn insert_runs<C: sea_orm::ConnectionTrait>(
+    txn: &C,
+    db: &DatabaseConnection,
+    kind: JobKind,
+    validated: Validated,
+    max_attempts: Option<u32>,
+) -> Result<Created, SubmitError> {
     if kind != JobKind::Sync {
         let new = NewRun {
             kind,
@@ -68,7 +93,11 @@ pub async fn submit(
             parent_id: None,
             lock_key: None,
         };
-        return Ok(runs::enqueue(db, queue, new).await?);
+        let run = runs::insert(txn, new).await?;
+        return Ok(Created {
+            report: run.clone(),
+            to_dispatch: vec![run],
+        });
     }
     let params: SyncParams = crate::params::parse(&validated.params)?;
     let names = resolve_accounts(db, &params.accounts).await?;
@@ -89,40 +118,54 @@ pub async fn submit(
             lock_key: Some(lock_key(name, resource)),
         }
     };
-    let txn = crate::db::begin_write(db).await?;
-    let (report, children) = if let [(name, resource)] = targets.as_slice() {
-        let run = insert_locked(&txn, db, child(name, resource, None)).await?;
-        (run.clone(), vec![run])
-    } else {
-        let parent = runs::insert(
-            &txn,
-            NewRun {
-                kind,
-                params: validated.params,
-                account: (names.len() == 1).then(|| names[0].clone()),
-                max_attempts,
-                parent_id: None,
-                lock_key: None,
-            },
-        )
-        .await?;
-        let mut children = Vec::new();
-        for (name, resource) in &targets {
-            children.push(insert_locked(&txn, db, child(name, resource, Some(parent.id))).await?);
-        }
-        (parent, children)
-    };
-    txn.commit().await?;
-    // Every run gets its task even if one push fails (that run is marked failed); the
-    // parent then reflects what happened.
+    if let [(name, resource)] = targets.as_slice() {
+        let run = insert_locked(txn, db, child(name, resource, None)).await?;
+        return Ok(Created {
+            report: run.clone(),
+            to_dispatch: vec![run],
+        });
+    }
+    let parent = runs::insert(
+        txn,
+        NewRun {
+            kind,
+            params: validated.params,
+            account: (names.len() == 1).then(|| names[0].clone()),
+            max_attempts,
+            parent_id: None,
+            lock_key: None,
+        },
+    )
+    .await?;
+    let mut children = Vec::new();
+    for (name, resource) in &targets {
+        children.push(insert_locked(txn, db, child(name, resource, Some(parent.id))).await?);
+    }
+    Ok(Created {
+        report: parent,
+        to_dispatch: children,
+    })
+}
+
+/// Gives every inserted run its queue task. Every run gets one even if one push fails
+/// (that run is marked failed); a parent then reflects what happened.
+pub async fn dispatch_all(
+    db: &DatabaseConnection,
+    queue: &Queue,
+    created: Created,
+) -> Result<job_run::Model, SubmitError> {
+    let Created {
+        report,
+        to_dispatch,
+    } = created;
     let mut first_error = None;
-    for run in children {
+    for run in to_dispatch {
         if let Err(e) = runs::dispatch(db, queue, run, std::time::Duration::ZERO).await {
             first_error.get_or_insert(e);
         }
     }
     if let Some(e) = first_error {
-        if report.parent_id.is_none() && report.lock_key.is_none() {
+        if report.parent_id.is_none() && report.lock_key.is_none() && report.kind == "sync" {
             runs::refresh_parent(db, report.id).await?;
         }
         return Err(e.into());

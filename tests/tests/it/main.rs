@@ -32,6 +32,7 @@ mod ping;
 mod processes;
 mod queue_defects;
 mod retries;
+mod schedules;
 mod secrets;
 mod shutdown;
 mod status;

@@ -1,0 +1,213 @@
+//! The scheduler's step, run by every worker process: fire each due tick of each active
+//! schedule exactly once across all processes. The claim is a `schedule_fires` row keyed
+//! on (schedule, fire time), inserted in the same transaction as the run(s) it starts and
+//! the schedule's next fire time: whoever commits first fires the tick; the others insert
+//! nothing and move on. A crash before the commit leaves the tick unclaimed, so another
+//! process fires it.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use entity::{
+    job_run::{self, RunStatus},
+    schedule, schedule_fire,
+};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect,
+    TransactionTrait, sea_query::Expr,
+};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::spec::{next_fires, parse_cron, parse_timezone};
+use crate::{
+    JobKind, Queue, registry,
+    submit::{self, SubmitError},
+};
+
+/// A tick claimed later than this after its time counts as missed (all workers were
+/// down); the misfire policy decides what happens to it.
+pub const MISFIRE_GRACE: Duration = Duration::from_secs(30);
+
+/// What became of one tick.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Fired {
+    /// Another process claimed it first.
+    Taken,
+    Enqueued(Uuid),
+    /// The previous run was still active (overlap `skip`).
+    SkippedOverlap,
+    /// Missed while nothing ran (misfire `skip`).
+    Missed,
+}
+
+/// Fires every due tick at `now`; what became of each.
+pub async fn fire_due(
+    db: &DatabaseConnection,
+    queue: &Queue,
+    now: DateTime<Utc>,
+) -> Result<Vec<(Uuid, Fired)>, SubmitError> {
+    let due = schedule::Entity::find()
+        .filter(schedule::Column::Paused.eq(false))
+        .filter(schedule::Column::NextFireAt.lte(now))
+        .all(db)
+        .await?;
+    let mut out = Vec::new();
+    for s in due {
+        out.push((s.id, fire_one(db, queue, &s, now).await?));
+    }
+    Ok(out)
+}
+
+async fn fire_one(
+    db: &DatabaseConnection,
+    queue: &Queue,
+    s: &schedule::Model,
+    now: DateTime<Utc>,
+) -> Result<Fired, SubmitError> {
+    let Some(fire_at) = s.next_fire_at else {
+        return Ok(Fired::Taken);
+    };
+    let cron = parse_cron(&s.cron)?;
+    let tz = parse_timezone(&s.timezone)?;
+    let next = next_fires(&cron, tz, fire_at.max(now), 1).first().copied();
+    let missed = (now - fire_at).to_std().unwrap_or_default() > MISFIRE_GRACE;
+    let misfire_skip = s.misfire == "skip";
+    let overlap_skip = s.overlap == "skip";
+
+    if missed && misfire_skip {
+        return claim_only(db, s, fire_at, next, "missed", Fired::Missed).await;
+    }
+    if overlap_skip && active_run(db, s.id).await? {
+        return claim_only(
+            db,
+            s,
+            fire_at,
+            next,
+            "skipped_overlap",
+            Fired::SkippedOverlap,
+        )
+        .await;
+    }
+    let kind = JobKind::parse(s.template["kind"].as_str().unwrap_or_default())
+        .ok_or_else(|| crate::params::ParamError::new("template.kind", "unknown kind"))?;
+    let params = s.template.get("params").cloned().unwrap_or(Value::Null);
+    let validated = registry::validate(kind, &params)?;
+
+    let txn = crate::db::begin_write(db).await?;
+    if !claim(&txn, s, fire_at, next, "enqueued").await? {
+        return Ok(Fired::Taken);
+    }
+    let created = match submit::insert_runs(&txn, db, kind, validated, None).await {
+        Ok(c) => c,
+        // A sync of the same account and resource is active (the database's lock):
+        // as with overlap `skip`, this tick starts nothing.
+        Err(SubmitError::Conflict { .. }) => {
+            drop(txn);
+            return claim_only(
+                db,
+                s,
+                fire_at,
+                next,
+                "skipped_overlap",
+                Fired::SkippedOverlap,
+            )
+            .await;
+        }
+        Err(e) => return Err(e),
+    };
+    let ids: Vec<Uuid> = std::iter::once(created.report.id)
+        .chain(created.to_dispatch.iter().map(|r| r.id))
+        .collect();
+    job_run::Entity::update_many()
+        .col_expr(job_run::Column::ScheduleId, Expr::value(s.id))
+        .col_expr(job_run::Column::ScheduledFor, Expr::value(fire_at))
+        .filter(job_run::Column::Id.is_in(ids))
+        .exec(&txn)
+        .await?;
+    let run_id = created.report.id;
+    schedule_fire::Entity::update_many()
+        .col_expr(schedule_fire::Column::RunId, Expr::value(run_id))
+        .filter(schedule_fire::Column::ScheduleId.eq(s.id))
+        .filter(schedule_fire::Column::FireAt.eq(fire_at))
+        .exec(&txn)
+        .await?;
+    schedule::Entity::update_many()
+        .col_expr(schedule::Column::LastRunId, Expr::value(run_id))
+        .filter(schedule::Column::Id.eq(s.id))
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    submit::dispatch_all(db, queue, created).await?;
+    Ok(Fired::Enqueued(run_id))
+}
+
+/// Claims the tick without starting a run.
+async fn claim_only(
+    db: &DatabaseConnection,
+    s: &schedule::Model,
+    fire_at: DateTime<Utc>,
+    next: Option<DateTime<Utc>>,
+    outcome: &str,
+    fired: Fired,
+) -> Result<Fired, SubmitError> {
+    let txn = db.begin().await?;
+    if !claim(&txn, s, fire_at, next, outcome).await? {
+        return Ok(Fired::Taken);
+    }
+    txn.commit().await?;
+    Ok(fired)
+}
+
+/// Inserts the (schedule, fire time) row and moves the schedule to its next tick; false
+/// when another process already holds the tick.
+async fn claim<C: ConnectionTrait>(
+    txn: &C,
+    s: &schedule::Model,
+    fire_at: DateTime<Utc>,
+    next: Option<DateTime<Utc>>,
+    outcome: &str,
+) -> Result<bool, SubmitError> {
+    let inserted = schedule_fire::Entity::insert(schedule_fire::ActiveModel {
+        schedule_id: sea_orm::ActiveValue::Set(s.id),
+        fire_at: sea_orm::ActiveValue::Set(fire_at),
+        run_id: sea_orm::ActiveValue::Set(None),
+        outcome: sea_orm::ActiveValue::Set(outcome.to_owned()),
+        claimed_at: sea_orm::ActiveValue::Set(Utc::now()),
+    })
+    .on_conflict(
+        sea_orm::sea_query::OnConflict::columns([
+            schedule_fire::Column::ScheduleId,
+            schedule_fire::Column::FireAt,
+        ])
+        .do_nothing()
+        .to_owned(),
+    )
+    .exec_without_returning(txn)
+    .await?;
+    if inserted == 0 {
+        return Ok(false);
+    }
+    // Conditional: an edit or a faster process may have moved the schedule meanwhile.
+    schedule::Entity::update_many()
+        .col_expr(schedule::Column::NextFireAt, Expr::value(next))
+        .col_expr(schedule::Column::LastFireAt, Expr::value(fire_at))
+        .filter(schedule::Column::Id.eq(s.id))
+        .filter(schedule::Column::NextFireAt.eq(fire_at))
+        .exec(txn)
+        .await?;
+    Ok(true)
+}
+
+/// Whether a run started by the schedule is still queued or running.
+async fn active_run(db: &DatabaseConnection, schedule_id: Uuid) -> Result<bool, SubmitError> {
+    let found: Option<Uuid> = job_run::Entity::find()
+        .select_only()
+        .column(job_run::Column::Id)
+        .filter(job_run::Column::ScheduleId.eq(schedule_id))
+        .filter(job_run::Column::Status.is_in([RunStatus::Queued, RunStatus::Running]))
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(found.is_some())
+}
