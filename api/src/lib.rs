@@ -31,7 +31,7 @@ use tokio_util::sync::CancellationToken;
 
 use routes::{
     accounts::AccountsApi, bulk::BulkApi, files::FilesApi, notifications::NotificationsApi,
-    ops::OpsApi, runs::RunsApi, status::StatusApi, stream::StreamApi,
+    ops::OpsApi, runs::RunsApi, schedules::SchedulesApi, status::StatusApi, stream::StreamApi,
 };
 pub use state::AppState;
 
@@ -43,6 +43,7 @@ type Apis = (
     FilesApi,
     AccountsApi,
     NotificationsApi,
+    SchedulesApi,
     StreamApi,
     StatusApi,
     OpsApi,
@@ -56,6 +57,7 @@ fn service(state: &AppState) -> OpenApiService<Apis, ()> {
             FilesApi { state: state.clone() },
             AccountsApi { state: state.clone() },
             NotificationsApi { state: state.clone() },
+            SchedulesApi { state: state.clone() },
             StreamApi { state: state.clone() },
             StatusApi { state: state.clone() },
             OpsApi { state: state.clone() },

@@ -3,6 +3,7 @@
 //! - [`executor`]: one task → claim the run → handler → record the outcome.
 //! - [`lifecycle`]: the state changes a worker makes to a run it holds.
 //! - [`reaper`]: re-queues runs whose worker stopped heartbeating (crash, kill -9).
+//! - [`scheduler`]: fires due schedule ticks, each once across all processes.
 //!
 //! apalis moves tasks; the `job_runs` row decides. Every handler returns `Ok` to apalis,
 //! so apalis' hard-coded 25 retries never apply and magflow's policy does (stack.md §5).
@@ -10,6 +11,7 @@
 pub mod executor;
 pub mod lifecycle;
 pub mod reaper;
+pub mod scheduler;
 
 use std::{future::Future, time::Duration};
 
@@ -62,6 +64,7 @@ pub async fn run(
 
     let reaper_stop = CancellationToken::new();
     let reaper = tokio::spawn(reaper::run(exec.clone(), reaper_stop.clone()));
+    let scheduler = tokio::spawn(scheduler::run(exec.clone(), reaper_stop.clone()));
 
     let mut monitor = Monitor::new();
     for kind in JobKind::ALL {
@@ -113,6 +116,7 @@ pub async fn run(
     interrupt.cancel();
     reaper_stop.cancel();
     let _ = reaper.await;
+    let _ = scheduler.await;
     tracing::info!(worker.id = %worker_id, "worker stopped");
     result.map_err(|e| WorkerError::Monitor(e.to_string()))
 }

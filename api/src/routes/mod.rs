@@ -6,6 +6,7 @@ pub mod files;
 pub mod notifications;
 pub mod ops;
 pub mod runs;
+pub mod schedules;
 pub mod status;
 pub mod stream;
 
@@ -23,4 +24,6 @@ pub enum ApiTags {
     Ops,
     /// E-mail when runs end.
     Notifications,
+    /// Cron schedules that start runs.
+    Schedules,
 }

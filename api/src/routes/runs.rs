@@ -161,6 +161,8 @@ impl RunsApi {
         account: Query<Option<String>>,
         /// Only the children of this run.
         parent_id: Query<Option<Uuid>>,
+        /// Only runs started by this schedule.
+        schedule_id: Query<Option<Uuid>>,
         /// `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
         /// Page size, 1 to 200 (default 50).
@@ -198,6 +200,7 @@ impl RunsApi {
             status,
             account: account.0,
             parent_id: parent_id.0,
+            schedule_id: schedule_id.0,
         };
         let rows = runs::list(&self.state.ctx.db, &filter, before, limit + 1).await?;
         let has_more = rows.len() as u64 > limit;

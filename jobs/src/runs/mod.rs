@@ -232,6 +232,8 @@ pub struct RunFilter {
     pub status: Option<RunStatus>,
     pub account: Option<String>,
     pub parent_id: Option<Uuid>,
+    /// Only runs started by this schedule.
+    pub schedule_id: Option<Uuid>,
 }
 
 /// Newest first. `before` is the id of the last run of the previous page.
@@ -253,6 +255,9 @@ pub async fn list(
     }
     if let Some(parent) = filter.parent_id {
         q = q.filter(job_run::Column::ParentId.eq(parent));
+    }
+    if let Some(schedule) = filter.schedule_id {
+        q = q.filter(job_run::Column::ScheduleId.eq(schedule));
     }
     if let Some(before) = before {
         q = q.filter(job_run::Column::Id.lt(before));

@@ -116,15 +116,7 @@ async fn fire_one(
         }
         Err(e) => return Err(e),
     };
-    let ids: Vec<Uuid> = std::iter::once(created.report.id)
-        .chain(created.to_dispatch.iter().map(|r| r.id))
-        .collect();
-    job_run::Entity::update_many()
-        .col_expr(job_run::Column::ScheduleId, Expr::value(s.id))
-        .col_expr(job_run::Column::ScheduledFor, Expr::value(fire_at))
-        .filter(job_run::Column::Id.is_in(ids))
-        .exec(&txn)
-        .await?;
+    link_runs(&txn, s.id, fire_at, &created).await?;
     let run_id = created.report.id;
     schedule_fire::Entity::update_many()
         .col_expr(schedule_fire::Column::RunId, Expr::value(run_id))
@@ -132,14 +124,52 @@ async fn fire_one(
         .filter(schedule_fire::Column::FireAt.eq(fire_at))
         .exec(&txn)
         .await?;
-    schedule::Entity::update_many()
-        .col_expr(schedule::Column::LastRunId, Expr::value(run_id))
-        .filter(schedule::Column::Id.eq(s.id))
-        .exec(&txn)
-        .await?;
     txn.commit().await?;
     submit::dispatch_all(db, queue, created).await?;
     Ok(Fired::Enqueued(run_id))
+}
+
+/// Starts the schedule's job now (`POST /api/v1/schedules/{id}/trigger`), outside its
+/// ticks: no claim, the overlap policy does not apply.
+pub async fn trigger(
+    db: &DatabaseConnection,
+    queue: &Queue,
+    s: &schedule::Model,
+) -> Result<job_run::Model, SubmitError> {
+    let kind = JobKind::parse(s.template["kind"].as_str().unwrap_or_default())
+        .ok_or_else(|| crate::params::ParamError::new("template.kind", "unknown kind"))?;
+    let params = s.template.get("params").cloned().unwrap_or(Value::Null);
+    let validated = registry::validate(kind, &params)?;
+    let txn = crate::db::begin_write(db).await?;
+    let created = submit::insert_runs(&txn, db, kind, validated, None).await?;
+    link_runs(&txn, s.id, Utc::now(), &created).await?;
+    txn.commit().await?;
+    submit::dispatch_all(db, queue, created).await
+}
+
+/// Marks the runs as the schedule's (for `GET /api/v1/runs?schedule_id=`) and the
+/// report run as the schedule's last.
+async fn link_runs<C: ConnectionTrait>(
+    txn: &C,
+    schedule_id: Uuid,
+    fire_at: DateTime<Utc>,
+    created: &submit::Created,
+) -> Result<(), SubmitError> {
+    let ids: Vec<Uuid> = std::iter::once(created.report.id)
+        .chain(created.to_dispatch.iter().map(|r| r.id))
+        .collect();
+    job_run::Entity::update_many()
+        .col_expr(job_run::Column::ScheduleId, Expr::value(schedule_id))
+        .col_expr(job_run::Column::ScheduledFor, Expr::value(fire_at))
+        .filter(job_run::Column::Id.is_in(ids))
+        .exec(txn)
+        .await?;
+    schedule::Entity::update_many()
+        .col_expr(schedule::Column::LastRunId, Expr::value(created.report.id))
+        .filter(schedule::Column::Id.eq(schedule_id))
+        .exec(txn)
+        .await?;
+    Ok(())
 }
 
 /// Claims the tick without starting a run.

@@ -32,16 +32,8 @@ pub async fn create(
         cron: Set(spec.cron.clone()),
         timezone: Set(spec.timezone.clone()),
         template: Set(json!(spec.template)),
-        overlap: Set(match spec.overlap {
-            Overlap::Skip => "skip",
-            Overlap::Allow => "allow",
-        }
-        .to_owned()),
-        misfire: Set(match spec.misfire {
-            Misfire::Skip => "skip",
-            Misfire::RunOnce => "run_once",
-        }
-        .to_owned()),
+        overlap: Set(overlap_str(spec.overlap).to_owned()),
+        misfire: Set(misfire_str(spec.misfire).to_owned()),
         jitter_s: Set(i32::try_from(spec.jitter_s).unwrap_or(i32::MAX)),
         notify: Set(json!(spec.notify)),
         paused: Set(false),
@@ -54,4 +46,87 @@ pub async fn create(
         updated_at: Set(now),
     };
     Ok(row.insert(db).await?)
+}
+
+pub async fn list(db: &DatabaseConnection) -> Result<Vec<schedule::Model>, DbErr> {
+    use sea_orm::{EntityTrait, QueryOrder};
+    schedule::Entity::find()
+        .order_by_asc(schedule::Column::Name)
+        .all(db)
+        .await
+}
+
+pub async fn find(db: &DatabaseConnection, id: Uuid) -> Result<Option<schedule::Model>, DbErr> {
+    use sea_orm::EntityTrait;
+    schedule::Entity::find_by_id(id).one(db).await
+}
+
+/// Replaces the schedule's spec; its next tick is recomputed from `now`.
+pub async fn update(
+    db: &DatabaseConnection,
+    current: schedule::Model,
+    spec: &ScheduleSpec,
+    now: DateTime<Utc>,
+) -> Result<schedule::Model, ScheduleError> {
+    let (_, cron, tz) = spec.validate()?;
+    let next = next_fires(&cron, tz, now, 1).first().copied();
+    let mut row: schedule::ActiveModel = current.clone().into();
+    row.name = Set(spec.name.clone());
+    row.cron = Set(spec.cron.clone());
+    row.timezone = Set(spec.timezone.clone());
+    row.template = Set(json!(spec.template));
+    row.overlap = Set(overlap_str(spec.overlap).to_owned());
+    row.misfire = Set(misfire_str(spec.misfire).to_owned());
+    row.jitter_s = Set(i32::try_from(spec.jitter_s).unwrap_or(i32::MAX));
+    row.notify = Set(json!(spec.notify));
+    row.next_fire_at = Set(if current.paused { None } else { next });
+    row.revision = Set(current.revision + 1);
+    row.updated_at = Set(now);
+    Ok(row.update(db).await?)
+}
+
+/// Pauses (no next tick) or resumes (next tick after `now`).
+pub async fn set_paused(
+    db: &DatabaseConnection,
+    current: schedule::Model,
+    paused: bool,
+    now: DateTime<Utc>,
+) -> Result<schedule::Model, ScheduleError> {
+    let next = if paused {
+        None
+    } else {
+        let cron = super::spec::parse_cron(&current.cron)?;
+        let tz = super::spec::parse_timezone(&current.timezone)?;
+        next_fires(&cron, tz, now, 1).first().copied()
+    };
+    let revision = current.revision + 1;
+    let mut row: schedule::ActiveModel = current.into();
+    row.paused = Set(paused);
+    row.next_fire_at = Set(next);
+    row.revision = Set(revision);
+    row.updated_at = Set(now);
+    Ok(row.update(db).await?)
+}
+
+pub async fn delete(db: &DatabaseConnection, id: Uuid) -> Result<bool, DbErr> {
+    use sea_orm::EntityTrait;
+    Ok(schedule::Entity::delete_by_id(id)
+        .exec(db)
+        .await?
+        .rows_affected
+        > 0)
+}
+
+pub fn overlap_str(o: Overlap) -> &'static str {
+    match o {
+        Overlap::Skip => "skip",
+        Overlap::Allow => "allow",
+    }
+}
+
+pub fn misfire_str(m: Misfire) -> &'static str {
+    match m {
+        Misfire::Skip => "skip",
+        Misfire::RunOnce => "run_once",
+    }
 }

@@ -76,3 +76,124 @@ async fn each_tick_fires_once_across_schedulers(backend: tests::Backend) {
     }
     app.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schedules_through_the_api() {
+    let app = TestApp::spawn(tests::Backend::Sqlite).await;
+    let post = |body: serde_json::Value| {
+        let app = &app;
+        async move {
+            app.client
+                .post("/api/v1/schedules", Some(&app.admin), &body)
+                .await
+        }
+    };
+    for (body, field) in [
+        (
+            json!({"name": "a", "cron": "61 * * * *", "template": {"kind": "ping"}}),
+            "cron",
+        ),
+        (
+            json!({"name": "a", "cron": "* * * *", "template": {"kind": "ping"}}),
+            "cron",
+        ),
+        (
+            json!({"name": "a", "cron": "* * * * *", "timezone": "Mars/Olympus", "template": {"kind": "ping"}}),
+            "timezone",
+        ),
+        (
+            json!({"name": "a", "cron": "* * * * *", "template": {"kind": "ping", "params": {"steps": 0}}}),
+            "template.params.steps",
+        ),
+        (
+            json!({"name": "a", "cron": "* * * * *", "template": {"kind": "nope"}}),
+            "template.kind",
+        ),
+    ] {
+        let (status, answer) = post(body).await;
+        assert_eq!(status, 422, "{answer}");
+        assert_eq!(answer["field"], field, "{answer}");
+    }
+
+    let (status, s) = post(json!({
+        "name": "every-second",
+        "cron": "* * * * * *",
+        "timezone": "Europe/Bucharest",
+        "template": { "kind": "ping", "params": { "steps": 1 } },
+        "overlap": "allow",
+    }))
+    .await;
+    assert_eq!(status, 201, "{s}");
+    let id = s["id"].as_str().expect("id").to_owned();
+    let (_, next) = app
+        .client
+        .get(
+            &format!("/api/v1/schedules/{id}/next?count=3"),
+            Some(&app.viewer),
+        )
+        .await;
+    assert_eq!(next["fires"].as_array().expect("fires").len(), 3);
+
+    // The in-process worker's scheduler fires it: runs appear, linked to the schedule.
+    let runs_of = || async {
+        let (_, page) = app
+            .client
+            .get(
+                &format!("/api/v1/runs?schedule_id={id}&limit=200"),
+                Some(&app.viewer),
+            )
+            .await;
+        page["items"].as_array().map_or(0, Vec::len)
+    };
+    let until = tokio::time::Instant::now() + Duration::from_secs(10);
+    while runs_of().await < 2 {
+        assert!(
+            tokio::time::Instant::now() < until,
+            "the schedule did not fire"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // Paused: no more runs once the pause is in (within 2 s).
+    let (status, paused) = app
+        .client
+        .post(
+            &format!("/api/v1/schedules/{id}/pause"),
+            Some(&app.admin),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "{paused}");
+    assert_eq!(paused["next_fire_at"], serde_json::Value::Null);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let settled = runs_of().await;
+    let quiet_until = tokio::time::Instant::now() + Duration::from_secs(2);
+    while tokio::time::Instant::now() < quiet_until {
+        assert_eq!(runs_of().await, settled, "a paused schedule fired");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // Triggered by hand: one run at once, linked to it.
+    let (status, run) = app
+        .client
+        .post(
+            &format!("/api/v1/schedules/{id}/trigger"),
+            Some(&app.admin),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 202, "{run}");
+    assert_eq!(runs_of().await, settled + 1);
+
+    let (status, _) = app
+        .client
+        .delete(&format!("/api/v1/schedules/{id}"), Some(&app.admin))
+        .await;
+    assert_eq!(status, 204);
+    let (status, _) = app
+        .client
+        .get(&format!("/api/v1/schedules/{id}"), Some(&app.viewer))
+        .await;
+    assert_eq!(status, 404);
+    app.shutdown().await;
+}

@@ -1,0 +1,43 @@
+//! Fires due schedule ticks. Runs in every worker process; each tick is claimed exactly
+//! once across processes (`jobs::schedules::fire`), so adding workers never adds runs.
+//! Polls every 250 ms: schedule changes made through the API take effect within that,
+//! with no restart.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use jobs::schedules::fire::{self, Fired};
+use tokio_util::sync::CancellationToken;
+
+use crate::Executor;
+
+pub const EVERY: Duration = Duration::from_millis(250);
+
+pub async fn run(exec: Executor, stop: CancellationToken) {
+    let ctx = exec.ctx();
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(EVERY) => {}
+        }
+        match fire::fire_due(&ctx.db, &ctx.queue, Utc::now()).await {
+            Ok(fired) => {
+                for (schedule, what) in fired {
+                    match what {
+                        Fired::Enqueued(run) => {
+                            tracing::info!(schedule.id = %schedule, run.id = %run, "schedule fired");
+                        }
+                        Fired::SkippedOverlap => {
+                            tracing::info!(schedule.id = %schedule, "tick skipped: the previous run is still active");
+                        }
+                        Fired::Missed => {
+                            tracing::warn!(schedule.id = %schedule, "tick missed while no worker ran; skipped by its misfire policy");
+                        }
+                        Fired::Taken => {}
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "scheduler step failed"),
+        }
+    }
+}
