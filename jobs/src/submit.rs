@@ -154,13 +154,23 @@ pub async fn dispatch_all(
     queue: &Queue,
     created: Created,
 ) -> Result<job_run::Model, SubmitError> {
+    dispatch_all_after(db, queue, created, std::time::Duration::ZERO).await
+}
+
+/// [`dispatch_all`], each task due after `delay` (a schedule's start jitter).
+pub async fn dispatch_all_after(
+    db: &DatabaseConnection,
+    queue: &Queue,
+    created: Created,
+    delay: std::time::Duration,
+) -> Result<job_run::Model, SubmitError> {
     let Created {
         report,
         to_dispatch,
     } = created;
     let mut first_error = None;
     for run in to_dispatch {
-        if let Err(e) = runs::dispatch(db, queue, run, std::time::Duration::ZERO).await {
+        if let Err(e) = runs::dispatch(db, queue, run, delay).await {
             first_error.get_or_insert(e);
         }
     }

@@ -7,6 +7,8 @@
 
 use std::time::Duration;
 
+use rand::Rng;
+
 use chrono::{DateTime, Utc};
 use entity::{
     job_run::{self, RunStatus},
@@ -125,7 +127,15 @@ async fn fire_one(
         .exec(&txn)
         .await?;
     txn.commit().await?;
-    submit::dispatch_all(db, queue, created).await?;
+    // eMAG asks clients not to arrive at round times: each fire starts a little late.
+    let jitter = if s.jitter_s > 0 {
+        Duration::from_millis(
+            rand::rng().random_range(0..=u64::from(s.jitter_s.unsigned_abs()) * 1000),
+        )
+    } else {
+        Duration::ZERO
+    };
+    submit::dispatch_all_after(db, queue, created, jitter).await?;
     Ok(Fired::Enqueued(run_id))
 }
 

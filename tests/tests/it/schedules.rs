@@ -197,3 +197,107 @@ async fn schedules_through_the_api() {
     assert_eq!(status, 404);
     app.shutdown().await;
 }
+
+/// A schedule as stored, its next tick moved back as if every worker had been down.
+async fn missed_schedule(app: &TestApp, name: &str, misfire: &str) -> entity::schedule::Model {
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+    let spec: ScheduleSpec = serde_json::from_value(json!({
+        "name": name,
+        "cron": "0 * * * * *",
+        "template": { "kind": "ping", "params": { "steps": 1 } },
+        "misfire": misfire,
+    }))
+    .expect("spec");
+    let s = store::create(&app.ctx.db, &spec, "test", Utc::now())
+        .await
+        .expect("schedule");
+    let mut row: entity::schedule::ActiveModel = s.into();
+    row.next_fire_at = Set(Some(Utc::now() - chrono::Duration::minutes(5)));
+    row.update(&app.ctx.db).await.expect("moved back")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missed_ticks_follow_the_misfire_policy() {
+    let opts = tests::Options {
+        worker: false,
+        ..tests::Options::default()
+    };
+    let app = TestApp::spawn_with(tests::Backend::Sqlite, opts).await;
+    let skip = missed_schedule(&app, "skip-missed", "skip").await;
+    let once = missed_schedule(&app, "run-once", "run_once").await;
+    let now = Utc::now();
+    let fired: BTreeMap<_, _> = fire::fire_due(&app.ctx.db, &app.ctx.queue, now)
+        .await
+        .expect("fire")
+        .into_iter()
+        .collect();
+    assert_eq!(fired[&skip.id], fire::Fired::Missed);
+    assert!(
+        matches!(fired[&once.id], fire::Fired::Enqueued(_)),
+        "{fired:?}"
+    );
+    // Both moved on to their next tick after now: nothing more is due.
+    let again = fire::fire_due(&app.ctx.db, &app.ctx.queue, now)
+        .await
+        .expect("fire");
+    assert!(again.is_empty(), "{again:?}");
+    for (s, runs) in [(skip.id, 0), (once.id, 1)] {
+        let n = job_run::Entity::find()
+            .filter(job_run::Column::ScheduleId.eq(s))
+            .all(&app.ctx.db)
+            .await
+            .expect("runs")
+            .len();
+        assert_eq!(n, runs);
+    }
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overlap_skip_does_not_pile_up() {
+    let opts = tests::Options {
+        worker: false,
+        ..tests::Options::default()
+    };
+    let app = TestApp::spawn_with(tests::Backend::Sqlite, opts).await;
+    let spec: ScheduleSpec = serde_json::from_value(json!({
+        "name": "slow",
+        "cron": "* * * * * *",
+        "template": { "kind": "ping", "params": { "steps": 1 } },
+        "overlap": "skip",
+    }))
+    .expect("spec");
+    let s = store::create(&app.ctx.db, &spec, "test", Utc::now())
+        .await
+        .expect("schedule");
+    // No worker: the first run stays queued, so every later tick finds it active.
+    let until = tokio::time::Instant::now() + Duration::from_secs(3);
+    let mut outcomes = Vec::new();
+    while tokio::time::Instant::now() < until {
+        outcomes.extend(
+            fire::fire_due(&app.ctx.db, &app.ctx.queue, Utc::now())
+                .await
+                .expect("fire")
+                .into_iter()
+                .map(|(_, f)| f),
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let enqueued = outcomes
+        .iter()
+        .filter(|f| matches!(f, fire::Fired::Enqueued(_)))
+        .count();
+    let skipped = outcomes
+        .iter()
+        .filter(|f| **f == fire::Fired::SkippedOverlap)
+        .count();
+    assert_eq!(enqueued, 1, "{outcomes:?}");
+    assert!(skipped >= 1, "{outcomes:?}");
+    let runs = job_run::Entity::find()
+        .filter(job_run::Column::ScheduleId.eq(s.id))
+        .all(&app.ctx.db)
+        .await
+        .expect("runs");
+    assert_eq!(runs.len(), 1);
+    app.shutdown().await;
+}
