@@ -301,3 +301,98 @@ async fn overlap_skip_does_not_pile_up() {
     assert_eq!(runs.len(), 1);
     app.shutdown().await;
 }
+
+/// Three `magflow worker` processes run the scheduler; one is killed half-way. Every
+/// tick of an every-second schedule still starts exactly one run, with no gap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_worker_processes_fire_each_tick_once() {
+    let app = TestApp::spawn_with(
+        tests::Backend::Redis,
+        tests::Options {
+            worker: false,
+            ..tests::Options::default()
+        },
+    )
+    .await;
+    let (status, s) = app
+        .client
+        .post(
+            "/api/v1/schedules",
+            Some(&app.admin),
+            &json!({
+                "name": "every-second",
+                "cron": "* * * * * *",
+                "template": { "kind": "ping", "params": { "steps": 1 } },
+                "overlap": "allow",
+            }),
+        )
+        .await;
+    assert_eq!(status, 201, "{s}");
+    let id: uuid::Uuid = s["id"].as_str().expect("id").parse().expect("uuid");
+    let env = app.process_env();
+    let mut workers: Vec<_> = (0..3)
+        .map(|_| tests::process::spawn(&["worker"], &env))
+        .collect();
+    let fires = || async {
+        schedule_fire::Entity::find()
+            .filter(schedule_fire::Column::ScheduleId.eq(id))
+            .all(&app.ctx.db)
+            .await
+            .expect("fires")
+            .len()
+    };
+    let wait_for = |n: usize| async move {
+        let until = tokio::time::Instant::now() + Duration::from_secs(60);
+        while fires().await < n {
+            assert!(
+                tokio::time::Instant::now() < until,
+                "fewer than {n} ticks fired"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    };
+    wait_for(15).await;
+    workers[0].kill().await.expect("kill -9");
+    wait_for(30).await;
+    let (status, _) = app
+        .client
+        .post(
+            &format!("/api/v1/schedules/{id}/pause"),
+            Some(&app.admin),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    for w in &workers[1..] {
+        tests::process::terminate(w);
+    }
+    for w in &mut workers[1..] {
+        let _ = w.wait().await;
+    }
+    let runs = job_run::Entity::find()
+        .filter(job_run::Column::ScheduleId.eq(id))
+        .all(&app.ctx.db)
+        .await
+        .expect("runs");
+    let mut per_tick: BTreeMap<_, usize> = BTreeMap::new();
+    for r in &runs {
+        *per_tick
+            .entry(r.scheduled_for.expect("scheduled_for"))
+            .or_default() += 1;
+    }
+    assert!(per_tick.len() >= 30, "{} ticks", per_tick.len());
+    assert!(
+        per_tick.values().all(|n| *n == 1),
+        "one run per tick: {per_tick:?}"
+    );
+    let ticks: Vec<_> = per_tick.keys().copied().collect();
+    for pair in ticks.windows(2) {
+        assert_eq!((pair[1] - pair[0]).num_seconds(), 1, "no gap: {ticks:?}");
+    }
+    assert_eq!(
+        runs.len(),
+        fires().await,
+        "every claimed tick started one run"
+    );
+    app.shutdown().await;
+}
