@@ -33,6 +33,12 @@ pub struct RunView {
     /// What the run produced: an export's file (`rows`, `bytes`, `format`), a bulk
     /// update's tally (`accepted`, `rejected`).
     pub result: Option<Value>,
+    /// The schedule that started the run, if one did.
+    #[oai(skip_serializing_if_is_none)]
+    pub schedule_id: Option<Uuid>,
+    /// The schedule's tick this run is for (the trigger time for a run started by hand).
+    #[oai(skip_serializing_if_is_none)]
+    pub scheduled_for: Option<DateTime<Utc>>,
     pub links: RunLinks,
 }
 
@@ -83,6 +89,8 @@ pub struct RunLinks {
     /// A bulk update's outcome per item (CSV), or an export's file.
     #[oai(skip_serializing_if_is_none)]
     pub result: Option<String>,
+    #[oai(skip_serializing_if_is_none)]
+    pub schedule: Option<String>,
 }
 
 impl From<&job_run::Model> for RunView {
@@ -138,7 +146,10 @@ impl From<&job_run::Model> for RunView {
             updated_at: run.updated_at,
             next_attempt_at: run.next_attempt_at,
             result: run.result.clone(),
+            schedule_id: run.schedule_id,
+            scheduled_for: run.scheduled_for,
             links: RunLinks {
+                schedule: run.schedule_id.map(|id| format!("/api/v1/schedules/{id}")),
                 events: format!("{base}/events"),
                 cancel: format!("{base}/cancel"),
                 result: ["bulk_update", "export"]

@@ -21,8 +21,9 @@ use crate::{
     error::{ErrorCategory, JobError},
     params::ParamError,
     progress::{ItemOutcome, Level, Progress},
-    runs,
+    runs, schedules,
 };
+use templates::Reason;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -93,10 +94,15 @@ pub async fn run(
         ));
     };
     let link = format!("{}/api/v1/runs/{}", ctx.config.public_url(), run.id);
-    let subscription = params
-        .subscription_id
-        .map_or_else(|| "-".to_owned(), |id| id.to_string());
-    let message = templates::run_ended(&run, &params.locale, &link, &subscription)
+    let reason = match (params.subscription_id, run.schedule_id) {
+        (Some(id), _) => Reason::Subscription(id),
+        (None, Some(id)) => match schedules::store::find(&ctx.db, id).await? {
+            Some(s) => Reason::Schedule(s.name),
+            None => Reason::Request,
+        },
+        (None, None) => Reason::Request,
+    };
+    let message = templates::run_ended(&run, &params.locale, &link, &reason)
         .map_err(|e| JobError::permanent(ErrorCategory::Permanent, format!("template: {e}")))?;
 
     let suppressed: Vec<String> = email_suppression::Entity::find()

@@ -20,6 +20,7 @@ use crate::{
     error::RunsError,
     params::ParamError,
     runs::{self, NewRun},
+    schedules,
 };
 
 /// A subscription as asked for.
@@ -117,7 +118,8 @@ fn matches(sub: &subscription::Model, run: &job_run::Model) -> bool {
 }
 
 /// If run `id` is a top-level run that has ended and was not announced yet, queues one
-/// notification run per matching subscription; how many.
+/// notification run per matching subscription, and one for the `notify` list of the
+/// schedule that created it; how many.
 pub async fn announce(
     db: &DatabaseConnection,
     queue: &Queue,
@@ -142,20 +144,32 @@ pub async fn announce(
     if claimed.rows_affected == 0 {
         return Ok(0);
     }
-    let mut queued = 0;
-    for sub in list(db).await?.into_iter().filter(|s| matches(s, &run)) {
-        let params = json!({
-            "recipients": sub.recipients,
-            "run_id": run.id,
-            "locale": sub.locale,
-            "subscription_id": sub.id,
-        });
+    let mut notices: Vec<Value> = list(db)
+        .await?
+        .into_iter()
+        .filter(|s| matches(s, &run))
+        .map(|sub| {
+            json!({
+                "recipients": sub.recipients,
+                "run_id": run.id,
+                "locale": sub.locale,
+                "subscription_id": sub.id,
+            })
+        })
+        .collect();
+    if let Some(schedule_id) = run.schedule_id
+        && let Some(schedule) = schedules::store::find(db, schedule_id).await?
+        && schedule.notify.as_array().is_some_and(|to| !to.is_empty())
+    {
+        notices.push(json!({ "recipients": schedule.notify, "run_id": run.id, "locale": "ro" }));
+    }
+    for params in &notices {
         runs::enqueue(
             db,
             queue,
             NewRun {
                 kind: JobKind::Notification,
-                params,
+                params: params.clone(),
                 account: run.account.clone(),
                 max_attempts: None,
                 parent_id: None,
@@ -163,7 +177,6 @@ pub async fn announce(
             },
         )
         .await?;
-        queued += 1;
     }
-    Ok(queued)
+    Ok(notices.len())
 }

@@ -3,6 +3,7 @@
 
 use entity::job_run::{self, RunStatus};
 use minijinja::{Environment, context};
+use uuid::Uuid;
 
 /// A rendered message.
 #[derive(Clone, Debug)]
@@ -80,12 +81,34 @@ fn duration(run: &job_run::Model) -> String {
     }
 }
 
+/// Why a recipient gets the message, said in its footer.
+pub enum Reason {
+    Subscription(Uuid),
+    /// A schedule's `notify` list; the schedule's name.
+    Schedule(String),
+    /// A notification run created directly through the API.
+    Request,
+}
+
+impl Reason {
+    fn text(&self, ro: bool) -> String {
+        match (self, ro) {
+            (Reason::Subscription(id), false) => format!("a notification subscription ({id})"),
+            (Reason::Subscription(id), true) => format!("unui abonament la notificări ({id})"),
+            (Reason::Schedule(name), false) => format!("the schedule \"{name}\""),
+            (Reason::Schedule(name), true) => format!("programării „{name}”"),
+            (Reason::Request, false) => "a request made to magflow".into(),
+            (Reason::Request, true) => "unei cereri făcute către magflow".into(),
+        }
+    }
+}
+
 /// The message about `run` in `locale` (`ro` unless `en`).
 pub fn run_ended(
     run: &job_run::Model,
     locale: &str,
     link: &str,
-    subscription: &str,
+    reason: &Reason,
 ) -> Result<Rendered, minijinja::Error> {
     let ro = locale != "en";
     let account = run.account.as_deref().unwrap_or(if ro {
@@ -118,7 +141,7 @@ pub fn run_ended(
         outcome => outcome(run.status, ro),
         duration => duration(run),
         link => link,
-        subscription => subscription,
+        reason => reason.text(ro),
         colour => colour,
         run => context! {
             id => run.id.to_string(),
@@ -204,7 +227,13 @@ mod tests {
             scheduled_for: None,
         };
         for locale in LOCALES {
-            let m = run_ended(&run, locale, "http://x/run", "sub").expect("renders");
+            let m = run_ended(
+                &run,
+                locale,
+                "http://x/run",
+                &Reason::Schedule("nightly <offers>".into()),
+            )
+            .expect("renders");
             assert!(m.subject.contains("main"), "{}", m.subject);
             for part in [&m.text, &m.html] {
                 assert!(part.contains(&run.id.to_string()));
@@ -213,9 +242,13 @@ mod tests {
                 assert!(part.contains("1 min 15 s"));
             }
             assert!(m.html.contains("&lt;the&gt;"), "HTML is escaped");
+            assert!(
+                m.html.contains("nightly &lt;offers&gt;"),
+                "the reason is escaped"
+            );
             assert!(m.text.contains("<the>"), "text is not");
         }
-        let ro = run_ended(&run, "ro", "http://x/run", "sub").expect("renders");
+        let ro = run_ended(&run, "ro", "http://x/run", &Reason::Request).expect("renders");
         assert!(
             ro.subject.contains("Sincronizarea eșuată"),
             "{}",

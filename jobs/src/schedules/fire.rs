@@ -34,7 +34,7 @@ pub const MISFIRE_GRACE: Duration = Duration::from_secs(30);
 /// What became of one tick.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Fired {
-    /// Another process claimed it first.
+    /// Another process claimed it first, or the schedule changed since it was read.
     Taken,
     Enqueued(Uuid),
     /// The previous run was still active (overlap `skip`).
@@ -203,7 +203,8 @@ async fn claim_only(
 }
 
 /// Inserts the (schedule, fire time) row and moves the schedule to its next tick; false
-/// when another process already holds the tick.
+/// when another process already holds the tick or the schedule changed since it was read
+/// (the caller then drops the transaction, which undoes the insert).
 async fn claim<C: ConnectionTrait>(
     txn: &C,
     s: &schedule::Model,
@@ -231,15 +232,18 @@ async fn claim<C: ConnectionTrait>(
     if inserted == 0 {
         return Ok(false);
     }
-    // Conditional: an edit or a faster process may have moved the schedule meanwhile.
-    schedule::Entity::update_many()
+    // An edit, pause or delete committed since `s` was read wins: the caller rolls the
+    // claim back, and the next step reads the schedule as it is now.
+    let moved = schedule::Entity::update_many()
         .col_expr(schedule::Column::NextFireAt, Expr::value(next))
         .col_expr(schedule::Column::LastFireAt, Expr::value(fire_at))
         .filter(schedule::Column::Id.eq(s.id))
         .filter(schedule::Column::NextFireAt.eq(fire_at))
+        .filter(schedule::Column::Revision.eq(s.revision))
+        .filter(schedule::Column::Paused.eq(false))
         .exec(txn)
         .await?;
-    Ok(true)
+    Ok(moved.rows_affected == 1)
 }
 
 /// Whether a run started by the schedule is still queued or running.
