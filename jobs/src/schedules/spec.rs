@@ -238,6 +238,26 @@ mod tests {
     }
 
     #[test]
+    fn a_daily_time_inside_the_clock_change_fires_once() {
+        let cron = parse_cron("30 3 * * *").expect("cron");
+        let tz: Tz = "Europe/Bucharest".parse().expect("tz");
+        // 2026-03-29: 03:00 local jumps to 04:00, so 03:30 does not exist that day.
+        let spring = next_fires(&cron, tz, at("2026-03-28T12:00:00Z"), 2);
+        // 2026-10-25: 04:00 local goes back to 03:00, so 03:30 happens twice.
+        let autumn = next_fires(&cron, tz, at("2026-10-24T12:00:00Z"), 2);
+        assert_eq!(
+            spring,
+            // 04:00 local (the first instant after the gap), then 03:30 summer time.
+            vec![at("2026-03-29T01:00:00Z"), at("2026-03-30T00:30:00Z")]
+        );
+        assert_eq!(
+            autumn,
+            // The first 03:30 (summer time) only, then 03:30 winter time.
+            vec![at("2026-10-25T00:30:00Z"), at("2026-10-26T01:30:00Z")]
+        );
+    }
+
+    #[test]
     fn templates_are_validated_like_runs() {
         let spec = |template: Value| ScheduleSpec {
             name: "orders-5min".into(),
