@@ -183,6 +183,20 @@ pub async fn dispatch_all_after(
     Ok(report)
 }
 
+/// The checks of a request that need the database (a sync's accounts exist), without
+/// creating anything: for schedules, whose runs are created later.
+pub async fn check_in_db(
+    db: &DatabaseConnection,
+    kind: JobKind,
+    params: &serde_json::Value,
+) -> Result<(), SubmitError> {
+    if kind == JobKind::Sync {
+        let params: SyncParams = crate::params::parse(params)?;
+        resolve_accounts(db, &params.accounts).await?;
+    }
+    Ok(())
+}
+
 pub fn lock_key(account: &str, resource: &str) -> String {
     format!("sync:{account}:{resource}")
 }

@@ -33,6 +33,12 @@ pub async fn run(exec: Executor, stop: CancellationToken) {
                         Fired::Missed => {
                             tracing::warn!(schedule.id = %schedule, "tick missed while no worker ran; skipped by its misfire policy");
                         }
+                        Fired::Invalid(why) => {
+                            tracing::warn!(schedule.id = %schedule, error = %why, "tick not fired: the schedule's job is no longer valid");
+                        }
+                        Fired::Failed(why) => {
+                            tracing::warn!(schedule.id = %schedule, error = %why, "tick not fired yet: will try again");
+                        }
                         Fired::Taken => {}
                     }
                 }

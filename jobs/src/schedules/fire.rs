@@ -15,7 +15,7 @@ use entity::{
     schedule, schedule_fire,
 };
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QuerySelect,
     TransactionTrait, sea_query::Expr,
 };
 use serde_json::Value;
@@ -41,14 +41,33 @@ pub enum Fired {
     SkippedOverlap,
     /// Missed while nothing ran (misfire `skip`).
     Missed,
+    /// The template no longer makes a valid run (say its account was deleted): the tick
+    /// is used up, recorded `invalid`, and the message logged.
+    Invalid(String),
+    /// The database failed; the tick is left for the next step.
+    Failed(String),
 }
 
-/// Fires every due tick at `now`; what became of each.
+impl Fired {
+    /// The `schedule_fires.outcome` of a claimed tick.
+    fn outcome(&self) -> &'static str {
+        match self {
+            Fired::Enqueued(_) => "enqueued",
+            Fired::SkippedOverlap => "skipped_overlap",
+            Fired::Missed => "missed",
+            Fired::Invalid(_) => "invalid",
+            Fired::Taken | Fired::Failed(_) => "",
+        }
+    }
+}
+
+/// Fires every due tick at `now`; what became of each. One schedule's failure never
+/// holds up the others.
 pub async fn fire_due(
     db: &DatabaseConnection,
     queue: &Queue,
     now: DateTime<Utc>,
-) -> Result<Vec<(Uuid, Fired)>, SubmitError> {
+) -> Result<Vec<(Uuid, Fired)>, DbErr> {
     let due = schedule::Entity::find()
         .filter(schedule::Column::Paused.eq(false))
         .filter(schedule::Column::NextFireAt.lte(now))
@@ -56,9 +75,52 @@ pub async fn fire_due(
         .await?;
     let mut out = Vec::new();
     for s in due {
-        out.push((s.id, fire_one(db, queue, &s, now).await?));
+        let fired = match fire_one(db, queue, &s, now).await {
+            Ok(fired) => fired,
+            Err(e @ (SubmitError::Invalid(_) | SubmitError::Items(_))) => {
+                // A schedule whose expression no longer parses stops (no next tick).
+                let fire_at = s.next_fire_at.unwrap_or(now);
+                let next = ticks(&s, now).and_then(|(_, next)| next);
+                let invalid = Fired::Invalid(e.to_string());
+                claim_only(db, &s, fire_at, next, invalid)
+                    .await
+                    .unwrap_or_else(|e| Fired::Failed(e.to_string()))
+            }
+            Err(e) => Fired::Failed(e.to_string()),
+        };
+        out.push((s.id, fired));
     }
     Ok(out)
+}
+
+/// The due tick and the one to move to after it, or None for a schedule that is not
+/// due or whose expression no longer parses.
+fn ticks(
+    s: &schedule::Model,
+    now: DateTime<Utc>,
+) -> Option<(DateTime<Utc>, Option<DateTime<Utc>>)> {
+    let fire_at = s.next_fire_at?;
+    let cron = parse_cron(&s.cron).ok()?;
+    let tz = parse_timezone(&s.timezone).ok()?;
+    // A tick that is merely late (a busy machine) is followed by the one after it, so
+    // every tick fires in turn; after real downtime the schedule jumps to the future.
+    let next_from = if missed(fire_at, now) { now } else { fire_at };
+    Some((
+        fire_at,
+        next_fires(&cron, tz, next_from, 1).first().copied(),
+    ))
+}
+
+fn missed(fire_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    (now - fire_at).to_std().unwrap_or_default() > MISFIRE_GRACE
+}
+
+/// The schedule's job, checked as `POST /api/v1/runs` checks it.
+fn template(s: &schedule::Model) -> Result<(JobKind, registry::Validated), SubmitError> {
+    let kind = JobKind::parse(s.template["kind"].as_str().unwrap_or_default())
+        .ok_or_else(|| crate::params::ParamError::new("template.kind", "unknown kind"))?;
+    let params = s.template.get("params").cloned().unwrap_or(Value::Null);
+    Ok((kind, registry::validate(kind, &params)?))
 }
 
 async fn fire_one(
@@ -70,34 +132,16 @@ async fn fire_one(
     let Some(fire_at) = s.next_fire_at else {
         return Ok(Fired::Taken);
     };
-    let cron = parse_cron(&s.cron)?;
-    let tz = parse_timezone(&s.timezone)?;
-    let missed = (now - fire_at).to_std().unwrap_or_default() > MISFIRE_GRACE;
-    // A tick that is merely late (a busy machine) is followed by the one after it, so
-    // every tick fires in turn; after real downtime the schedule jumps to the future.
-    let next_from = if missed { now } else { fire_at };
-    let next = next_fires(&cron, tz, next_from, 1).first().copied();
-    let misfire_skip = s.misfire == "skip";
-    let overlap_skip = s.overlap == "skip";
-
-    if missed && misfire_skip {
-        return claim_only(db, s, fire_at, next, "missed", Fired::Missed).await;
+    parse_cron(&s.cron)?;
+    parse_timezone(&s.timezone)?;
+    let (_, next) = ticks(s, now).unwrap_or((fire_at, None));
+    if missed(fire_at, now) && s.misfire == "skip" {
+        return Ok(claim_only(db, s, fire_at, next, Fired::Missed).await?);
     }
-    if overlap_skip && active_run(db, s.id).await? {
-        return claim_only(
-            db,
-            s,
-            fire_at,
-            next,
-            "skipped_overlap",
-            Fired::SkippedOverlap,
-        )
-        .await;
+    if s.overlap == "skip" && active_run(db, s.id).await? {
+        return Ok(claim_only(db, s, fire_at, next, Fired::SkippedOverlap).await?);
     }
-    let kind = JobKind::parse(s.template["kind"].as_str().unwrap_or_default())
-        .ok_or_else(|| crate::params::ParamError::new("template.kind", "unknown kind"))?;
-    let params = s.template.get("params").cloned().unwrap_or(Value::Null);
-    let validated = registry::validate(kind, &params)?;
+    let (kind, validated) = template(s)?;
 
     let txn = crate::db::begin_write(db).await?;
     if !claim(&txn, s, fire_at, next, "enqueued").await? {
@@ -109,15 +153,7 @@ async fn fire_one(
         // as with overlap `skip`, this tick starts nothing.
         Err(SubmitError::Conflict { .. }) => {
             drop(txn);
-            return claim_only(
-                db,
-                s,
-                fire_at,
-                next,
-                "skipped_overlap",
-                Fired::SkippedOverlap,
-            )
-            .await;
+            return Ok(claim_only(db, s, fire_at, next, Fired::SkippedOverlap).await?);
         }
         Err(e) => return Err(e),
     };
@@ -149,10 +185,7 @@ pub async fn trigger(
     queue: &Queue,
     s: &schedule::Model,
 ) -> Result<job_run::Model, SubmitError> {
-    let kind = JobKind::parse(s.template["kind"].as_str().unwrap_or_default())
-        .ok_or_else(|| crate::params::ParamError::new("template.kind", "unknown kind"))?;
-    let params = s.template.get("params").cloned().unwrap_or(Value::Null);
-    let validated = registry::validate(kind, &params)?;
+    let (kind, validated) = template(s)?;
     let txn = crate::db::begin_write(db).await?;
     let created = submit::insert_runs(&txn, db, kind, validated, None).await?;
     link_runs(&txn, s.id, Utc::now(), &created).await?;
@@ -185,17 +218,16 @@ async fn link_runs<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Claims the tick without starting a run.
+/// Claims the tick without starting a run; `fired` says why.
 async fn claim_only(
     db: &DatabaseConnection,
     s: &schedule::Model,
     fire_at: DateTime<Utc>,
     next: Option<DateTime<Utc>>,
-    outcome: &str,
     fired: Fired,
-) -> Result<Fired, SubmitError> {
+) -> Result<Fired, DbErr> {
     let txn = db.begin().await?;
-    if !claim(&txn, s, fire_at, next, outcome).await? {
+    if !claim(&txn, s, fire_at, next, fired.outcome()).await? {
         return Ok(Fired::Taken);
     }
     txn.commit().await?;
@@ -211,7 +243,7 @@ async fn claim<C: ConnectionTrait>(
     fire_at: DateTime<Utc>,
     next: Option<DateTime<Utc>>,
     outcome: &str,
-) -> Result<bool, SubmitError> {
+) -> Result<bool, DbErr> {
     let inserted = schedule_fire::Entity::insert(schedule_fire::ActiveModel {
         schedule_id: sea_orm::ActiveValue::Set(s.id),
         fire_at: sea_orm::ActiveValue::Set(fire_at),

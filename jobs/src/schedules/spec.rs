@@ -107,6 +107,12 @@ impl ScheduleSpec {
                 "notifications follow runs; use `notify` instead",
             ));
         }
+        if kind == JobKind::BulkUpdate {
+            return Err(ParamError::new(
+                "template.kind",
+                "a bulk update carries its own items: send it to POST /api/v1/runs",
+            ));
+        }
         registry::validate(kind, &self.template.params).map_err(|e| ParamError {
             field: format!("template.{}", e.field),
             message: e.message,

@@ -7,7 +7,30 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::spec::{Misfire, Overlap, ScheduleSpec, next_fires};
-use crate::params::ParamError;
+use crate::{
+    error::RunsError,
+    params::ParamError,
+    submit::{self, SubmitError},
+};
+
+/// The spec's own checks, then those that need the database, with the template's
+/// fields named as `template.params.…`.
+async fn check(
+    db: &DatabaseConnection,
+    spec: &ScheduleSpec,
+) -> Result<(croner::Cron, chrono_tz::Tz), ScheduleError> {
+    let (kind, cron, tz) = spec.validate()?;
+    match submit::check_in_db(db, kind, &spec.template.params).await {
+        Ok(()) => Ok((cron, tz)),
+        Err(SubmitError::Invalid(p)) => Err(ParamError {
+            field: format!("template.{}", p.field),
+            message: p.message,
+        }
+        .into()),
+        Err(SubmitError::Runs(RunsError::Db(e))) => Err(e.into()),
+        Err(e) => Err(ParamError::new("template", e.to_string()).into()),
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ScheduleError {
@@ -24,7 +47,7 @@ pub async fn create(
     created_by: &str,
     now: DateTime<Utc>,
 ) -> Result<schedule::Model, ScheduleError> {
-    let (_, cron, tz) = spec.validate()?;
+    let (cron, tz) = check(db, spec).await?;
     let next = next_fires(&cron, tz, now, 1).first().copied();
     let row = schedule::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -68,7 +91,7 @@ pub async fn update(
     spec: &ScheduleSpec,
     now: DateTime<Utc>,
 ) -> Result<schedule::Model, ScheduleError> {
-    let (_, cron, tz) = spec.validate()?;
+    let (cron, tz) = check(db, spec).await?;
     let next = next_fires(&cron, tz, now, 1).first().copied();
     let mut row: schedule::ActiveModel = current.clone().into();
     row.name = Set(spec.name.clone());

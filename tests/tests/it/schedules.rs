@@ -14,6 +14,26 @@ use tests::TestApp;
 /// How soon a change made through the API must take effect.
 const EFFECT: chrono::Duration = chrono::Duration::seconds(2);
 
+/// Asserts that the runs of an every-second schedule have one run per tick and no gap
+/// between ticks; how many ticks.
+fn one_run_per_second(runs: &[job_run::Model]) -> usize {
+    let mut per_tick: BTreeMap<_, usize> = BTreeMap::new();
+    for r in runs {
+        *per_tick
+            .entry(r.scheduled_for.expect("scheduled_for"))
+            .or_default() += 1;
+    }
+    assert!(
+        per_tick.values().all(|n| *n == 1),
+        "one run per tick: {per_tick:?}"
+    );
+    let ticks: Vec<_> = per_tick.keys().copied().collect();
+    for pair in ticks.windows(2) {
+        assert_eq!((pair[1] - pair[0]).num_seconds(), 1, "no gap: {ticks:?}");
+    }
+    ticks.len()
+}
+
 both!(
     each_tick_fires_once_across_schedulers,
     each_tick_fires_once_across_schedulers
@@ -58,26 +78,12 @@ async fn each_tick_fires_once_across_schedulers(backend: tests::Backend) {
         .all(&app.ctx.db)
         .await
         .expect("runs");
-    let mut per_tick: BTreeMap<_, usize> = BTreeMap::new();
-    for r in &runs {
-        *per_tick
-            .entry(r.scheduled_for.expect("scheduled_for"))
-            .or_default() += 1;
-    }
-    assert!(
-        per_tick.values().all(|n| *n == 1),
-        "one run per tick: {per_tick:?}"
-    );
     assert_eq!(
         runs.len(),
         fires.len(),
         "every claimed tick started one run"
     );
-    let mut ticks: Vec<_> = per_tick.keys().copied().collect();
-    ticks.sort();
-    for pair in ticks.windows(2) {
-        assert_eq!((pair[1] - pair[0]).num_seconds(), 1, "no gaps: {ticks:?}");
-    }
+    one_run_per_second(&runs);
     app.shutdown().await;
 }
 
@@ -112,6 +118,18 @@ async fn schedules_through_the_api() {
         (
             json!({"name": "a", "cron": "* * * * *", "template": {"kind": "nope"}}),
             "template.kind",
+        ),
+        (
+            json!({"name": "a", "cron": "* * * * *", "template": {"kind": "bulk_update", "params": {"items": []}}}),
+            "template.kind",
+        ),
+        (
+            json!({"name": "a", "cron": "* * * * *", "template": {"kind": "sync", "params": {"accounts": ["gone"]}}}),
+            "template.params.accounts[0]",
+        ),
+        (
+            json!({"name": "a", "cron": "* * * * *", "notify": ["nobody"], "template": {"kind": "ping"}}),
+            "notify[0]",
         ),
     ] {
         let (status, answer) = post(body).await;
@@ -360,6 +378,63 @@ async fn missed_ticks_follow_the_misfire_policy() {
     app.shutdown().await;
 }
 
+/// A schedule whose job stopped being valid (its account was deleted) uses up its tick,
+/// recorded `invalid`, and the other schedules fire as usual.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalid_schedule_does_not_hold_up_the_others() {
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+    let opts = tests::Options {
+        worker: false,
+        ..tests::Options::default()
+    };
+    let app = TestApp::spawn_with(tests::Backend::Sqlite, opts).await;
+    let created = Utc::now();
+    let mut made = Vec::new();
+    for name in ["a-broken", "b-fine"] {
+        let spec: ScheduleSpec = serde_json::from_value(json!({
+            "name": name,
+            "cron": "* * * * * *",
+            "template": { "kind": "ping", "params": { "steps": 1 } },
+        }))
+        .expect("spec");
+        made.push(
+            store::create(&app.ctx.db, &spec, "test", created)
+                .await
+                .expect("schedule"),
+        );
+    }
+    let mut broken: entity::schedule::ActiveModel = made[0].clone().into();
+    broken.template = Set(json!({"kind": "sync", "params": {"accounts": ["gone"]}}));
+    let broken = broken.update(&app.ctx.db).await.expect("broken");
+    let due = broken.next_fire_at.expect("next");
+    let fired: BTreeMap<_, _> = fire::fire_due(&app.ctx.db, &app.ctx.queue, due)
+        .await
+        .expect("fire")
+        .into_iter()
+        .collect();
+    assert!(
+        matches!(&fired[&broken.id], fire::Fired::Invalid(why) if why.contains("gone")),
+        "{fired:?}"
+    );
+    assert!(
+        matches!(fired[&made[1].id], fire::Fired::Enqueued(_)),
+        "{fired:?}"
+    );
+    let recorded = schedule_fire::Entity::find()
+        .filter(schedule_fire::Column::ScheduleId.eq(broken.id))
+        .all(&app.ctx.db)
+        .await
+        .expect("fires");
+    assert_eq!(recorded.len(), 1);
+    assert_eq!(recorded[0].outcome, "invalid");
+    let after = store::find(&app.ctx.db, broken.id)
+        .await
+        .expect("find")
+        .expect("schedule");
+    assert!(after.next_fire_at > Some(due), "moved on: {after:?}");
+    app.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn overlap_skip_does_not_pile_up() {
     let opts = tests::Options {
@@ -481,21 +556,7 @@ async fn three_worker_processes_fire_each_tick_once() {
         .all(&app.ctx.db)
         .await
         .expect("runs");
-    let mut per_tick: BTreeMap<_, usize> = BTreeMap::new();
-    for r in &runs {
-        *per_tick
-            .entry(r.scheduled_for.expect("scheduled_for"))
-            .or_default() += 1;
-    }
-    assert!(per_tick.len() >= 30, "{} ticks", per_tick.len());
-    assert!(
-        per_tick.values().all(|n| *n == 1),
-        "one run per tick: {per_tick:?}"
-    );
-    let ticks: Vec<_> = per_tick.keys().copied().collect();
-    for pair in ticks.windows(2) {
-        assert_eq!((pair[1] - pair[0]).num_seconds(), 1, "no gap: {ticks:?}");
-    }
+    assert!(one_run_per_second(&runs) >= 30, "30 ticks or more");
     assert_eq!(
         runs.len(),
         fires().await,
