@@ -22,16 +22,27 @@ async fn check_key(req: &Request, bearer: Bearer) -> poem::Result<Principal> {
         .ok_or_else(|| poem::Error::from(ApiError::unauthorized()))?;
     // Only valid keys are cached: an unknown key is checked against the database each time.
     let key_hash = api_keys::hash(&bearer.token);
-    if let Some(principal) = state.keys.get(&key_hash) {
-        return Ok(principal);
-    }
-    match api_keys::authenticate(&state.ctx.db, &bearer.token).await {
-        Ok(Some(principal)) => {
-            state.keys.put(key_hash, principal.clone());
-            Ok(principal)
-        }
-        Ok(None) => Err(ApiError::unauthorized().into()),
-        Err(e) => Err(ApiError::from(e).into()),
+    let principal = match state.keys.get(&key_hash) {
+        Some(principal) => principal,
+        None => match api_keys::authenticate(&state.ctx.db, &bearer.token).await {
+            Ok(Some(principal)) => {
+                state.keys.put(key_hash, principal.clone());
+                principal
+            }
+            Ok(None) => return Err(ApiError::unauthorized().into()),
+            Err(e) => return Err(ApiError::from(e).into()),
+        },
+    };
+    // Expiry and client networks are checked on every request, cached key or not. An
+    // expired key or a foreign network gets the same 401 as an unknown key.
+    let client = req
+        .remote_addr()
+        .as_socket_addr()
+        .map(std::net::SocketAddr::ip);
+    if principal.admits(client, chrono::Utc::now()) {
+        Ok(principal)
+    } else {
+        Err(ApiError::unauthorized().into())
     }
 }
 

@@ -29,6 +29,12 @@ impl KeyCache {
             .map(|(p, _)| p.clone())
     }
 
+    /// Drops key `id` (revoked or rotated here), so this process stops accepting it at once.
+    pub fn forget_key(&self, id: uuid::Uuid) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.retain(|_, (p, _)| p.key_id != id);
+    }
+
     pub fn put(&self, key_hash: String, principal: Principal) {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         if entries.len() >= MAX_ENTRIES {

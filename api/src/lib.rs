@@ -22,16 +22,19 @@ use std::{future::Future, time::Duration};
 use jobs::JobContext;
 use poem::{
     Endpoint, EndpointExt, Route, Server, get, handler,
+    http::Method,
     listener::{Acceptor, TcpAcceptor},
-    middleware::Tracing,
+    middleware::{Cors, Tracing},
     web::Data,
 };
 use poem_openapi::OpenApiService;
 use tokio_util::sync::CancellationToken;
 
 use routes::{
-    accounts::AccountsApi, bulk::BulkApi, files::FilesApi, notifications::NotificationsApi,
-    ops::OpsApi, runs::RunsApi, schedules::SchedulesApi, status::StatusApi, stream::StreamApi,
+    accounts::AccountsApi, audit::AuditApi, bulk::BulkApi, dead_letters::DeadLettersApi,
+    files::FilesApi, keys::KeysApi, notifications::NotificationsApi, ops::OpsApi,
+    queues::QueuesApi, runs::RunsApi, schedules::SchedulesApi, status::StatusApi,
+    stream::StreamApi,
 };
 pub use state::AppState;
 
@@ -44,6 +47,10 @@ type Apis = (
     AccountsApi,
     NotificationsApi,
     SchedulesApi,
+    DeadLettersApi,
+    QueuesApi,
+    KeysApi,
+    AuditApi,
     StreamApi,
     StatusApi,
     OpsApi,
@@ -58,6 +65,10 @@ fn service(state: &AppState) -> OpenApiService<Apis, ()> {
             AccountsApi { state: state.clone() },
             NotificationsApi { state: state.clone() },
             SchedulesApi { state: state.clone() },
+            DeadLettersApi { state: state.clone() },
+            QueuesApi { state: state.clone() },
+            KeysApi { state: state.clone() },
+            AuditApi { state: state.clone() },
             StreamApi { state: state.clone() },
             StatusApi { state: state.clone() },
             OpsApi { state: state.clone() },
@@ -83,6 +94,7 @@ pub fn app(state: AppState) -> impl Endpoint {
     let api = service(&state);
     let docs = api.swagger_ui();
     let spec = api.spec_endpoint();
+    let cors = cors(&state.ctx.config.cors_origins);
     Route::new()
         .nest("/", api)
         .nest("/docs", docs)
@@ -92,11 +104,28 @@ pub fn app(state: AppState) -> impl Endpoint {
         .around(body_limit::limit)
         .around(error::json_errors)
         .around(http_metrics::record)
+        .with_if(cors.is_some(), cors.unwrap_or_default())
         .with(Tracing)
+}
+
+/// Browsers may call the API only from the configured origins; with none configured
+/// there is no CORS layer at all, so every cross-origin browser call is refused.
+fn cors(origins: &[String]) -> Option<Cors> {
+    if origins.is_empty() {
+        return None;
+    }
+    Some(
+        Cors::new()
+            .allow_origins(origins.iter().map(String::as_str))
+            .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
+            .allow_headers(["authorization", "content-type"])
+            .max_age(600),
+    )
 }
 
 /// Builds the shared state: the stream poller starts here and stops with `stop`.
 pub fn state(ctx: JobContext, stop: CancellationToken) -> AppState {
+    tokio::spawn(refresh_gauges(ctx.clone(), stop.clone()));
     let hub = stream::StreamHub::spawn(ctx.db.clone(), ctx.config.stream_poll(), stop);
     let redis = ctx
         .queue
@@ -109,6 +138,39 @@ pub fn state(ctx: JobContext, stop: CancellationToken) -> AppState {
         hub,
         metrics: jobs::metrics::install(),
     }
+}
+
+/// Keeps the database-derived gauges of `/metrics` fresh (every 5 s): they change
+/// slowly, and one API process is enough to report them.
+async fn refresh_gauges(ctx: JobContext, stop: CancellationToken) {
+    let mut gauges = jobs::gauges::Gauges::default();
+    loop {
+        if let Err(e) = gauges.refresh(&ctx.db, &ctx.config).await {
+            tracing::debug!(error = %e, "gauge refresh failed");
+        }
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(Duration::from_secs(5)) => {}
+        }
+    }
+}
+
+/// A worker's own `/metrics` (its eMAG requests, run outcomes) and `/health`, served
+/// until `shutdown` resolves.
+pub async fn serve_metrics(
+    acceptor: TcpAcceptor,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let handle = jobs::metrics::install();
+    let app = Route::new()
+        .at(
+            "/metrics",
+            get(poem::endpoint::make_sync(move |_| handle.render())),
+        )
+        .at("/health", get(poem::endpoint::make_sync(|_| "ok")));
+    Server::new_with_acceptor(acceptor)
+        .run_with_graceful_shutdown(app, shutdown, Some(Duration::from_secs(1)))
+        .await
 }
 
 /// Serves until `shutdown` resolves, then lets open requests finish for a few seconds.

@@ -10,7 +10,6 @@ use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
 use entity::{job_run, run_event};
-use jobs::metrics::QUEUE_DEPTH;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
@@ -32,7 +31,6 @@ pub struct StreamHub {
 
 const OVERLAP: Duration = Duration::from_secs(3);
 const BATCH: u64 = 1000;
-const DEPTH_EVERY: Duration = Duration::from_secs(5);
 
 impl StreamHub {
     /// Starts the poller; it ends when `stop` is cancelled.
@@ -68,16 +66,10 @@ async fn poll_loop(
     stop: CancellationToken,
 ) {
     let mut poller = Poller::new();
-    // Queue depth for /metrics changes slowly: refresh it every few seconds, not every tick.
-    let mut depth_refreshed: Option<tokio::time::Instant> = None;
     loop {
         tokio::select! {
             () = stop.cancelled() => return,
             () = tokio::time::sleep(interval) => {}
-        }
-        if depth_refreshed.is_none_or(|t| t.elapsed() >= DEPTH_EVERY) {
-            update_depth_gauge(&db).await;
-            depth_refreshed = Some(tokio::time::Instant::now());
         }
         if tx.receiver_count() == 0 {
             // Nobody listens: skip the queries, but do not replay history to the next client.
@@ -162,20 +154,5 @@ impl Poller {
         let events_floor = self.events_since - overlap * 2;
         self.seen_events.retain(|_, at| *at >= events_floor);
         Ok(out)
-    }
-}
-
-async fn update_depth_gauge(db: &DatabaseConnection) {
-    match jobs::runs::queued_counts(db).await {
-        Ok(counts) => {
-            for kind in jobs::JobKind::ALL {
-                let n = counts
-                    .iter()
-                    .find(|(k, _)| k == kind.as_str())
-                    .map_or(0, |(_, n)| *n);
-                metrics::gauge!(QUEUE_DEPTH, "kind" => kind.as_str()).set(n as f64);
-            }
-        }
-        Err(e) => tracing::debug!(error = %e, "queue depth query failed"),
     }
 }

@@ -39,6 +39,9 @@ pub struct RunView {
     /// The schedule's tick this run is for (the trigger time for a run started by hand).
     #[oai(skip_serializing_if_is_none)]
     pub scheduled_for: Option<DateTime<Utc>>,
+    /// When an operator discarded this dead letter.
+    #[oai(skip_serializing_if_is_none)]
+    pub discarded_at: Option<DateTime<Utc>>,
     pub links: RunLinks,
 }
 
@@ -148,6 +151,7 @@ impl From<&job_run::Model> for RunView {
             result: run.result.clone(),
             schedule_id: run.schedule_id,
             scheduled_for: run.scheduled_for,
+            discarded_at: run.discarded_at,
             links: RunLinks {
                 schedule: run.schedule_id.map(|id| format!("/api/v1/schedules/{id}")),
                 events: format!("{base}/events"),

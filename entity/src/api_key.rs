@@ -18,6 +18,10 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub last_used_at: Option<DateTimeUtc>,
     pub revoked_at: Option<DateTimeUtc>,
+    /// The key stops working at this time (set on creation, or by a rotation's grace).
+    pub expires_at: Option<DateTimeUtc>,
+    /// Client networks the key is accepted from (`["10.0.0.0/8"]`); none = anywhere.
+    pub allowed_cidrs: Option<Json>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -65,6 +65,8 @@ pub struct Model {
     /// The schedule that started this run, and the tick it was for.
     pub schedule_id: Option<Uuid>,
     pub scheduled_for: Option<DateTimeUtc>,
+    /// When an operator discarded this dead run (it leaves the dead-letter list).
+    pub discarded_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

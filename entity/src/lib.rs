@@ -12,6 +12,7 @@ pub mod offer;
 pub mod order;
 pub mod order_line;
 pub mod prelude;
+pub mod queue_control;
 pub mod run_event;
 pub mod schedule;
 pub mod schedule_fire;

@@ -8,6 +8,7 @@ pub use crate::notification_subscription::Entity as NotificationSubscription;
 pub use crate::offer::Entity as Offer;
 pub use crate::order::Entity as Order;
 pub use crate::order_line::Entity as OrderLine;
+pub use crate::queue_control::Entity as QueueControl;
 pub use crate::run_event::Entity as RunEvent;
 pub use crate::schedule::Entity as Schedule;
 pub use crate::schedule_fire::Entity as ScheduleFire;

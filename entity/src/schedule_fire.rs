@@ -12,7 +12,7 @@ pub struct Model {
     pub fire_at: DateTimeUtc,
     /// The run it started, if it started one.
     pub run_id: Option<Uuid>,
-    /// `enqueued`, `skipped_overlap` or `missed`.
+    /// `enqueued`, `skipped_overlap`, `missed` or `invalid`.
     pub outcome: String,
     pub claimed_at: DateTimeUtc,
 }

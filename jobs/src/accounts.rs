@@ -68,9 +68,10 @@ fn invalid(field: &'static str, message: impl Into<String>) -> AccountError {
 }
 
 /// eMAG is only ever reached over HTTPS; plain HTTP is allowed for a simulator on this
-/// machine. A missing env var once sent the predecessor to the wrong host (emag-api.md
-/// §5.6.4): validate on save, not on first use.
-pub fn validate_base_url(url: &str) -> Result<(), String> {
+/// machine or on a host named in `http_hosts` (`MAGFLOW_EMAG_HTTP_HOSTS`, e.g. the
+/// compose file's `emag-sim`). A missing env var once sent the predecessor to the wrong
+/// host (emag-api.md §5.6.4): validate on save, not on first use.
+pub fn validate_base_url(url: &str, http_hosts: &[String]) -> Result<(), String> {
     let parsed = url::Url::parse(url).map_err(|e| format!("is not a URL: {e}"))?;
     let host = parsed.host_str().ok_or("has no host")?;
     match parsed.scheme() {
@@ -81,7 +82,7 @@ pub fn validate_base_url(url: &str) -> Result<(), String> {
                     .trim_matches(['[', ']'])
                     .parse::<IpAddr>()
                     .is_ok_and(|ip| ip.is_loopback());
-            if loopback {
+            if loopback || http_hosts.iter().any(|h| h == host) {
                 Ok(())
             } else {
                 Err("must use https (http only for 127.0.0.1, ::1 or localhost)".into())
@@ -118,13 +119,14 @@ fn validate_kind(kind: &str) -> Result<(), AccountError> {
 fn resolve(
     platform: Option<&str>,
     base_url: Option<&str>,
+    http_hosts: &[String],
 ) -> Result<(Option<String>, String), AccountError> {
     match (platform, base_url) {
         (Some(p), None) => platform_base_url(p)
             .map(|u| (Some(p.to_owned()), u.to_owned()))
             .ok_or_else(|| invalid("platform", "must be ro, bg or hu")),
         (None, Some(u)) => {
-            validate_base_url(u).map_err(|m| invalid("base_url", m))?;
+            validate_base_url(u, http_hosts).map_err(|m| invalid("base_url", m))?;
             Ok((None, u.trim_end_matches('/').to_owned()))
         }
         (Some(_), Some(_)) => Err(invalid(
@@ -167,12 +169,14 @@ pub async fn create(
     db: &DatabaseConnection,
     sealer: Option<&Sealer>,
     new: NewAccount,
+    http_hosts: &[String],
 ) -> Result<emag_account::Model, AccountError> {
     validate_name(&new.name)?;
     validate_kind(&new.kind)?;
     require_text("username", &new.username)?;
     require_text("password", &new.password)?;
-    let (platform, base_url) = resolve(new.platform.as_deref(), new.base_url.as_deref())?;
+    let (platform, base_url) =
+        resolve(new.platform.as_deref(), new.base_url.as_deref(), http_hosts)?;
     let sealer = sealer.ok_or(AccountError::NoKey)?;
     if find(db, &new.name).await?.is_some() {
         return Err(AccountError::Duplicate(new.name));
@@ -202,6 +206,7 @@ pub async fn update(
     sealer: Option<&Sealer>,
     name: &str,
     change: AccountChange,
+    http_hosts: &[String],
 ) -> Result<emag_account::Model, AccountError> {
     let current = find(db, name)
         .await?
@@ -212,7 +217,11 @@ pub async fn update(
         model.kind = Set(kind);
     }
     if change.platform.is_some() || change.base_url.is_some() {
-        let (platform, base_url) = resolve(change.platform.as_deref(), change.base_url.as_deref())?;
+        let (platform, base_url) = resolve(
+            change.platform.as_deref(),
+            change.base_url.as_deref(),
+            http_hosts,
+        )?;
         model.platform = Set(platform);
         model.base_url = Set(base_url);
     }

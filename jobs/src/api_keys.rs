@@ -2,14 +2,18 @@
 //! key is stored, so a database dump does not hand out working keys. Keys are 190 bits of
 //! randomness, so a fast hash is enough (no password-stretching needed).
 
-use chrono::{Duration, Utc};
+use std::net::IpAddr;
+
+use chrono::{DateTime, Duration, Utc};
 use entity::api_key;
+use ipnet::IpNet;
 use rand::{Rng, distr::Alphanumeric};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait,
-    PaginatorTrait, QueryFilter, sea_query::Expr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait, sea_query::Expr,
 };
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -45,6 +49,10 @@ pub struct Principal {
     pub key_id: Uuid,
     pub name: String,
     pub role: Role,
+    /// The key stops working then.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Client networks the key is accepted from; empty = anywhere.
+    pub allowed: Vec<IpNet>,
 }
 
 impl Principal {
@@ -52,6 +60,48 @@ impl Principal {
     pub fn actor(&self) -> String {
         format!("key:{}", self.name)
     }
+
+    /// Whether the key may be used now from `client` (checked on every request, cached
+    /// or not).
+    pub fn admits(&self, client: Option<IpAddr>, now: DateTime<Utc>) -> bool {
+        if self.expires_at.is_some_and(|t| t <= now) {
+            return false;
+        }
+        self.allowed.is_empty()
+            || client.is_some_and(|ip| {
+                let ip = ip.to_canonical();
+                self.allowed.iter().any(|net| net.contains(&ip))
+            })
+    }
+}
+
+/// A key to create.
+#[derive(Clone, Debug)]
+pub struct NewKey {
+    pub name: String,
+    pub role: Role,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub allowed: Vec<IpNet>,
+}
+
+/// Parses `["10.0.0.0/8", "192.168.1.7"]` (a bare address is a /32 or /128); the error
+/// names the entry.
+pub fn parse_cidrs(raw: &[String]) -> Result<Vec<IpNet>, (usize, String)> {
+    raw.iter()
+        .enumerate()
+        .map(|(i, s)| {
+            s.parse::<IpNet>()
+                .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
+                .map_err(|_| (i, format!("{s:?} is not an IP network (e.g. 10.0.0.0/8)")))
+        })
+        .collect()
+}
+
+fn cidrs_of(row: &api_key::Model) -> Vec<IpNet> {
+    row.allowed_cidrs
+        .as_ref()
+        .and_then(|v| serde_json::from_value::<Vec<IpNet>>(v.clone()).ok())
+        .unwrap_or_default()
 }
 
 fn random(n: usize) -> String {
@@ -73,21 +123,108 @@ pub async fn create(
     role: Role,
     name: &str,
 ) -> Result<(String, api_key::Model), DbErr> {
+    create_with(
+        db,
+        &NewKey {
+            name: name.to_owned(),
+            role,
+            expires_at: None,
+            allowed: Vec::new(),
+        },
+    )
+    .await
+}
+
+/// [`create`] with an expiry and client networks.
+pub async fn create_with<C: ConnectionTrait>(
+    db: &C,
+    new: &NewKey,
+) -> Result<(String, api_key::Model), DbErr> {
     let prefix = random(8);
     let key = format!("mf_{prefix}_{}", random(32));
     let model = api_key::ActiveModel {
         id: Set(Uuid::now_v7()),
-        name: Set(name.to_owned()),
-        role: Set(role.as_str().to_owned()),
+        name: Set(new.name.clone()),
+        role: Set(new.role.as_str().to_owned()),
         prefix: Set(prefix),
         hash: Set(hash(&key)),
         created_at: Set(Utc::now()),
         last_used_at: Set(None),
         revoked_at: Set(None),
+        expires_at: Set(new.expires_at),
+        allowed_cidrs: Set((!new.allowed.is_empty()).then(|| json!(new.allowed))),
     }
     .insert(db)
     .await?;
     Ok((key, model))
+}
+
+/// Every key, newest first (hashes included: callers show only what is safe).
+pub async fn list(db: &DatabaseConnection) -> Result<Vec<api_key::Model>, DbErr> {
+    api_key::Entity::find()
+        .order_by_desc(api_key::Column::Id)
+        .all(db)
+        .await
+}
+
+pub async fn find(db: &DatabaseConnection, id: Uuid) -> Result<Option<api_key::Model>, DbErr> {
+    api_key::Entity::find_by_id(id).one(db).await
+}
+
+/// Whether `row` works now (not revoked, not expired).
+pub fn is_active(row: &api_key::Model, now: DateTime<Utc>) -> bool {
+    row.revoked_at.is_none() && row.expires_at.is_none_or(|t| t > now)
+}
+
+/// Admin keys that work now other than `except`.
+pub async fn other_active_admins(db: &DatabaseConnection, except: Uuid) -> Result<usize, DbErr> {
+    let now = Utc::now();
+    Ok(api_key::Entity::find()
+        .filter(api_key::Column::Role.eq(Role::Admin.as_str()))
+        .filter(api_key::Column::Id.ne(except))
+        .filter(api_key::Column::RevokedAt.is_null())
+        .all(db)
+        .await?
+        .iter()
+        .filter(|k| is_active(k, now))
+        .count())
+}
+
+/// Revokes key `id` now; false if it was already revoked or does not exist.
+pub async fn revoke(db: &DatabaseConnection, id: Uuid) -> Result<bool, DbErr> {
+    let r = api_key::Entity::update_many()
+        .col_expr(api_key::Column::RevokedAt, Expr::value(Utc::now()))
+        .filter(api_key::Column::Id.eq(id))
+        .filter(api_key::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(r.rows_affected == 1)
+}
+
+/// Replaces key `old` with a new one of the same name, role, expiry and networks; the
+/// old key keeps working for `grace`, then expires. Returns the new key in plain text.
+pub async fn rotate(
+    db: &DatabaseConnection,
+    old: &api_key::Model,
+    grace: Duration,
+) -> Result<(String, api_key::Model), DbErr> {
+    let txn = db.begin().await?;
+    let new = NewKey {
+        name: old.name.clone(),
+        role: Role::parse(&old.role).unwrap_or(Role::Viewer),
+        expires_at: old.expires_at,
+        allowed: cidrs_of(old),
+    };
+    let until = Utc::now() + grace;
+    let ends = old.expires_at.map_or(until, |t| t.min(until));
+    api_key::Entity::update_many()
+        .col_expr(api_key::Column::ExpiresAt, Expr::value(ends))
+        .filter(api_key::Column::Id.eq(old.id))
+        .exec(&txn)
+        .await?;
+    let created = create_with(&txn, &new).await?;
+    txn.commit().await?;
+    Ok(created)
 }
 
 /// Keys that have not been revoked.
@@ -113,7 +250,7 @@ pub async fn authenticate(db: &DatabaseConnection, key: &str) -> Result<Option<P
     else {
         return Ok(None);
     };
-    if row.revoked_at.is_some() || row.hash != hash(key) {
+    if !is_active(&row, Utc::now()) || row.hash != hash(key) {
         return Ok(None);
     }
     let Some(role) = Role::parse(&row.role) else {
@@ -133,7 +270,9 @@ pub async fn authenticate(db: &DatabaseConnection, key: &str) -> Result<Option<P
     }
     Ok(Some(Principal {
         key_id: row.id,
+        allowed: cidrs_of(&row),
         name: row.name,
         role,
+        expires_at: row.expires_at,
     }))
 }

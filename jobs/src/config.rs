@@ -61,6 +61,19 @@ pub struct Config {
     pub smtp_from: String,
     /// How people reach the API, for links in e-mails (default `http://BIND`).
     pub public_url: Option<String>,
+    /// Where `magflow worker` serves `/metrics` for Prometheus (none by default; the API
+    /// serves its own on `BIND`).
+    pub metrics_bind: Option<String>,
+    /// Hosts an eMAG account may reach over plain HTTP besides loopback (a simulator in
+    /// the compose file: `["emag-sim"]`). Never eMAG itself.
+    pub emag_http_hosts: Vec<String>,
+    /// Browser origins allowed to call the API (`https://admin.shop.ro`); none by default.
+    pub cors_origins: Vec<String>,
+    /// Finished runs (with their log lines, items and schedule ticks) older than this
+    /// are purged by the daily maintenance run.
+    pub retention_runs_days: u64,
+    /// Audit rows older than this are purged (the purge itself is audited).
+    pub retention_audit_days: u64,
 }
 
 impl Default for Config {
@@ -87,6 +100,11 @@ impl Default for Config {
             smtp_url: None,
             smtp_from: "magflow <magflow@localhost>".into(),
             public_url: None,
+            metrics_bind: None,
+            emag_http_hosts: Vec::new(),
+            cors_origins: Vec::new(),
+            retention_runs_days: 90,
+            retention_audit_days: 365,
         }
     }
 }
@@ -155,6 +173,36 @@ impl Config {
                 "MAGFLOW_SMTP_FROM: {:?} is not an address like \"magflow <ops@example.ro>\"",
                 self.smtp_from
             )));
+        }
+        for origin in &self.cors_origins {
+            let ok = url::Url::parse(origin).is_ok_and(|u| {
+                matches!(u.scheme(), "http" | "https")
+                    && u.host().is_some()
+                    && u.path() == "/"
+                    && !origin.ends_with('/')
+            });
+            if !ok {
+                return Err(SetupError::Config(format!(
+                    "MAGFLOW_CORS_ORIGINS: {origin:?} is not an origin like https://admin.example.ro"
+                )));
+            }
+        }
+        if let Some(bind) = &self.metrics_bind
+            && bind.parse::<std::net::SocketAddr>().is_err()
+        {
+            return Err(SetupError::Config(format!(
+                "MAGFLOW_METRICS_BIND: {bind:?} is not an address like 0.0.0.0:9464"
+            )));
+        }
+        for (name, days) in [
+            ("MAGFLOW_RETENTION_RUNS_DAYS", self.retention_runs_days),
+            ("MAGFLOW_RETENTION_AUDIT_DAYS", self.retention_audit_days),
+        ] {
+            if !(1..=36_500).contains(&days) {
+                return Err(SetupError::Config(format!(
+                    "{name}: must be between 1 and 36500"
+                )));
+            }
         }
         if self.worker_concurrency == 0 {
             return Err(SetupError::Config(

@@ -145,7 +145,10 @@ impl Queue {
             .task_id(id.into())
             .run_after(delay)
             .build();
-        self.push_task(kind, task).await?;
+        // A connection lost mid-command (Redis restarting) can leave it waiting forever.
+        tokio::time::timeout(Duration::from_secs(5), self.push_task(kind, task))
+            .await
+            .map_err(|_| QueueError::Unavailable("the queue did not answer within 5 s".into()))??;
         Ok(id.to_string())
     }
 

@@ -13,6 +13,7 @@ mod m20261127_000006_create_synced_data;
 mod m20261127_000007_sync_bookkeeping;
 mod m20261128_000008_bulk_exports_notifications;
 mod m20261128_000009_schedules;
+mod m20261128_000010_operations;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000007_sync_bookkeeping::Migration),
             Box::new(m20261128_000008_bulk_exports_notifications::Migration),
             Box::new(m20261128_000009_schedules::Migration),
+            Box::new(m20261128_000010_operations::Migration),
         ]
     }
 }

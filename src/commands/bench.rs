@@ -136,6 +136,7 @@ impl BenchEnv {
                 username: username.into(),
                 password: password.into(),
             },
+            &[],
         )
         .await?;
         Ok(())

@@ -77,7 +77,7 @@ async fn sync_demo(ctx: JobContext, base_url: String) -> anyhow::Result<()> {
                 password: Some(password.into()),
                 ..AccountChange::default()
             };
-            accounts::update(&ctx.db, ctx.sealer.as_ref(), name, change).await?;
+            accounts::update(&ctx.db, ctx.sealer.as_ref(), name, change, &[]).await?;
         } else {
             let new = NewAccount {
                 name: name.into(),
@@ -87,7 +87,7 @@ async fn sync_demo(ctx: JobContext, base_url: String) -> anyhow::Result<()> {
                 username: name.into(),
                 password: password.into(),
             };
-            accounts::create(&ctx.db, ctx.sealer.as_ref(), new).await?;
+            accounts::create(&ctx.db, ctx.sealer.as_ref(), new, &[]).await?;
         }
     }
     println!(

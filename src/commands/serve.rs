@@ -68,6 +68,20 @@ pub async fn run(config: jobs::Config, parts: Parts, hook: Option<Hook>) -> anyh
         println!("  API:        http://{addr}/api/v1");
         swagger = Some(format!("http://{addr}/docs"));
     }
+    if parts == Parts::Worker
+        && let Some(bind) = ctx.config.metrics_bind.clone()
+    {
+        let acceptor = TcpListener::bind(bind.clone())
+            .into_acceptor()
+            .await
+            .with_context(|| format!("MAGFLOW_METRICS_BIND: cannot listen on {bind}"))?;
+        let stop = shutdown.clone();
+        tasks.spawn(async move {
+            api::serve_metrics(acceptor, async move { stop.cancelled().await })
+                .await
+                .context("metrics server failed")
+        });
+    }
     if parts != Parts::Api {
         let ctx = ctx.clone();
         let stop = shutdown.clone();

@@ -8,6 +8,7 @@
 
 pub mod http;
 pub mod process;
+pub mod redis_server;
 pub mod smtp;
 
 use std::time::Duration;
@@ -47,6 +48,10 @@ pub struct Options {
     /// `MAGFLOW_SMTP_URL`, e.g. an [`smtp::SmtpSink`]'s.
     pub smtp_url: Option<String>,
     pub export_retention_hours: u64,
+    /// `MAGFLOW_CORS_ORIGINS`.
+    pub cors_origins: Vec<String>,
+    /// A Redis of the test's own (a [`redis_server::RedisServer`]) instead of the shared one.
+    pub redis_url: Option<String>,
 }
 
 impl Default for Options {
@@ -59,6 +64,8 @@ impl Default for Options {
             breaker_cooldown_secs: 2,
             smtp_url: None,
             export_retention_hours: 168,
+            cors_origins: Vec::new(),
+            redis_url: None,
         }
     }
 }
@@ -140,7 +147,12 @@ pub async fn test_config(
             format!("sqlite://{}/magflow.db", dir.display()),
             format!("sqlite://{}/queue.db", dir.display()),
         ),
-        Backend::Redis => (postgres_database().await, env("MAGFLOW_TEST_REDIS_URL")),
+        Backend::Redis => (
+            postgres_database().await,
+            opts.redis_url
+                .clone()
+                .unwrap_or_else(|| env("MAGFLOW_TEST_REDIS_URL")),
+        ),
     };
     let config = Config {
         database_url: SecretUrl::new(database_url),
@@ -165,6 +177,8 @@ pub async fn test_config(
         smtp_url: opts.smtp_url.clone().map(SecretUrl::new),
         smtp_from: "magflow <magflow@test.invalid>".into(),
         public_url: Some("https://magflow.example.ro".into()),
+        cors_origins: opts.cors_origins.clone(),
+        ..Config::default()
     };
     (config, key)
 }

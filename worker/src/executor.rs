@@ -79,6 +79,7 @@ impl Executor {
                     tracing::error!(run.id = %task.run_id, error = %e, "could not re-queue a busy run's task");
                 }
             }
+            Ok(Claim::Held(run)) => self.hold(run).await,
             Ok(Claim::Gone) => {}
             Err(e) => {
                 // The database is unreachable, so the run cannot even be read: fail the task,
@@ -88,6 +89,27 @@ impl Executor {
             }
         }
         Ok(())
+    }
+
+    /// Leaves a run of a paused queue waiting without a task. If the queue was resumed
+    /// meanwhile (its release may have missed this run), the task goes straight back.
+    async fn hold(&self, run: job_run::Model) {
+        let ctx = &self.inner.ctx;
+        let kind = JobKind::parse(&run.kind).unwrap_or(JobKind::Ping);
+        match jobs::queues::hold(&ctx.db, &run).await {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(e) => {
+                tracing::warn!(run.id = %run.id, error = %e, "could not hold a run of a paused queue");
+                return;
+            }
+        }
+        tracing::debug!(run.id = %run.id, run.kind = %kind, "queue paused; run held");
+        if let Ok(false) = jobs::queues::is_paused(&ctx.db, kind).await
+            && let Err(e) = jobs::queues::release_held(&ctx.db, &ctx.queue, kind).await
+        {
+            tracing::warn!(run.kind = %kind, error = %e, "could not release held runs");
+        }
     }
 
     async fn reject_payload(&self, payload: &Value, reason: &str) {
@@ -204,7 +226,14 @@ impl Executor {
         {
             tracing::warn!(run.id = %run.id, error = %e, "could not update the parent run");
         }
-        metrics::counter!(RUNS_FINISHED, "kind" => kind.as_str(), "outcome" => outcome_label)
+        let category = match &ending {
+            Ending::Failed { category, .. }
+            | Ending::Dead { category, .. }
+            | Ending::Retry { category, .. }
+            | Ending::Pause { category, .. } => category.as_str(),
+            Ending::Succeeded | Ending::Cancelled | Ending::HandBack => "none",
+        };
+        metrics::counter!(RUNS_FINISHED, "kind" => kind.as_str(), "outcome" => outcome_label, "error_category" => category)
             .increment(1);
         metrics::histogram!(RUN_DURATION, "kind" => kind.as_str())
             .record(started.elapsed().as_secs_f64());

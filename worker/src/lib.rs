@@ -59,64 +59,129 @@ pub async fn run(
     let interrupt = CancellationToken::new();
     let exec = Executor::new(ctx.clone(), worker_id.clone(), interrupt.clone());
     let grace = ctx.config.shutdown_grace();
-    let poll = ctx.config.poll_interval();
-    let concurrency = ctx.config.worker_concurrency;
 
     let reaper_stop = CancellationToken::new();
     let reaper = tokio::spawn(reaper::run(exec.clone(), reaper_stop.clone()));
     let scheduler = tokio::spawn(scheduler::run(exec.clone(), reaper_stop.clone()));
 
-    let mut monitor = Monitor::new();
+    let stopping = CancellationToken::new();
+    let mut queues = tokio::task::JoinSet::new();
     for kind in JobKind::ALL {
-        let name = format!("{worker_id}.{}", kind.as_str());
-        let exec = exec.clone();
-        // One arm per backend: the storages are different types behind one handler.
-        if let Some(storage) = ctx.queue.redis_storage(kind) {
-            let storage = apalis::prelude::BackendExt::poll_with_interval(storage, poll);
-            monitor = monitor.register(move |_| {
-                WorkerBuilder::new(name.clone())
-                    .backend(storage.clone())
-                    .concurrency(concurrency)
-                    .data(exec.clone())
-                    .build(handle)
-            });
-        } else if let Some(storage) = ctx.queue.sqlite_storage(kind) {
-            let storage = apalis::prelude::BackendExt::poll_with_interval(storage, poll);
-            monitor = monitor.register(move |_| {
-                WorkerBuilder::new(name.clone())
-                    .backend(storage.clone())
-                    .concurrency(concurrency)
-                    .data(exec.clone())
-                    .build(handle)
-            });
-        }
+        queues.spawn(supervise(kind, exec.clone(), stopping.clone()));
     }
     tracing::info!(worker.id = %worker_id, queue.backend = ctx.queue.backend_name(), "worker started");
 
-    let signal = {
+    shutdown.await;
+    tracing::info!(
+        grace_s = grace.as_secs(),
+        "shutting down: no new tasks; running jobs get the grace period"
+    );
+    stopping.cancel();
+    let grace_timer = {
         let interrupt = interrupt.clone();
-        async move {
-            shutdown.await;
-            tracing::info!(
-                grace_s = grace.as_secs(),
-                "shutting down: no new tasks; running jobs get the grace period"
-            );
-            tokio::spawn(async move {
-                tokio::time::sleep(grace).await;
-                interrupt.cancel();
-            });
-            Ok(())
-        }
+        tokio::spawn(async move {
+            tokio::time::sleep(grace).await;
+            interrupt.cancel();
+        })
     };
-    let result = monitor
-        // After the grace, handlers checkpoint within one step; leave them time to do it.
-        .shutdown_timeout(grace + Duration::from_secs(10))
-        .run_with_signal(signal)
-        .await;
+    let mut result = Ok(());
+    while let Some(joined) = queues.join_next().await {
+        match joined {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => result = Err(e),
+            Err(e) => result = Err(WorkerError::Monitor(format!("queue loop panicked: {e}"))),
+        }
+    }
+    grace_timer.abort();
     interrupt.cancel();
     reaper_stop.cancel();
     let _ = reaper.await;
     let _ = scheduler.await;
     tracing::info!(worker.id = %worker_id, "worker stopped");
-    result.map_err(|e| WorkerError::Monitor(e.to_string()))
+    result
+}
+
+/// Runs `kind`'s apalis worker until `stopping`. apalis ends a worker whose backend fails
+/// to poll (Redis restarting) and its own restart has no backoff (stack.md §5.5), so the
+/// worker is rebuilt here, under a new name, after a growing pause (1 s doubling to 30 s).
+async fn supervise(
+    kind: JobKind,
+    exec: Executor,
+    stopping: CancellationToken,
+) -> Result<(), WorkerError> {
+    let config = &exec.ctx().config;
+    let grace = config.shutdown_grace();
+    let mut generation = 0u32;
+    let mut failures = 0u32;
+    loop {
+        let name = match generation {
+            0 => format!("{}.{}", exec.worker_id(), kind.as_str()),
+            n => format!("{}.{}.r{n}", exec.worker_id(), kind.as_str()),
+        };
+        let Some(monitor) = monitor_for(kind, &exec, name) else {
+            return Ok(());
+        };
+        let stop = stopping.clone();
+        let started = std::time::Instant::now();
+        let result = monitor
+            // After the grace, handlers checkpoint within one step; leave them time to do it.
+            .shutdown_timeout(grace + Duration::from_secs(10))
+            .run_with_signal(async move {
+                stop.cancelled().await;
+                Ok(())
+            })
+            .await;
+        if stopping.is_cancelled() {
+            return result.map_err(|e| WorkerError::Monitor(e.to_string()));
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            failures = 0;
+        }
+        let pause = Duration::from_secs(1 << failures.min(5)).min(Duration::from_secs(30));
+        failures += 1;
+        generation += 1;
+        // apalis logs the cause just before; the monitor itself usually reports Ok.
+        if let Err(e) = result {
+            tracing::warn!(queue = kind.as_str(), error = %e, "queue monitor ended with an error");
+        }
+        tracing::error!(
+            queue = kind.as_str(),
+            pause_s = pause.as_secs(),
+            "queue worker stopped (is the queue reachable?); starting it again"
+        );
+        tokio::select! {
+            () = stopping.cancelled() => return Ok(()),
+            () = tokio::time::sleep(pause) => {}
+        }
+    }
+}
+
+/// A monitor with `kind`'s one worker on whichever backend the queue uses.
+fn monitor_for(kind: JobKind, exec: &Executor, name: String) -> Option<Monitor> {
+    let ctx = exec.ctx();
+    let poll = ctx.config.poll_interval();
+    let concurrency = ctx.config.worker_concurrency;
+    let exec = exec.clone();
+    // One arm per backend: the storages are different types behind one handler.
+    if let Some(storage) = ctx.queue.redis_storage(kind) {
+        let storage = apalis::prelude::BackendExt::poll_with_interval(storage, poll);
+        Some(Monitor::new().register(move |_| {
+            WorkerBuilder::new(name.clone())
+                .backend(storage.clone())
+                .concurrency(concurrency)
+                .data(exec.clone())
+                .build(handle)
+        }))
+    } else if let Some(storage) = ctx.queue.sqlite_storage(kind) {
+        let storage = apalis::prelude::BackendExt::poll_with_interval(storage, poll);
+        Some(Monitor::new().register(move |_| {
+            WorkerBuilder::new(name.clone())
+                .backend(storage.clone())
+                .concurrency(concurrency)
+                .data(exec.clone())
+                .build(handle)
+        }))
+    } else {
+        None
+    }
 }

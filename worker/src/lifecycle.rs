@@ -24,6 +24,8 @@ pub enum Claim {
     Claimed(job_run::Model),
     /// Another worker holds it, or it is not due yet: look again after the given delay.
     NotNow(job_run::Model, Duration),
+    /// Its kind's queue is paused: the run waits without a task until it is resumed.
+    Held(job_run::Model),
     /// It has ended, was cancelled, or does not exist: drop the task.
     Gone,
 }
@@ -45,6 +47,11 @@ pub async fn claim(
         // lease could have run out; the reaper re-queues the run if the holder died.
         RunStatus::Running => return Ok(Claim::NotNow(run, lease)),
         _ => return Ok(Claim::Gone),
+    }
+    if let Some(kind) = jobs::JobKind::parse(&run.kind)
+        && jobs::queues::is_paused(db, kind).await?
+    {
+        return Ok(Claim::Held(run));
     }
     if let Some(due) = run.next_attempt_at
         && let Ok(early) = (due - now).to_std()

@@ -1,6 +1,7 @@
 //! Finds runs whose worker stopped heartbeating (killed, crashed, partitioned) and puts
-//! them back in the queue, where any worker resumes them from their checkpoint. Runs in
-//! every worker process; the conditional update makes sure only one re-queues each run.
+//! them back in the queue, where any worker resumes them from their checkpoint; and
+//! queued runs that have no queue task. Runs in every worker process; the conditional
+//! update makes sure only one re-queues each run (a second task is a no-op claim).
 
 use std::time::Duration;
 
@@ -22,6 +23,14 @@ pub async fn run(exec: Executor, stop: CancellationToken) {
         }
         if let Err(e) = sweep(&exec, lease).await {
             tracing::warn!(error = %e, "reaper sweep failed");
+        }
+        // Queued runs without a task (never pushed, or held while a resume raced).
+        let ctx = exec.ctx();
+        let cutoff = Utc::now() - chrono::Duration::from_std(lease).unwrap_or_default();
+        match jobs::queues::release_orphans(&ctx.db, &ctx.queue, cutoff).await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(runs = n, "queued runs without a queue task were dispatched"),
+            Err(e) => tracing::warn!(error = %e, "orphan release failed"),
         }
     }
 }

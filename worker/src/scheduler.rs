@@ -15,10 +15,20 @@ pub const EVERY: Duration = Duration::from_millis(250);
 
 pub async fn run(exec: Executor, stop: CancellationToken) {
     let ctx = exec.ctx();
+    let mut maintenance_checked: Option<tokio::time::Instant> = None;
     loop {
         tokio::select! {
             () = stop.cancelled() => return,
             () = tokio::time::sleep(EVERY) => {}
+        }
+        // The hourly purge: claimed once per hour across processes; checked each minute.
+        if maintenance_checked.is_none_or(|t| t.elapsed() >= Duration::from_secs(60)) {
+            maintenance_checked = Some(tokio::time::Instant::now());
+            match jobs::retention::run_hourly(&ctx.db, &ctx.config, Utc::now()).await {
+                Ok(Some(purged)) => tracing::info!(?purged, "retention purge done"),
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "retention purge failed"),
+            }
         }
         match fire::fire_due(&ctx.db, &ctx.queue, Utc::now()).await {
             Ok(fired) => {

@@ -140,7 +140,13 @@ impl AccountsApi {
             username: req.username,
             password: req.password,
         };
-        let account = accounts::create(&ctx.db, ctx.sealer.as_ref(), new).await?;
+        let account = accounts::create(
+            &ctx.db,
+            ctx.sealer.as_ref(),
+            new,
+            &ctx.config.emag_http_hosts,
+        )
+        .await?;
         audit::record(&ctx.db, &principal.actor(), "account.create", &format!("account:{}", account.name), Some(json!({ "kind": account.kind, "base_url": account.base_url, "username": account.username }))).await?;
         Ok(Created::Created(Json(AccountView::from(&account))))
     }
@@ -192,7 +198,14 @@ impl AccountsApi {
             username: req.username,
             password: req.password,
         };
-        let account = accounts::update(&ctx.db, ctx.sealer.as_ref(), &name, change).await?;
+        let account = accounts::update(
+            &ctx.db,
+            ctx.sealer.as_ref(),
+            &name,
+            change,
+            &ctx.config.emag_http_hosts,
+        )
+        .await?;
         audit::record(
             &ctx.db,
             &principal.actor(),

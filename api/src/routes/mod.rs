@@ -1,10 +1,14 @@
 //! The operations of the API, one struct per area.
 
 pub mod accounts;
+pub mod audit;
 pub mod bulk;
+pub mod dead_letters;
 pub mod files;
+pub mod keys;
 pub mod notifications;
 pub mod ops;
+pub mod queues;
 pub mod runs;
 pub mod schedules;
 pub mod status;
@@ -26,4 +30,8 @@ pub enum ApiTags {
     Notifications,
     /// Cron schedules that start runs.
     Schedules,
+    /// Queue depth, pause and resume.
+    Queues,
+    /// API keys and the audit log.
+    Keys,
 }

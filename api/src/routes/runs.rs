@@ -163,6 +163,10 @@ impl RunsApi {
         parent_id: Query<Option<Uuid>>,
         /// Only runs started by this schedule.
         schedule_id: Query<Option<Uuid>>,
+        /// Only runs that ended with this error category (`transient`, `timeout`, …).
+        error_category: Query<Option<String>>,
+        /// `false`: only dead letters not discarded yet; `true`: only discarded ones.
+        discarded: Query<Option<bool>>,
         /// `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
         /// Page size, 1 to 200 (default 50).
@@ -201,6 +205,8 @@ impl RunsApi {
             account: account.0,
             parent_id: parent_id.0,
             schedule_id: schedule_id.0,
+            error_category: error_category.0,
+            discarded: discarded.0,
         };
         let rows = runs::list(&self.state.ctx.db, &filter, before, limit + 1).await?;
         let has_more = rows.len() as u64 > limit;
@@ -357,6 +363,6 @@ pub(crate) fn check_max_attempts(n: Option<u32>) -> Result<(), ApiError> {
     }
 }
 
-fn run_id(raw: &str) -> Result<Uuid, ApiError> {
+pub(crate) fn run_id(raw: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(raw).map_err(|_| ApiError::bad_field("id", format!("{raw:?} is not a run id")))
 }

@@ -14,6 +14,8 @@ use serde::{Serialize, de::DeserializeOwned};
 use serde_json::{Value, json};
 
 pub use super::options::{ClientOptions, Login, Stats};
+use crate::metrics::{EMAG_DURATION, EMAG_RATE_LIMIT_WAITS, EMAG_REQUESTS};
+
 use super::{
     bulk::chunks,
     error::EmagError,
@@ -32,6 +34,8 @@ pub struct EmagClient {
     /// `Basic …`; never logged.
     authorization: String,
     login_key: String,
+    /// The magflow account name in metric labels (the login's user name until set).
+    account: String,
     limiter: RateLimiter,
     options: ClientOptions,
     stats: Arc<Stats>,
@@ -70,10 +74,18 @@ impl EmagClient {
             base: login.base_url.trim_end_matches('/').to_owned(),
             authorization: format!("Basic {token}"),
             login_key: format!("{}|{}", login.base_url, login.username),
+            account: login.username.clone(),
             limiter,
             options,
             stats: Arc::default(),
         })
+    }
+
+    /// Labels this client's metrics with magflow's name for the account.
+    #[must_use]
+    pub fn for_account(mut self, name: &str) -> EmagClient {
+        name.clone_into(&mut self.account);
+        self
     }
 
     pub fn stats(&self) -> &Stats {
@@ -318,7 +330,7 @@ impl EmagClient {
             .map_err(|e| EmagError::Transport(format!("rate limiter unavailable: {e}")))?;
         if !waited.is_zero() {
             self.stats.rate_limit_waits.fetch_add(1, Ordering::Relaxed);
-            metrics::counter!("magflow_emag_rate_limit_waits_total", "bucket" => bucket.as_str())
+            metrics::counter!(EMAG_RATE_LIMIT_WAITS, "account" => self.account.clone(), "bucket" => bucket.as_str())
                 .increment(1);
         }
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
@@ -355,8 +367,8 @@ impl EmagClient {
         self.stats
             .latency_ms
             .fetch_add(started.elapsed().as_millis() as u64, Ordering::Relaxed);
-        metrics::counter!("magflow_emag_requests_total", "route" => route_label(route), "status" => status.as_u16().to_string()).increment(1);
-        metrics::histogram!("magflow_emag_request_duration_seconds", "route" => route_label(route))
+        metrics::counter!(EMAG_REQUESTS, "route" => route_label(route), "account" => self.account.clone(), "bucket" => bucket.as_str(), "status" => status.as_u16().to_string()).increment(1);
+        metrics::histogram!(EMAG_DURATION, "route" => route_label(route))
             .record(started.elapsed().as_secs_f64());
         tracing::debug!(
             emag.route = route,

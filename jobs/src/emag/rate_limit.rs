@@ -194,11 +194,10 @@ impl RateLimiter {
             }
             Store::Redis { conn, .. } => {
                 let mut conn = conn.clone();
-                let micros: i64 = Script::new(ACQUIRE)
-                    .key(self.key(login, bucket))
-                    .arg(spacing.as_micros() as u64)
-                    .invoke_async(&mut conn)
-                    .await?;
+                let script = Script::new(ACQUIRE);
+                let mut call = script.key(self.key(login, bucket));
+                call.arg(spacing.as_micros() as u64);
+                let micros: i64 = bounded(call.invoke_async(&mut conn)).await?;
                 Duration::from_micros(micros.max(0) as u64)
             }
         };
@@ -229,14 +228,27 @@ impl RateLimiter {
             }
             Store::Redis { conn, .. } => {
                 let mut conn = conn.clone();
-                let _: i64 = Script::new(PENALIZE)
-                    .key(self.key(login, bucket))
-                    .arg(pause.as_micros() as u64)
-                    .invoke_async(&mut conn)
-                    .await?;
+                let script = Script::new(PENALIZE);
+                let mut call = script.key(self.key(login, bucket));
+                call.arg(pause.as_micros() as u64);
+                let _: i64 = bounded(call.invoke_async(&mut conn)).await?;
                 Ok(())
             }
         }
+    }
+}
+
+/// A Redis call that gives up after 5 s: a connection lost mid-command (Redis
+/// restarting) could otherwise leave a run waiting for its slot forever, heartbeating.
+async fn bounded<T>(
+    call: impl std::future::Future<Output = Result<T, redis::RedisError>>,
+) -> Result<T, redis::RedisError> {
+    match tokio::time::timeout(Duration::from_secs(5), call).await {
+        Ok(result) => result,
+        Err(_) => Err(redis::RedisError::from(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "the rate limiter's Redis did not answer within 5 s",
+        ))),
     }
 }
 

@@ -225,6 +225,7 @@ mod tests {
             announced: false,
             schedule_id: None,
             scheduled_for: None,
+            discarded_at: None,
         };
         for locale in LOCALES {
             let m = run_ended(

@@ -18,6 +18,7 @@ use uuid::Uuid;
 use crate::{error::RunsError, kind::JobKind, queue::Queue, task::RunTask};
 
 mod parents;
+pub mod retry;
 
 use parents::children;
 pub use parents::refresh_parent;
@@ -96,12 +97,15 @@ pub async fn insert<C: ConnectionTrait>(db: &C, new: NewRun) -> Result<job_run::
         announced: Set(false),
         schedule_id: Set(None),
         scheduled_for: Set(None),
+        discarded_at: Set(None),
     }
     .insert(db)
     .await
 }
 
-/// Puts a task for an existing queued run on its queue and records the task id.
+/// Puts a task for an existing queued run on its queue and records the task id. If the
+/// queue cannot take it (Redis restarting), the run stays queued without a task and the
+/// reaper dispatches it once the queue answers: accepted work is never dropped.
 pub async fn dispatch(
     db: &DatabaseConnection,
     queue: &Queue,
@@ -109,36 +113,24 @@ pub async fn dispatch(
     delay: Duration,
 ) -> Result<job_run::Model, RunsError> {
     let kind = JobKind::parse(&run.kind).unwrap_or(JobKind::Ping);
-    match queue.push(kind, RunTask::new(run.id), delay).await {
-        Ok(task_id) => {
-            job_run::Entity::update_many()
-                .col_expr(job_run::Column::QueueJobId, Expr::value(task_id.clone()))
-                .filter(job_run::Column::Id.eq(run.id))
-                .exec(db)
-                .await?;
-            Ok(job_run::Model {
-                queue_job_id: Some(task_id),
-                ..run
-            })
-        }
+    let task_id = match queue.push(kind, RunTask::new(run.id), delay).await {
+        Ok(task_id) => Some(task_id),
         Err(e) => {
-            let now = Utc::now();
-            job_run::Entity::update_many()
-                .col_expr(job_run::Column::Status, Expr::value(RunStatus::Failed))
-                .col_expr(
-                    job_run::Column::ErrorCategory,
-                    Expr::value("queue_unavailable"),
-                )
-                .col_expr(job_run::Column::ErrorMessage, Expr::value(e.to_string()))
-                .col_expr(job_run::Column::FinishedAt, Expr::value(now))
-                .col_expr(job_run::Column::UpdatedAt, Expr::value(now))
-                .col_expr(job_run::Column::Revision, crate::runs::next_revision())
-                .filter(job_run::Column::Id.eq(run.id))
-                .exec(db)
-                .await?;
-            Err(e.into())
+            tracing::warn!(run.id = %run.id, error = %e, "queue unavailable; the run waits for the reaper to dispatch it");
+            None
         }
-    }
+    };
+    job_run::Entity::update_many()
+        .col_expr(job_run::Column::QueueJobId, Expr::value(task_id.clone()))
+        // A retry's due time stays; the reaper's cutoff counts from this write.
+        .col_expr(job_run::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(job_run::Column::Id.eq(run.id))
+        .exec(db)
+        .await?;
+    Ok(job_run::Model {
+        queue_job_id: task_id,
+        ..run
+    })
 }
 
 /// `revision + 1`: every write to a run bumps it, so stream readers can tell new from seen.
@@ -234,6 +226,9 @@ pub struct RunFilter {
     pub parent_id: Option<Uuid>,
     /// Only runs started by this schedule.
     pub schedule_id: Option<Uuid>,
+    pub error_category: Option<String>,
+    /// `Some(false)`: only runs not discarded (the open dead letters).
+    pub discarded: Option<bool>,
 }
 
 /// Newest first. `before` is the id of the last run of the previous page.
@@ -258,6 +253,14 @@ pub async fn list(
     }
     if let Some(schedule) = filter.schedule_id {
         q = q.filter(job_run::Column::ScheduleId.eq(schedule));
+    }
+    if let Some(category) = &filter.error_category {
+        q = q.filter(job_run::Column::ErrorCategory.eq(category.as_str()));
+    }
+    match filter.discarded {
+        Some(true) => q = q.filter(job_run::Column::DiscardedAt.is_not_null()),
+        Some(false) => q = q.filter(job_run::Column::DiscardedAt.is_null()),
+        None => {}
     }
     if let Some(before) = before {
         q = q.filter(job_run::Column::Id.lt(before));

@@ -193,7 +193,8 @@ pub(crate) async fn open_client(
         ctx.limiter.clone(),
         ctx.config.emag_client_options(),
     )
-    .map_err(|e| JobError::permanent(ErrorCategory::Permanent, e.to_string()))?;
+    .map_err(|e| JobError::permanent(ErrorCategory::Permanent, e.to_string()))?
+    .for_account(name);
     Ok((account, client))
 }
 

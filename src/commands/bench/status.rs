@@ -66,6 +66,7 @@ pub async fn run(args: StatusBench) -> anyhow::Result<()> {
                 username: name.into(),
                 password: password.into(),
             },
+            &[],
         )
         .await?;
     }

@@ -115,7 +115,7 @@ async fn metrics_after_a_run(backend: Backend) {
     for needle in [
         "magflow_http_requests_total{route=\"create_run\",method=\"POST\",status=\"202\"}",
         "magflow_http_request_duration_seconds_bucket{route=\"get_run\"",
-        "magflow_runs_finished_total{kind=\"ping\",outcome=\"succeeded\"}",
+        "magflow_runs_finished_total{kind=\"ping\",outcome=\"succeeded\",error_category=\"none\"}",
         "magflow_run_duration_seconds_bucket{kind=\"ping\"",
     ] {
         assert!(text.contains(needle), "/metrics lacks {needle}");

@@ -1,0 +1,111 @@
+//! `/api/v1/audit`: the audit log (admin only), newest first, filterable.
+
+use chrono::{DateTime, Utc};
+use entity::audit_log;
+use poem_openapi::{Object, OpenApi, param::Query, payload::Json};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use crate::{auth::ApiKey, error::ApiError, routes::ApiTags, state::AppState};
+
+pub struct AuditApi {
+    pub state: AppState,
+}
+
+#[derive(Object, Debug)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    /// `key:NAME`, or the command that acted (`magflow run`).
+    pub actor: String,
+    /// `run.cancel`, `schedule.update`, `api_key.revoke`, `retention.purge`, …
+    pub action: String,
+    /// `run:ID`, `schedule:ID`, …
+    pub target: String,
+    pub details: Option<serde_json::Value>,
+}
+
+#[derive(Object, Debug)]
+pub struct AuditPage {
+    pub items: Vec<AuditEntry>,
+    /// Pass as `cursor` for the next (older) page; absent on the last page.
+    pub next_cursor: Option<i64>,
+}
+
+#[OpenApi(tag = "ApiTags::Keys")]
+impl AuditApi {
+    /// Read the audit log
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one argument per query parameter is how poem-openapi documents them"
+    )]
+    #[oai(path = "/api/v1/audit", method = "get", operation_id = "list_audit")]
+    async fn list(
+        &self,
+        auth: ApiKey,
+        /// Only this actor (`key:NAME`).
+        actor: Query<Option<String>>,
+        /// Only this action, or actions starting with it when it ends in `.` (`run.`).
+        action: Query<Option<String>>,
+        /// Only this target (`run:ID`).
+        target: Query<Option<String>>,
+        /// Only entries at or after this time (RFC 3339).
+        since: Query<Option<DateTime<Utc>>>,
+        /// Only entries before this time.
+        until: Query<Option<DateTime<Utc>>>,
+        /// `next_cursor` of the previous page.
+        cursor: Query<Option<i64>>,
+        /// Page size, 1 to 500 (default 100).
+        limit: Query<Option<u64>>,
+    ) -> Result<Json<AuditPage>, ApiError> {
+        auth.admin()?;
+        let limit = limit.0.unwrap_or(100);
+        if !(1..=500).contains(&limit) {
+            return Err(ApiError::invalid("limit", "must be between 1 and 500"));
+        }
+        let mut q = audit_log::Entity::find();
+        if let Some(actor) = actor.0 {
+            q = q.filter(audit_log::Column::Actor.eq(actor));
+        }
+        match action.0 {
+            Some(a) if a.ends_with('.') => q = q.filter(audit_log::Column::Action.starts_with(a)),
+            Some(a) => q = q.filter(audit_log::Column::Action.eq(a)),
+            None => {}
+        }
+        if let Some(target) = target.0 {
+            q = q.filter(audit_log::Column::Target.eq(target));
+        }
+        if let Some(since) = since.0 {
+            q = q.filter(audit_log::Column::At.gte(since));
+        }
+        if let Some(until) = until.0 {
+            q = q.filter(audit_log::Column::At.lt(until));
+        }
+        if let Some(before) = cursor.0 {
+            q = q.filter(audit_log::Column::Id.lt(before));
+        }
+        let rows = q
+            .order_by_desc(audit_log::Column::Id)
+            .limit(limit + 1)
+            .all(&self.state.ctx.db)
+            .await?;
+        let more = rows.len() as u64 > limit;
+        let items: Vec<AuditEntry> = rows
+            .into_iter()
+            .take(limit as usize)
+            .map(|a| AuditEntry {
+                id: a.id,
+                at: a.at,
+                actor: a.actor,
+                action: a.action,
+                target: a.target,
+                details: a.details,
+            })
+            .collect();
+        let next_cursor = if more {
+            items.last().map(|a| a.id)
+        } else {
+            None
+        };
+        Ok(Json(AuditPage { items, next_cursor }))
+    }
+}
