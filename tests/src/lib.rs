@@ -8,7 +8,6 @@
 
 pub mod http;
 pub mod process;
-pub mod redis_server;
 pub mod smtp;
 
 use std::time::Duration;
@@ -50,8 +49,6 @@ pub struct Options {
     pub export_retention_hours: u64,
     /// `MAGFLOW_CORS_ORIGINS`.
     pub cors_origins: Vec<String>,
-    /// A Redis of the test's own (a [`redis_server::RedisServer`]) instead of the shared one.
-    pub redis_url: Option<String>,
 }
 
 impl Default for Options {
@@ -65,7 +62,6 @@ impl Default for Options {
             smtp_url: None,
             export_retention_hours: 168,
             cors_origins: Vec::new(),
-            redis_url: None,
         }
     }
 }
@@ -147,12 +143,7 @@ pub async fn test_config(
             format!("sqlite://{}/magflow.db", dir.display()),
             format!("sqlite://{}/queue.db", dir.display()),
         ),
-        Backend::Redis => (
-            postgres_database().await,
-            opts.redis_url
-                .clone()
-                .unwrap_or_else(|| env("MAGFLOW_TEST_REDIS_URL")),
-        ),
+        Backend::Redis => (postgres_database().await, env("MAGFLOW_TEST_REDIS_URL")),
     };
     let config = Config {
         database_url: SecretUrl::new(database_url),
