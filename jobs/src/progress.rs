@@ -98,6 +98,10 @@ pub struct Progress {
     flush_every: Duration,
     last_flush: Instant,
     attempt_started: Instant,
+    /// The attempt this handle belongs to: with the worker id, who holds the run. The
+    /// same process may claim the run again after the reaper took it back from a stalled
+    /// attempt of its own, so the worker id alone does not tell the two apart.
+    attempt: i32,
     processed_at_start: i64,
     /// The counters when this attempt started; eMAG client stats add to them.
     at_start: Counters,
@@ -131,6 +135,7 @@ impl Progress {
             flush_every,
             last_flush: Instant::now(),
             attempt_started: Instant::now(),
+            attempt: run.attempt,
             interrupt,
             cancel_requested: run.cancel_requested,
         }
@@ -310,6 +315,7 @@ impl Progress {
         let result = update
             .filter(job_run::Column::Id.eq(self.run_id))
             .filter(job_run::Column::WorkerId.eq(self.worker_id.as_str()))
+            .filter(job_run::Column::Attempt.eq(self.attempt))
             .filter(job_run::Column::Status.eq(job_run::RunStatus::Running))
             .exec(conn)
             .await?;

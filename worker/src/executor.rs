@@ -309,10 +309,11 @@ impl Executor {
         let worker_id = self.inner.worker_id.clone();
         let every = self.inner.ctx.config.lease() / 3;
         let run_id = run.id;
+        let attempt = run.attempt;
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(every).await;
-                match lifecycle::heartbeat(&db, run_id, &worker_id).await {
+                match lifecycle::heartbeat(&db, run_id, &worker_id, attempt).await {
                     Ok(true) => {}
                     Ok(false) => return,
                     Err(e) => tracing::warn!(run.id = %run_id, error = %e, "heartbeat failed"),

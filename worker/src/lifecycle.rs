@@ -213,6 +213,8 @@ pub async fn end_attempt(
         .filter(job_run::Column::Id.eq(run.id))
         .filter(job_run::Column::Status.eq(RunStatus::Running))
         .filter(job_run::Column::WorkerId.eq(worker_id))
+        // The same process may hold a newer attempt of this run (see `Progress`).
+        .filter(job_run::Column::Attempt.eq(run.attempt))
         .exec(db)
         .await?;
     Ok(result.rows_affected == 1)
@@ -248,11 +250,13 @@ pub async fn heartbeat(
     db: &DatabaseConnection,
     run_id: Uuid,
     worker_id: &str,
+    attempt: i32,
 ) -> Result<bool, DbErr> {
     let result = job_run::Entity::update_many()
         .col_expr(job_run::Column::HeartbeatAt, Expr::value(Utc::now()))
         .filter(job_run::Column::Id.eq(run_id))
         .filter(job_run::Column::WorkerId.eq(worker_id))
+        .filter(job_run::Column::Attempt.eq(attempt))
         .filter(job_run::Column::Status.eq(RunStatus::Running))
         .exec(db)
         .await?;
