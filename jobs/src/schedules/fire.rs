@@ -80,7 +80,7 @@ pub async fn fire_due(
             Err(e @ (SubmitError::Invalid(_) | SubmitError::Items(_))) => {
                 // A schedule whose expression no longer parses stops (no next tick).
                 let fire_at = s.next_fire_at.unwrap_or(now);
-                let next = ticks(&s, now).and_then(|(_, next)| next);
+                let next = next_tick(&s, fire_at, now).ok().flatten();
                 let invalid = Fired::Invalid(e.to_string());
                 claim_only(db, &s, fire_at, next, invalid)
                     .await
@@ -93,22 +93,19 @@ pub async fn fire_due(
     Ok(out)
 }
 
-/// The due tick and the one to move to after it, or None for a schedule that is not
-/// due or whose expression no longer parses.
-fn ticks(
+/// The tick to move to after `fire_at`; an error when the schedule's expression or time
+/// zone no longer parses.
+fn next_tick(
     s: &schedule::Model,
+    fire_at: DateTime<Utc>,
     now: DateTime<Utc>,
-) -> Option<(DateTime<Utc>, Option<DateTime<Utc>>)> {
-    let fire_at = s.next_fire_at?;
-    let cron = parse_cron(&s.cron).ok()?;
-    let tz = parse_timezone(&s.timezone).ok()?;
+) -> Result<Option<DateTime<Utc>>, crate::params::ParamError> {
+    let cron = parse_cron(&s.cron)?;
+    let tz = parse_timezone(&s.timezone)?;
     // A tick that is merely late (a busy machine) is followed by the one after it, so
     // every tick fires in turn; after real downtime the schedule jumps to the future.
     let next_from = if missed(fire_at, now) { now } else { fire_at };
-    Some((
-        fire_at,
-        next_fires(&cron, tz, next_from, 1).first().copied(),
-    ))
+    Ok(next_fires(&cron, tz, next_from, 1).first().copied())
 }
 
 fn missed(fire_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
@@ -132,9 +129,7 @@ async fn fire_one(
     let Some(fire_at) = s.next_fire_at else {
         return Ok(Fired::Taken);
     };
-    parse_cron(&s.cron)?;
-    parse_timezone(&s.timezone)?;
-    let (_, next) = ticks(s, now).unwrap_or((fire_at, None));
+    let next = next_tick(s, fire_at, now)?;
     if missed(fire_at, now) && s.misfire == "skip" {
         return Ok(claim_only(db, s, fire_at, next, Fired::Missed).await?);
     }
