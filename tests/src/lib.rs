@@ -7,7 +7,9 @@
 //! create databases) and `MAGFLOW_TEST_REDIS_URL`; `.ci/run` starts both.
 
 pub mod http;
+pub mod pg_server;
 pub mod process;
+pub mod redis_server;
 pub mod smtp;
 
 use std::time::Duration;
@@ -49,6 +51,10 @@ pub struct Options {
     pub export_retention_hours: u64,
     /// `MAGFLOW_CORS_ORIGINS`.
     pub cors_origins: Vec<String>,
+    /// A Redis of the test's own (a [`redis_server::RedisServer`]) instead of the shared one.
+    pub redis_url: Option<String>,
+    /// A PostgreSQL database of the test's own (a [`pg_server::PgServer`]).
+    pub database_url: Option<String>,
 }
 
 impl Default for Options {
@@ -62,6 +68,8 @@ impl Default for Options {
             smtp_url: None,
             export_retention_hours: 168,
             cors_origins: Vec::new(),
+            redis_url: None,
+            database_url: None,
         }
     }
 }
@@ -143,7 +151,15 @@ pub async fn test_config(
             format!("sqlite://{}/magflow.db", dir.display()),
             format!("sqlite://{}/queue.db", dir.display()),
         ),
-        Backend::Redis => (postgres_database().await, env("MAGFLOW_TEST_REDIS_URL")),
+        Backend::Redis => (
+            match &opts.database_url {
+                Some(url) => url.clone(),
+                None => postgres_database().await,
+            },
+            opts.redis_url
+                .clone()
+                .unwrap_or_else(|| env("MAGFLOW_TEST_REDIS_URL")),
+        ),
     };
     let config = Config {
         database_url: SecretUrl::new(database_url),

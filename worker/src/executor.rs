@@ -17,7 +17,10 @@ use jobs::{
     task::RunTask,
 };
 use serde_json::Value;
-use tokio_util::sync::CancellationToken;
+use tokio_util::{
+    sync::CancellationToken,
+    task::{AbortOnDropHandle, TaskTracker},
+};
 
 use crate::lifecycle::{self, Claim, Ending};
 
@@ -32,6 +35,8 @@ struct Inner {
     worker_id: String,
     /// Fired when the shutdown grace ends.
     interrupt: CancellationToken,
+    /// Every task being handled, whichever apalis worker delivered it.
+    tasks: TaskTracker,
 }
 
 impl Executor {
@@ -41,6 +46,7 @@ impl Executor {
                 ctx,
                 worker_id,
                 interrupt,
+                tasks: TaskTracker::new(),
             }),
         }
     }
@@ -51,6 +57,31 @@ impl Executor {
 
     pub fn worker_id(&self) -> &str {
         &self.inner.worker_id
+    }
+
+    /// Handles one queue task on a tokio task of its own. apalis drives the tasks in
+    /// flight inside its worker and drops them when the worker ends on a backend error
+    /// (Redis restarting): an attempt would stop mid-page while its run still looked held.
+    /// Detached, the attempt finishes and records its end whatever becomes of the worker
+    /// that delivered it; [`Executor::drain`] waits for it at shutdown.
+    pub async fn handle_detached(&self, payload: Value) -> Result<(), sea_orm::DbErr> {
+        let exec = self.clone();
+        let handled = self
+            .inner
+            .tasks
+            .spawn(async move { exec.handle(payload).await })
+            .await;
+        handled.unwrap_or_else(|e| {
+            tracing::error!(error = %e, "a task's handler panicked");
+            Ok(())
+        })
+    }
+
+    /// Waits until every task this process took has been handled; the shutdown grace
+    /// (the interrupt) still applies to them.
+    pub async fn drain(&self) {
+        self.inner.tasks.close();
+        self.inner.tasks.wait().await;
     }
 
     /// Handles one queue task. Never panics; whatever happens is written to the run (or
@@ -190,7 +221,7 @@ impl Executor {
             )),
             Ok(Ok(result)) => result,
         };
-        heartbeat.abort();
+        drop(heartbeat);
 
         // Last counters and checkpoint first, so a resumed attempt starts where this one stopped.
         if let Err(JobError::Interrupted) = progress.flush().await
@@ -303,14 +334,15 @@ impl Executor {
         }
     }
 
-    /// Keeps the run's lease fresh while the handler works, even inside a long step.
-    fn spawn_heartbeat(&self, run: &job_run::Model) -> tokio::task::JoinHandle<()> {
+    /// Keeps the run's lease fresh while the handler works, even inside a long step; stops
+    /// when dropped, so no heartbeat outlives its attempt.
+    fn spawn_heartbeat(&self, run: &job_run::Model) -> AbortOnDropHandle<()> {
         let db = self.inner.ctx.db.clone();
         let worker_id = self.inner.worker_id.clone();
         let every = self.inner.ctx.config.lease() / 3;
         let run_id = run.id;
         let attempt = run.attempt;
-        tokio::spawn(async move {
+        AbortOnDropHandle::new(tokio::spawn(async move {
             loop {
                 tokio::time::sleep(every).await;
                 match lifecycle::heartbeat(&db, run_id, &worker_id, attempt).await {
@@ -319,7 +351,7 @@ impl Executor {
                     Err(e) => tracing::warn!(run.id = %run_id, error = %e, "heartbeat failed"),
                 }
             }
-        })
+        }))
     }
 }
 

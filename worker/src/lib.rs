@@ -43,7 +43,7 @@ pub fn worker_id() -> String {
 async fn handle(task: Value, exec: Data<Executor>) -> Result<(), BoxDynError> {
     // Only a database outage during the claim is an error: apalis keeps that task and
     // delivers it again. Everything else is recorded on the run and acked.
-    exec.handle(task)
+    exec.handle_detached(task)
         .await
         .map_err(|e| Box::new(e) as BoxDynError)
 }
@@ -92,6 +92,8 @@ pub async fn run(
             Err(e) => result = Err(WorkerError::Monitor(format!("queue loop panicked: {e}"))),
         }
     }
+    // Tasks taken by an apalis worker that died on a queue outage run on without it.
+    exec.drain().await;
     grace_timer.abort();
     interrupt.cancel();
     reaper_stop.cancel();

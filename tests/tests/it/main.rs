@@ -23,6 +23,7 @@ mod bad_input;
 mod bulk;
 mod cancel;
 mod cli;
+mod drills;
 mod emag_contract;
 mod emag_faults;
 mod export;
