@@ -4,11 +4,13 @@
 //! by item (`bulk_items`) with the run, so the run's parameters stay small and every item
 //! keeps its own outcome. The handler sends chunks of at most 50 under the shared rate
 //! limit, several in flight, and records each chunk's answer in one transaction with the
-//! run's counters: a retry re-sends only the items whose answer was never recorded.
+//! run's counters: a retry re-sends only the items whose answer was never recorded and
+//! whose change eMAG does not already show.
 
 mod fields;
 pub mod input;
 pub mod plan;
+mod reconcile;
 mod result;
 mod send;
 

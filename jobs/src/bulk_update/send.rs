@@ -12,7 +12,7 @@ use sea_orm::{
 };
 use serde_json::{Value, json};
 
-use super::StoredParams;
+use super::{StoredParams, reconcile};
 use crate::{
     context::JobContext,
     emag::{EmagClient, EmagError, bulk::MAX_BULK, types::BulkOutcome},
@@ -22,8 +22,8 @@ use crate::{
 };
 
 pub const PENDING: &str = "pending";
-/// In a request whose answer was not recorded: sent again by the next attempt (a save
-/// sets absolute values, so a repeat changes nothing eMAG did not already have).
+/// In a request whose answer was not recorded: the next attempt reads the offer back and
+/// sends it again only if eMAG does not show the change ([`reconcile`]).
 pub const SENT: &str = "sent";
 pub const ACCEPTED: &str = "accepted";
 pub const REJECTED: &str = "rejected";
@@ -61,13 +61,16 @@ pub async fn run(
     }
     for (account, items) in by_account {
         let (_, client) = open_client(ctx, &account).await?;
-        let result = send_account(ctx, progress, &client, items).await;
+        let result = match skip_applied(ctx, progress, &client, items).await {
+            Ok(items) => send_account(ctx, progress, &client, items).await,
+            Err(e) => Err(e),
+        };
         progress.track_emag(client.stats());
         if let Err(e) = result {
             return Err(match e {
                 Failure::Job(e) => e,
                 Failure::Emag(e) if e.is_retryable() => JobError::transient(format!(
-                    "offer/save for account {account:?} kept failing ({e}); the items without an answer are sent again"
+                    "eMAG kept failing for account {account:?} ({e}); the items without an answer are checked and sent again"
                 )),
                 Failure::Emag(e) => fatal(&account, e),
             });
@@ -100,6 +103,39 @@ impl From<JobError> for Failure {
     fn from(e: JobError) -> Self {
         Failure::Job(e)
     }
+}
+
+/// Records the items of `items` that an interrupted attempt sent and eMAG already shows
+/// (they are not sent again); returns the rest.
+async fn skip_applied(
+    ctx: &JobContext,
+    progress: &mut Progress,
+    client: &EmagClient,
+    items: Vec<bulk_item::Model>,
+) -> Result<Vec<bulk_item::Model>, Failure> {
+    let unanswered: Vec<bulk_item::Model> =
+        items.iter().filter(|i| i.state == SENT).cloned().collect();
+    if unanswered.is_empty() {
+        return Ok(items);
+    }
+    let applied = reconcile::already_applied(client, &unanswered)
+        .await
+        .map_err(Failure::Emag)?;
+    progress.track_emag(client.stats());
+    let (done, todo): (Vec<_>, Vec<_>) = items.into_iter().partition(|i| applied.contains(&i.seq));
+    for chunk in done.chunks(MAX_BULK) {
+        // No answer to record: an item missing from the outcomes counts as accepted.
+        record(ctx, progress, chunk, &BulkOutcome::new()).await?;
+    }
+    progress.log(
+        Level::Info,
+        format!(
+            "{} items were sent by an interrupted attempt without an answer; eMAG already shows {} of them (recorded, not sent again), the rest are sent",
+            unanswered.len(),
+            done.len()
+        ),
+    );
+    Ok(todo)
 }
 
 /// Sends one account's items; on a failed chunk, waits for the chunks already in flight

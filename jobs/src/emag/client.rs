@@ -284,13 +284,22 @@ impl EmagClient {
         body: Option<&Value>,
     ) -> Result<Value, EmagError> {
         let bucket = Bucket::for_route(route);
+        // A write that may have reached eMAG is not sent again blindly (emag-api.md §3.1):
+        // the caller reads back first.
+        let write =
+            method == Method::PATCH || route.ends_with("/save") || route.contains("/acknowledge");
         let mut attempt = 0;
         loop {
             attempt += 1;
             let result = self.send_once(method.clone(), route, body, bucket).await;
             let error = match result {
                 Ok(results) => return Ok(results),
-                Err(e) => e,
+                Err((e, delivered)) if write && delivered => {
+                    self.stats.errors.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(emag.route = route, error = %e, "an eMAG write may have been applied; not sent again blindly");
+                    return Err(e);
+                }
+                Err((e, _)) => e,
             };
             self.stats.errors.fetch_add(1, Ordering::Relaxed);
             if matches!(error, EmagError::RateLimited { .. }) {
@@ -322,12 +331,15 @@ impl EmagClient {
         route: &str,
         body: Option<&Value>,
         bucket: Bucket,
-    ) -> Result<Value, EmagError> {
+    ) -> Result<Value, (EmagError, bool)> {
         let waited = self
             .limiter
             .acquire(&self.login_key, bucket)
             .await
-            .map_err(|e| EmagError::Transport(format!("rate limiter unavailable: {e}")))?;
+            .map_err(|e| {
+                let e = EmagError::Transport(format!("rate limiter unavailable: {e}"));
+                (e, false)
+            })?;
         if !waited.is_zero() {
             self.stats.rate_limit_waits.fetch_add(1, Ordering::Relaxed);
             metrics::counter!(EMAG_RATE_LIMIT_WAITS, "account" => self.account.clone(), "bucket" => bucket.as_str())
@@ -343,13 +355,7 @@ impl EmagClient {
             request = request.json(body);
         }
         let started = std::time::Instant::now();
-        let response = request.send().await.map_err(|e| {
-            if e.is_timeout() {
-                EmagError::Timeout
-            } else {
-                EmagError::Transport(without_url(&e))
-            }
-        })?;
+        let response = request.send().await.map_err(delivery_error)?;
         let status = response.status();
         let retry_after = response
             .headers()
@@ -357,13 +363,7 @@ impl EmagClient {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
-        let bytes = response.bytes().await.map_err(|e| {
-            if e.is_timeout() {
-                EmagError::Timeout
-            } else {
-                EmagError::Transport(without_url(&e))
-            }
-        })?;
+        let bytes = response.bytes().await.map_err(delivery_error)?;
         self.stats
             .latency_ms
             .fetch_add(started.elapsed().as_millis() as u64, Ordering::Relaxed);
@@ -376,8 +376,19 @@ impl EmagClient {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "eMAG call"
         );
-        classify(status, retry_after, &bytes)
+        classify(status, retry_after, &bytes).map_err(|e| (e, false))
     }
+}
+
+/// A failed exchange, and whether the request may have reached eMAG (anything but a
+/// refused connection).
+fn delivery_error(e: reqwest::Error) -> (EmagError, bool) {
+    let error = if e.is_timeout() {
+        EmagError::Timeout
+    } else {
+        EmagError::Transport(without_url(&e))
+    };
+    (error, !e.is_connect())
 }
 
 fn to_filter<T: Serialize>(filter: &T) -> Value {

@@ -87,10 +87,13 @@ pub struct Faults {
     /// Every Nth request past the gateway gets a 5xx (0: never): faults a test can count
     /// on, and never two in a row, so retries always pass.
     pub error_every: u64,
+    /// A save's answer leaves this long after the change was applied: a client that
+    /// gives up or dies meanwhile cannot know the save took effect.
+    pub answer_delay_ms: u64,
 }
 
 impl Faults {
-    /// `error=0.1,error_every=10,html=0.5,latency=50-200,hang=0.01,hang_ms=65000,burst429=5`.
+    /// `error=0.1,error_every=10,html=0.5,latency=50-200,hang=0.01,hang_ms=65000,burst429=5,answer_delay_ms=1500`.
     pub fn parse(spec: &str) -> Result<Faults, String> {
         let mut f = Faults {
             html_share: 0.5,
@@ -115,9 +118,10 @@ impl Faults {
                 "hang_ms" => f.hang_ms = value.parse().map_err(|_| bad())?,
                 "burst429" => f.burst_429 = value.parse().map_err(|_| bad())?,
                 "error_every" => f.error_every = value.parse().map_err(|_| bad())?,
+                "answer_delay_ms" => f.answer_delay_ms = value.parse().map_err(|_| bad())?,
                 other => {
                     return Err(format!(
-                        "--faults: unknown key {other:?} (error, error_every, html, latency, hang, hang_ms, burst429)"
+                        "--faults: unknown key {other:?} (error, error_every, html, latency, hang, hang_ms, burst429, answer_delay_ms)"
                     ));
                 }
             }

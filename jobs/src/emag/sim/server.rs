@@ -174,6 +174,9 @@ async fn serve(
     }
 
     let mut response = authorised(state, req, path, route, credentials, body).await;
+    if faults.answer_delay_ms > 0 && route.ends_with("/save") {
+        tokio::time::sleep(Duration::from_millis(faults.answer_delay_ms)).await;
+    }
     let headers = response.headers_mut();
     headers.insert("X-RateLimit-Limit-3second", limit.min(99_999).into());
     headers.insert(

@@ -21,6 +21,9 @@ pub struct LoginData {
     pub fbe: bool,
     pub offers: BTreeMap<u64, Value>,
     pub orders: BTreeMap<u64, Value>,
+    /// Changes applied by `offer/save` and `product_offer/save`, per offer: what a test
+    /// counts to prove no change was applied twice.
+    pub saves_applied: BTreeMap<u64, u32>,
 }
 
 /// One request as the simulator saw it.
@@ -74,6 +77,7 @@ impl SimState {
                     fbe: login.fbe,
                     offers: by_id(offers),
                     orders: by_id(orders),
+                    saves_applied: BTreeMap::new(),
                 },
             );
         }

@@ -165,6 +165,7 @@ pub(super) fn save_offers(data: &mut LoginData, input: &Value, may_create: bool)
         let entry = match outcome {
             Ok(next) => {
                 data.offers.insert(key, next);
+                *data.saves_applied.entry(key).or_default() += 1;
                 json!({ "isError": false, "messages": [format!("Offer {id} updated successfully")] })
             }
             Err(messages) => json!({ "isError": true, "messages": messages }),

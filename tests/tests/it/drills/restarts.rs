@@ -1,14 +1,16 @@
-//! Failure drills with real processes: Redis (AOF on) or PostgreSQL restarted while a
+//! Redis (AOF on) or PostgreSQL restarted while a
 //! sync runs on two `magflow worker` processes. The API and the workers recover without
 //! being restarted, the run completes, and every offer and order lands exactly once.
 
 use std::time::Duration;
 
-use entity::{job_run, offer, order};
+use entity::{offer, order};
 use jobs::emag::sim::{LimitMode, SimConfig, Simulator};
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::json;
 use tests::{TestApp, pg_server::PgServer, redis_server::RedisServer};
+
+use super::wait_ended;
 
 async fn ready(app: &TestApp) -> u16 {
     app.client.get("/ready", None).await.0
@@ -122,39 +124,4 @@ async fn drill(opts: tests::Options, mut server: Restart) {
         let _ = w.wait().await;
     }
     app.shutdown().await;
-}
-
-/// Waits for the run to end; if it does not, names every run's state before failing, so a
-/// stall says which run stopped where and who held it.
-async fn wait_ended(app: &TestApp, id: uuid::Uuid, deadline: Duration) -> serde_json::Value {
-    let until = tokio::time::Instant::now() + deadline;
-    loop {
-        let run = app.run(id).await;
-        if ["succeeded", "failed", "dead", "cancelled"]
-            .contains(&run["status"].as_str().unwrap_or(""))
-        {
-            return run;
-        }
-        if tokio::time::Instant::now() > until {
-            let runs = job_run::Entity::find()
-                .all(&app.ctx.db)
-                .await
-                .expect("runs");
-            for r in runs {
-                eprintln!(
-                    "run {} {:?} attempt {} worker {:?} heartbeat {:?} updated {} processed {} error {:?}",
-                    r.id,
-                    r.status,
-                    r.attempt,
-                    r.worker_id,
-                    r.heartbeat_at,
-                    r.updated_at,
-                    r.processed,
-                    r.error_message
-                );
-            }
-            panic!("run {id} did not end in {deadline:?}: {run:#}");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
