@@ -8,6 +8,7 @@ use poem::{Endpoint, IntoResponse, Request, Response, http::StatusCode};
 use poem_openapi::{ApiResponse, Object, payload::Json};
 
 #[derive(Object, Clone, Debug, PartialEq)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ErrorBody {
     /// Machine-readable: `unauthorized`, `forbidden`, `not_found`, `validation_failed`, …
     pub code: String,
@@ -246,7 +247,11 @@ pub async fn json_errors<E: Endpoint>(next: E, req: Request) -> poem::Result<Res
         text.trim().to_owned()
     };
     let field = field_in(&message);
-    let json = serde_json::json!({ "code": code_for(status), "message": message, "field": field });
+    // The shape of [`ErrorBody`]: `field` is left out, not null, when there is none.
+    let mut json = serde_json::json!({ "code": code_for(status), "message": message });
+    if let Some(field) = field {
+        json["field"] = serde_json::Value::String(field);
+    }
     let mut out = Response::builder()
         .status(status)
         .content_type("application/json; charset=utf-8")

@@ -1,4 +1,8 @@
 //! Response bodies: how runs and their events look on the wire.
+//!
+//! Every object here and in `routes` leaves out a field that has no value rather than
+//! sending `null` (`skip_serializing_if_is_none`): the OpenAPI document (3.0) declares
+//! such fields optional, not nullable, and clients validate against it.
 
 use chrono::{DateTime, Utc};
 use entity::{job_run, run_event};
@@ -7,6 +11,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 #[derive(Object, Clone, Debug)]
+#[oai(skip_serializing_if_is_none)]
 pub struct RunView {
     pub id: Uuid,
     #[oai(skip_serializing_if_is_none)]
@@ -46,6 +51,7 @@ pub struct RunView {
 }
 
 #[derive(Object, Clone, Debug)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ProgressView {
     pub total: Option<i64>,
     pub processed: i64,
@@ -84,6 +90,7 @@ pub struct RunErrorView {
 }
 
 #[derive(Object, Clone, Debug)]
+#[oai(skip_serializing_if_is_none)]
 pub struct RunLinks {
     #[oai(rename = "self")]
     pub self_: String,
@@ -190,6 +197,7 @@ impl From<&run_event::Model> for EventView {
 
 /// What the SSE and WebSocket streams send: a run's new state, or a log line.
 #[derive(Object, Clone, Debug)]
+#[oai(skip_serializing_if_is_none)]
 pub struct StreamMessage {
     /// `progress` (with `run`), `log` (with `event`), or `end` (with `run`, the final state).
     #[oai(rename = "type")]
@@ -235,6 +243,7 @@ pub struct BulkPreview {
 }
 
 #[derive(Object, Clone, Debug)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ItemPreview {
     pub row: u32,
     pub account: String,

@@ -18,6 +18,7 @@ pub struct AccountsApi {
 
 /// An account as the API shows it: never with its password.
 #[derive(Object, Debug)]
+#[oai(skip_serializing_if_is_none)]
 pub struct AccountView {
     pub name: String,
     /// `main` or `fbe`.
@@ -45,6 +46,7 @@ impl From<&emag_account::Model> for AccountView {
 }
 
 #[derive(Object, Debug, serde::Deserialize)]
+#[oai(skip_serializing_if_is_none)]
 #[serde(deny_unknown_fields)]
 pub struct CreateAccountRequest {
     /// 1–64 lower-case letters, digits, `-`, `_`; what runs call the account.
@@ -62,6 +64,7 @@ pub struct CreateAccountRequest {
 }
 
 #[derive(Object, Debug, serde::Deserialize)]
+#[oai(skip_serializing_if_is_none)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateAccountRequest {
     pub kind: Option<String>,

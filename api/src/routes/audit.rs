@@ -12,6 +12,7 @@ pub struct AuditApi {
 }
 
 #[derive(Object, Debug)]
+#[oai(skip_serializing_if_is_none)]
 pub struct AuditEntry {
     pub id: i64,
     pub at: DateTime<Utc>,
@@ -25,6 +26,7 @@ pub struct AuditEntry {
 }
 
 #[derive(Object, Debug)]
+#[oai(skip_serializing_if_is_none)]
 pub struct AuditPage {
     pub items: Vec<AuditEntry>,
     /// Pass as `cursor` for the next (older) page; absent on the last page.

@@ -34,6 +34,7 @@ pub enum Discarded {
 }
 
 #[derive(Object, Debug, Default, serde::Deserialize)]
+#[oai(skip_serializing_if_is_none)]
 #[serde(deny_unknown_fields)]
 pub struct RetryFilter {
     /// Only this kind.

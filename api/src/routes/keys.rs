@@ -22,6 +22,7 @@ pub struct KeysApi {
 }
 
 #[derive(Object, Debug, serde::Deserialize)]
+#[oai(skip_serializing_if_is_none)]
 #[serde(deny_unknown_fields)]
 pub struct CreateKeyRequest {
     /// Who or what uses it (shown in the audit log as `key:NAME`).
@@ -36,6 +37,7 @@ pub struct CreateKeyRequest {
 }
 
 #[derive(Object, Debug, Default, serde::Deserialize)]
+#[oai(skip_serializing_if_is_none)]
 #[serde(deny_unknown_fields)]
 pub struct RotateRequest {
     /// How long the old key keeps working, in seconds (default 86,400; at most 30 days).
@@ -43,6 +45,7 @@ pub struct RotateRequest {
 }
 
 #[derive(Object, Debug)]
+#[oai(skip_serializing_if_is_none)]
 pub struct KeyView {
     pub id: Uuid,
     pub name: String,

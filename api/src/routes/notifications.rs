@@ -17,6 +17,7 @@ pub struct NotificationsApi {
 }
 
 #[derive(Object, Debug, serde::Deserialize)]
+#[oai(skip_serializing_if_is_none)]
 #[serde(deny_unknown_fields)]
 pub struct CreateSubscriptionRequest {
     /// E-mail addresses; each gets its own message.

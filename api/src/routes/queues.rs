@@ -12,6 +12,7 @@ pub struct QueuesApi {
 }
 
 #[derive(Object, Debug)]
+#[oai(skip_serializing_if_is_none)]
 pub struct QueueView {
     /// The job kind: `sync`, `bulk_update`, `export`, `notification`, `ping`.
     pub name: String,

@@ -38,6 +38,7 @@ pub struct RunsApi {
 }
 
 #[derive(Object, Debug, serde::Deserialize)]
+#[oai(skip_serializing_if_is_none)]
 #[serde(deny_unknown_fields)]
 pub struct CreateRunRequest {
     /// `sync`, `bulk_update`, `export`, `notification` or `ping`.
@@ -49,6 +50,7 @@ pub struct CreateRunRequest {
 }
 
 #[derive(Object, Debug)]
+#[oai(skip_serializing_if_is_none)]
 pub struct RunPage {
     pub items: Vec<RunView>,
     /// Pass as `cursor` for the next page; absent on the last page.

@@ -28,6 +28,7 @@ pub struct SchedulesApi {
 }
 
 #[derive(Object, Debug, serde::Deserialize, serde::Serialize)]
+#[oai(skip_serializing_if_is_none)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleRequest {
     /// 1–64 lower-case letters, digits, `-`, `_`; unique.
@@ -54,6 +55,7 @@ pub struct ScheduleRequest {
 }
 
 #[derive(Object, Debug)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ScheduleView {
     pub id: Uuid,
     pub name: String,

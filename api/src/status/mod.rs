@@ -22,6 +22,7 @@ pub struct StatusReport {
 }
 
 #[derive(Object, Clone, Debug)]
+#[oai(skip_serializing_if_is_none)]
 pub struct AccountStatus {
     pub name: String,
     /// `main` or `fbe`.
@@ -65,6 +66,7 @@ pub struct LastSync {
 }
 
 #[derive(Object, Clone, Debug)]
+#[oai(skip_serializing_if_is_none)]
 pub struct RunBrief {
     pub id: Uuid,
     pub resource: String,
@@ -77,6 +79,7 @@ pub struct RunBrief {
 }
 
 #[derive(Object, Clone, Debug, Default)]
+#[oai(skip_serializing_if_is_none)]
 pub struct RunStats {
     /// Runs that ended in the period.
     pub finished: i64,
@@ -86,6 +89,7 @@ pub struct RunStats {
 }
 
 #[derive(Object, Clone, Debug, Default)]
+#[oai(skip_serializing_if_is_none)]
 pub struct EmagStats {
     pub requests: i64,
     pub errors: i64,

@@ -18,6 +18,7 @@ macro_rules! both {
 }
 
 mod accounts;
+mod api_fuzz;
 mod auth;
 mod bad_input;
 mod bulk;
