@@ -3,6 +3,7 @@
 
 mod bulk;
 mod export;
+mod load;
 mod queue;
 mod ratelimit;
 mod status;
@@ -26,6 +27,9 @@ pub enum BenchCommand {
     Bulk(bulk::BulkBench),
     /// `GET /api/v1/status` latency under N concurrent clients, against `/health`.
     Status(status::StatusBench),
+    /// The API under N concurrent clients (status, runs, SSE, WebSocket) while S syncs
+    /// run, against the same clients before the syncs; fails on any error.
+    Load(load::LoadBench),
     /// One load process of `bench ratelimit` (started by it).
     #[command(hide = true)]
     RatelimitLoad(ratelimit::RateLimitLoad),
@@ -38,6 +42,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::RatelimitLoad(args) => ratelimit::load(args).await,
         BenchCommand::Sync(args) => sync::run(args).await,
         BenchCommand::Status(args) => status::run(args).await,
+        BenchCommand::Load(args) => load::run(args).await,
         BenchCommand::Bulk(args) => bulk::run(args).await,
         BenchCommand::Export(args) => export::run(args).await,
     }
