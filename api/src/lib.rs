@@ -4,6 +4,7 @@
 //! - [`auth`]: bearer API keys and roles. [`error`]: the one JSON error shape.
 //! - [`stream`]: the per-process poller behind SSE and WebSocket progress.
 //! - [`http_metrics`]: request metrics for `/metrics`.
+//! - [`tls`]: optional HTTPS with rustls.
 
 pub mod auth;
 pub mod body;
@@ -15,6 +16,7 @@ pub mod routes;
 pub mod state;
 pub mod status;
 pub mod stream;
+pub mod tls;
 pub mod views;
 
 use std::{future::Future, time::Duration};
@@ -176,7 +178,7 @@ pub async fn serve_metrics(
 /// Serves until `shutdown` resolves, then lets open requests finish for a few seconds.
 pub async fn serve(
     state: AppState,
-    acceptor: TcpAcceptor,
+    acceptor: impl Acceptor + 'static,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let stop = state.hub.stopped();

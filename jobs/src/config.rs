@@ -67,6 +67,10 @@ pub struct Config {
     /// Hosts an eMAG account may reach over plain HTTP besides loopback (a simulator in
     /// the compose file: `["emag-sim"]`). Never eMAG itself.
     pub emag_http_hosts: Vec<String>,
+    /// PEM certificate chain and private key: the API then speaks HTTPS only (rustls).
+    /// Both or neither.
+    pub tls_cert: Option<std::path::PathBuf>,
+    pub tls_key: Option<std::path::PathBuf>,
     /// Browser origins allowed to call the API (`https://admin.shop.ro`); none by default.
     pub cors_origins: Vec<String>,
     /// Finished runs (with their log lines, items and schedule ticks) older than this
@@ -103,6 +107,8 @@ impl Default for Config {
             metrics_bind: None,
             emag_http_hosts: Vec::new(),
             cors_origins: Vec::new(),
+            tls_cert: None,
+            tls_key: None,
             retention_runs_days: 90,
             retention_audit_days: 365,
         }
@@ -187,6 +193,22 @@ impl Config {
                 )));
             }
         }
+        let given =
+            |p: &Option<std::path::PathBuf>| p.as_ref().is_some_and(|p| !p.as_os_str().is_empty());
+        match (given(&self.tls_cert), given(&self.tls_key)) {
+            (true, false) => {
+                return Err(SetupError::Config(
+                    "MAGFLOW_TLS_KEY: required with MAGFLOW_TLS_CERT (the certificate's private key, PEM)".into(),
+                ));
+            }
+            (false, true) => {
+                return Err(SetupError::Config(
+                    "MAGFLOW_TLS_CERT: required with MAGFLOW_TLS_KEY (the certificate chain, PEM)"
+                        .into(),
+                ));
+            }
+            _ => {}
+        }
         if let Some(bind) = &self.metrics_bind
             && bind.parse::<std::net::SocketAddr>().is_err()
         {
@@ -251,7 +273,14 @@ impl Config {
     pub fn public_url(&self) -> String {
         self.public_url
             .clone()
-            .unwrap_or_else(|| format!("http://{}", self.bind))
+            .unwrap_or_else(|| {
+                let scheme = if self.tls_cert.is_some() {
+                    "https"
+                } else {
+                    "http"
+                };
+                format!("{scheme}://{}", self.bind)
+            })
             .trim_end_matches('/')
             .to_owned()
     }

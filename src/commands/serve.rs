@@ -31,6 +31,12 @@ pub async fn run(config: jobs::Config, parts: Parts, hook: Option<Hook>) -> anyh
     let mut tasks = tokio::task::JoinSet::new();
     let mut swagger = None;
     if parts != Parts::Worker {
+        // Read before listening, so a bad certificate stops start-up with its own message.
+        let tls = match (&ctx.config.tls_cert, &ctx.config.tls_key) {
+            (Some(cert), Some(key)) => Some(api::tls::server_config(cert, key)?),
+            _ => None,
+        };
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let bind = ctx.config.bind.clone();
         let acceptor = TcpListener::bind(bind.clone())
             .into_acceptor()
@@ -49,9 +55,15 @@ pub async fn run(config: jobs::Config, parts: Parts, hook: Option<Hook>) -> anyh
         let state = api::state(ctx.clone(), CancellationToken::new());
         let stop = shutdown.clone();
         tasks.spawn(async move {
-            api::serve(state, acceptor, async move { stop.cancelled().await })
-                .await
-                .context("api server failed")
+            let stopped = async move { stop.cancelled().await };
+            match tls {
+                Some(config) => {
+                    let acceptor = api::tls::TlsAcceptor::new(acceptor, config);
+                    api::serve(state, acceptor, stopped).await
+                }
+                None => api::serve(state, acceptor, stopped).await,
+            }
+            .context("api server failed")
         });
         if let Some(key) = new_key {
             println!(
@@ -65,8 +77,8 @@ pub async fn run(config: jobs::Config, parts: Parts, hook: Option<Hook>) -> anyh
             ctx.config.database_url.scheme(),
             ctx.queue.backend_name()
         );
-        println!("  API:        http://{addr}/api/v1");
-        swagger = Some(format!("http://{addr}/docs"));
+        println!("  API:        {scheme}://{addr}/api/v1");
+        swagger = Some(format!("{scheme}://{addr}/docs"));
     }
     if parts == Parts::Worker
         && let Some(bind) = ctx.config.metrics_bind.clone()

@@ -40,3 +40,4 @@ mod secrets;
 mod shutdown;
 mod status;
 mod sync;
+mod tls;
