@@ -10,6 +10,7 @@ mod status;
 mod sync;
 
 use clap::Subcommand;
+use tokio_util::sync::CancellationToken;
 
 #[derive(Subcommand, Debug)]
 pub enum BenchCommand {
@@ -166,6 +167,26 @@ pub fn spawn_worker(env: &[(String, String)]) -> anyhow::Result<tokio::process::
         .kill_on_drop(true)
         .spawn()
         .context("start a worker process")
+}
+
+/// The API on a free loopback port, in this process, until the token is cancelled;
+/// returns its base URL.
+pub async fn serve_api(ctx: &jobs::JobContext) -> anyhow::Result<(String, CancellationToken)> {
+    use anyhow::Context;
+    use poem::listener::{Acceptor, Listener, TcpListener};
+    let acceptor = TcpListener::bind("127.0.0.1:0").into_acceptor().await?;
+    let addr = acceptor
+        .local_addr()
+        .first()
+        .and_then(|a| a.as_socket_addr().copied())
+        .context("address")?;
+    let stop = CancellationToken::new();
+    let signal = stop.clone();
+    let state = api::state(ctx.clone(), CancellationToken::new());
+    tokio::spawn(api::serve(state, acceptor, async move {
+        signal.cancelled().await
+    }));
+    Ok((format!("http://{addr}"), stop))
 }
 
 /// The p-th percentile (0–100) of sorted samples.

@@ -37,6 +37,19 @@ pub fn spawn(args: &[&str], env: &[(String, String)]) -> Child {
     cmd.spawn().expect("spawn magflow")
 }
 
+/// `magflow` run in `dir` on the embedded default (SQLite files there), on a free port,
+/// whatever the shared test settings say.
+pub fn magflow_in(dir: &std::path::Path) -> Command {
+    let mut cmd = Command::new(magflow_bin());
+    cmd.current_dir(dir)
+        .env_remove("MAGFLOW_DATABASE_URL")
+        .env_remove("MAGFLOW_QUEUE_URL")
+        .env("MAGFLOW_BIND", "127.0.0.1:0")
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
+    cmd
+}
+
 /// Sends SIGTERM (graceful) to a child.
 pub fn terminate(child: &Child) {
     if let Some(pid) = child.id() {
@@ -45,6 +58,15 @@ pub fn terminate(child: &Child) {
             .arg(pid.to_string())
             .status();
     }
+}
+
+/// SIGTERM, then the exit status (within 30 s).
+pub async fn stop(child: &mut Child) -> std::process::ExitStatus {
+    terminate(child);
+    tokio::time::timeout(std::time::Duration::from_secs(30), child.wait())
+        .await
+        .expect("exits within 30 s of SIGTERM")
+        .expect("exit status")
 }
 
 /// What `magflow run` printed on start: the API's base URL and, on a first start, the

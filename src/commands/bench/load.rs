@@ -16,7 +16,6 @@ use std::{
     time::{Duration, Instant},
 };
 
-use anyhow::Context;
 use entity::job_run;
 use futures::StreamExt;
 use jobs::{
@@ -24,7 +23,6 @@ use jobs::{
     emag::sim::{LimitMode, SimConfig, SimLogin, Simulator},
     registry, submit,
 };
-use poem::listener::{Acceptor, Listener, TcpListener};
 use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -124,19 +122,7 @@ async fn measure(
     }
 
     let (key, _) = api_keys::create(&ctx.db, api_keys::Role::Viewer, "bench").await?;
-    let acceptor = TcpListener::bind("127.0.0.1:0").into_acceptor().await?;
-    let addr = acceptor
-        .local_addr()
-        .first()
-        .and_then(|a| a.as_socket_addr().copied())
-        .context("address")?;
-    let api_stop = CancellationToken::new();
-    let signal = api_stop.clone();
-    let state = api::state(ctx.clone(), CancellationToken::new());
-    tokio::spawn(api::serve(state, acceptor, async move {
-        signal.cancelled().await
-    }));
-    let base = format!("http://{addr}");
+    let (base, api_stop) = super::serve_api(ctx).await?;
 
     // Something to follow before the syncs start: a ping run that outlasts the benchmark.
     let steps = (args.baseline_seconds + args.seconds + 60) * 10;
@@ -286,8 +272,8 @@ impl Client {
         followed[rand::random_range(0..followed.len())]
     }
 
-    async fn get(&self, endpoint: &'static str, path: &str) {
-        let started = Instant::now();
+    /// A GET with the key; a non-2xx answer is an error.
+    async fn send(&self, path: &str) -> Result<reqwest::Response, String> {
         let answer = self
             .http
             .get(format!("{}{path}", self.base))
@@ -295,12 +281,20 @@ impl Client {
             .send()
             .await;
         match answer {
-            Ok(r) if r.status().is_success() => match r.bytes().await {
+            Ok(r) if r.status().is_success() => Ok(r),
+            Ok(r) => Err(format!("{path}: HTTP {}", r.status())),
+            Err(e) => Err(format!("{path}: {e}")),
+        }
+    }
+
+    async fn get(&self, endpoint: &'static str, path: &str) {
+        let started = Instant::now();
+        match self.send(path).await {
+            Ok(r) => match r.bytes().await {
                 Ok(_) => self.sample(endpoint, started),
                 Err(e) => self.error(format!("{path}: {e}")),
             },
-            Ok(r) => self.error(format!("{path}: HTTP {}", r.status())),
-            Err(e) => self.error(format!("{path}: {e}")),
+            Err(e) => self.error(e),
         }
     }
 
@@ -330,20 +324,10 @@ impl Client {
             let id = self.pick();
             let path = format!("/api/v1/runs/{id}/events");
             let started = Instant::now();
-            let answer = self
-                .http
-                .get(format!("{}{path}", self.base))
-                .bearer_auth(&self.key)
-                .send()
-                .await;
-            let response = match answer {
-                Ok(r) if r.status().is_success() => r,
-                Ok(r) => {
-                    self.error(format!("{path}: HTTP {}", r.status()));
-                    continue;
-                }
+            let response = match self.send(&path).await {
+                Ok(r) => r,
                 Err(e) => {
-                    self.error(format!("{path}: {e}"));
+                    self.error(e);
                     continue;
                 }
             };

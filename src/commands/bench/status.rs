@@ -13,7 +13,6 @@ use jobs::{
     emag::sim::{LimitMode, SimConfig, Simulator},
     registry, submit,
 };
-use poem::listener::{Acceptor, Listener, TcpListener};
 use sea_orm::EntityTrait;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
@@ -96,20 +95,7 @@ pub async fn run(args: StatusBench) -> anyhow::Result<()> {
     let _ = worker.await;
 
     let (key, _) = api_keys::create(&ctx.db, api_keys::Role::Viewer, "bench").await?;
-    let acceptor = TcpListener::bind("127.0.0.1:0").into_acceptor().await?;
-    let addr = acceptor
-        .local_addr()
-        .first()
-        .and_then(|a| a.as_socket_addr().copied())
-        .context("address")?;
-    let api_stop = CancellationToken::new();
-    let signal = api_stop.clone();
-    let state = api::state(ctx.clone(), CancellationToken::new());
-    tokio::spawn(api::serve(state, acceptor, async move {
-        signal.cancelled().await
-    }));
-
-    let base = format!("http://{addr}");
+    let (base, api_stop) = super::serve_api(&ctx).await?;
     let health = load(&format!("{base}/health"), &key, &args).await?;
     let status = load(&format!("{base}/api/v1/status"), &key, &args).await?;
     api_stop.cancel();

@@ -3,25 +3,14 @@
 use std::{process::Stdio, time::Duration};
 
 use serde_json::json;
-use tests::{Client, process::magflow_bin};
-
-fn magflow(dir: &std::path::Path) -> tokio::process::Command {
-    let mut cmd = tokio::process::Command::new(magflow_bin());
-    cmd.current_dir(dir)
-        .env_remove("MAGFLOW_DATABASE_URL")
-        .env_remove("MAGFLOW_QUEUE_URL")
-        .env("MAGFLOW_BIND", "127.0.0.1:0")
-        .stdin(Stdio::null())
-        .kill_on_drop(true);
-    cmd
-}
+use tests::{Client, process::magflow_in};
 
 /// `magflow run` on a fresh folder: creates the SQLite files, prints the addresses and a
 /// one-time admin key that works, runs a job, and exits 0 on SIGTERM.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn first_run_on_the_embedded_default() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut child = magflow(dir.path())
+    let mut child = magflow_in(dir.path())
         .arg("run")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -62,7 +51,7 @@ async fn first_run_on_the_embedded_default() {
     assert!(status.success(), "exit 0 after SIGTERM: {status}");
 
     // A second start finds the key and does not print another.
-    let mut again = magflow(dir.path())
+    let mut again = magflow_in(dir.path())
         .arg("run")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -77,7 +66,7 @@ async fn first_run_on_the_embedded_default() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_key_create_prints_the_key_last() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let out = magflow(dir.path())
+    let out = magflow_in(dir.path())
         .args(["api-key", "create", "--role", "viewer", "--name", "grafana"])
         .output()
         .await
@@ -121,7 +110,7 @@ async fn bad_settings_fail_with_one_clear_line() {
     for (command, var, value, expected) in cases {
         let out = tokio::time::timeout(
             Duration::from_secs(60),
-            magflow(dir.path()).arg(command).env(var, value).output(),
+            magflow_in(dir.path()).arg(command).env(var, value).output(),
         )
         .await
         .expect("fails fast")
@@ -144,7 +133,7 @@ async fn bad_settings_fail_with_one_clear_line() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_then_sync_and_watch_from_the_cli() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut child = magflow(dir.path())
+    let mut child = magflow_in(dir.path())
         .args(["run", "--demo"])
         .env_remove("MAGFLOW_SECRET_KEY")
         .stdout(Stdio::piped())
@@ -164,7 +153,7 @@ async fn demo_then_sync_and_watch_from_the_cli() {
     assert!(dir.path().join("magflow-data/demo-secret.key").exists());
 
     let cli = |args: &[&str]| {
-        let mut cmd = magflow(dir.path());
+        let mut cmd = magflow_in(dir.path());
         cmd.args(args)
             .env("MAGFLOW_API_URL", &base)
             .env("MAGFLOW_API_KEY", &key)
@@ -254,10 +243,5 @@ async fn demo_then_sync_and_watch_from_the_cli() {
     assert!(stderr.contains("params.accounts[0]"), "{stderr}");
     assert!(!stderr.contains(&key), "the key never appears");
 
-    tests::process::terminate(&child);
-    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
-        .await
-        .expect("exits")
-        .expect("status");
-    assert!(status.success());
+    assert!(tests::process::stop(&mut child).await.success());
 }

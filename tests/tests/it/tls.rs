@@ -4,18 +4,7 @@
 
 use std::{path::Path, process::Stdio, time::Duration};
 
-use tests::process::magflow_bin;
-
-fn magflow(dir: &Path) -> tokio::process::Command {
-    let mut cmd = tokio::process::Command::new(magflow_bin());
-    cmd.current_dir(dir)
-        .env_remove("MAGFLOW_DATABASE_URL")
-        .env_remove("MAGFLOW_QUEUE_URL")
-        .env("MAGFLOW_BIND", "127.0.0.1:0")
-        .stdin(Stdio::null())
-        .kill_on_drop(true);
-    cmd
-}
+use tests::process::magflow_in;
 
 /// A certificate for 127.0.0.1 signed by a throwaway CA, as PEM files in `dir`: returns
 /// (CA certificate, server certificate, server key).
@@ -99,7 +88,7 @@ fn make_certificate(dir: &Path) -> (String, String, String) {
 async fn the_api_speaks_https_only_with_a_certificate() {
     let dir = tempfile::tempdir().expect("temp dir");
     let (ca, cert, key) = make_certificate(dir.path());
-    let mut child = magflow(dir.path())
+    let mut child = magflow_in(dir.path())
         .arg("run")
         .env("MAGFLOW_TLS_CERT", &cert)
         .env("MAGFLOW_TLS_KEY", &key)
@@ -149,12 +138,7 @@ async fn the_api_speaks_https_only_with_a_certificate() {
         .expect("health");
     assert_eq!(health.status(), 200);
 
-    tests::process::terminate(&child);
-    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
-        .await
-        .expect("exits")
-        .expect("status");
-    assert!(status.success());
+    assert!(tests::process::stop(&mut child).await.success());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -181,7 +165,7 @@ async fn a_missing_or_unreadable_key_stops_start_up() {
     ] {
         let out = tokio::time::timeout(
             Duration::from_secs(30),
-            magflow(dir.path())
+            magflow_in(dir.path())
                 .arg("run")
                 .envs(env.iter().copied())
                 .stdout(Stdio::piped())
