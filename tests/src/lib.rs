@@ -137,6 +137,17 @@ async fn postgres_database() -> String {
     url.to_string()
 }
 
+/// Tests that start several processes or servers of their own (the failure drills, the
+/// API fuzzer) take turns: together on two cores they starved the rest of the suite (a
+/// SQLite file took over 15 s to open in another test).
+pub async fn heavy_turn() -> tokio::sync::SemaphorePermit<'static> {
+    static TURNS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
+    TURNS
+        .acquire()
+        .await
+        .expect("the semaphore is never closed")
+}
+
 /// Settings for a test of `backend`: own files, or own database and Redis prefix.
 /// Returns the config and its sealing key in hex (for `magflow` processes).
 pub async fn test_config(

@@ -14,6 +14,7 @@ const EXCLUDED: &str = r"keys/\{id\}/(revoke|rotate)";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn generated_requests_get_no_500_and_answers_match_the_document() {
+    let _turn = tests::heavy_turn().await;
     let app = TestApp::spawn_with(Backend::Sqlite, Options::default()).await;
     let spec = format!("{}/api/openapi.json", app.client.base);
     let out = tokio::process::Command::new("python3")
