@@ -20,17 +20,40 @@ async fn check_key(req: &Request, bearer: Bearer) -> poem::Result<Principal> {
     let state = req
         .data::<AppState>()
         .ok_or_else(|| poem::Error::from(ApiError::unauthorized()))?;
+    Ok(principal(state, req, &bearer.token).await?)
+}
+
+/// The bearer token of `req`, if it sends one.
+pub fn bearer_token(req: &Request) -> Option<&str> {
+    let value = req
+        .headers()
+        .get(poem::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+/// Who `token` is, if it is a working key that may be used from `req`'s address.
+pub async fn principal(
+    state: &AppState,
+    req: &Request,
+    token: &str,
+) -> Result<Principal, ApiError> {
     // Only valid keys are cached: an unknown key is checked against the database each time.
-    let key_hash = api_keys::hash(&bearer.token);
+    let key_hash = api_keys::hash(token);
     let principal = match state.keys.get(&key_hash) {
         Some(principal) => principal,
-        None => match api_keys::authenticate(&state.ctx.db, &bearer.token).await {
+        None => match api_keys::authenticate(&state.ctx.db, token).await {
             Ok(Some(principal)) => {
                 state.keys.put(key_hash, principal.clone());
                 principal
             }
-            Ok(None) => return Err(ApiError::unauthorized().into()),
-            Err(e) => return Err(ApiError::from(e).into()),
+            Ok(None) => return Err(ApiError::unauthorized()),
+            Err(e) => return Err(ApiError::from(e)),
         },
     };
     // Expiry and client networks are checked on every request, cached key or not. An
@@ -42,7 +65,7 @@ async fn check_key(req: &Request, bearer: Bearer) -> poem::Result<Principal> {
     if principal.admits(client, chrono::Utc::now()) {
         Ok(principal)
     } else {
-        Err(ApiError::unauthorized().into())
+        Err(ApiError::unauthorized())
     }
 }
 
@@ -53,9 +76,13 @@ impl ApiKey {
 
     /// The caller, if it may change things.
     pub fn admin(&self) -> Result<&Principal, ApiError> {
-        match self.0.role {
-            Role::Admin => Ok(&self.0),
-            Role::Viewer => Err(ApiError::forbidden()),
-        }
+        require_admin(&self.0)
+    }
+}
+
+pub fn require_admin(principal: &Principal) -> Result<&Principal, ApiError> {
+    match principal.role {
+        Role::Admin => Ok(principal),
+        Role::Viewer => Err(ApiError::forbidden()),
     }
 }

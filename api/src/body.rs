@@ -48,29 +48,54 @@ impl<T: Type + DeserializeOwned> ParsePayload for Body<T> {
 
     async fn from_request(request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
         let bytes = Vec::<u8>::from_request(request, body).await?;
-        let value: serde_json::Value = serde_json::from_slice(&bytes)
-            .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?;
-        serde_path_to_error::deserialize(value)
-            .map(Body)
-            .map_err(|e| {
-                let path = e.path().to_string();
-                let message = e.inner().to_string();
-                // serde names a missing field in its message, not in the path.
-                let missing = message
-                    .strip_prefix("missing field `")
-                    .and_then(|m| m.split('`').next());
-                let field = match (missing, path.as_str()) {
-                    (Some(m), ".") => m.to_owned(),
-                    (Some(m), p) => format!("{p}.{m}"),
-                    (None, p) => p.to_owned(),
-                };
-                let message = if missing.is_some() {
-                    "is required".to_owned()
-                } else {
-                    message
-                };
-                ApiError::invalid(field, message).into()
-            })
+        // Straight from the bytes into `T`: no `serde_json::Value` tree (several times
+        // the body's size) in between.
+        let not_json = |e: &serde_json::Error| {
+            ApiError::bad_request(format!("the body is not valid JSON: {e}"))
+        };
+        let mut json = serde_json::Deserializer::from_slice(&bytes);
+        let value = serde_path_to_error::deserialize(&mut json).map_err(|e| {
+            use serde_json::error::Category;
+            if matches!(
+                e.inner().classify(),
+                Category::Syntax | Category::Eof | Category::Io
+            ) {
+                return not_json(e.inner());
+            }
+            let path = e.path().to_string();
+            let message = without_position(&e.inner().to_string());
+            // serde names a missing field in its message, not in the path.
+            let missing = message
+                .strip_prefix("missing field `")
+                .and_then(|m| m.split('`').next());
+            let field = match (missing, path.as_str()) {
+                (Some(m), ".") => m.to_owned(),
+                (Some(m), p) => format!("{p}.{m}"),
+                (None, p) => p.to_owned(),
+            };
+            let message = if missing.is_some() {
+                "is required".to_owned()
+            } else {
+                message
+            };
+            ApiError::invalid(field, message)
+        })?;
+        json.end().map_err(|e| not_json(&e))?;
+        Ok(Body(value))
+    }
+}
+
+/// serde_json ends its messages with " at line L column C": noise once the field is named.
+fn without_position(message: &str) -> String {
+    match message.rsplit_once(" at line ") {
+        Some((head, tail))
+            if tail
+                .split(" column ")
+                .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())) =>
+        {
+            head.to_owned()
+        }
+        _ => message.to_owned(),
     }
 }
 

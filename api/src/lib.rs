@@ -102,8 +102,8 @@ pub fn app(state: AppState) -> impl Endpoint {
         .nest("/docs", docs)
         .at("/api/openapi.json", spec)
         .at("/metrics", get(prometheus))
-        .data(state)
-        .around(body_limit::limit)
+        .data(state.clone())
+        .around(move |next, req| body_limit::gate(next, req, state.clone()))
         .around(error::json_errors)
         .around(http_metrics::record)
         .with_if(cors.is_some(), cors.unwrap_or_default())
@@ -136,6 +136,9 @@ pub fn state(ctx: JobContext, stop: CancellationToken) -> AppState {
     AppState {
         status: std::sync::Arc::new(status::StatusCache::new(Duration::from_secs(2), redis)),
         keys: std::sync::Arc::default(),
+        large_bodies: std::sync::Arc::new(tokio::sync::Semaphore::new(
+            ctx.config.api_large_bodies.max(1),
+        )),
         ctx,
         hub,
         metrics: jobs::metrics::install(),

@@ -13,4 +13,6 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     pub status: std::sync::Arc<StatusCache>,
     pub keys: std::sync::Arc<crate::key_cache::KeyCache>,
+    /// Turns for request bodies above 1 MiB (`MAGFLOW_API_LARGE_BODIES`).
+    pub large_bodies: std::sync::Arc<tokio::sync::Semaphore>,
 }

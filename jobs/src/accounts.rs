@@ -1,13 +1,13 @@
 //! eMAG accounts: a name, a kind (`main`/`fbe`), a platform or base URL, and a login whose
 //! password is sealed at rest. Runs refer to accounts by name.
 
-use std::{net::IpAddr, time::Instant};
+use std::time::Instant;
 
 use chrono::Utc;
 use entity::emag_account;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder,
+    QueryFilter, QueryOrder,
 };
 use serde::Serialize;
 use uuid::Uuid;
@@ -35,6 +35,12 @@ pub enum AccountError {
     NoKey,
     #[error("the stored password of account {0:?} does not open with MAGFLOW_SECRET_KEY")]
     Sealed(String),
+    /// The sealed password was sealed for another account, URL or username: it was copied
+    /// from another row, or the row was changed outside magflow.
+    #[error(
+        "the stored password of account {0:?} does not belong to its current URL and username; set its password again"
+    )]
+    NeedsPassword(String),
     #[error("database error: {0}")]
     Db(#[from] DbErr),
 }
@@ -67,27 +73,31 @@ fn invalid(field: &'static str, message: impl Into<String>) -> AccountError {
     }
 }
 
-/// eMAG is only ever reached over HTTPS; plain HTTP is allowed for a simulator on this
-/// machine or on a host named in `http_hosts` (`MAGFLOW_EMAG_HTTP_HOSTS`, e.g. the
-/// compose file's `emag-sim`). A missing env var once sent the predecessor to the wrong
-/// host (emag-api.md §5.6.4): validate on save, not on first use.
+/// eMAG is only ever reached over HTTPS; plain HTTP only for a host named in
+/// `http_hosts` (`MAGFLOW_EMAG_HTTP_HOSTS`: the compose file's `emag-sim`, or `127.0.0.1`
+/// for a simulator on this machine, which `run --demo` and the tests list themselves).
+/// A base URL carries no user info, query or fragment: credentials travel only in the
+/// Authorization header, and routes are appended to the path. A missing env var once
+/// sent the predecessor to the wrong host: validate on save and again on use.
 pub fn validate_base_url(url: &str, http_hosts: &[String]) -> Result<(), String> {
     let parsed = url::Url::parse(url).map_err(|e| format!("is not a URL: {e}"))?;
     let host = parsed.host_str().ok_or("has no host")?;
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err("must not contain a user name or password".into());
+    }
+    if parsed.query().is_some() {
+        return Err("must not contain a query (?…)".into());
+    }
+    if parsed.fragment().is_some() {
+        return Err("must not contain a fragment (#…)".into());
+    }
+    let bare = |h: &str| h.trim_matches(['[', ']']).to_ascii_lowercase();
     match parsed.scheme() {
         "https" => Ok(()),
-        "http" => {
-            let loopback = host == "localhost"
-                || host
-                    .trim_matches(['[', ']'])
-                    .parse::<IpAddr>()
-                    .is_ok_and(|ip| ip.is_loopback());
-            if loopback || http_hosts.iter().any(|h| h == host) {
-                Ok(())
-            } else {
-                Err("must use https (http only for 127.0.0.1, ::1 or localhost)".into())
-            }
-        }
+        "http" if http_hosts.iter().any(|h| bare(h) == bare(host)) => Ok(()),
+        "http" => Err(format!(
+            "must use https (plain http only for hosts listed in MAGFLOW_EMAG_HTTP_HOSTS, and {host} is not)"
+        )),
         other => Err(format!("must use https, not {other}")),
     }
 }
@@ -140,6 +150,12 @@ fn resolve(
     }
 }
 
+/// What a sealed password belongs to: it opens only for this account id, base URL and
+/// username, so it never follows a changed URL to another host.
+fn sealing_context(id: Uuid, base_url: &str, username: &str) -> Vec<u8> {
+    format!("magflow emag account\0{id}\0{base_url}\0{username}").into_bytes()
+}
+
 fn require_text(field: &'static str, value: &str) -> Result<(), AccountError> {
     if value.trim().is_empty() || value.len() > 255 {
         Err(invalid(field, "must be 1 to 255 characters"))
@@ -182,14 +198,19 @@ pub async fn create(
         return Err(AccountError::Duplicate(new.name));
     }
     let now = Utc::now();
+    let id = Uuid::now_v7();
+    let sealed = sealer.seal(
+        &new.password,
+        &sealing_context(id, &base_url, &new.username),
+    );
     let model = emag_account::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(id),
         name: Set(new.name.clone()),
         kind: Set(new.kind),
         platform: Set(platform),
         base_url: Set(base_url),
         username: Set(new.username),
-        password_sealed: Set(sealer.seal(&new.password)),
+        password_sealed: Set(sealed),
         degraded_until: Set(None),
         degraded_reason: Set(None),
         created_at: Set(now),
@@ -216,23 +237,48 @@ pub async fn update(
         validate_kind(&kind)?;
         model.kind = Set(kind);
     }
+    let (mut base_url, mut username) = (current.base_url.clone(), current.username.clone());
     if change.platform.is_some() || change.base_url.is_some() {
-        let (platform, base_url) = resolve(
+        let (platform, url) = resolve(
             change.platform.as_deref(),
             change.base_url.as_deref(),
             http_hosts,
         )?;
-        model.platform = Set(platform);
-        model.base_url = Set(base_url);
+        if platform != current.platform {
+            model.platform = Set(platform);
+        }
+        base_url = url;
     }
-    if let Some(username) = change.username {
-        require_text("username", &username)?;
-        model.username = Set(username);
+    if let Some(name) = change.username {
+        require_text("username", &name)?;
+        username = name;
     }
-    if let Some(password) = change.password {
-        require_text("password", &password)?;
-        model.password_sealed = Set(sealer.ok_or(AccountError::NoKey)?.seal(&password));
+    let moved =
+        base_url != current.base_url || username != current.username || model.platform.is_set();
+    let password = match change.password {
+        Some(password) => {
+            require_text("password", &password)?;
+            Some(password)
+        }
+        // The stored password was given for the current host and login; it is not sent
+        // anywhere else on an admin's word alone.
+        None if moved => {
+            return Err(invalid(
+                "password",
+                "is required when base_url, platform or username changes",
+            ));
+        }
+        None => None,
+    };
+    if let Some(password) = password {
+        let sealer = sealer.ok_or(AccountError::NoKey)?;
+        model.password_sealed = Set(sealer.seal(
+            &password,
+            &sealing_context(current.id, &base_url, &username),
+        ));
     }
+    model.base_url = Set(base_url);
+    model.username = Set(username);
     model.updated_at = Set(Utc::now());
     Ok(model.update(db).await?)
 }
@@ -251,9 +297,13 @@ pub fn login(
     account: &emag_account::Model,
 ) -> Result<Login, AccountError> {
     let sealer = sealer.ok_or(AccountError::NoKey)?;
+    let context = sealing_context(account.id, &account.base_url, &account.username);
     let password = sealer
-        .open(&account.password_sealed)
-        .map_err(|_: SealError| AccountError::Sealed(account.name.clone()))?;
+        .open(&account.password_sealed, &context)
+        .map_err(|e| match e {
+            SealError::WrongKey => AccountError::Sealed(account.name.clone()),
+            _ => AccountError::NeedsPassword(account.name.clone()),
+        })?;
     Ok(Login {
         base_url: account.base_url.clone(),
         username: account.username.clone(),
@@ -261,34 +311,58 @@ pub fn login(
     })
 }
 
-/// Start-up check: sealed passwords exist ⇒ the key must be set and must open them.
+/// Whether the account's stored password cannot be used as it is (no key, or sealed for
+/// another account, URL or username): an admin must set it again.
+pub fn needs_password(sealer: Option<&Sealer>, account: &emag_account::Model) -> bool {
+    login(sealer, account).is_err()
+}
+
+/// Start-up check: sealed passwords exist ⇒ the key must be set and must be the one they
+/// were sealed with. Then passwords sealed by older versions (no account binding) are
+/// sealed again, bound to their account.
 pub async fn verify_key(
     db: &DatabaseConnection,
     sealer: Option<&Sealer>,
 ) -> Result<(), SetupError> {
-    let sealed = emag_account::Entity::find()
-        .count(db)
-        .await
-        .map_err(|e| SetupError::Migrate(e.to_string()))?;
-    if sealed == 0 {
+    let setup = |e: DbErr| SetupError::Migrate(e.to_string());
+    let all = emag_account::Entity::find().all(db).await.map_err(setup)?;
+    if all.is_empty() {
         return Ok(());
     }
     let Some(sealer) = sealer else {
         return Err(SetupError::Config(format!(
-            "MAGFLOW_SECRET_KEY: not set, but {sealed} eMAG account password(s) are sealed with it; set the key they were saved with"
+            "MAGFLOW_SECRET_KEY: not set, but {} eMAG account password(s) are sealed with it; set the key they were saved with",
+            all.len()
         )));
     };
-    let sample = emag_account::Entity::find()
-        .one(db)
-        .await
-        .map_err(|e| SetupError::Migrate(e.to_string()))?;
-    if let Some(account) = sample
-        && sealer.open(&account.password_sealed).is_err()
-    {
+    let ours = |a: &&emag_account::Model| {
+        Sealer::sealed_key_id(&a.password_sealed) == Some(sealer.key_id())
+            || (Sealer::is_legacy(&a.password_sealed)
+                && sealer.open_legacy(&a.password_sealed).is_ok())
+    };
+    if !all.iter().any(|a| ours(&a)) {
         return Err(SetupError::Config(format!(
             "MAGFLOW_SECRET_KEY: does not open the sealed password of account {:?}; is it the key the accounts were saved with?",
-            account.name
+            all[0].name
         )));
+    }
+    for account in all.iter().filter(|a| Sealer::is_legacy(&a.password_sealed)) {
+        let Ok(password) = sealer.open_legacy(&account.password_sealed) else {
+            continue; // reported as needing a password
+        };
+        let context = sealing_context(account.id, &account.base_url, &account.username);
+        // Conditional on the old value: a password set meanwhile is not overwritten.
+        emag_account::Entity::update_many()
+            .col_expr(
+                emag_account::Column::PasswordSealed,
+                sea_orm::sea_query::Expr::value(sealer.seal(&password, &context)),
+            )
+            .filter(emag_account::Column::Id.eq(account.id))
+            .filter(emag_account::Column::PasswordSealed.eq(account.password_sealed.clone()))
+            .exec(db)
+            .await
+            .map_err(setup)?;
+        tracing::info!(account = %account.name, "sealed password bound to its account");
     }
     Ok(())
 }
@@ -296,7 +370,8 @@ pub async fn verify_key(
 /// What `POST /accounts/{name}/check` found.
 #[derive(Clone, Debug, Serialize)]
 pub struct CheckOutcome {
-    /// `ok`, `bad_credentials`, `ip_not_whitelisted`, `unreachable` or `error`.
+    /// `ok`, `bad_credentials`, `ip_not_whitelisted`, `unreachable`, `needs_password`
+    /// or `error`.
     pub status: &'static str,
     pub message: String,
     pub latency_ms: u64,
@@ -307,7 +382,24 @@ pub async fn check(
     ctx: &JobContext,
     account: &emag_account::Model,
 ) -> Result<CheckOutcome, AccountError> {
-    let login = login(ctx.sealer.as_ref(), account)?;
+    if let Err(m) = validate_base_url(&account.base_url, &ctx.config.emag_http_hosts) {
+        return Ok(CheckOutcome {
+            status: "error",
+            message: format!("base_url {m}; nothing was sent"),
+            latency_ms: 0,
+        });
+    }
+    let login = match login(ctx.sealer.as_ref(), account) {
+        Ok(login) => login,
+        Err(e @ AccountError::NeedsPassword(_)) => {
+            return Ok(CheckOutcome {
+                status: "needs_password",
+                message: e.to_string(),
+                latency_ms: 0,
+            });
+        }
+        Err(e) => return Err(e),
+    };
     let options = ClientOptions {
         max_attempts: 2,
         timeout: std::time::Duration::from_secs(15),

@@ -78,6 +78,9 @@ pub struct Config {
     pub retention_runs_days: u64,
     /// Audit rows older than this are purged (the purge itself is audited).
     pub retention_audit_days: u64,
+    /// Request bodies above 1 MiB (bulk uploads) the API takes in at once; the next
+    /// waits up to 5 s, then gets 503 with `Retry-After`.
+    pub api_large_bodies: usize,
 }
 
 impl Default for Config {
@@ -111,6 +114,7 @@ impl Default for Config {
             tls_key: None,
             retention_runs_days: 90,
             retention_audit_days: 365,
+            api_large_bodies: 2,
         }
     }
 }

@@ -69,6 +69,11 @@ pub enum ErrorCategory {
     NotConfigured,
     /// The mail server refused every recipient for good.
     EmailRejected,
+    /// The account's stored password cannot be used (sealed for another account, URL or
+    /// username, or under another key): nothing was sent; an admin must set it again.
+    Credentials,
+    /// eMAG (or what answered at the account's URL) sent a redirect; it is not followed.
+    UnexpectedRedirect,
 }
 
 impl ErrorCategory {
@@ -87,6 +92,8 @@ impl ErrorCategory {
             ErrorCategory::EmagRejected => "emag_rejected",
             ErrorCategory::NotConfigured => "not_configured",
             ErrorCategory::EmailRejected => "email_rejected",
+            ErrorCategory::Credentials => "credentials",
+            ErrorCategory::UnexpectedRedirect => "unexpected_redirect",
         }
     }
 }

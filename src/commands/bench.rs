@@ -92,6 +92,8 @@ impl Stores {
             queue_url: jobs::SecretUrl::new(self.redis_url.clone()),
             queue_prefix: prefix.clone(),
             secret_key: Some(jobs::secrets::SecretKey::from_hex(&key)?),
+            // The simulator answers plain HTTP on this machine.
+            emag_http_hosts: vec!["127.0.0.1".into()],
             ..jobs::Config::default()
         };
         adjust(&mut config);
@@ -115,6 +117,7 @@ impl BenchEnv {
             ("MAGFLOW_QUEUE_URL", self.redis_url.as_str()),
             ("MAGFLOW_QUEUE_PREFIX", self.prefix.as_str()),
             ("MAGFLOW_SECRET_KEY", self.key.as_str()),
+            ("MAGFLOW_EMAG_HTTP_HOSTS", "[\"127.0.0.1\"]"),
             ("MAGFLOW_LOG", "warn"),
         ]
         .into_iter()

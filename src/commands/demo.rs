@@ -18,9 +18,15 @@ use serde_json::json;
 
 use super::{follow, serve};
 
+const LOOPBACK: &str = "127.0.0.1";
+
 pub async fn run(mut config: jobs::Config) -> anyhow::Result<()> {
     if config.secret_key.is_none() {
         config.secret_key = Some(demo_key(&config)?);
+    }
+    // The demo's simulator answers plain HTTP on this machine.
+    if !config.emag_http_hosts.iter().any(|h| h == LOOPBACK) {
+        config.emag_http_hosts.push(LOOPBACK.to_owned());
     }
     let sim = Simulator::start(SimConfig::default(), "127.0.0.1:0")
         .await

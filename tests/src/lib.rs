@@ -55,6 +55,8 @@ pub struct Options {
     pub redis_url: Option<String>,
     /// A PostgreSQL database of the test's own (a [`pg_server::PgServer`]).
     pub database_url: Option<String>,
+    /// `MAGFLOW_EMAG_HTTP_HOSTS`; default `["127.0.0.1"]`, where the simulator answers.
+    pub emag_http_hosts: Option<Vec<String>>,
 }
 
 impl Default for Options {
@@ -70,6 +72,7 @@ impl Default for Options {
             cors_origins: Vec::new(),
             redis_url: None,
             database_url: None,
+            emag_http_hosts: None,
         }
     }
 }
@@ -196,6 +199,11 @@ pub async fn test_config(
         smtp_from: "magflow <magflow@test.invalid>".into(),
         public_url: Some("https://magflow.example.ro".into()),
         cors_origins: opts.cors_origins.clone(),
+        // The simulator answers plain HTTP on this machine.
+        emag_http_hosts: opts
+            .emag_http_hosts
+            .clone()
+            .unwrap_or_else(|| vec!["127.0.0.1".into()]),
         ..Config::default()
     };
     (config, key)
@@ -407,6 +415,10 @@ impl TestApp {
                 self.config.shutdown_grace_secs.to_string(),
             ),
             ("MAGFLOW_SECRET_KEY".into(), self.secret_key_hex.clone()),
+            (
+                "MAGFLOW_EMAG_HTTP_HOSTS".into(),
+                r#"["127.0.0.1"]"#.to_owned(),
+            ),
             (
                 "MAGFLOW_EMAG_BACKOFF_MS".into(),
                 self.config.emag_backoff_ms.to_string(),

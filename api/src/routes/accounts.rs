@@ -27,13 +27,18 @@ pub struct AccountView {
     pub platform: Option<String>,
     pub base_url: String,
     pub username: String,
+    /// The stored password cannot be used (sealed for another account, URL or username,
+    /// e.g. after a change made directly in the database): runs of this account fail
+    /// with `credentials` until an admin sets the password again.
+    pub needs_password: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
-impl From<&emag_account::Model> for AccountView {
-    fn from(a: &emag_account::Model) -> Self {
+impl AccountView {
+    fn new(a: &emag_account::Model, sealer: Option<&jobs::secrets::Sealer>) -> Self {
         AccountView {
+            needs_password: accounts::needs_password(sealer, a),
             name: a.name.clone(),
             kind: a.kind.clone(),
             platform: a.platform.clone(),
@@ -77,7 +82,8 @@ pub struct UpdateAccountRequest {
 
 #[derive(Object, Debug)]
 pub struct CheckView {
-    /// `ok`, `bad_credentials`, `ip_not_whitelisted`, `unreachable` or `error`.
+    /// `ok`, `bad_credentials`, `ip_not_whitelisted`, `unreachable`, `needs_password` or
+    /// `error`.
     pub status: String,
     pub message: String,
     pub latency_ms: u64,
@@ -102,6 +108,7 @@ impl From<AccountError> for ApiError {
             AccountError::Duplicate(_) => ApiError::conflict(e.to_string()),
             AccountError::NotFound(_) => ApiError::not_found("account"),
             AccountError::NoKey | AccountError::Sealed(_) => ApiError::unavailable(e.to_string()),
+            AccountError::NeedsPassword(_) => ApiError::conflict(e.to_string()),
             AccountError::Db(db) => db.into(),
             other => ApiError::internal(&other),
         }
@@ -117,8 +124,15 @@ impl AccountsApi {
         operation_id = "list_accounts"
     )]
     async fn list(&self, _auth: ApiKey) -> Result<Json<Vec<AccountView>>, ApiError> {
-        let accounts = accounts::list(&self.state.ctx.db).await?;
-        Ok(Json(accounts.iter().map(AccountView::from).collect()))
+        let ctx = &self.state.ctx;
+        let accounts = accounts::list(&ctx.db).await?;
+        let sealer = ctx.sealer.as_ref();
+        Ok(Json(
+            accounts
+                .iter()
+                .map(|a| AccountView::new(a, sealer))
+                .collect(),
+        ))
     }
 
     /// Add an eMAG account
@@ -151,7 +165,10 @@ impl AccountsApi {
         )
         .await?;
         audit::record(&ctx.db, &principal.actor(), "account.create", &format!("account:{}", account.name), Some(json!({ "kind": account.kind, "base_url": account.base_url, "username": account.username }))).await?;
-        Ok(Created::Created(Json(AccountView::from(&account))))
+        Ok(Created::Created(Json(AccountView::new(
+            &account,
+            ctx.sealer.as_ref(),
+        ))))
     }
 
     /// Get an eMAG account
@@ -161,8 +178,9 @@ impl AccountsApi {
         operation_id = "get_account"
     )]
     async fn get(&self, _auth: ApiKey, name: Path<String>) -> Result<Json<AccountView>, ApiError> {
-        match accounts::find(&self.state.ctx.db, &name).await? {
-            Some(a) => Ok(Json(AccountView::from(&a))),
+        let ctx = &self.state.ctx;
+        match accounts::find(&ctx.db, &name).await? {
+            Some(a) => Ok(Json(AccountView::new(&a, ctx.sealer.as_ref()))),
             None => Err(ApiError::not_found("account")),
         }
     }
@@ -217,7 +235,7 @@ impl AccountsApi {
             Some(json!({ "changed": changed })),
         )
         .await?;
-        Ok(Json(AccountView::from(&account)))
+        Ok(Json(AccountView::new(&account, ctx.sealer.as_ref())))
     }
 
     /// Remove an eMAG account

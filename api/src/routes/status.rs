@@ -32,7 +32,11 @@ impl StatusApi {
         {
             return Err(ApiError::not_found(&format!("account {name:?}")));
         }
-        let report = self.state.status.get(db, account.as_deref()).await?;
+        let report = self
+            .state
+            .status
+            .get(db, self.state.ctx.sealer.as_ref(), account.as_deref())
+            .await?;
         Ok(Json(report))
     }
 }

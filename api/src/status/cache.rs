@@ -42,6 +42,7 @@ impl StatusCache {
     pub async fn get(
         &self,
         db: &DatabaseConnection,
+        sealer: Option<&jobs::secrets::Sealer>,
         account: Option<&str>,
     ) -> Result<StatusReport, DbErr> {
         let key = account.unwrap_or("*").to_owned();
@@ -60,7 +61,7 @@ impl StatusCache {
         if let Some(hit) = self.lookup(&key).await {
             return Ok(hit);
         }
-        let report = compute(db, account).await?;
+        let report = compute(db, sealer, account).await?;
         self.store(&key, &report).await;
         Ok(report)
     }

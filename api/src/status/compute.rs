@@ -19,6 +19,7 @@ use super::{
 /// The report for one account (by name) or all of them.
 pub async fn compute(
     db: &DatabaseConnection,
+    sealer: Option<&jobs::secrets::Sealer>,
     account: Option<&str>,
 ) -> Result<StatusReport, DbErr> {
     let now = Utc::now();
@@ -84,6 +85,7 @@ pub async fn compute(
             })
             .collect();
         let mut status = AccountStatus {
+            needs_password: jobs::accounts::needs_password(sealer, &a),
             degraded: match (a.degraded_until, &a.degraded_reason) {
                 (Some(until), reason) if until > now => Some(Degraded {
                     until,

@@ -29,6 +29,9 @@ pub struct AccountStatus {
     pub kind: String,
     /// Set while the circuit breaker holds the account's runs.
     pub degraded: Option<Degraded>,
+    /// The stored password cannot be used; runs fail with `credentials` until an admin
+    /// sets it again.
+    pub needs_password: bool,
     pub offers: Counts,
     pub orders: Counts,
     /// Last successful sync of `offers` and of `orders`.

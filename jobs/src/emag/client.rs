@@ -20,7 +20,7 @@ use super::{
     bulk::chunks,
     error::EmagError,
     rate_limit::{Bucket, RateLimiter},
-    response::{classify, snippet, texts},
+    response::{classify, shape_error, texts},
     types::{
         BulkOutcome, Count, ItemOutcome, Offer, OfferFilter, OfferUpdate, Order, OrderFilter,
         Parsed,
@@ -63,6 +63,9 @@ impl EmagClient {
             let _ = rustls::crypto::ring::default_provider().install_default();
         });
         let http = reqwest::Client::builder()
+            // A redirect could carry the Basic credentials to another host; eMAG's API
+            // never redirects, so a 3xx is an error (see `classify`).
+            .redirect(reqwest::redirect::Policy::none())
             .timeout(options.timeout)
             .connect_timeout(Duration::from_secs(10))
             .build()
@@ -101,7 +104,7 @@ impl EmagClient {
         let results = self.call(Method::POST, route, Some(filter)).await?;
         serde_json::from_value(results).map_err(|e| EmagError::InvalidBody {
             status: 200,
-            snippet: format!("results of {route}: {e}"),
+            reason: shape_error(&format!("the results of {route}"), &e),
         })
     }
 
@@ -126,9 +129,9 @@ impl EmagClient {
             Value::Array(items) => Ok(items),
             Value::Null => Ok(Vec::new()),
             Value::Object(map) if map.is_empty() => Ok(Vec::new()),
-            other => Err(EmagError::InvalidBody {
+            _ => Err(EmagError::InvalidBody {
                 status: 200,
-                snippet: snippet(&other.to_string()),
+                reason: format!("the results of {resource}/read are not a list"),
             }),
         }
     }
@@ -363,7 +366,7 @@ impl EmagClient {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
-        let bytes = response.bytes().await.map_err(delivery_error)?;
+        let bytes = read_capped(response).await?;
         self.stats
             .latency_ms
             .fetch_add(started.elapsed().as_millis() as u64, Ordering::Relaxed);
@@ -378,6 +381,35 @@ impl EmagClient {
         );
         classify(status, retry_after, &bytes).map_err(|e| (e, false))
     }
+}
+
+/// The most of a response body the client reads: eMAG's largest pages (100 offers with
+/// their descriptions) are a few MiB.
+pub const MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
+
+/// Reads a response body up to [`MAX_RESPONSE_BYTES`], whatever its declared length.
+async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, (EmagError, bool)> {
+    let too_large = || {
+        let e = EmagError::ResponseTooLarge {
+            limit_mib: (MAX_RESPONSE_BYTES / (1024 * 1024)) as u64,
+        };
+        // The request reached eMAG: whatever it did stands.
+        (e, true)
+    };
+    if response
+        .content_length()
+        .is_some_and(|n| n > MAX_RESPONSE_BYTES as u64)
+    {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(delivery_error)? {
+        if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// A failed exchange, and whether the request may have reached eMAG (anything but a

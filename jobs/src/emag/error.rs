@@ -26,9 +26,17 @@ pub enum EmagError {
     Timeout,
     #[error("could not reach eMAG: {0}")]
     Transport(String),
-    /// HTML, a captcha page, or JSON that is not the envelope.
-    #[error("eMAG sent an unreadable response (HTTP {status}): {snippet}")]
-    InvalidBody { status: u16, snippet: String },
+    /// HTML, a captcha page, or JSON that is not the envelope. `reason` is ours: a remote
+    /// body is never echoed beyond eMAG's own `messages`.
+    #[error("eMAG sent an unreadable response (HTTP {status}): {reason}")]
+    InvalidBody { status: u16, reason: String },
+    /// A 3xx: eMAG's API never redirects, and following one could carry the account's
+    /// credentials to another host.
+    #[error("eMAG answered with a redirect (HTTP {status}); redirects are not followed")]
+    UnexpectedRedirect { status: u16 },
+    /// A response body larger than the client reads.
+    #[error("eMAG's response is larger than {limit_mib} MiB; it was not read")]
+    ResponseTooLarge { limit_mib: u64 },
 }
 
 impl EmagError {
@@ -56,6 +64,8 @@ impl EmagError {
             EmagError::Timeout => "timeout",
             EmagError::Transport(_) => "transport",
             EmagError::InvalidBody { .. } => "invalid_body",
+            EmagError::UnexpectedRedirect { .. } => "unexpected_redirect",
+            EmagError::ResponseTooLarge { .. } => "response_too_large",
         }
     }
 }

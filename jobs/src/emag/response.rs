@@ -22,15 +22,17 @@ pub fn classify(
     if status.is_server_error() {
         return Err(EmagError::Server { status: code });
     }
+    if status.is_redirection() {
+        return Err(EmagError::UnexpectedRedirect { status: code });
+    }
     if code == 204 || (status.is_success() && body.is_empty()) {
         return Ok(Value::Null);
     }
-    let text = String::from_utf8_lossy(body);
     let parsed: Result<Value, _> = serde_json::from_slice(body);
     let Ok(json) = parsed else {
         return Err(EmagError::InvalidBody {
             status: code,
-            snippet: snippet(&text),
+            reason: "not JSON (an HTML page or a captcha?)".into(),
         });
     };
     let messages = message_list(&json);
@@ -58,7 +60,7 @@ pub fn classify(
             let envelope: Envelope =
                 serde_json::from_value(json).map_err(|e| EmagError::InvalidBody {
                     status: code,
-                    snippet: e.to_string(),
+                    reason: shape_error("the envelope", &e),
                 })?;
             match envelope.is_error {
                 Some(false) => Ok(envelope.results),
@@ -68,13 +70,13 @@ pub fn classify(
                 // eMAG's rule: anything without `isError: false` failed.
                 None => Err(EmagError::InvalidBody {
                     status: code,
-                    snippet: snippet(&text),
+                    reason: "JSON without isError".into(),
                 }),
             }
         }
-        other => Err(EmagError::InvalidBody {
+        _ => Err(EmagError::InvalidBody {
             status: code,
-            snippet: snippet(&other.to_string()),
+            reason: "JSON that is neither an object nor a list".into(),
         }),
     }
 }
@@ -129,9 +131,14 @@ pub(crate) fn texts(v: Option<&Value>) -> Vec<String> {
     }
 }
 
-pub(crate) fn snippet(text: &str) -> String {
-    let t: String = text.chars().take(120).collect();
-    t.replace(['\n', '\r'], " ")
+/// Why `what` does not have the documented shape, in our words: serde's own message
+/// quotes the remote values it met, which are never echoed.
+pub(crate) fn shape_error(what: &str, e: &serde_json::Error) -> String {
+    let kind = match e.classify() {
+        serde_json::error::Category::Data => "has fields of unexpected types or is missing some",
+        _ => "is not readable JSON",
+    };
+    format!("{what} {kind}")
 }
 
 #[cfg(test)]

@@ -186,8 +186,14 @@ pub(crate) async fn open_client(
             format!("there is no eMAG account named {name:?} (was it deleted?)"),
         )
     })?;
+    if let Err(m) = accounts::validate_base_url(&account.base_url, &ctx.config.emag_http_hosts) {
+        return Err(JobError::permanent(
+            ErrorCategory::InvalidInput,
+            format!("the base_url of account {name:?} {m}; nothing was sent"),
+        ));
+    }
     let login = accounts::login(ctx.sealer.as_ref(), &account)
-        .map_err(|e| JobError::permanent(ErrorCategory::Permanent, e.to_string()))?;
+        .map_err(|e| JobError::permanent(ErrorCategory::Credentials, e.to_string()))?;
     let client = EmagClient::new(
         &login,
         ctx.limiter.clone(),
@@ -213,6 +219,9 @@ pub(crate) fn fatal(name: &str, e: EmagError) -> JobError {
                 "eMAG refused this server's IP address for account {name:?} ({message}); add it to the account's API whitelist in the eMAG seller portal"
             ),
         ),
+        e @ EmagError::UnexpectedRedirect { .. } => {
+            JobError::permanent(ErrorCategory::UnexpectedRedirect, e.to_string())
+        }
         other => JobError::permanent(ErrorCategory::EmagRejected, other.to_string()),
     }
 }

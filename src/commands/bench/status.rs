@@ -50,6 +50,7 @@ pub async fn run(args: StatusBench) -> anyhow::Result<()> {
             &jobs::secrets::SecretKey::generate_hex(),
         )?),
         emag_rate_limit: false,
+        emag_http_hosts: vec!["127.0.0.1".into()],
         ..Config::default()
     };
     let ctx = JobContext::connect(config, true).await?;

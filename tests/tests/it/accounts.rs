@@ -89,7 +89,7 @@ async fn crud_and_check(backend: Backend) {
         .await
         .expect("rows");
     assert!(rows.iter().all(
-        |r| r.password_sealed.starts_with("v1:") && !r.password_sealed.contains("main-secret")
+        |r| r.password_sealed.starts_with("v2:") && !r.password_sealed.contains("main-secret")
     ));
 
     let (s, list) = c.get("/api/v1/accounts", Some(&app.viewer)).await;
@@ -129,7 +129,7 @@ async fn crud_and_check(backend: Backend) {
         .put(
             "/api/v1/accounts/main",
             Some(&app.admin),
-            &json!({ "base_url": "http://127.0.0.1:1/api-3" }),
+            &json!({ "base_url": "http://127.0.0.1:1/api-3", "password": "main-secret" }),
         )
         .await;
     assert_eq!(check(&app, "main").await, "unreachable");

@@ -28,6 +28,7 @@ mod drills;
 mod emag_contract;
 mod emag_faults;
 mod export;
+mod hardening;
 mod notify;
 mod openapi;
 mod ops;

@@ -1,0 +1,5 @@
+//! Issue 13: what a hostile client or an unlucky crash could do, each shut out by a test.
+
+mod bodies;
+mod credentials;
+mod outbound;
