@@ -43,6 +43,20 @@ pub async fn principal(
     req: &Request,
     token: &str,
 ) -> Result<Principal, ApiError> {
+    let client = req
+        .remote_addr()
+        .as_socket_addr()
+        .map(std::net::SocketAddr::ip);
+    if let Some(wait) = state.auth_throttle.blocked(client) {
+        return Err(ApiError::too_many_requests(
+            "too many failed authentications from this address; try again later",
+            wait,
+        ));
+    }
+    let refused = || {
+        state.auth_throttle.failed(client);
+        ApiError::unauthorized()
+    };
     // Only valid keys are cached: an unknown key is checked against the database each time.
     let key_hash = api_keys::hash(token);
     let principal = match state.keys.get(&key_hash) {
@@ -52,20 +66,16 @@ pub async fn principal(
                 state.keys.put(key_hash, principal.clone());
                 principal
             }
-            Ok(None) => return Err(ApiError::unauthorized()),
+            Ok(None) => return Err(refused()),
             Err(e) => return Err(ApiError::from(e)),
         },
     };
     // Expiry and client networks are checked on every request, cached key or not. An
     // expired key or a foreign network gets the same 401 as an unknown key.
-    let client = req
-        .remote_addr()
-        .as_socket_addr()
-        .map(std::net::SocketAddr::ip);
     if principal.admits(client, chrono::Utc::now()) {
         Ok(principal)
     } else {
-        Err(ApiError::unauthorized())
+        Err(refused())
     }
 }
 

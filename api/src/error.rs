@@ -56,6 +56,10 @@ pub enum ApiError {
     /// Well-formed, but a field is invalid.
     #[oai(status = 422)]
     Unprocessable(Json<ErrorBody>),
+    /// Too many requests of a kind (failed authentications, streams): try again after
+    /// `Retry-After` seconds.
+    #[oai(status = 429)]
+    TooManyRequests(Json<ErrorBody>, #[oai(header = "Retry-After")] u32),
     #[oai(status = 500)]
     Internal(Json<ErrorBody>),
     /// The database or the queue is unreachable.
@@ -135,6 +139,13 @@ impl ApiError {
                 .collect(),
         );
         ApiError::Unprocessable(body)
+    }
+
+    pub fn too_many_requests(message: impl Into<String>, retry_after_s: u64) -> ApiError {
+        ApiError::TooManyRequests(
+            body("too_many_requests", message, None),
+            u32::try_from(retry_after_s).unwrap_or(u32::MAX),
+        )
     }
 
     pub fn unavailable(message: impl Into<String>) -> ApiError {

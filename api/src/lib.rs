@@ -7,6 +7,7 @@
 //! - [`tls`]: optional HTTPS with rustls.
 
 pub mod auth;
+pub mod auth_throttle;
 pub mod body;
 pub mod body_limit;
 pub mod error;
@@ -23,7 +24,7 @@ use std::{future::Future, time::Duration};
 
 use jobs::JobContext;
 use poem::{
-    Endpoint, EndpointExt, Route, Server, get, handler,
+    Endpoint, EndpointExt, IntoResponse, Request, Response, Route, Server, get, handler,
     http::Method,
     listener::{Acceptor, TcpAcceptor},
     middleware::{Cors, Tracing},
@@ -87,8 +88,23 @@ pub fn openapi_json(state: &AppState) -> String {
 }
 
 #[handler]
-fn prometheus(state: Data<&AppState>) -> String {
-    state.metrics.render()
+fn prometheus(state: Data<&AppState>, req: &Request) -> Response {
+    if !metrics_allowed(state.ctx.config.metrics_token.as_ref(), req) {
+        return metrics_refused();
+    }
+    state.metrics.render().into_response()
+}
+
+/// With `MAGFLOW_METRICS_TOKEN` set, `/metrics` wants it as a bearer token.
+fn metrics_allowed(token: Option<&jobs::SecretText>, req: &Request) -> bool {
+    token.is_none_or(|t| auth::bearer_token(req).is_some_and(|given| t.matches(given)))
+}
+
+fn metrics_refused() -> Response {
+    Response::builder()
+        .status(poem::http::StatusCode::UNAUTHORIZED)
+        .header(poem::http::header::WWW_AUTHENTICATE, "Bearer")
+        .body("/metrics needs Authorization: Bearer <MAGFLOW_METRICS_TOKEN>")
 }
 
 /// The whole application, ready to serve.
@@ -136,6 +152,9 @@ pub fn state(ctx: JobContext, stop: CancellationToken) -> AppState {
     AppState {
         status: std::sync::Arc::new(status::StatusCache::new(Duration::from_secs(2), redis)),
         keys: std::sync::Arc::default(),
+        auth_throttle: std::sync::Arc::new(auth_throttle::AuthThrottle::new(
+            ctx.config.api_auth_failures_per_minute,
+        )),
         large_bodies: std::sync::Arc::new(tokio::sync::Semaphore::new(
             ctx.config.api_large_bodies.max(1),
         )),
@@ -164,13 +183,20 @@ async fn refresh_gauges(ctx: JobContext, stop: CancellationToken) {
 /// until `shutdown` resolves.
 pub async fn serve_metrics(
     acceptor: TcpAcceptor,
+    token: Option<jobs::SecretText>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let handle = jobs::metrics::install();
     let app = Route::new()
         .at(
             "/metrics",
-            get(poem::endpoint::make_sync(move |_| handle.render())),
+            get(poem::endpoint::make_sync(move |req| {
+                if metrics_allowed(token.as_ref(), &req) {
+                    handle.render().into_response()
+                } else {
+                    metrics_refused()
+                }
+            })),
         )
         .at("/health", get(poem::endpoint::make_sync(|_| "ok")));
     Server::new_with_acceptor(acceptor)

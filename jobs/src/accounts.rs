@@ -407,7 +407,11 @@ pub async fn check(
     };
     let started = Instant::now();
     let result = match EmagClient::new(&login, ctx.limiter.clone(), options) {
-        Ok(client) => client.vat_read().await.map(|_| ()),
+        Ok(client) => client
+            .for_account(&account.name)
+            .vat_read()
+            .await
+            .map(|_| ()),
         Err(e) => Err(e),
     };
     let latency_ms = started.elapsed().as_millis() as u64;

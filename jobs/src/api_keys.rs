@@ -9,12 +9,14 @@ use entity::api_key;
 use ipnet::IpNet;
 use rand::{Rng, distr::Alphanumeric};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait, sea_query::Expr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
+    DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,11 +99,13 @@ pub fn parse_cidrs(raw: &[String]) -> Result<Vec<IpNet>, (usize, String)> {
         .collect()
 }
 
-fn cidrs_of(row: &api_key::Model) -> Vec<IpNet> {
-    row.allowed_cidrs
-        .as_ref()
-        .and_then(|v| serde_json::from_value::<Vec<IpNet>>(v.clone()).ok())
-        .unwrap_or_default()
+/// The key's client networks; `None` when the stored value does not parse (changed in
+/// the database by hand): such a key is refused everywhere, never accepted from anywhere.
+fn cidrs_of(row: &api_key::Model) -> Option<Vec<IpNet>> {
+    match &row.allowed_cidrs {
+        None => Some(Vec::new()),
+        Some(v) => serde_json::from_value::<Vec<IpNet>>(v.clone()).ok(),
+    }
 }
 
 fn random(n: usize) -> String {
@@ -176,44 +180,73 @@ pub fn is_active(row: &api_key::Model, now: DateTime<Utc>) -> bool {
     row.revoked_at.is_none() && row.expires_at.is_none_or(|t| t > now)
 }
 
-/// Admin keys that work now other than `except`.
-pub async fn other_active_admins(db: &DatabaseConnection, except: Uuid) -> Result<usize, DbErr> {
+/// Why a key was not revoked.
+#[derive(Debug, thiserror::Error)]
+pub enum RevokeError {
+    #[error("this is the last working admin key; create another first")]
+    LastAdmin,
+    #[error("the key is already revoked")]
+    AlreadyRevoked,
+    #[error(transparent)]
+    Db(#[from] DbErr),
+}
+
+/// Locks the working admin keys for the rest of `txn` (PostgreSQL: `FOR UPDATE`; SQLite:
+/// the IMMEDIATE transaction already holds the write lock) and returns their ids, so two
+/// revocations cannot each believe the other key remains.
+async fn lock_working_admins(txn: &DatabaseTransaction) -> Result<Vec<Uuid>, DbErr> {
     let now = Utc::now();
-    Ok(api_key::Entity::find()
+    let mut query = api_key::Entity::find()
         .filter(api_key::Column::Role.eq(Role::Admin.as_str()))
-        .filter(api_key::Column::Id.ne(except))
-        .filter(api_key::Column::RevokedAt.is_null())
-        .all(db)
+        .filter(api_key::Column::RevokedAt.is_null());
+    if txn.get_database_backend() == DbBackend::Postgres {
+        query = query.lock_exclusive();
+    }
+    Ok(query
+        .all(txn)
         .await?
         .iter()
         .filter(|k| is_active(k, now))
-        .count())
+        .map(|k| k.id)
+        .collect())
 }
 
-/// Revokes key `id` now; false if it was already revoked or does not exist.
-pub async fn revoke(db: &DatabaseConnection, id: Uuid) -> Result<bool, DbErr> {
+/// Revokes key `id` now, unless it is the last working admin key; the check and the
+/// revocation are one transaction holding the admin keys' rows.
+pub async fn revoke(db: &DatabaseConnection, id: Uuid) -> Result<(), RevokeError> {
+    let txn = crate::db::begin_write(db).await?;
+    let admins = lock_working_admins(&txn).await?;
+    if admins.contains(&id) && admins.len() == 1 {
+        return Err(RevokeError::LastAdmin);
+    }
     let r = api_key::Entity::update_many()
         .col_expr(api_key::Column::RevokedAt, Expr::value(Utc::now()))
         .filter(api_key::Column::Id.eq(id))
         .filter(api_key::Column::RevokedAt.is_null())
-        .exec(db)
+        .exec(&txn)
         .await?;
-    Ok(r.rows_affected == 1)
+    if r.rows_affected != 1 {
+        return Err(RevokeError::AlreadyRevoked);
+    }
+    txn.commit().await?;
+    Ok(())
 }
 
 /// Replaces key `old` with a new one of the same name, role, expiry and networks; the
 /// old key keeps working for `grace`, then expires. Returns the new key in plain text.
+/// Holds the admin keys' rows like [`revoke`], so the two cannot interleave.
 pub async fn rotate(
     db: &DatabaseConnection,
     old: &api_key::Model,
     grace: Duration,
 ) -> Result<(String, api_key::Model), DbErr> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
+    lock_working_admins(&txn).await?;
     let new = NewKey {
         name: old.name.clone(),
         role: Role::parse(&old.role).unwrap_or(Role::Viewer),
         expires_at: old.expires_at,
-        allowed: cidrs_of(old),
+        allowed: cidrs_of(old).unwrap_or_default(),
     };
     let until = Utc::now() + grace;
     let ends = old.expires_at.map_or(until, |t| t.min(until));
@@ -222,15 +255,37 @@ pub async fn rotate(
         .filter(api_key::Column::Id.eq(old.id))
         .exec(&txn)
         .await?;
-    let created = create_with(&txn, &new).await?;
+    let (key, mut created) = create_with(&txn, &new).await?;
+    if cidrs_of(old).is_none() {
+        // Networks that do not parse refuse the key; the new key inherits that as it is.
+        api_key::Entity::update_many()
+            .col_expr(
+                api_key::Column::AllowedCidrs,
+                Expr::value(old.allowed_cidrs.clone()),
+            )
+            .filter(api_key::Column::Id.eq(created.id))
+            .exec(&txn)
+            .await?;
+        created.allowed_cidrs = old.allowed_cidrs.clone();
+    }
     txn.commit().await?;
-    Ok(created)
+    Ok((key, created))
 }
 
-/// Keys that have not been revoked.
-pub async fn count_active(db: &DatabaseConnection) -> Result<u64, DbErr> {
+/// Every key ever created, revoked and expired ones included.
+pub async fn count_all(db: &DatabaseConnection) -> Result<u64, DbErr> {
+    api_key::Entity::find().count(db).await
+}
+
+/// Keys that work now: neither revoked nor expired.
+pub async fn count_working(db: &DatabaseConnection) -> Result<u64, DbErr> {
     api_key::Entity::find()
         .filter(api_key::Column::RevokedAt.is_null())
+        .filter(
+            Condition::any()
+                .add(api_key::Column::ExpiresAt.is_null())
+                .add(api_key::Column::ExpiresAt.gt(Utc::now())),
+        )
         .count(db)
         .await
 }
@@ -250,9 +305,15 @@ pub async fn authenticate(db: &DatabaseConnection, key: &str) -> Result<Option<P
     else {
         return Ok(None);
     };
-    if !is_active(&row, Utc::now()) || row.hash != hash(key) {
+    // Constant time: how much of the hash matched must not show in the answer's timing.
+    let matches: bool = row.hash.as_bytes().ct_eq(hash(key).as_bytes()).into();
+    if !matches || !is_active(&row, Utc::now()) {
         return Ok(None);
     }
+    let Some(allowed) = cidrs_of(&row) else {
+        tracing::warn!(key = %row.name, "the key's allowed_cidrs do not parse; the key is refused");
+        return Ok(None);
+    };
     let Some(role) = Role::parse(&row.role) else {
         return Ok(None);
     };
@@ -270,7 +331,7 @@ pub async fn authenticate(db: &DatabaseConnection, key: &str) -> Result<Option<P
     }
     Ok(Some(Principal {
         key_id: row.id,
-        allowed: cidrs_of(&row),
+        allowed,
         name: row.name,
         role,
         expires_at: row.expires_at,

@@ -5,7 +5,7 @@ use std::{fmt, path::Path, time::Duration};
 
 use figment::{
     Figment,
-    providers::{Env, Format, Serialized, Toml},
+    providers::{Format, Serialized, Toml},
 };
 use serde::{Deserialize, Serialize};
 
@@ -78,6 +78,12 @@ pub struct Config {
     pub retention_runs_days: u64,
     /// Audit rows older than this are purged (the purge itself is audited).
     pub retention_audit_days: u64,
+    /// Failed authentications a client address may make in a minute; past that its
+    /// requests get 429 until the minute is over.
+    pub api_auth_failures_per_minute: u32,
+    /// When set, `/metrics` (the API's and each worker's) wants
+    /// `Authorization: Bearer <token>`.
+    pub metrics_token: Option<SecretText>,
     /// Request bodies above 1 MiB (bulk uploads) the API takes in at once; the next
     /// waits up to 5 s, then gets 503 with `Retry-After`.
     pub api_large_bodies: usize,
@@ -115,6 +121,8 @@ impl Default for Config {
             retention_runs_days: 90,
             retention_audit_days: 365,
             api_large_bodies: 2,
+            metrics_token: None,
+            api_auth_failures_per_minute: 20,
         }
     }
 }
@@ -122,6 +130,17 @@ impl Default for Config {
 impl Config {
     /// Defaults, then `file` (if given and present), then `MAGFLOW_*` variables.
     pub fn load(file: Option<&Path>) -> Result<Config, SetupError> {
+        let config = Config::from_sources(file, std::env::vars())?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Defaults, then `file`, then the `MAGFLOW_*` entries of `vars`, not yet validated.
+    /// A text setting is read verbatim: `MAGFLOW_SECRET_KEY=0000…` is text, not a number.
+    pub fn from_sources(
+        file: Option<&Path>,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, SetupError> {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
         if let Some(file) = file {
             if !file.exists() {
@@ -132,12 +151,10 @@ impl Config {
             }
             figment = figment.merge(Toml::file(file));
         }
-        let config: Config = figment
-            .merge(Env::prefixed("MAGFLOW_").ignore(&["config"]))
+        figment
+            .merge(Serialized::defaults(env_settings(vars)))
             .extract()
-            .map_err(|e| SetupError::Config(describe_figment_error(&e)))?;
-        config.validate()?;
-        Ok(config)
+            .map_err(|e| SetupError::Config(describe_figment_error(&e)))
     }
 
     /// Checks what can be checked without connecting, naming the setting at fault.
@@ -294,6 +311,44 @@ impl Config {
     }
 }
 
+/// Settings whose value is text whatever it looks like. figment's own environment
+/// provider reads `MAGFLOW_SECRET_KEY=0123…` as a number and then refuses it as text.
+pub const TEXT_SETTINGS: &[&str] = &[
+    "database_url",
+    "queue_url",
+    "queue_prefix",
+    "bind",
+    "secret_key",
+    "exports_dir",
+    "smtp_url",
+    "smtp_from",
+    "public_url",
+    "metrics_bind",
+    "tls_cert",
+    "tls_key",
+    "metrics_token",
+];
+
+/// The `MAGFLOW_*` entries of `vars` as settings: text settings verbatim, the others
+/// parsed as figment does (numbers, booleans, `["lists"]`).
+fn env_settings(vars: impl IntoIterator<Item = (String, String)>) -> figment::value::Dict {
+    use figment::value::Value;
+    vars.into_iter()
+        .filter_map(|(name, value)| {
+            let key = name.strip_prefix("MAGFLOW_")?.to_ascii_lowercase();
+            if key.is_empty() || key == "config" {
+                return None;
+            }
+            let value = if TEXT_SETTINGS.contains(&key.as_str()) {
+                Value::from(value)
+            } else {
+                value.parse::<Value>().unwrap_or_else(|e| match e {})
+            };
+            Some((key, value))
+        })
+        .collect()
+}
+
 fn describe_figment_error(e: &figment::Error) -> String {
     // Name the variable the way a user sets it, not figment's internal path.
     let key = e.path.join("_").to_uppercase();
@@ -301,6 +356,41 @@ fn describe_figment_error(e: &figment::Error) -> String {
         e.to_string()
     } else {
         format!("MAGFLOW_{key}: {}", e.kind)
+    }
+}
+
+/// A secret setting that is plain text (a token): never printed, never serialized.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct SecretText(String);
+
+impl SecretText {
+    pub fn new(text: impl Into<String>) -> SecretText {
+        SecretText(text.into())
+    }
+
+    /// Whether `candidate` is this secret, in time that does not depend on where they
+    /// differ (both are hashed first, then compared in constant time).
+    pub fn matches(&self, candidate: &str) -> bool {
+        use sha2::{Digest, Sha256};
+        use subtle::ConstantTimeEq;
+        let (a, b) = (
+            Sha256::digest(self.0.as_bytes()),
+            Sha256::digest(candidate.as_bytes()),
+        );
+        a.ct_eq(&b).into()
+    }
+}
+
+impl fmt::Debug for SecretText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl Serialize for SecretText {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("***")
     }
 }
 
@@ -372,6 +462,52 @@ mod tests {
         assert!(!format!("{url:?}").contains("hunter2"));
         let redis = SecretUrl::new("redis://:s3cret@127.0.0.1:6379/0");
         assert!(!redis.to_string().contains("s3cret"));
+    }
+
+    #[test]
+    fn text_settings_are_read_verbatim() {
+        let serialized = serde_json::to_value(Config::default()).expect("serialize");
+        for name in TEXT_SETTINGS {
+            assert!(serialized.get(name).is_some(), "{name} is a setting");
+            for text in [
+                "0000000000000000000000000000000000000000000000000000000000000000",
+                "1e5",
+                "true",
+            ] {
+                let var = format!("MAGFLOW_{}", name.to_uppercase());
+                let config = Config::from_sources(None, [(var.clone(), text.to_owned())]);
+                // Some values are no valid key or URL, but none may fail as a wrong type.
+                match config {
+                    Ok(config) => {
+                        let value = serde_json::to_value(&config).expect("serialize");
+                        if !["secret_key", "metrics_token"].contains(name) {
+                            assert_eq!(value[name], text, "{var}={text}");
+                        }
+                    }
+                    Err(e) => {
+                        let e = e.to_string();
+                        assert!(!e.contains("invalid type"), "{var}={text}: {e}");
+                        assert!(e.starts_with(&var), "{var}={text}: {e}");
+                    }
+                }
+            }
+        }
+        let key = "0".repeat(64);
+        let config = Config::from_sources(None, [("MAGFLOW_SECRET_KEY".into(), key)])
+            .expect("an all-digit key is a key");
+        assert!(config.secret_key.is_some());
+        let config = Config::from_sources(
+            None,
+            [
+                ("MAGFLOW_WORKER_CONCURRENCY".into(), "7".into()),
+                ("MAGFLOW_EMAG_HTTP_HOSTS".into(), r#"["emag-sim"]"#.into()),
+                ("MAGFLOW_EMAG_RATE_LIMIT".into(), "false".into()),
+            ],
+        )
+        .expect("typed settings");
+        assert_eq!(config.worker_concurrency, 7);
+        assert_eq!(config.emag_http_hosts, ["emag-sim"]);
+        assert!(!config.emag_rate_limit);
     }
 
     #[test]

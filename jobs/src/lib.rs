@@ -8,6 +8,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod config;
 pub mod context;
+pub mod csv_cells;
 pub mod db;
 pub mod emag;
 pub mod error;
@@ -32,7 +33,7 @@ pub mod notification;
 pub mod ping;
 pub mod sync;
 
-pub use config::{Config, SecretUrl};
+pub use config::{Config, SecretText, SecretUrl};
 pub use context::JobContext;
 pub use error::{ErrorCategory, JobError, SetupError};
 pub use kind::JobKind;

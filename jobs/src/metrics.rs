@@ -26,6 +26,9 @@ pub const EMAG_RATE_LIMIT_WAITS: &str = "magflow_emag_rate_limit_waits_total";
 pub const EMAG_RATE_LIMIT: &str = "magflow_emag_rate_limit_per_second";
 /// 1 while an account's circuit breaker is open (degraded), else 0.
 pub const ACCOUNT_DEGRADED: &str = "magflow_emag_account_degraded";
+/// API requests that presented a key that did not work (unknown, revoked, expired, or
+/// from a network the key does not allow), and those refused for too many of them.
+pub const AUTH_FAILURES: &str = "magflow_api_auth_failures_total";
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
@@ -54,6 +57,10 @@ pub fn install() -> PrometheusHandle {
 fn describe() {
     use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
     describe_counter!(HTTP_REQUESTS, "API requests by route, method and status.");
+    describe_counter!(
+        AUTH_FAILURES,
+        "API requests whose key did not work (outcome=refused) or that were turned away after too many such requests from their address (outcome=throttled)."
+    );
     describe_histogram!(
         HTTP_DURATION,
         Unit::Seconds,

@@ -145,7 +145,7 @@ impl BenchEnv {
                 username: username.into(),
                 password: password.into(),
             },
-            &[],
+            &self.ctx.config.emag_http_hosts,
         )
         .await?;
         Ok(())

@@ -88,8 +88,9 @@ pub async fn run(config: jobs::Config, parts: Parts, hook: Option<Hook>) -> anyh
             .await
             .with_context(|| format!("MAGFLOW_METRICS_BIND: cannot listen on {bind}"))?;
         let stop = shutdown.clone();
+        let token = ctx.config.metrics_token.clone();
         tasks.spawn(async move {
-            api::serve_metrics(acceptor, async move { stop.cancelled().await })
+            api::serve_metrics(acceptor, token, async move { stop.cancelled().await })
                 .await
                 .context("metrics server failed")
         });
@@ -130,9 +131,16 @@ pub async fn run(config: jobs::Config, parts: Parts, hook: Option<Hook>) -> anyh
     result
 }
 
-/// On first start with no keys at all, make an admin key so Swagger UI is usable at once.
+/// On the very first start (no key was ever created), make an admin key so Swagger UI
+/// is usable at once. Never again: a database whose keys were all revoked does not get a
+/// fresh admin key from whoever can restart the process; it is told how to make one.
 async fn bootstrap_key(ctx: &JobContext) -> anyhow::Result<Option<String>> {
-    if api_keys::count_active(&ctx.db).await? > 0 {
+    if api_keys::count_all(&ctx.db).await? > 0 {
+        if api_keys::count_working(&ctx.db).await? == 0 {
+            println!(
+                "No API key works (every key is revoked or expired). Create one with: magflow api-key create --role admin --name NAME"
+            );
+        }
         return Ok(None);
     }
     let (key, model) = api_keys::create(&ctx.db, api_keys::Role::Admin, "bootstrap-admin").await?;

@@ -191,3 +191,41 @@ impl Client {
         (status, events)
     }
 }
+
+/// Sends a chunked POST of `body_len` blanks over a raw HTTP/1.1 socket (no
+/// Content-Length) and returns the answer's status code. Writing stops quietly when the
+/// server answers and closes early, as it may for a refused body.
+pub async fn chunked_post(base: &str, path: &str, key: Option<&str>, body_len: usize) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = base.trim_start_matches("http://").to_owned();
+    let mut sock = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect");
+    let auth = key.map_or_else(String::new, |k| format!("Authorization: Bearer {k}\r\n"));
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    );
+    sock.write_all(head.as_bytes()).await.expect("head");
+    let chunk = vec![b' '; 64 * 1024];
+    let mut left = body_len;
+    while left > 0 {
+        let n = left.min(chunk.len());
+        let sent = sock
+            .write_all(format!("{n:x}\r\n").as_bytes())
+            .await
+            .and(sock.write_all(&chunk[..n]).await)
+            .and(sock.write_all(b"\r\n").await);
+        if sent.is_err() {
+            break; // the server answered and closed early
+        }
+        left -= n;
+    }
+    let _ = sock.write_all(b"0\r\n\r\n").await;
+    let mut answer = Vec::new();
+    let _ = sock.read_to_end(&mut answer).await;
+    let text = String::from_utf8_lossy(&answer);
+    text.split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("no status line in {text:?}"))
+}

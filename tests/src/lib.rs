@@ -57,6 +57,8 @@ pub struct Options {
     pub database_url: Option<String>,
     /// `MAGFLOW_EMAG_HTTP_HOSTS`; default `["127.0.0.1"]`, where the simulator answers.
     pub emag_http_hosts: Option<Vec<String>>,
+    /// `MAGFLOW_METRICS_TOKEN`.
+    pub metrics_token: Option<String>,
 }
 
 impl Default for Options {
@@ -73,6 +75,7 @@ impl Default for Options {
             redis_url: None,
             database_url: None,
             emag_http_hosts: None,
+            metrics_token: None,
         }
     }
 }
@@ -204,6 +207,7 @@ pub async fn test_config(
             .emag_http_hosts
             .clone()
             .unwrap_or_else(|| vec!["127.0.0.1".into()]),
+        metrics_token: opts.metrics_token.clone().map(jobs::SecretText::new),
         ..Config::default()
     };
     (config, key)

@@ -176,15 +176,10 @@ impl KeysApi {
         let principal = auth.admin()?;
         let db = &self.state.ctx.db;
         let key = self.load(&id).await?;
-        if key.role == Role::Admin.as_str() && api_keys::other_active_admins(db, key.id).await? == 0
-        {
-            return Err(ApiError::conflict(
-                "this is the last working admin key; create another first",
-            ));
-        }
-        if !api_keys::revoke(db, key.id).await? {
-            return Err(ApiError::conflict("the key is already revoked"));
-        }
+        api_keys::revoke(db, key.id).await.map_err(|e| match e {
+            api_keys::RevokeError::Db(db) => ApiError::from(db),
+            other => ApiError::conflict(other.to_string()),
+        })?;
         self.state.keys.forget_key(key.id);
         let target = format!("api_key:{}", key.id);
         audit::record(db, &principal.actor(), "api_key.revoke", &target, None).await?;

@@ -9,6 +9,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::plan::FIELDS;
+use crate::csv_cells;
 
 const PAGE: u64 = 5000;
 
@@ -35,21 +36,22 @@ pub async fn result_csv<C: ConnectionTrait>(db: &C, run_id: Uuid) -> Result<Vec<
         let Some(last) = items.last() else { break };
         after = last.seq;
         for item in &items {
+            let text = |t: &str| csv_cells::text(t).into_owned();
             let mut record = vec![
                 item.row.to_string(),
-                item.account.clone(),
+                text(&item.account),
                 item.emag_id.to_string(),
-                item.part_number.clone().unwrap_or_default(),
+                text(item.part_number.as_deref().unwrap_or_default()),
             ];
             for field in FIELDS {
                 record.push(match item.change.get(field) {
-                    Some(Value::String(s)) => s.clone(),
+                    Some(Value::String(s)) => text(s),
                     Some(Value::Null) | None => String::new(),
                     Some(other) => other.to_string(),
                 });
             }
-            record.push(item.state.clone());
-            record.push(item.message.clone().unwrap_or_default());
+            record.push(text(&item.state));
+            record.push(text(item.message.as_deref().unwrap_or_default()));
             write(&mut out, record)?;
         }
     }

@@ -34,7 +34,7 @@ pub struct EmagClient {
     /// `Basic …`; never logged.
     authorization: String,
     login_key: String,
-    /// The magflow account name in metric labels (the login's user name until set).
+    /// The magflow account name in metric labels (`-` until set; never the login).
     account: String,
     limiter: RateLimiter,
     options: ClientOptions,
@@ -77,7 +77,9 @@ impl EmagClient {
             base: login.base_url.trim_end_matches('/').to_owned(),
             authorization: format!("Basic {token}"),
             login_key: format!("{}|{}", login.base_url, login.username),
-            account: login.username.clone(),
+            // Never the eMAG username: metrics are no place for a login. Callers name the
+            // account with `for_account`.
+            account: "-".to_owned(),
             limiter,
             options,
             stats: Arc::default(),

@@ -8,6 +8,8 @@ use chrono::{DateTime, Utc};
 use rust_decimal::{Decimal, prelude::ToPrimitive};
 use rust_xlsxwriter::{Format, FormatAlign, Workbook, XlsxError};
 
+use crate::csv_cells;
+
 /// One typed value of a row.
 pub enum Cell {
     Text(Option<String>),
@@ -78,7 +80,10 @@ impl Sink {
                 let record: Vec<String> = cells
                     .iter()
                     .map(|c| match c {
-                        Cell::Text(v) => v.clone().unwrap_or_default(),
+                        Cell::Text(v) => v
+                            .as_deref()
+                            .map(|t| csv_cells::text(t).into_owned())
+                            .unwrap_or_default(),
                         Cell::Int(v) => v.map(|n| n.to_string()).unwrap_or_default(),
                         Cell::Money(v) => v.map(|d| format!("{d:.4}")).unwrap_or_default(),
                         Cell::Time(v) => v.map(|t| t.to_rfc3339()).unwrap_or_default(),

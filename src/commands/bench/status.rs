@@ -66,7 +66,7 @@ pub async fn run(args: StatusBench) -> anyhow::Result<()> {
                 username: name.into(),
                 password: password.into(),
             },
-            &[],
+            &ctx.config.emag_http_hosts,
         )
         .await?;
     }

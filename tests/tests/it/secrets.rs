@@ -38,6 +38,7 @@ async fn passwords_and_keys_never_appear_in_responses_or_logs() {
         .env("MAGFLOW_BIND", "127.0.0.1:0")
         .env("MAGFLOW_SECRET_KEY", &key)
         .env("MAGFLOW_LOG", "debug")
+        .env("MAGFLOW_EMAG_HTTP_HOSTS", r#"["127.0.0.1"]"#)
         .env_remove("MAGFLOW_DATABASE_URL")
         .env_remove("MAGFLOW_QUEUE_URL")
         .stdout(Stdio::piped())

@@ -96,11 +96,6 @@ async fn role_before_body_and_limits_over_every_protocol() {
         .timeout(Duration::from_secs(120))
         .build()
         .expect("HTTP/2 client");
-    let h1 = reqwest::Client::builder()
-        .http1_only()
-        .timeout(Duration::from_secs(120))
-        .build()
-        .expect("HTTP/1.1 client");
 
     let before = proc_status(pid, "VmRSS");
     reset_peak(pid);
@@ -115,8 +110,16 @@ async fn role_before_body_and_limits_over_every_protocol() {
         413
     );
     // HTTP/1.1 chunked: the same answers.
-    assert_eq!(post(&h1, &runs, &api.viewer, endless(64 * MIB)).await, 403);
-    assert_eq!(post(&h1, &runs, &api.admin, endless(65 * MIB)).await, 413);
+    let chunked = tests::http::chunked_post;
+    let (viewer, admin) = (Some(api.viewer.as_str()), Some(api.admin.as_str()));
+    assert_eq!(
+        chunked(&api.base, "/api/v1/runs", viewer, 64 << 20).await,
+        403
+    );
+    assert_eq!(
+        chunked(&api.base, "/api/v1/runs", admin, 65 << 20).await,
+        413
+    );
     // No key at all: 401, body unread.
     let anonymous = h2
         .post(&runs)

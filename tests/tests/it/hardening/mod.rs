@@ -2,4 +2,7 @@
 
 mod bodies;
 mod credentials;
+mod exports;
+mod keys;
+mod metrics;
 mod outbound;

@@ -1,41 +1,10 @@
 //! Request body limits per route (declared or chunked) and the CORS allowlist.
 
 use tests::TestApp;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// Sends a chunked POST over a raw socket (no Content-Length); the status line's code.
+/// A chunked POST as admin; the status code.
 async fn chunked_post(app: &TestApp, path: &str, body_len: usize) -> u16 {
-    let addr = app.client.base.trim_start_matches("http://").to_owned();
-    let mut sock = tokio::net::TcpStream::connect(&addr)
-        .await
-        .expect("connect");
-    let head = format!(
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
-        app.admin
-    );
-    sock.write_all(head.as_bytes()).await.expect("head");
-    let chunk = vec![b' '; 64 * 1024];
-    let mut left = body_len;
-    while left > 0 {
-        let n = left.min(chunk.len());
-        let sent = sock
-            .write_all(format!("{n:x}\r\n").as_bytes())
-            .await
-            .and(sock.write_all(&chunk[..n]).await)
-            .and(sock.write_all(b"\r\n").await);
-        if sent.is_err() {
-            break; // the server answered and closed early
-        }
-        left -= n;
-    }
-    let _ = sock.write_all(b"0\r\n\r\n").await;
-    let mut answer = Vec::new();
-    let _ = sock.read_to_end(&mut answer).await;
-    let text = String::from_utf8_lossy(&answer);
-    text.split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .expect("status line")
+    tests::http::chunked_post(&app.client.base, path, Some(&app.admin), body_len).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
