@@ -17,6 +17,7 @@ pub mod routes;
 pub mod state;
 pub mod status;
 pub mod stream;
+pub mod stream_slots;
 pub mod tls;
 pub mod views;
 
@@ -152,6 +153,9 @@ pub fn state(ctx: JobContext, stop: CancellationToken) -> AppState {
     AppState {
         status: std::sync::Arc::new(status::StatusCache::new(Duration::from_secs(2), redis)),
         keys: std::sync::Arc::default(),
+        streams: std::sync::Arc::new(stream_slots::StreamSlots::new(
+            ctx.config.api_streams_per_key,
+        )),
         auth_throttle: std::sync::Arc::new(auth_throttle::AuthThrottle::new(
             ctx.config.api_auth_failures_per_minute,
         )),

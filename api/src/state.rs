@@ -15,6 +15,8 @@ pub struct AppState {
     pub keys: std::sync::Arc<crate::key_cache::KeyCache>,
     /// Turns for request bodies above 1 MiB (`MAGFLOW_API_LARGE_BODIES`).
     pub large_bodies: std::sync::Arc<tokio::sync::Semaphore>,
+    /// Open SSE and WebSocket streams per key.
+    pub streams: std::sync::Arc<crate::stream_slots::StreamSlots>,
     /// Failed authentications per client address.
     pub auth_throttle: std::sync::Arc<crate::auth_throttle::AuthThrottle>,
 }

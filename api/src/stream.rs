@@ -4,13 +4,18 @@
 //!
 //! Rows are read with an overlap window and de-duplicated by revision (runs) and id
 //! (events), because a row written by another process may commit slightly after a later
-//! timestamp was already read.
+//! timestamp was already read. The window is read a page at a time on `(timestamp, id)`,
+//! so any number of rows sharing one second (5,000 log lines, 2,000 runs resumed at once)
+//! all come through: a `LIMIT` on a time window alone would return the same first page
+//! on every poll and the stream would freeze.
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
 use entity::{job_run, run_event};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -35,7 +40,8 @@ const BATCH: u64 = 1000;
 impl StreamHub {
     /// Starts the poller; it ends when `stop` is cancelled.
     pub fn spawn(db: DatabaseConnection, interval: Duration, stop: CancellationToken) -> StreamHub {
-        let (tx, _) = broadcast::channel(4096);
+        // A client that falls further behind than this catches up from the database.
+        let (tx, _) = broadcast::channel(16_384);
         let hub = StreamHub {
             tx: tx.clone(),
             stop: stop.clone(),
@@ -115,36 +121,63 @@ impl Poller {
         let overlap = chrono::Duration::from_std(OVERLAP).unwrap_or_default();
         let mut out = Vec::new();
 
-        let runs = job_run::Entity::find()
-            .filter(job_run::Column::UpdatedAt.gte(self.runs_since - overlap))
-            .order_by_asc(job_run::Column::UpdatedAt)
-            .limit(BATCH)
-            .all(db)
-            .await?;
-        for run in runs {
-            self.runs_since = self.runs_since.max(run.updated_at);
-            let newer = self
-                .run_revisions
-                .get(&run.id)
-                .is_none_or(|(rev, _)| run.revision > *rev);
-            if newer {
-                self.run_revisions
-                    .insert(run.id, (run.revision, run.updated_at));
-                out.push(Update::Run(Arc::new(run)));
+        let mut cursor = (self.runs_since - overlap, Uuid::nil());
+        loop {
+            let page = job_run::Entity::find()
+                .filter(after(
+                    job_run::Column::UpdatedAt,
+                    job_run::Column::Id,
+                    cursor.0,
+                    cursor.1,
+                ))
+                .order_by_asc(job_run::Column::UpdatedAt)
+                .order_by_asc(job_run::Column::Id)
+                .limit(BATCH)
+                .all(db)
+                .await?;
+            let full = page.len() as u64 == BATCH;
+            for run in page {
+                cursor = (run.updated_at, run.id);
+                self.runs_since = self.runs_since.max(run.updated_at);
+                let newer = self
+                    .run_revisions
+                    .get(&run.id)
+                    .is_none_or(|(rev, _)| run.revision > *rev);
+                if newer {
+                    self.run_revisions
+                        .insert(run.id, (run.revision, run.updated_at));
+                    out.push(Update::Run(Arc::new(run)));
+                }
+            }
+            if !full {
+                break;
             }
         }
 
-        let events = run_event::Entity::find()
-            .filter(run_event::Column::At.gte(self.events_since - overlap))
-            .order_by_asc(run_event::Column::At)
-            .order_by_asc(run_event::Column::Id)
-            .limit(BATCH)
-            .all(db)
-            .await?;
-        for event in events {
-            self.events_since = self.events_since.max(event.at);
-            if self.seen_events.insert(event.id, event.at).is_none() {
-                out.push(Update::Log(Arc::new(event)));
+        let mut cursor = (self.events_since - overlap, i64::MIN);
+        loop {
+            let page = run_event::Entity::find()
+                .filter(after(
+                    run_event::Column::At,
+                    run_event::Column::Id,
+                    cursor.0,
+                    cursor.1,
+                ))
+                .order_by_asc(run_event::Column::At)
+                .order_by_asc(run_event::Column::Id)
+                .limit(BATCH)
+                .all(db)
+                .await?;
+            let full = page.len() as u64 == BATCH;
+            for event in page {
+                cursor = (event.at, event.id);
+                self.events_since = self.events_since.max(event.at);
+                if self.seen_events.insert(event.id, event.at).is_none() {
+                    out.push(Update::Log(Arc::new(event)));
+                }
+            }
+            if !full {
+                break;
             }
         }
 
@@ -155,4 +188,16 @@ impl Poller {
         self.seen_events.retain(|_, at| *at >= events_floor);
         Ok(out)
     }
+}
+
+/// Rows after `(at, id)` in `(time, id)` order: the keyset of one page.
+fn after<C: ColumnTrait, V: Into<sea_orm::Value> + Clone>(
+    time: C,
+    id: C,
+    at: DateTime<Utc>,
+    last: V,
+) -> Condition {
+    Condition::any()
+        .add(time.gt(at))
+        .add(Condition::all().add(time.eq(at)).add(id.gt(last)))
 }

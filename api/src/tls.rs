@@ -17,6 +17,8 @@ use tokio_util::task::AbortOnDropHandle;
 
 /// A client has this long to finish its TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// TLS handshakes in progress at once; a connection past this is closed unanswered.
+const MAX_HANDSHAKES: usize = 256;
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -75,6 +77,7 @@ impl TlsAcceptor {
         let local = tcp.local_addr();
         let (tx, ready) = mpsc::channel(64);
         let handshaker = Handshaker::from(config);
+        let handshakes = Arc::new(tokio::sync::Semaphore::new(MAX_HANDSHAKES));
         let accepting = tokio::spawn(async move {
             loop {
                 let (stream, local, remote, _) = match tcp.accept().await {
@@ -89,8 +92,16 @@ impl TlsAcceptor {
                 if tx.is_closed() {
                     return;
                 }
+                // A flood of half-open handshakes costs a task and a buffer each: past the
+                // cap, new connections are closed at once.
+                let Ok(turn) = handshakes.clone().try_acquire_owned() else {
+                    tracing::debug!("too many TLS handshakes in progress; connection closed");
+                    drop(stream);
+                    continue;
+                };
                 let (tx, handshaker) = (tx.clone(), handshaker.clone());
                 tokio::spawn(async move {
+                    let _turn = turn;
                     match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshaker.accept(stream)).await {
                         Ok(Ok(tls)) => {
                             let _ = tx.send((tls, local, remote)).await;

@@ -81,6 +81,8 @@ pub struct Config {
     /// Failed authentications a client address may make in a minute; past that its
     /// requests get 429 until the minute is over.
     pub api_auth_failures_per_minute: u32,
+    /// SSE and WebSocket streams one API key may hold open at once (per API process).
+    pub api_streams_per_key: usize,
     /// When set, `/metrics` (the API's and each worker's) wants
     /// `Authorization: Bearer <token>`.
     pub metrics_token: Option<SecretText>,
@@ -123,6 +125,7 @@ impl Default for Config {
             api_large_bodies: 2,
             metrics_token: None,
             api_auth_failures_per_minute: 20,
+            api_streams_per_key: 20,
         }
     }
 }

@@ -8,11 +8,12 @@ use entity::{
     queue_control,
 };
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, sea_query::OnConflict,
 };
 
 use crate::{error::RunsError, kind::JobKind, queue::Queue, runs::dispatch};
+use uuid::Uuid;
 
 /// One queue as an operator sees it.
 #[derive(Clone, Debug)]
@@ -99,24 +100,39 @@ async fn release(
     kind: JobKind,
     cutoff: Option<DateTime<Utc>>,
 ) -> Result<usize, RunsError> {
-    let mut q = job_run::Entity::find()
-        .filter(job_run::Column::Kind.eq(kind.as_str()))
-        .filter(job_run::Column::Status.eq(RunStatus::Queued))
-        .filter(job_run::Column::QueueJobId.is_null());
-    if let Some(cutoff) = cutoff {
-        q = q.filter(job_run::Column::UpdatedAt.lt(cutoff));
-    }
-    let held = q.limit(1000).all(db).await?;
+    const PAGE: u64 = 1000;
     let mut released = 0;
-    for run in held {
-        // A sync parent has no task of its own: its runs do.
-        if kind == JobKind::Sync && run.lock_key.is_none() {
-            continue;
+    // Every held run, a page at a time in id order (a dispatched run leaves the filter;
+    // a sync parent stays in it, so the page moves on by id).
+    let mut after = Uuid::nil();
+    loop {
+        let mut q = job_run::Entity::find()
+            .filter(job_run::Column::Kind.eq(kind.as_str()))
+            .filter(job_run::Column::Status.eq(RunStatus::Queued))
+            .filter(job_run::Column::QueueJobId.is_null())
+            .filter(job_run::Column::Id.gt(after));
+        if let Some(cutoff) = cutoff {
+            q = q.filter(job_run::Column::UpdatedAt.lt(cutoff));
         }
-        dispatch(db, queue, run, std::time::Duration::ZERO).await?;
-        released += 1;
+        let held = q
+            .order_by_asc(job_run::Column::Id)
+            .limit(PAGE)
+            .all(db)
+            .await?;
+        let full = held.len() as u64 == PAGE;
+        for run in held {
+            after = run.id;
+            // A sync parent has no task of its own: its runs do.
+            if kind == JobKind::Sync && run.lock_key.is_none() {
+                continue;
+            }
+            dispatch(db, queue, run, std::time::Duration::ZERO).await?;
+            released += 1;
+        }
+        if !full {
+            return Ok(released);
+        }
     }
-    Ok(released)
 }
 
 /// Marks a queued run as held (no task): called by a worker that got its task while the

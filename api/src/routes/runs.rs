@@ -274,21 +274,24 @@ impl RunsApi {
     )]
     async fn events(
         &self,
-        _auth: ApiKey,
+        auth: ApiKey,
         id: Path<String>,
     ) -> Result<EventStream<BoxStream<'static, StreamMessage>>, ApiError> {
+        let slot = self.state.streams.take(auth.principal().key_id)?;
         // Subscribe before reading the snapshot, so nothing falls between the two.
         let mut updates = self.state.hub.subscribe();
         let db = self.state.ctx.db.clone();
         let Some(run) = runs::find(&db, run_id(&id)?).await? else {
             return Err(ApiError::not_found("run"));
         };
-        let history = runs::events(&db, run.id, 0, 200).await?;
+        // The most recent lines: what a person opening a long run wants to see.
+        let history = runs::recent_events(&db, run.id, HISTORY_LINES).await?;
         let stop = self.state.hub.stopped();
         let settle = self.state.hub.interval() * 2;
         let run_id = run.id;
 
         let stream = async_stream::stream! {
+            let _slot = slot;
             let mut last_event = 0;
             for e in &history {
                 last_event = e.id;
@@ -327,7 +330,21 @@ impl RunsApi {
                     }
                     Ok(_) => {}
                     Err(RecvError::Lagged(_)) => {
-                        // Too slow a client: catch up from the database instead.
+                        // Too slow a client: catch up from the database instead, every
+                        // line it missed in order, then the run's state.
+                        loop {
+                            let Ok(page) = runs::events(&db, run_id, last_event, CATCH_UP_PAGE).await else {
+                                break;
+                            };
+                            let full = page.len() as u64 == CATCH_UP_PAGE;
+                            for e in &page {
+                                last_event = e.id;
+                                yield StreamMessage::log(e);
+                            }
+                            if !full {
+                                break;
+                            }
+                        }
                         if let Ok(Some(r)) = runs::find(&db, run_id).await {
                             if r.status.is_terminal() {
                                 ended = Some(r);
@@ -345,13 +362,18 @@ impl RunsApi {
         }
         .boxed();
         Ok(EventStream::new(stream)
-            .keep_alive(Duration::from_secs(15))
+            .keep_alive(Duration::from_secs(10))
             .to_event(|m: StreamMessage| {
                 let kind = m.kind.clone();
                 Event::message(m.to_json_string()).event_type(kind)
             }))
     }
 }
+
+/// Log lines an SSE client gets first: the run's most recent ones.
+const HISTORY_LINES: u64 = 200;
+/// Lines read at once when a slow client catches up from the database.
+const CATCH_UP_PAGE: u64 = 1000;
 
 /// Run ids in paths are parsed here so a malformed one gets the usual error shape.
 /// `max_attempts` overrides a kind's retry policy within 1 to 100.

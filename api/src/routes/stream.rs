@@ -1,17 +1,26 @@
 //! `/api/v1/stream`: a WebSocket with the progress of every run. The client may send a
 //! filter (`{"kinds": [...], "statuses": [...], "run_ids": [...], "account": "..."}`) at
-//! any time; an empty object means everything.
+//! any time; an empty object means everything. Messages from the client are at most
+//! 64 KiB and a filter's lists at most 100 entries each; a client too slow for the
+//! stream is caught up from the database, so it misses no run.
 
 use entity::job_run::{self, RunStatus};
 use futures::{SinkExt, StreamExt};
 use jobs::runs::{self, RunFilter};
-use poem::web::websocket::{Message, WebSocket};
+use poem::web::websocket::{Message, WebSocket, WebSocketConfig};
 use poem_openapi::{OpenApi, types::ToJSON};
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
-use crate::{auth::ApiKey, routes::ApiTags, state::AppState, stream::Update, views::StreamMessage};
+use crate::{
+    auth::ApiKey, error::ApiError, routes::ApiTags, state::AppState, stream::Update,
+    views::StreamMessage,
+};
+
+/// How far before the newest change sent a catch-up starts: rows of other processes may
+/// commit a little after later ones.
+const CATCH_UP_OVERLAP: chrono::Duration = chrono::Duration::seconds(3);
 
 pub struct StreamApi {
     pub state: AppState,
@@ -30,7 +39,30 @@ struct Filter {
     account: Option<String>,
 }
 
+/// The largest message a client may send.
+const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+/// The most entries in each list of a filter.
+const MAX_FILTER_ENTRIES: usize = 100;
+/// Runs read at once when a slow client catches up from the database.
+const CATCH_UP_PAGE: u64 = 1000;
+
 impl Filter {
+    fn parse(text: &str) -> Result<Filter, String> {
+        let filter: Filter = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        for (name, n) in [
+            ("kinds", filter.kinds.len()),
+            ("statuses", filter.statuses.len()),
+            ("run_ids", filter.run_ids.len()),
+        ] {
+            if n > MAX_FILTER_ENTRIES {
+                return Err(format!(
+                    "{name}: at most {MAX_FILTER_ENTRIES} entries, not {n}"
+                ));
+            }
+        }
+        Ok(filter)
+    }
+
     fn matches(&self, run: &job_run::Model) -> bool {
         (self.kinds.is_empty() || self.kinds.contains(&run.kind))
             && (self.statuses.is_empty() || self.statuses.iter().any(|s| s == run.status.as_str()))
@@ -51,11 +83,16 @@ impl StreamApi {
     #[oai(path = "/api/v1/stream", method = "get", operation_id = "stream_runs")]
     async fn stream(
         &self,
-        _auth: ApiKey,
+        auth: ApiKey,
         ws: WebSocket,
-    ) -> poem::web::websocket::BoxWebSocketUpgraded {
+    ) -> Result<poem::web::websocket::BoxWebSocketUpgraded, ApiError> {
+        let slot = self.state.streams.take(auth.principal().key_id)?;
         let state = self.state.clone();
-        ws.on_upgrade(move |socket| async move {
+        let config = WebSocketConfig::default()
+            .max_message_size(Some(MAX_MESSAGE_BYTES))
+            .max_frame_size(Some(MAX_MESSAGE_BYTES));
+        Ok(ws.config(config).on_upgrade(move |socket| async move {
+            let _slot = slot;
             let (mut sink, mut incoming) = socket.split();
             let mut updates = state.hub.subscribe();
             let stop = state.hub.stopped();
@@ -65,6 +102,8 @@ impl StreamApi {
                 let f = RunFilter { status: Some(status), ..RunFilter::default() };
                 active.extend(runs::list(&state.ctx.db, &f, None, 100).await.unwrap_or_default());
             }
+            // Where a catch-up from the database starts: the newest change sent.
+            let mut seen = (chrono::Utc::now(), Uuid::nil());
             for run in &active {
                 let text = StreamMessage::progress(run).to_json_string();
                 if sink.send(Message::Text(text)).await.is_err() {
@@ -75,28 +114,48 @@ impl StreamApi {
                 tokio::select! {
                     () = stop.cancelled() => break,
                     msg = incoming.next() => match msg {
-                        Some(Ok(Message::Text(text))) => match serde_json::from_str::<Filter>(&text) {
+                        Some(Ok(Message::Text(text))) => match Filter::parse(&text) {
                             Ok(f) => filter = f,
                             Err(e) => {
-                                let err = serde_json::json!({ "type": "error", "code": "bad_filter", "message": e.to_string() });
+                                let err = serde_json::json!({ "type": "error", "code": "bad_filter", "message": e });
                                 if sink.send(Message::Text(err.to_string())).await.is_err() { break; }
                             }
                         },
+                        // A message over the limit ends the connection (close code 1009).
                         Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
                         Some(Ok(_)) => {}
                     },
                     update = updates.recv() => match update {
-                        Ok(Update::Run(run)) if filter.matches(&run) => {
-                            let text = StreamMessage::progress(&run).to_json_string();
-                            if sink.send(Message::Text(text)).await.is_err() { break; }
+                        Ok(Update::Run(run)) => {
+                            seen = seen.max((run.updated_at, run.id));
+                            if filter.matches(&run) {
+                                let text = StreamMessage::progress(&run).to_json_string();
+                                if sink.send(Message::Text(text)).await.is_err() { break; }
+                            }
                         }
-                        Ok(_) | Err(RecvError::Lagged(_)) => {}
+                        Ok(Update::Log(_)) => {}
+                        Err(RecvError::Lagged(_)) => {
+                            // Too slow: read every run changed since the last one sent.
+                            let mut from = (seen.0 - CATCH_UP_OVERLAP, Uuid::nil());
+                            while let Ok(page) = runs::changed_after(&state.ctx.db, from, CATCH_UP_PAGE).await {
+                                let full = page.len() as u64 == CATCH_UP_PAGE;
+                                for run in page.iter().filter(|r| filter.matches(r)) {
+                                    let text = StreamMessage::progress(run).to_json_string();
+                                    if sink.send(Message::Text(text)).await.is_err() { return; }
+                                }
+                                if let Some(last) = page.last() {
+                                    from = (last.updated_at, last.id);
+                                    seen = seen.max(from);
+                                }
+                                if !full { break; }
+                            }
+                        }
                         Err(RecvError::Closed) => break,
                     },
                 }
             }
             let _ = sink.close().await;
         })
-        .boxed()
+        .boxed())
     }
 }

@@ -3,14 +3,14 @@
 
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use entity::{
     job_run::{self, RunStatus},
     run_event,
 };
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
+    DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
 };
 use serde_json::Value;
 use uuid::Uuid;
@@ -124,6 +124,8 @@ pub async fn dispatch(
         .col_expr(job_run::Column::QueueJobId, Expr::value(task_id.clone()))
         // A retry's due time stays; the reaper's cutoff counts from this write.
         .col_expr(job_run::Column::UpdatedAt, Expr::value(Utc::now()))
+        // Stream clients tell a new state from one seen by the revision.
+        .col_expr(job_run::Column::Revision, next_revision())
         .filter(job_run::Column::Id.eq(run.id))
         .exec(db)
         .await?;
@@ -282,6 +284,45 @@ pub async fn events(
         .filter(run_event::Column::RunId.eq(run_id))
         .filter(run_event::Column::Id.gt(after))
         .order_by_asc(run_event::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+/// The run's last `n` log lines, oldest first.
+pub async fn recent_events(
+    db: &DatabaseConnection,
+    run_id: Uuid,
+    n: u64,
+) -> Result<Vec<run_event::Model>, DbErr> {
+    let mut events = run_event::Entity::find()
+        .filter(run_event::Column::RunId.eq(run_id))
+        .order_by_desc(run_event::Column::Id)
+        .limit(n)
+        .all(db)
+        .await?;
+    events.reverse();
+    Ok(events)
+}
+
+/// Runs changed after `(updated_at, id)`, in that order: one page of a catch-up.
+pub async fn changed_after(
+    db: &DatabaseConnection,
+    after: (DateTime<Utc>, Uuid),
+    limit: u64,
+) -> Result<Vec<job_run::Model>, DbErr> {
+    job_run::Entity::find()
+        .filter(
+            Condition::any()
+                .add(job_run::Column::UpdatedAt.gt(after.0))
+                .add(
+                    Condition::all()
+                        .add(job_run::Column::UpdatedAt.eq(after.0))
+                        .add(job_run::Column::Id.gt(after.1)),
+                ),
+        )
+        .order_by_asc(job_run::Column::UpdatedAt)
+        .order_by_asc(job_run::Column::Id)
         .limit(limit)
         .all(db)
         .await

@@ -6,3 +6,4 @@ mod exports;
 mod keys;
 mod metrics;
 mod outbound;
+mod streams;
