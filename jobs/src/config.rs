@@ -81,6 +81,9 @@ pub struct Config {
     /// Failed authentications a client address may make in a minute; past that its
     /// requests get 429 until the minute is over.
     pub api_auth_failures_per_minute: u32,
+    /// Lets test-only faults act (a ping's `abort_at` aborts the worker process). Never in
+    /// production.
+    pub test_faults: bool,
     /// SSE and WebSocket streams one API key may hold open at once (per API process).
     pub api_streams_per_key: usize,
     /// When set, `/metrics` (the API's and each worker's) wants
@@ -126,6 +129,7 @@ impl Default for Config {
             metrics_token: None,
             api_auth_failures_per_minute: 20,
             api_streams_per_key: 20,
+            test_faults: false,
         }
     }
 }

@@ -74,6 +74,9 @@ pub enum ErrorCategory {
     Credentials,
     /// eMAG (or what answered at the account's URL) sent a redirect; it is not followed.
     UnexpectedRedirect,
+    /// Every attempt ended with its worker gone (killed, crashed): the run is not tried
+    /// again, since it may be what kills them.
+    WorkerLost,
 }
 
 impl ErrorCategory {
@@ -94,6 +97,7 @@ impl ErrorCategory {
             ErrorCategory::EmailRejected => "email_rejected",
             ErrorCategory::Credentials => "credentials",
             ErrorCategory::UnexpectedRedirect => "unexpected_redirect",
+            ErrorCategory::WorkerLost => "worker_lost",
         }
     }
 }

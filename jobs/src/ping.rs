@@ -34,6 +34,11 @@ pub struct PingParams {
     /// Panic when this step is reached: proves a panicking handler fails its run only.
     #[serde(default)]
     pub panic_at: Option<u64>,
+    /// Abort the whole worker process when this step is reached: a run that kills its
+    /// worker. Only on a worker started with `MAGFLOW_TEST_FAULTS=true`; elsewhere the
+    /// run fails instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub abort_at: Option<u64>,
 }
 
 fn one() -> u64 {
@@ -64,7 +69,7 @@ impl PingParams {
 }
 
 pub async fn run(
-    _ctx: &JobContext,
+    ctx: &JobContext,
     progress: &mut Progress,
     params: PingParams,
     attempt: u32,
@@ -90,6 +95,20 @@ pub async fn run(
         }
         if params.panic_at == Some(step) {
             panic!("ping panicked at step {step} as asked");
+        }
+        if params.abort_at == Some(step) {
+            if !ctx.config.test_faults {
+                return Err(JobError::permanent(
+                    ErrorCategory::InvalidInput,
+                    "abort_at works only on workers started with MAGFLOW_TEST_FAULTS=true",
+                ));
+            }
+            progress.log(
+                Level::Error,
+                format!("ping aborts its worker at step {step}"),
+            );
+            let _ = progress.tick().await;
+            std::process::abort();
         }
         if params.step_ms > 0 {
             progress

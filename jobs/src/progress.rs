@@ -226,6 +226,24 @@ impl Progress {
         });
     }
 
+    /// Whether this attempt still holds its run, locking the run's row for the rest of
+    /// `txn` on PostgreSQL (SQLite's IMMEDIATE transaction holds the write lock already),
+    /// so a take-over waits until what `txn` does in the run's name is committed.
+    pub async fn still_holds(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+    ) -> Result<bool, sea_orm::DbErr> {
+        use sea_orm::{ConnectionTrait, QuerySelect};
+        let mut query = job_run::Entity::find_by_id(self.run_id)
+            .filter(job_run::Column::WorkerId.eq(self.worker_id.as_str()))
+            .filter(job_run::Column::Attempt.eq(self.attempt))
+            .filter(job_run::Column::Status.eq(job_run::RunStatus::Running));
+        if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
+            query = query.lock_exclusive();
+        }
+        Ok(query.one(txn).await?.is_some())
+    }
+
     /// Items per second over this attempt.
     pub fn throughput(&self) -> Option<f64> {
         let secs = self.attempt_started.elapsed().as_secs_f64();

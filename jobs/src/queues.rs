@@ -94,6 +94,46 @@ pub async fn release_orphans(
     Ok(released)
 }
 
+/// Dispatches again queued runs that are due, held by nobody and untouched since
+/// `cutoff` (two lease periods), whatever their task id says: their task was lost (a
+/// queue restarted without persistence, a task deleted by hand). Claims are idempotent,
+/// so a task that was only slow costs one no-op claim. At most 100 a call, oldest first,
+/// so a long backlog is not pushed again all at once.
+pub async fn release_stranded(
+    db: &DatabaseConnection,
+    queue: &Queue,
+    cutoff: DateTime<Utc>,
+) -> Result<usize, RunsError> {
+    let now = Utc::now();
+    let stranded = job_run::Entity::find()
+        .filter(job_run::Column::Status.eq(RunStatus::Queued))
+        .filter(job_run::Column::WorkerId.is_null())
+        .filter(job_run::Column::QueueJobId.is_not_null())
+        .filter(job_run::Column::UpdatedAt.lt(cutoff))
+        .filter(
+            sea_orm::Condition::any()
+                .add(job_run::Column::NextAttemptAt.is_null())
+                .add(job_run::Column::NextAttemptAt.lte(now)),
+        )
+        .order_by_asc(job_run::Column::UpdatedAt)
+        .limit(100)
+        .all(db)
+        .await?;
+    let mut released = 0;
+    for run in stranded {
+        let Some(kind) = JobKind::parse(&run.kind) else {
+            continue;
+        };
+        // A paused queue's runs wait on purpose; a sync parent has no task of its own.
+        if is_paused(db, kind).await? || (kind == JobKind::Sync && run.lock_key.is_none()) {
+            continue;
+        }
+        dispatch(db, queue, run, std::time::Duration::ZERO).await?;
+        released += 1;
+    }
+    Ok(released)
+}
+
 async fn release(
     db: &DatabaseConnection,
     queue: &Queue,

@@ -111,6 +111,7 @@ impl Executor {
                 }
             }
             Ok(Claim::Held(run)) => self.hold(run).await,
+            Ok(Claim::Buried(run)) => self.ended_elsewhere(&run).await,
             Ok(Claim::Gone) => {}
             Err(e) => {
                 // The database is unreachable, so the run cannot even be read: fail the task,
@@ -120,6 +121,21 @@ impl Executor {
             }
         }
         Ok(())
+    }
+
+    /// What follows the end of a run that no attempt recorded (the reaper or a claim
+    /// ended it): its parent's sums, and the notifications of its top-level run.
+    pub async fn ended_elsewhere(&self, run: &job_run::Model) {
+        let ctx = &self.inner.ctx;
+        if let Some(parent) = run.parent_id
+            && let Err(e) = runs::refresh_parent(&ctx.db, parent).await
+        {
+            tracing::warn!(run.id = %run.id, error = %e, "could not update the parent run");
+        }
+        let top = run.parent_id.unwrap_or(run.id);
+        if let Err(e) = jobs::notification::announce(&ctx.db, &ctx.queue, top).await {
+            tracing::warn!(run.id = %top, error = %e, "could not queue notifications");
+        }
     }
 
     /// Leaves a run of a paused queue waiting without a task. If the queue was resumed

@@ -28,6 +28,9 @@ pub enum Claim {
     Held(job_run::Model),
     /// It has ended, was cancelled, or does not exist: drop the task.
     Gone,
+    /// Its attempts were used up by workers that died during them: it was ended `dead`
+    /// here (category `worker_lost`) instead of started again.
+    Buried(job_run::Model),
 }
 
 /// Takes a queued run for `worker_id`, counting a new attempt.
@@ -58,6 +61,15 @@ pub async fn claim(
         && early > Duration::from_secs(1)
     {
         return Ok(Claim::NotNow(run, early));
+    }
+    // Never an attempt past the run's allowance: a run whose every attempt ended with
+    // its worker gone may be what kills them.
+    if run.attempt >= run.max_attempts {
+        return Ok(if bury_lost(db, &run, None).await? {
+            Claim::Buried(run)
+        } else {
+            Claim::NotNow(run, Duration::from_secs(1))
+        });
     }
     let attempt = run.attempt + 1;
     let result = job_run::Entity::update_many()
@@ -103,6 +115,53 @@ pub async fn claim(
         revision: run.revision + 1,
         ..run
     }))
+}
+
+/// Ends a run whose attempts are used up by workers that died during them: `dead`,
+/// category `worker_lost`. Conditional on the run being as read (and, for a running run,
+/// on its heartbeat still being older than `stale_before`), so it races with no one.
+pub async fn bury_lost(
+    db: &DatabaseConnection,
+    run: &job_run::Model,
+    stale_before: Option<chrono::DateTime<Utc>>,
+) -> Result<bool, DbErr> {
+    let now = Utc::now();
+    let holder = run.worker_id.clone().unwrap_or_else(|| "its worker".into());
+    let message = format!(
+        "{holder} stopped during attempt {} of {}; not tried again, since the run may be what stops its workers",
+        run.attempt, run.max_attempts
+    );
+    let mut update = job_run::Entity::update_many();
+    if let Some(cutoff) = stale_before {
+        update = update.filter(job_run::Column::HeartbeatAt.lt(cutoff));
+    }
+    let result = update
+        .col_expr(job_run::Column::Status, Expr::value(RunStatus::Dead))
+        .col_expr(
+            job_run::Column::ErrorCategory,
+            Expr::value(ErrorCategory::WorkerLost.as_str()),
+        )
+        .col_expr(job_run::Column::ErrorMessage, Expr::value(message.clone()))
+        .col_expr(
+            job_run::Column::WorkerId,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            job_run::Column::HeartbeatAt,
+            Expr::value(Option::<chrono::DateTime<Utc>>::None),
+        )
+        .col_expr(job_run::Column::FinishedAt, Expr::value(now))
+        .col_expr(job_run::Column::UpdatedAt, Expr::value(now))
+        .col_expr(job_run::Column::Revision, next_revision())
+        .filter(job_run::Column::Id.eq(run.id))
+        .filter(job_run::Column::Revision.eq(run.revision))
+        .exec(db)
+        .await?;
+    if result.rows_affected == 1 {
+        tracing::warn!(run.id = %run.id, "run dead: every attempt lost its worker");
+        let _ = log(db, run.id, "error", message).await;
+    }
+    Ok(result.rows_affected == 1)
 }
 
 /// How an attempt ended, as recorded on the row.

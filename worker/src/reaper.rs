@@ -32,6 +32,16 @@ pub async fn run(exec: Executor, stop: CancellationToken) {
             Ok(n) => tracing::warn!(runs = n, "queued runs without a queue task were dispatched"),
             Err(e) => tracing::warn!(error = %e, "orphan release failed"),
         }
+        // Queued runs whose task was lost: due, held by nobody, untouched for two leases.
+        let stale = Utc::now() - chrono::Duration::from_std(lease * 2).unwrap_or_default();
+        match jobs::queues::release_stranded(&ctx.db, &ctx.queue, stale).await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(
+                runs = n,
+                "queued runs untouched for two leases were dispatched again"
+            ),
+            Err(e) => tracing::warn!(error = %e, "stranded release failed"),
+        }
     }
 }
 
@@ -47,6 +57,13 @@ pub async fn sweep(exec: &Executor, lease: Duration) -> Result<usize, sea_orm::D
         .await?;
     let mut requeued = 0;
     for run in stale {
+        if run.attempt >= run.max_attempts {
+            // The last attempt's worker died: the run ends here, not in another worker.
+            if lifecycle::bury_lost(&ctx.db, &run, Some(cutoff)).await? {
+                exec.ended_elsewhere(&run).await;
+            }
+            continue;
+        }
         let now = Utc::now();
         let result = job_run::Entity::update_many()
             .col_expr(job_run::Column::Status, Expr::value(RunStatus::Queued))
@@ -64,6 +81,9 @@ pub async fn sweep(exec: &Executor, lease: Duration) -> Result<usize, sea_orm::D
             .filter(job_run::Column::Id.eq(run.id))
             .filter(job_run::Column::Revision.eq(run.revision))
             .filter(job_run::Column::Status.eq(RunStatus::Running))
+            // A heartbeat renewed since the read (it does not bump the revision) means
+            // the holder is alive after all: no take-over.
+            .filter(job_run::Column::HeartbeatAt.lt(cutoff))
             .exec(&ctx.db)
             .await?;
         if result.rows_affected == 0 {

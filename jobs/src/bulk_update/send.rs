@@ -156,7 +156,7 @@ async fn send_account(
     loop {
         while failure.is_none() && in_flight.len() < IN_FLIGHT {
             let Some(chunk) = chunks.next() else { break };
-            mark_sent(&ctx.db, &chunk).await?;
+            mark_sent(ctx, progress, &chunk).await?;
             let body: Vec<Value> = chunk.iter().map(request_item).collect();
             let client = client.clone();
             in_flight.push_back(async move {
@@ -198,10 +198,21 @@ fn request_item(item: &bulk_item::Model) -> Value {
     Value::Object(body)
 }
 
-async fn mark_sent<C: ConnectionTrait>(db: &C, chunk: &[bulk_item::Model]) -> Result<(), JobError> {
+/// Marks a chunk as sent before it goes to eMAG, in the name of the run's current holder
+/// only: an attempt that lost its run (its lease ran out and another worker took over)
+/// stops here, before its next eMAG write.
+async fn mark_sent(
+    ctx: &JobContext,
+    progress: &Progress,
+    chunk: &[bulk_item::Model],
+) -> Result<(), JobError> {
     let Some(first) = chunk.first() else {
         return Ok(());
     };
+    let txn = crate::db::begin_write(&ctx.db).await?;
+    if !progress.still_holds(&txn).await? {
+        return Err(JobError::Interrupted);
+    }
     bulk_item::Entity::update_many()
         .col_expr(bulk_item::Column::State, Expr::value(SENT))
         .col_expr(
@@ -210,8 +221,9 @@ async fn mark_sent<C: ConnectionTrait>(db: &C, chunk: &[bulk_item::Model]) -> Re
         )
         .filter(bulk_item::Column::RunId.eq(first.run_id))
         .filter(bulk_item::Column::Seq.is_in(chunk.iter().map(|i| i.seq)))
-        .exec(db)
+        .exec(&txn)
         .await?;
+    txn.commit().await?;
     Ok(())
 }
 

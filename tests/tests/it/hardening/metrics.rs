@@ -67,10 +67,7 @@ async fn metrics_want_the_token_and_name_no_login() {
     let (status, text) = scrape(&url, Some(TOKEN)).await.expect("scrape");
     assert_eq!(status, 200);
     assert!(text.contains(r#"account="shop""#), "{text}");
-    assert!(
-        !text.contains(LOGIN),
-        "the eMAG login is a label: {text}"
-    );
+    assert!(!text.contains(LOGIN), "the eMAG login is a label: {text}");
 
     // A worker process's own /metrics wants the same token.
     let port = std::net::TcpListener::bind("127.0.0.1:0")

@@ -6,4 +6,5 @@ mod exports;
 mod keys;
 mod metrics;
 mod outbound;
+mod runs;
 mod streams;
