@@ -292,7 +292,10 @@ impl Progress {
 
     /// [`flush`](Self::flush) on `conn`: inside a transaction, the checkpoint commits
     /// together with the page of data it describes, or not at all.
-    pub async fn flush_with<C: ConnectionTrait>(&mut self, conn: &C) -> Result<(), JobError> {
+    pub async fn flush_with<C: ConnectionTrait + sea_orm::TransactionTrait>(
+        &mut self,
+        conn: &C,
+    ) -> Result<(), JobError> {
         self.last_flush = Instant::now();
         let now = Utc::now();
         let c = &self.counters;

@@ -32,6 +32,23 @@ pub async fn run(exec: Executor, stop: CancellationToken) {
             Ok(n) => tracing::warn!(runs = n, "queued runs without a queue task were dispatched"),
             Err(e) => tracing::warn!(error = %e, "orphan release failed"),
         }
+        // Parents left open although every child ended (a refresh lost in a crash).
+        match runs::stuck_parents(&ctx.db).await {
+            Ok(parents) => {
+                for parent in parents {
+                    tracing::warn!(run.id = %parent, "closing a parent whose runs have all ended");
+                    if let Err(e) = runs::refresh_parent(&ctx.db, parent).await {
+                        tracing::warn!(run.id = %parent, error = %e, "could not close a parent");
+                        continue;
+                    }
+                    if let Err(e) = jobs::notification::announce(&ctx.db, &ctx.queue, parent).await
+                    {
+                        tracing::warn!(run.id = %parent, error = %e, "could not queue notifications");
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "stuck parent sweep failed"),
+        }
         // Queued runs whose task was lost: due, held by nobody, untouched for two leases.
         let stale = Utc::now() - chrono::Duration::from_std(lease * 2).unwrap_or_default();
         match jobs::queues::release_stranded(&ctx.db, &ctx.queue, stale).await {

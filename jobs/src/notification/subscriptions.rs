@@ -135,15 +135,6 @@ pub async fn announce(
     {
         return Ok(0);
     }
-    let claimed = job_run::Entity::update_many()
-        .col_expr(job_run::Column::Announced, Expr::value(true))
-        .filter(job_run::Column::Id.eq(id))
-        .filter(job_run::Column::Announced.eq(false))
-        .exec(db)
-        .await?;
-    if claimed.rows_affected == 0 {
-        return Ok(0);
-    }
     let mut notices: Vec<Value> = list(db)
         .await?
         .into_iter()
@@ -163,20 +154,35 @@ pub async fn announce(
     {
         notices.push(json!({ "recipients": schedule.notify, "run_id": run.id, "locale": "ro" }));
     }
-    for params in &notices {
-        runs::enqueue(
-            db,
-            queue,
-            NewRun {
-                kind: JobKind::Notification,
-                params: params.clone(),
-                account: run.account.clone(),
-                max_attempts: None,
-                parent_id: None,
-                lock_key: None,
-            },
-        )
+    // The flag and the notification runs commit together: a crash between the two can
+    // neither lose the notifications (flag set, no runs) nor send them twice.
+    let txn = crate::db::begin_write(db).await?;
+    let claimed = job_run::Entity::update_many()
+        .col_expr(job_run::Column::Announced, Expr::value(true))
+        .filter(job_run::Column::Id.eq(id))
+        .filter(job_run::Column::Announced.eq(false))
+        .exec(&txn)
         .await?;
+    if claimed.rows_affected == 0 {
+        return Ok(0);
+    }
+    let mut inserted = Vec::with_capacity(notices.len());
+    for params in &notices {
+        let new = NewRun {
+            kind: JobKind::Notification,
+            params: params.clone(),
+            account: run.account.clone(),
+            max_attempts: None,
+            parent_id: None,
+            lock_key: None,
+        };
+        inserted.push(runs::insert(&txn, new).await?);
+    }
+    txn.commit().await?;
+    // Committed runs without a task yet: a crash here leaves them to the reaper, which
+    // dispatches queued runs that have none.
+    for run in inserted {
+        runs::dispatch(db, queue, run, std::time::Duration::ZERO).await?;
     }
     Ok(notices.len())
 }

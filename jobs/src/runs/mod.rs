@@ -21,7 +21,7 @@ mod parents;
 pub mod retry;
 
 use parents::children;
-pub use parents::refresh_parent;
+pub use parents::{refresh_parent, stuck_parents};
 
 /// A run to create. `params` must already be validated (`registry::validate`).
 #[derive(Clone, Debug)]

@@ -4,7 +4,9 @@
 use chrono::Utc;
 use entity::job_run::{self, RunStatus};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, sea_query::Expr,
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, SqliteTransactionMode, TransactionOptions, TransactionSession, TransactionTrait,
+    sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -23,7 +25,33 @@ pub(super) async fn children<C: ConnectionTrait>(
 
 /// Recomputes a parent run from its children: counters are their sums; it is running
 /// once any has started, and ends when all have ended (succeeded only if all did).
-pub async fn refresh_parent<C: ConnectionTrait>(db: &C, parent: Uuid) -> Result<(), DbErr> {
+///
+/// Under the parent's row lock (PostgreSQL `FOR UPDATE`; SQLite's IMMEDIATE transaction
+/// holds the write lock), so refreshes by children that end at the same moment take
+/// turns: each reads what the previous ones committed, and a refresh that read an older
+/// state can never be written after a newer one (a parent left running forever).
+pub async fn refresh_parent<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    parent: Uuid,
+) -> Result<(), DbErr> {
+    let txn = db
+        .begin_with_options(TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..TransactionOptions::default()
+        })
+        .await?;
+    let mut lock = job_run::Entity::find_by_id(parent);
+    if txn.get_database_backend() == DbBackend::Postgres {
+        lock = lock.lock_exclusive();
+    }
+    if lock.one(&txn).await?.is_none() {
+        return Ok(());
+    }
+    refresh_locked(&txn, parent).await?;
+    txn.commit().await
+}
+
+async fn refresh_locked<C: ConnectionTrait>(db: &C, parent: Uuid) -> Result<(), DbErr> {
     let runs = children(db, parent).await?;
     if runs.is_empty() {
         return Ok(());
@@ -138,4 +166,32 @@ pub async fn refresh_parent<C: ConnectionTrait>(db: &C, parent: Uuid) -> Result<
         .exec(db)
         .await?;
     Ok(())
+}
+
+/// Parents that are not over although every child is: a refresh was lost (a crash
+/// between a child's end and its parent's refresh). The reaper ends them.
+pub async fn stuck_parents<C: ConnectionTrait>(db: &C) -> Result<Vec<Uuid>, DbErr> {
+    use sea_orm::sea_query::Query;
+    let open = [RunStatus::Queued, RunStatus::Running];
+    let parents = Query::select()
+        .column(job_run::Column::ParentId)
+        .from(job_run::Entity)
+        .and_where(job_run::Column::ParentId.is_not_null())
+        .to_owned();
+    let open_parents = Query::select()
+        .column(job_run::Column::ParentId)
+        .from(job_run::Entity)
+        .and_where(job_run::Column::ParentId.is_not_null())
+        .and_where(job_run::Column::Status.is_in(open))
+        .to_owned();
+    job_run::Entity::find()
+        .select_only()
+        .column(job_run::Column::Id)
+        .filter(job_run::Column::Status.is_in(open))
+        .filter(job_run::Column::Id.in_subquery(parents))
+        .filter(job_run::Column::Id.not_in_subquery(open_parents))
+        .limit(100)
+        .into_tuple()
+        .all(db)
+        .await
 }

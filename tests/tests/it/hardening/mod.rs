@@ -6,5 +6,6 @@ mod exports;
 mod keys;
 mod metrics;
 mod outbound;
+mod parents;
 mod runs;
 mod streams;
