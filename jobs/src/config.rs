@@ -81,6 +81,8 @@ pub struct Config {
     /// Failed authentications a client address may make in a minute; past that its
     /// requests get 429 until the minute is over.
     pub api_auth_failures_per_minute: u32,
+    /// The shortest interval between two ticks a schedule may have.
+    pub schedule_min_interval_s: u64,
     /// Lets test-only faults act (a ping's `abort_at` aborts the worker process). Never in
     /// production.
     pub test_faults: bool,
@@ -130,6 +132,7 @@ impl Default for Config {
             api_auth_failures_per_minute: 20,
             api_streams_per_key: 20,
             test_faults: false,
+            schedule_min_interval_s: 60,
         }
     }
 }
@@ -311,6 +314,10 @@ impl Config {
             })
             .trim_end_matches('/')
             .to_owned()
+    }
+
+    pub fn schedule_min_interval(&self) -> Duration {
+        Duration::from_secs(self.schedule_min_interval_s)
     }
 
     pub fn stream_poll(&self) -> Duration {

@@ -74,6 +74,12 @@ pub enum ErrorCategory {
     Credentials,
     /// eMAG (or what answered at the account's URL) sent a redirect; it is not followed.
     UnexpectedRedirect,
+    /// The run's eMAG account was deleted while it was queued or running: it was
+    /// cancelled, and the account's synced data deleted with it.
+    AccountDeleted,
+    /// The mail server refused magflow's login, TLS, sender or message: the SMTP
+    /// settings need fixing; no recipient was suppressed.
+    SmtpConfig,
     /// Every attempt ended with its worker gone (killed, crashed): the run is not tried
     /// again, since it may be what kills them.
     WorkerLost,
@@ -98,6 +104,8 @@ impl ErrorCategory {
             ErrorCategory::Credentials => "credentials",
             ErrorCategory::UnexpectedRedirect => "unexpected_redirect",
             ErrorCategory::WorkerLost => "worker_lost",
+            ErrorCategory::SmtpConfig => "smtp_config",
+            ErrorCategory::AccountDeleted => "account_deleted",
         }
     }
 }

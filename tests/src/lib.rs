@@ -59,6 +59,10 @@ pub struct Options {
     pub emag_http_hosts: Option<Vec<String>>,
     /// `MAGFLOW_METRICS_TOKEN`.
     pub metrics_token: Option<String>,
+    /// `MAGFLOW_SMTP_FROM`; default `magflow <magflow@test.invalid>`.
+    pub smtp_from: Option<String>,
+    /// `MAGFLOW_SCHEDULE_MIN_INTERVAL_S`; default 1 (the schedule tests fire every second).
+    pub schedule_min_interval_s: Option<u64>,
 }
 
 impl Default for Options {
@@ -76,6 +80,8 @@ impl Default for Options {
             database_url: None,
             emag_http_hosts: None,
             metrics_token: None,
+            smtp_from: None,
+            schedule_min_interval_s: None,
         }
     }
 }
@@ -199,7 +205,10 @@ pub async fn test_config(
         exports_dir: dir.join("exports").display().to_string(),
         export_retention_hours: opts.export_retention_hours,
         smtp_url: opts.smtp_url.clone().map(SecretUrl::new),
-        smtp_from: "magflow <magflow@test.invalid>".into(),
+        smtp_from: opts
+            .smtp_from
+            .clone()
+            .unwrap_or_else(|| "magflow <magflow@test.invalid>".into()),
         public_url: Some("https://magflow.example.ro".into()),
         cors_origins: opts.cors_origins.clone(),
         // The simulator answers plain HTTP on this machine.
@@ -208,6 +217,8 @@ pub async fn test_config(
             .clone()
             .unwrap_or_else(|| vec!["127.0.0.1".into()]),
         metrics_token: opts.metrics_token.clone().map(jobs::SecretText::new),
+        // The schedule tests fire every second; the 60 s floor has a test of its own.
+        schedule_min_interval_s: opts.schedule_min_interval_s.unwrap_or(1),
         ..Config::default()
     };
     (config, key)

@@ -23,11 +23,17 @@ pub struct Received {
 
 impl SmtpSink {
     pub fn start() -> SmtpSink {
+        SmtpSink::start_with(&[])
+    }
+
+    /// A sink started with extra options of `smtp_sink.py` (`--auth-fails`).
+    pub fn start_with(options: &[&str]) -> SmtpSink {
         let dir = tempfile::tempdir().expect("sink dir");
         let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("support/smtp_sink.py");
         let mut child = Command::new("python3")
             .arg(&script)
             .arg(dir.path())
+            .args(options)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()

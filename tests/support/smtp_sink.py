@@ -3,9 +3,11 @@
 Listens on a free loopback port, prints the port on its first line of output, and
 writes each message it accepts to DIR as N.eml (after an envelope line `X-Rcpt-To:`).
 Recipients whose local part starts with `bounce` are refused with 550 (a permanent
-refusal); those starting with `later` get 451 (try again later).
+refusal); those starting with `later` get 451 (try again later). Senders whose local
+part starts with `refused` get 550 to MAIL FROM. With --auth-fails the server offers
+AUTH and refuses every login with 535.
 
-usage: python3 smtp_sink.py DIR
+usage: python3 smtp_sink.py DIR [--auth-fails]
 """
 
 import asyncio
@@ -15,12 +17,24 @@ import socket
 import sys
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
+
+
+def refuse_every_login(server, session, envelope, mechanism, auth_data):
+    return AuthResult(success=False, handled=False)
 
 
 class Sink:
     def __init__(self, directory):
         self.directory = directory
         self.counter = itertools.count(1)
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        if address.split("@", 1)[0].lower().startswith("refused"):
+            return "550 5.7.1 <%s>: sender refused" % address
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         local = address.split("@", 1)[0].lower()
@@ -48,7 +62,10 @@ def main():
     probe.bind(("127.0.0.1", 0))
     port = probe.getsockname()[1]
     probe.close()
-    controller = Controller(Sink(directory), hostname="127.0.0.1", port=port)
+    options = {}
+    if "--auth-fails" in sys.argv[2:]:
+        options = {"authenticator": refuse_every_login, "auth_require_tls": False}
+    controller = Controller(Sink(directory), hostname="127.0.0.1", port=port, **options)
     controller.start()
     print(port, flush=True)
     try:

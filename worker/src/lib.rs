@@ -63,6 +63,7 @@ pub async fn run(
     let reaper_stop = CancellationToken::new();
     let reaper = tokio::spawn(reaper::run(exec.clone(), reaper_stop.clone()));
     let scheduler = tokio::spawn(scheduler::run(exec.clone(), reaper_stop.clone()));
+    let maintenance = tokio::spawn(scheduler::maintenance(exec.clone(), reaper_stop.clone()));
 
     let stopping = CancellationToken::new();
     let mut queues = tokio::task::JoinSet::new();
@@ -99,6 +100,7 @@ pub async fn run(
     reaper_stop.cancel();
     let _ = reaper.await;
     let _ = scheduler.await;
+    let _ = maintenance.await;
     tracing::info!(worker.id = %worker_id, "worker stopped");
     result
 }

@@ -227,7 +227,9 @@ pub async fn end_attempt(
         } => (RunStatus::Queued, Some(category.as_str()), Some(message)),
     };
     update = update.col_expr(job_run::Column::Status, Expr::value(status));
-    if !matches!(ending, Ending::HandBack) {
+    // A hand-back keeps the last error; a cancelled run keeps what it was stopped for
+    // (`account_deleted`).
+    if !matches!(ending, Ending::HandBack | Ending::Cancelled) {
         update = update
             .col_expr(job_run::Column::ErrorCategory, Expr::value(category))
             .col_expr(job_run::Column::ErrorMessage, Expr::value(message));

@@ -13,22 +13,29 @@ use crate::Executor;
 
 pub const EVERY: Duration = Duration::from_millis(250);
 
+/// The hourly retention purge, claimed once per hour across processes and checked each
+/// minute. On a task of its own: a long purge never makes a schedule tick late.
+pub async fn maintenance(exec: Executor, stop: CancellationToken) {
+    let ctx = exec.ctx();
+    loop {
+        match jobs::retention::run_hourly(&ctx.db, &ctx.config, Utc::now()).await {
+            Ok(Some(purged)) => tracing::info!(?purged, "retention purge done"),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "retention purge failed"),
+        }
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(Duration::from_secs(60)) => {}
+        }
+    }
+}
+
 pub async fn run(exec: Executor, stop: CancellationToken) {
     let ctx = exec.ctx();
-    let mut maintenance_checked: Option<tokio::time::Instant> = None;
     loop {
         tokio::select! {
             () = stop.cancelled() => return,
             () = tokio::time::sleep(EVERY) => {}
-        }
-        // The hourly purge: claimed once per hour across processes; checked each minute.
-        if maintenance_checked.is_none_or(|t| t.elapsed() >= Duration::from_secs(60)) {
-            maintenance_checked = Some(tokio::time::Instant::now());
-            match jobs::retention::run_hourly(&ctx.db, &ctx.config, Utc::now()).await {
-                Ok(Some(purged)) => tracing::info!(?purged, "retention purge done"),
-                Ok(None) => {}
-                Err(e) => tracing::warn!(error = %e, "retention purge failed"),
-            }
         }
         match fire::fire_due(&ctx.db, &ctx.queue, Utc::now()).await {
             Ok(fired) => {
@@ -36,6 +43,9 @@ pub async fn run(exec: Executor, stop: CancellationToken) {
                     match what {
                         Fired::Enqueued(run) => {
                             tracing::info!(schedule.id = %schedule, run.id = %run, "schedule fired");
+                        }
+                        Fired::SkippedBacklog => {
+                            tracing::info!(schedule.id = %schedule, "tick skipped: a run of an earlier tick is still waiting in its queue");
                         }
                         Fired::SkippedOverlap => {
                             tracing::info!(schedule.id = %schedule, "tick skipped: the previous run is still active");

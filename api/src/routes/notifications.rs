@@ -62,6 +62,18 @@ pub enum Created {
     Created(Json<SubscriptionView>),
 }
 
+/// An address the mail server refused for good; it is skipped until removed here.
+#[derive(Object, Debug)]
+#[oai(skip_serializing_if_is_none)]
+pub struct SuppressionView {
+    pub address: String,
+    /// The server's answer, e.g. `550 5.1.1 mailbox unavailable`.
+    pub reason: String,
+    /// The notification run that met the refusal.
+    pub run_id: Option<Uuid>,
+    pub at: DateTime<Utc>,
+}
+
 #[derive(ApiResponse)]
 pub enum Deleted {
     #[oai(status = 204)]
@@ -156,6 +168,55 @@ impl NotificationsApi {
             &principal.actor(),
             "notification.unsubscribe",
             &format!("subscription:{id}"),
+            None,
+        )
+        .await?;
+        Ok(Deleted::Deleted)
+    }
+
+    /// List suppressed addresses
+    ///
+    /// Addresses whose mailbox the mail server refused for good (550, 551 or 553 to
+    /// `RCPT TO`); notifications skip them. Admins only.
+    #[oai(
+        path = "/api/v1/notifications/suppressions",
+        method = "get",
+        operation_id = "list_suppressions"
+    )]
+    async fn suppressions(&self, auth: ApiKey) -> Result<Json<Vec<SuppressionView>>, ApiError> {
+        auth.admin()?;
+        let rows = subscriptions::suppressions(&self.state.ctx.db).await?;
+        Ok(Json(
+            rows.into_iter()
+                .map(|s| SuppressionView {
+                    address: s.address,
+                    reason: s.reason,
+                    run_id: s.run_id,
+                    at: s.at,
+                })
+                .collect(),
+        ))
+    }
+
+    /// Remove a suppressed address
+    ///
+    /// The address is tried again by the next notification. Admins only; audited.
+    #[oai(
+        path = "/api/v1/notifications/suppressions/:address",
+        method = "delete",
+        operation_id = "delete_suppression"
+    )]
+    async fn unsuppress(&self, auth: ApiKey, address: Path<String>) -> Result<Deleted, ApiError> {
+        let principal = auth.admin()?;
+        let db = &self.state.ctx.db;
+        if !subscriptions::unsuppress(db, &address).await? {
+            return Err(ApiError::not_found("suppressed address"));
+        }
+        audit::record(
+            db,
+            &principal.actor(),
+            "notification.unsuppress",
+            &format!("address:{}", address.0),
             None,
         )
         .await?;

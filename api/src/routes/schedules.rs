@@ -190,9 +190,15 @@ impl SchedulesApi {
     async fn create(&self, auth: ApiKey, body: Body<ScheduleRequest>) -> Result<Created, ApiError> {
         let principal = auth.admin()?;
         let spec = spec_of(&body)?;
-        let s = store::create(&self.state.ctx.db, &spec, &principal.actor(), Utc::now())
-            .await
-            .map_err(schedule_error)?;
+        let s = store::create(
+            &self.state.ctx.db,
+            &spec,
+            &principal.actor(),
+            Utc::now(),
+            self.state.ctx.config.schedule_min_interval(),
+        )
+        .await
+        .map_err(schedule_error)?;
         self.audit(&principal.actor(), "schedule.create", s.id)
             .await?;
         Ok(Created::Created(Json(self.view(s).await?)))
@@ -238,9 +244,15 @@ impl SchedulesApi {
         let principal = auth.admin()?;
         let current = self.load(&id).await?;
         let spec = spec_of(&body)?;
-        let s = store::update(&self.state.ctx.db, current, &spec, Utc::now())
-            .await
-            .map_err(schedule_error)?;
+        let s = store::update(
+            &self.state.ctx.db,
+            current,
+            &spec,
+            Utc::now(),
+            self.state.ctx.config.schedule_min_interval(),
+        )
+        .await
+        .map_err(schedule_error)?;
         self.audit(&principal.actor(), "schedule.update", s.id)
             .await?;
         Ok(Json(self.view(s).await?))

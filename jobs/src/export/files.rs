@@ -25,7 +25,19 @@ pub fn content_type(format: &str) -> &'static str {
     }
 }
 
-/// Deletes files (finished or left half-written) older than `retention`; how many.
+/// Whether `name` is a file magflow wrote: `<run id>.csv|xlsx`, or the same with `.part`
+/// while it is written. Nothing else in the directory is ever deleted: an operator may
+/// point `MAGFLOW_EXPORTS_DIR` at a directory that holds other files.
+pub fn is_export_file(name: &str) -> bool {
+    let name = name.strip_suffix(".part").unwrap_or(name);
+    name.rsplit_once('.').is_some_and(|(stem, ext)| {
+        matches!(ext, "csv" | "xlsx")
+            && Uuid::try_parse(stem).is_ok_and(|id| id.to_string() == stem)
+    })
+}
+
+/// Deletes export files (finished or left half-written) older than `retention`; how
+/// many. Only files named as magflow names them.
 pub fn remove_expired(dir: &Path, retention: Duration) -> usize {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return 0;
@@ -39,9 +51,33 @@ pub fn remove_expired(dir: &Path, retention: Duration) -> usize {
             .ok()
             .and_then(|t| now.duration_since(t).ok())
             .is_some_and(|age| age > retention);
-        if old && entry.path().is_file() && std::fs::remove_file(entry.path()).is_ok() {
+        let ours = entry.file_name().to_str().is_some_and(is_export_file);
+        if old && ours && entry.path().is_file() && std::fs::remove_file(entry.path()).is_ok() {
             removed += 1;
         }
     }
     removed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_export_file;
+
+    #[test]
+    fn only_files_named_by_magflow_are_exports() {
+        let id = "01a2352c-552d-70fd-8dfb-07a19952a31b";
+        for ours in ["csv", "xlsx", "csv.part", "xlsx.part"] {
+            assert!(is_export_file(&format!("{id}.{ours}")), "{ours}");
+        }
+        for theirs in [
+            "notes.csv".to_owned(),
+            format!("{id}.txt"),
+            format!("{id}.csv.bak"),
+            format!("x{id}.csv"),
+            "01A2352C-552D-70FD-8DFB-07A19952A31B.csv".to_owned(),
+            ".bashrc".to_owned(),
+        ] {
+            assert!(!is_export_file(&theirs), "{theirs}");
+        }
+    }
 }

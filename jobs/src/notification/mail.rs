@@ -1,58 +1,219 @@
-//! Sending one message over SMTP with lettre.
+//! Sending one message over SMTP, one command at a time (lettre's connection), so a
+//! refusal is known by the step it came at. Only the server's refusal of the recipient's
+//! mailbox (550, 551 or 553 to `RCPT TO`) is about the address; a refused login,
+//! STARTTLS, sender or message is about magflow's mail settings, and suppresses no one.
+
+use std::time::Duration;
 
 use lettre::{
-    AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
+    Message,
+    address::Address,
     message::{Mailbox, MultiPart},
+    transport::smtp::{
+        authentication::{Credentials, Mechanism},
+        client::{AsyncSmtpConnection, TlsParameters},
+        commands::{Data, Mail, Rcpt},
+        extension::ClientId,
+    },
 };
 
 use super::templates::Rendered;
 use crate::config::SecretUrl;
 
+const TIMEOUT: Duration = Duration::from_secs(30);
+
 /// How one delivery ended.
 #[derive(Debug)]
 pub enum Delivery {
     Sent,
-    /// The server refused this recipient for good (5xx): do not try again.
+    /// The server refused this recipient's mailbox for good: do not try it again.
     Rejected(String),
+    /// Not an address at all: counted as refused, suppressed nowhere.
+    Invalid(String),
     /// Worth another try later (4xx, connection trouble).
     Deferred(String),
+    /// The mail settings are wrong (login, TLS, sender, message): the run fails as
+    /// `smtp_config` and no recipient is blamed.
+    Config(String),
 }
 
-/// The transport for `MAGFLOW_SMTP_URL`. `?tls=starttls` is accepted as lettre's
-/// `tls=required` (STARTTLS, refusing a server without it).
-pub fn transport(url: &SecretUrl) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
-    let url = url.expose().replace("tls=starttls", "tls=required");
-    AsyncSmtpTransport::<Tokio1Executor>::from_url(&url)
-        .map(|b| b.timeout(Some(std::time::Duration::from_secs(30))).build())
-        // lettre's error names the problem, never the URL's password.
-        .map_err(|e| format!("MAGFLOW_SMTP_URL: {e}"))
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Security {
+    Plain,
+    /// STARTTLS, refusing a server without it (`?tls=starttls` or `?tls=required`).
+    StartTls,
+    /// STARTTLS when offered (`?tls=opportunistic`).
+    Opportunistic,
+    /// TLS from the first byte (`smtps://`).
+    Wrapper,
 }
 
-pub async fn send(
-    transport: &AsyncSmtpTransport<Tokio1Executor>,
-    from: &Mailbox,
-    to: &str,
-    message: &Rendered,
-) -> Delivery {
-    let to: Mailbox = match to.parse() {
-        Ok(m) => m,
-        Err(e) => return Delivery::Rejected(format!("not an e-mail address: {e}")),
-    };
-    let email = Message::builder()
-        .from(from.clone())
-        .to(to)
-        .subject(message.subject.clone())
-        .multipart(MultiPart::alternative_plain_html(
-            message.text.clone(),
-            message.html.clone(),
-        ));
-    let email = match email {
-        Ok(e) => e,
-        Err(e) => return Delivery::Rejected(format!("cannot build the message: {e}")),
-    };
-    match transport.send(email).await {
-        Ok(_) => Delivery::Sent,
-        Err(e) if e.is_permanent() => Delivery::Rejected(e.to_string()),
-        Err(e) => Delivery::Deferred(e.to_string()),
+/// `MAGFLOW_SMTP_URL`, read: `smtp://[user:pass@]host:port` (plain),
+/// `…?tls=starttls`, or `smtps://…` (TLS).
+pub struct Smtp {
+    host: String,
+    port: u16,
+    security: Security,
+    credentials: Option<Credentials>,
+}
+
+impl Smtp {
+    pub fn from_url(url: &SecretUrl) -> Result<Smtp, String> {
+        // Errors name the problem, never the URL (it may hold a password).
+        let parsed = url::Url::parse(url.expose())
+            .map_err(|e| format!("MAGFLOW_SMTP_URL: not a URL ({e})"))?;
+        let host = parsed
+            .host_str()
+            .ok_or("MAGFLOW_SMTP_URL: no host")?
+            .trim_matches(['[', ']'])
+            .to_owned();
+        let tls_param = parsed
+            .query_pairs()
+            .find(|(k, _)| k == "tls")
+            .map(|(_, v)| v.into_owned());
+        let (security, default_port) = match (parsed.scheme(), tls_param.as_deref()) {
+            ("smtp", None) => (Security::Plain, 25),
+            ("smtp", Some("starttls" | "required")) => (Security::StartTls, 587),
+            ("smtp", Some("opportunistic")) => (Security::Opportunistic, 587),
+            ("smtps", None) => (Security::Wrapper, 465),
+            _ => {
+                return Err(
+                    "MAGFLOW_SMTP_URL: use smtp://, smtp://…?tls=starttls or smtps://".into(),
+                );
+            }
+        };
+        let decode = |s: &str| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8()
+                .map(|d| d.into_owned())
+                .map_err(|_| "MAGFLOW_SMTP_URL: the user or password is not valid UTF-8")
+        };
+        let credentials = if parsed.username().is_empty() {
+            None
+        } else {
+            Some(Credentials::new(
+                decode(parsed.username())?,
+                decode(parsed.password().unwrap_or_default())?,
+            ))
+        };
+        Ok(Smtp {
+            host,
+            port: parsed.port().unwrap_or(default_port),
+            security,
+            credentials,
+        })
+    }
+
+    pub async fn send(&self, from: &Mailbox, to: &str, message: &Rendered) -> Delivery {
+        let to: Mailbox = match to.parse() {
+            Ok(m) => m,
+            Err(e) => return Delivery::Invalid(format!("not an e-mail address: {e}")),
+        };
+        let address: Address = to.email.clone();
+        let email = Message::builder()
+            .from(from.clone())
+            .to(to)
+            .subject(message.subject.clone())
+            .multipart(MultiPart::alternative_plain_html(
+                message.text.clone(),
+                message.html.clone(),
+            ));
+        let email = match email {
+            Ok(e) => e.formatted(),
+            Err(e) => return Delivery::Config(format!("cannot build the message: {e}")),
+        };
+        match self.deliver(from, address, &email).await {
+            Ok(()) => Delivery::Sent,
+            Err(d) => d,
+        }
+    }
+
+    async fn deliver(&self, from: &Mailbox, to: Address, email: &[u8]) -> Result<(), Delivery> {
+        let hello = ClientId::default();
+        let tls = || {
+            TlsParameters::new(self.host.clone())
+                .map_err(|e| Delivery::Config(format!("TLS settings: {e}")))
+        };
+        let wrapper = match self.security {
+            Security::Wrapper => Some(tls()?),
+            _ => None,
+        };
+        let mut conn = AsyncSmtpConnection::connect_tokio1(
+            (self.host.as_str(), self.port),
+            Some(TIMEOUT),
+            &hello,
+            wrapper,
+            None,
+        )
+        .await
+        .map_err(|e| at_connect("connecting", &e))?;
+        let outcome = self.converse(&mut conn, &hello, from, to, email).await;
+        if outcome.is_ok() {
+            let _ = conn.quit().await;
+        } else {
+            conn.abort().await;
+        }
+        outcome
+    }
+
+    async fn converse(
+        &self,
+        conn: &mut AsyncSmtpConnection,
+        hello: &ClientId,
+        from: &Mailbox,
+        to: Address,
+        email: &[u8],
+    ) -> Result<(), Delivery> {
+        match self.security {
+            Security::StartTls | Security::Opportunistic if conn.can_starttls() => {
+                let params = TlsParameters::new(self.host.clone())
+                    .map_err(|e| Delivery::Config(format!("TLS settings: {e}")))?;
+                conn.starttls(params, hello)
+                    .await
+                    .map_err(|e| at_connect("STARTTLS", &e))?;
+            }
+            Security::StartTls => {
+                return Err(Delivery::Config(
+                    "the mail server does not offer STARTTLS, which MAGFLOW_SMTP_URL requires"
+                        .into(),
+                ));
+            }
+            _ => {}
+        }
+        if let Some(credentials) = &self.credentials {
+            conn.auth(&[Mechanism::Plain, Mechanism::Login], credentials)
+                .await
+                .map_err(|e| at_connect("the login", &e))?;
+        }
+        conn.command(Mail::new(Some(from.email.clone()), Vec::new()))
+            .await
+            .map_err(|e| at_connect("the sender (MAIL FROM)", &e))?;
+        if let Err(e) = conn.command(Rcpt::new(to, Vec::new())).await {
+            let code = e.status().map(u16::from);
+            return Err(if e.is_transient() || !e.is_permanent() {
+                Delivery::Deferred(e.to_string())
+            } else if matches!(code, Some(550 | 551 | 553)) {
+                Delivery::Rejected(e.to_string())
+            } else {
+                // 554 relay denied and the like: the server will not take mail from us.
+                Delivery::Config(format!("the server refused the recipient step: {e}"))
+            });
+        }
+        conn.command(Data)
+            .await
+            .map_err(|e| at_connect("DATA", &e))?;
+        conn.message(email)
+            .await
+            .map_err(|e| at_connect("the message", &e))?;
+        Ok(())
+    }
+}
+
+/// A failure before the recipient was named: passing trouble, or the mail settings.
+fn at_connect(step: &str, e: &lettre::transport::smtp::Error) -> Delivery {
+    if e.is_permanent() || e.is_tls() {
+        Delivery::Config(format!("the mail server refused {step}: {e}"))
+    } else {
+        Delivery::Deferred(format!("{step}: {e}"))
     }
 }

@@ -79,8 +79,8 @@ pub async fn run(
             "MAGFLOW_SMTP_URL is not set: notifications cannot be sent",
         ));
     };
-    let transport =
-        mail::transport(url).map_err(|e| JobError::permanent(ErrorCategory::NotConfigured, e))?;
+    let smtp = mail::Smtp::from_url(url)
+        .map_err(|e| JobError::permanent(ErrorCategory::NotConfigured, e))?;
     let from = ctx.config.smtp_from.parse().map_err(|_| {
         JobError::permanent(
             ErrorCategory::NotConfigured,
@@ -130,7 +130,7 @@ pub async fn run(
             progress.log(Level::Warn, format!("{to} skipped: refused before"));
             continue;
         }
-        match mail::send(&transport, &from, to, &message).await {
+        match smtp.send(&from, to, &message).await {
             mail::Delivery::Sent => {
                 delivered.push(to.clone());
                 progress.record(ItemOutcome::Created, 1);
@@ -141,6 +141,19 @@ pub async fn run(
                 progress.record(ItemOutcome::Failed, 1);
                 progress.log(Level::Warn, format!("{to} refused for good: {reason}"));
                 suppress(ctx, to, &reason, progress.run_id()).await?;
+            }
+            mail::Delivery::Invalid(reason) => {
+                rejected += 1;
+                progress.record(ItemOutcome::Failed, 1);
+                progress.log(Level::Warn, format!("{to} refused: {reason}"));
+            }
+            mail::Delivery::Config(reason) => {
+                // Nobody is to blame but the settings: stop, suppress no one.
+                progress.log(Level::Error, format!("not sent to {to}: {reason}"));
+                return Err(JobError::permanent(
+                    ErrorCategory::SmtpConfig,
+                    format!("{reason}; check MAGFLOW_SMTP_URL and MAGFLOW_SMTP_FROM"),
+                ));
             }
             mail::Delivery::Deferred(reason) => {
                 progress.log(Level::Warn, format!("{to} not delivered yet: {reason}"));

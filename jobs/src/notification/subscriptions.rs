@@ -186,3 +186,23 @@ pub async fn announce(
     }
     Ok(notices.len())
 }
+
+/// Addresses the mail server refused for good, newest first (at most 1,000).
+pub async fn suppressions(
+    db: &DatabaseConnection,
+) -> Result<Vec<entity::email_suppression::Model>, sea_orm::DbErr> {
+    use sea_orm::{QueryOrder, QuerySelect};
+    entity::email_suppression::Entity::find()
+        .order_by_desc(entity::email_suppression::Column::At)
+        .limit(1000)
+        .all(db)
+        .await
+}
+
+/// Lets `address` be tried again; false if it was not suppressed.
+pub async fn unsuppress(db: &DatabaseConnection, address: &str) -> Result<bool, sea_orm::DbErr> {
+    let r = entity::email_suppression::Entity::delete_by_id(address.to_owned())
+        .exec(db)
+        .await?;
+    Ok(r.rows_affected > 0)
+}

@@ -39,6 +39,10 @@ pub enum Fired {
     Enqueued(Uuid),
     /// The previous run was still active (overlap `skip`).
     SkippedOverlap,
+    /// A run of an earlier tick is still waiting in its queue: a schedule never has more
+    /// than one, whatever its overlap policy (a stopped worker fleet must not come back
+    /// to a pile of runs).
+    SkippedBacklog,
     /// Missed while nothing ran (misfire `skip`).
     Missed,
     /// The template no longer makes a valid run (say its account was deleted): the tick
@@ -54,6 +58,7 @@ impl Fired {
         match self {
             Fired::Enqueued(_) => "enqueued",
             Fired::SkippedOverlap => "skipped_overlap",
+            Fired::SkippedBacklog => "skipped_backlog",
             Fired::Missed => "missed",
             Fired::Invalid(_) => "invalid",
             Fired::Taken | Fired::Failed(_) => "",
@@ -133,8 +138,12 @@ async fn fire_one(
     if missed(fire_at, now) && s.misfire == "skip" {
         return Ok(claim_only(db, s, fire_at, next, Fired::Missed).await?);
     }
-    if s.overlap == "skip" && active_run(db, s.id).await? {
+    if s.overlap == "skip" && active_run(db, s.id, &[RunStatus::Queued, RunStatus::Running]).await?
+    {
         return Ok(claim_only(db, s, fire_at, next, Fired::SkippedOverlap).await?);
+    }
+    if active_run(db, s.id, &[RunStatus::Queued]).await? {
+        return Ok(claim_only(db, s, fire_at, next, Fired::SkippedBacklog).await?);
     }
     let (kind, validated) = template(s)?;
 
@@ -274,12 +283,18 @@ async fn claim<C: ConnectionTrait>(
 }
 
 /// Whether a run started by the schedule is still queued or running.
-async fn active_run(db: &DatabaseConnection, schedule_id: Uuid) -> Result<bool, SubmitError> {
+/// Whether the schedule has a top-level run in one of `statuses`.
+async fn active_run(
+    db: &DatabaseConnection,
+    schedule_id: Uuid,
+    statuses: &[RunStatus],
+) -> Result<bool, SubmitError> {
     let found: Option<Uuid> = job_run::Entity::find()
         .select_only()
         .column(job_run::Column::Id)
         .filter(job_run::Column::ScheduleId.eq(schedule_id))
-        .filter(job_run::Column::Status.is_in([RunStatus::Queued, RunStatus::Running]))
+        .filter(job_run::Column::ParentId.is_null())
+        .filter(job_run::Column::Status.is_in(statuses.iter().copied()))
         .into_tuple()
         .one(db)
         .await?;

@@ -164,6 +164,32 @@ pub fn parse_timezone(name: &str) -> Result<Tz, ParamError> {
 }
 
 /// The next `count` fire times strictly after `after`, in UTC.
+/// Refuses an expression that fires more often than every `min` (checked over its next
+/// 50 ticks), naming `cron`: an every-second sync would spend eMAG's whole budget.
+pub fn check_min_interval(
+    cron: &Cron,
+    tz: Tz,
+    now: DateTime<Utc>,
+    min: std::time::Duration,
+) -> Result<(), ParamError> {
+    let fires = next_fires(cron, tz, now, 50);
+    let shortest = fires
+        .windows(2)
+        .filter_map(|w| (w[1] - w[0]).to_std().ok())
+        .min();
+    match shortest {
+        Some(gap) if gap < min => Err(ParamError::new(
+            "cron",
+            format!(
+                "fires every {} s at times; the shortest interval allowed is {} s (MAGFLOW_SCHEDULE_MIN_INTERVAL_S)",
+                gap.as_secs(),
+                min.as_secs()
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
 pub fn next_fires(cron: &Cron, tz: Tz, after: DateTime<Utc>, count: usize) -> Vec<DateTime<Utc>> {
     let mut out = Vec::with_capacity(count);
     let mut from = after.with_timezone(&tz);
@@ -189,6 +215,24 @@ mod tests {
         DateTime::parse_from_rfc3339(s)
             .expect("time")
             .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn expressions_firing_too_often_are_refused() {
+        let now = at("2026-11-28T10:00:00Z");
+        let minute = std::time::Duration::from_secs(60);
+        for fast in ["* * * * * *", "*/30 * * * * *", "0,30 * * * * *"] {
+            let cron = parse_cron(fast).expect("cron");
+            let e = check_min_interval(&cron, Tz::UTC, now, minute).expect_err(fast);
+            assert_eq!(e.field, "cron");
+        }
+        for ok in ["* * * * *", "0 9 * * *", "*/5 * * * *"] {
+            let cron = parse_cron(ok).expect("cron");
+            assert!(
+                check_min_interval(&cron, Tz::UTC, now, minute).is_ok(),
+                "{ok}"
+            );
+        }
     }
 
     #[test]

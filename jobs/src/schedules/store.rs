@@ -18,8 +18,11 @@ use crate::{
 async fn check(
     db: &DatabaseConnection,
     spec: &ScheduleSpec,
+    now: DateTime<Utc>,
+    min_interval: std::time::Duration,
 ) -> Result<(croner::Cron, chrono_tz::Tz), ScheduleError> {
     let (kind, cron, tz) = spec.validate()?;
+    super::spec::check_min_interval(&cron, tz, now, min_interval)?;
     match submit::check_in_db(db, kind, &spec.template.params).await {
         Ok(()) => Ok((cron, tz)),
         Err(SubmitError::Invalid(p)) => Err(ParamError {
@@ -40,14 +43,16 @@ pub enum ScheduleError {
     Db(#[from] DbErr),
 }
 
-/// Checks `spec` and stores it, due first at its next tick after `now`.
+/// Checks `spec` (ticks at least `min_interval` apart) and stores it, due first at its
+/// next tick after `now`.
 pub async fn create(
     db: &DatabaseConnection,
     spec: &ScheduleSpec,
     created_by: &str,
     now: DateTime<Utc>,
+    min_interval: std::time::Duration,
 ) -> Result<schedule::Model, ScheduleError> {
-    let (cron, tz) = check(db, spec).await?;
+    let (cron, tz) = check(db, spec, now, min_interval).await?;
     let next = next_fires(&cron, tz, now, 1).first().copied();
     let row = schedule::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -90,8 +95,9 @@ pub async fn update(
     current: schedule::Model,
     spec: &ScheduleSpec,
     now: DateTime<Utc>,
+    min_interval: std::time::Duration,
 ) -> Result<schedule::Model, ScheduleError> {
-    let (cron, tz) = check(db, spec).await?;
+    let (cron, tz) = check(db, spec, now, min_interval).await?;
     let next = next_fires(&cron, tz, now, 1).first().copied();
     let mut row: schedule::ActiveModel = current.clone().into();
     row.name = Set(spec.name.clone());

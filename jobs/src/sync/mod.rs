@@ -87,6 +87,23 @@ impl Session<'_> {
         &self.account.name
     }
 
+    /// The transaction one page is written in, if the account still exists: it holds
+    /// the account's row (PostgreSQL `FOR SHARE`; SQLite's write lock) until the page
+    /// commits, so a deletion waits for the page and then removes it too. A deleted
+    /// account stops the run here, before anything is written (cancelled).
+    pub(crate) async fn begin_page(&self) -> Result<sea_orm::DatabaseTransaction, JobError> {
+        use sea_orm::{ConnectionTrait, QuerySelect};
+        let txn = crate::db::begin_write(self.db()).await?;
+        let mut account = emag_account::Entity::find_by_id(self.account.id);
+        if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
+            account = account.lock_shared();
+        }
+        if account.one(&txn).await?.is_none() {
+            return Err(JobError::Cancelled);
+        }
+        Ok(txn)
+    }
+
     /// One eMAG call for the current page: paused while the account is degraded, tried
     /// again with backoff when the failure may pass, and opening the breaker when it
     /// keeps failing.
@@ -227,8 +244,8 @@ pub(crate) fn fatal(name: &str, e: EmagError) -> JobError {
 }
 
 /// Notes a successful sync; `high_water` only ever moves forward.
-async fn record_success(
-    db: &DatabaseConnection,
+async fn record_success<C: sea_orm::ConnectionTrait>(
+    db: &C,
     account: &str,
     resource: &str,
     run_id: Uuid,

@@ -116,7 +116,7 @@ pub(super) async fn run(s: &mut Session<'_>, progress: &mut Progress) -> Result<
             break;
         }
         let n = items.len();
-        let txn = crate::db::begin_write(s.db()).await?;
+        let txn = s.begin_page().await?;
         let outcome = store::save_offers(&txn, s.name(), items, Utc::now()).await?;
         s.record(progress, &outcome);
         progress.page_done();
@@ -130,6 +130,9 @@ pub(super) async fn run(s: &mut Session<'_>, progress: &mut Progress) -> Result<
         }
         page += 1;
     }
-    record_success(s.db(), s.name(), "offers", progress.run_id(), None).await?;
+    // In a page's transaction: a deleted account gets no bookmark back.
+    let txn = s.begin_page().await?;
+    record_success(&txn, s.name(), "offers", progress.run_id(), None).await?;
+    txn.commit().await?;
     Ok(())
 }

@@ -104,7 +104,7 @@ pub(super) async fn run(s: &mut Session<'_>, progress: &mut Progress) -> Result<
                 _ => true,
             })
             .collect();
-        let txn = crate::db::begin_write(s.db()).await?;
+        let txn = s.begin_page().await?;
         let outcome = store::save_orders(&txn, s.name(), s.tz, fresh, Utc::now()).await?;
         s.record(progress, &outcome.page);
         plan.high_water = plan.high_water.take().max(outcome.high_water);
@@ -143,14 +143,17 @@ pub(super) async fn run(s: &mut Session<'_>, progress: &mut Progress) -> Result<
         ]
         .iter()
         .all(|d| d.is_none());
+    // In a page's transaction: a deleted account gets no bookmark back.
+    let txn = s.begin_page().await?;
     record_success(
-        s.db(),
+        &txn,
         s.name(),
         "orders",
         progress.run_id(),
         plan.high_water.filter(|_| whole),
     )
     .await?;
+    txn.commit().await?;
     Ok(())
 }
 
@@ -315,7 +318,7 @@ async fn acknowledge_new(s: &mut Session<'_>, progress: &mut Progress) -> Result
                 async move { c.read_orders(&f, 1, 1).await }
             })
             .await?;
-        let txn = crate::db::begin_write(s.db()).await?;
+        let txn = s.begin_page().await?;
         store::save_orders(&txn, s.name(), s.tz, fresh, Utc::now()).await?;
         txn.commit().await?;
         progress.tick().await?;

@@ -77,3 +77,32 @@ async fn no_formulas_in_csv_exports(backend: Backend) {
     }
     app.shutdown().await;
 }
+
+/// The retention purge deletes the old files magflow wrote in `MAGFLOW_EXPORTS_DIR` and
+/// nothing else there, however old.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_deletes_only_export_files() {
+    let dir = tempfile::tempdir().expect("dir");
+    let id = uuid::Uuid::now_v7();
+    let names = [
+        format!("{id}.csv"),
+        format!("{id}.xlsx.part"),
+        "notes.txt".to_owned(),
+        "backup.csv".to_owned(),
+        format!("{id}.csv.bak"),
+    ];
+    for name in &names {
+        let path = dir.path().join(name);
+        std::fs::write(&path, b"x").expect("write");
+        let aged = std::process::Command::new("touch")
+            .args(["-d", "10 days ago"])
+            .arg(&path)
+            .status()
+            .expect("touch");
+        assert!(aged.success());
+    }
+    let removed = jobs::export::files::remove_expired(dir.path(), Duration::from_secs(24 * 3600));
+    assert_eq!(removed, 2);
+    let left: Vec<bool> = names.iter().map(|n| dir.path().join(n).exists()).collect();
+    assert_eq!(left, [false, false, true, true, true]);
+}

@@ -2,10 +2,13 @@
 
 mod bodies;
 mod credentials;
+mod deleted_account;
 mod exports;
 mod keys;
+mod mail;
 mod metrics;
 mod outbound;
 mod parents;
 mod runs;
+mod schedules;
 mod streams;

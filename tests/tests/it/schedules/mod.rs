@@ -9,7 +9,7 @@ mod policies;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use entity::job_run;
+use entity::{job_run, schedule_fire};
 use jobs::schedules::{spec::ScheduleSpec, store};
 use tests::TestApp;
 
@@ -20,14 +20,21 @@ async fn stored(
     now: DateTime<Utc>,
 ) -> entity::schedule::Model {
     let spec: ScheduleSpec = serde_json::from_value(spec).expect("spec");
-    store::create(&app.ctx.db, &spec, "test", now)
-        .await
-        .expect("schedule")
+    store::create(
+        &app.ctx.db,
+        &spec,
+        "test",
+        now,
+        app.config.schedule_min_interval(),
+    )
+    .await
+    .expect("schedule")
 }
 
-/// Asserts that the runs of an every-second schedule have one run per tick and no gap
-/// between ticks; how many ticks.
-fn one_run_per_second(runs: &[job_run::Model]) -> usize {
+/// Asserts, for an every-second schedule, that every second has a claimed tick (no gap),
+/// that each tick that queued a run has exactly one, and that a tick skipped because a
+/// run of an earlier one was still waiting (`skipped_backlog`) has none; how many ticks.
+fn each_tick_once(fires: &[schedule_fire::Model], runs: &[job_run::Model]) -> usize {
     let mut per_tick: BTreeMap<_, usize> = BTreeMap::new();
     for r in runs {
         *per_tick
@@ -38,7 +45,26 @@ fn one_run_per_second(runs: &[job_run::Model]) -> usize {
         per_tick.values().all(|n| *n == 1),
         "one run per tick: {per_tick:?}"
     );
-    let ticks: Vec<_> = per_tick.keys().copied().collect();
+    for f in fires {
+        let expected = usize::from(f.outcome == "enqueued");
+        let got = per_tick.get(&f.fire_at).copied().unwrap_or(0);
+        assert_eq!(
+            got, expected,
+            "tick {} ({}): {got} runs",
+            f.fire_at, f.outcome
+        );
+        assert!(
+            ["enqueued", "skipped_backlog"].contains(&f.outcome.as_str()),
+            "{f:?}"
+        );
+    }
+    assert_eq!(
+        per_tick.len(),
+        fires.iter().filter(|f| f.outcome == "enqueued").count(),
+        "every run belongs to a claimed tick"
+    );
+    let mut ticks: Vec<_> = fires.iter().map(|f| f.fire_at).collect();
+    ticks.sort();
     for pair in ticks.windows(2) {
         assert_eq!((pair[1] - pair[0]).num_seconds(), 1, "no gap: {ticks:?}");
     }
