@@ -85,6 +85,17 @@ impl<T: Type + DeserializeOwned> ParsePayload for Body<T> {
     }
 }
 
+/// For an optional field of a request body: absent is `None` (with `#[serde(default)]`),
+/// but `null` is refused like any other value of the wrong type, as the OpenAPI document
+/// (optional, not nullable) says.
+pub fn not_null<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
+}
+
 /// serde_json ends its messages with " at line L column C": noise once the field is named.
 fn without_position(message: &str) -> String {
     match message.rsplit_once(" at line ") {

@@ -54,6 +54,13 @@ pub enum ApiError {
     #[oai(status = 410)]
     Gone(Json<ErrorBody>),
     /// Well-formed, but a field is invalid.
+    /// The body is larger than the route's limit (64 MiB for bulk updates, 1 MiB
+    /// elsewhere). Answered before the handler.
+    #[oai(status = 413)]
+    PayloadTooLarge(Json<ErrorBody>),
+    /// The body's `Content-Type` is missing or not the one the route takes.
+    #[oai(status = 415)]
+    UnsupportedMediaType(Json<ErrorBody>),
     #[oai(status = 422)]
     Unprocessable(Json<ErrorBody>),
     /// Too many requests of a kind (failed authentications, streams): try again after

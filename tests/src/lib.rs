@@ -63,6 +63,18 @@ pub struct Options {
     pub smtp_from: Option<String>,
     /// `MAGFLOW_SCHEDULE_MIN_INTERVAL_S`; default 1 (the schedule tests fire every second).
     pub schedule_min_interval_s: Option<u64>,
+    /// `MAGFLOW_API_AUTH_FAILURES_PER_MINUTE`; default 20.
+    pub auth_failures_per_minute: Option<u32>,
+}
+
+impl Options {
+    /// The defaults without the in-process worker: what a test queues stays queued.
+    pub fn no_worker() -> Options {
+        Options {
+            worker: false,
+            ..Options::default()
+        }
+    }
 }
 
 impl Default for Options {
@@ -82,6 +94,7 @@ impl Default for Options {
             metrics_token: None,
             smtp_from: None,
             schedule_min_interval_s: None,
+            auth_failures_per_minute: None,
         }
     }
 }
@@ -219,6 +232,7 @@ pub async fn test_config(
         metrics_token: opts.metrics_token.clone().map(jobs::SecretText::new),
         // The schedule tests fire every second; the 60 s floor has a test of its own.
         schedule_min_interval_s: opts.schedule_min_interval_s.unwrap_or(1),
+        api_auth_failures_per_minute: opts.auth_failures_per_minute.unwrap_or(20),
         ..Config::default()
     };
     (config, key)
@@ -239,6 +253,19 @@ pub fn csv_rows(bytes: &[u8]) -> Vec<std::collections::BTreeMap<String, String>>
                 .collect()
         })
         .collect()
+}
+
+/// A simulator with `offers` and `orders` per login and no rate limits.
+pub async fn quick_simulator(offers: usize, orders: usize) -> jobs::emag::sim::Simulator {
+    let config = jobs::emag::sim::SimConfig {
+        offers,
+        orders,
+        limits: jobs::emag::sim::LimitMode::Off,
+        ..jobs::emag::sim::SimConfig::default()
+    };
+    jobs::emag::sim::Simulator::start(config, "127.0.0.1:0")
+        .await
+        .expect("simulator")
 }
 
 /// Calls one of the simulator's `/__sim` endpoints (faults, outage, ip-block, mutate)
@@ -334,6 +361,20 @@ impl TestApp {
             worker,
             _dir: dir,
         }
+    }
+
+    /// `POST /api/v1/accounts/{name}/check` as admin; its answer.
+    pub async fn check_account(&self, name: &str) -> Value {
+        let (status, answer) = self
+            .client
+            .post(
+                &format!("/api/v1/accounts/{name}/check"),
+                Some(&self.admin),
+                &serde_json::json!({}),
+            )
+            .await;
+        assert_eq!(status, 200, "{answer}");
+        answer
     }
 
     /// Starts a ping run through the API as admin and returns its id.

@@ -59,8 +59,10 @@ pub struct CreateAccountRequest {
     /// `main` or `fbe`.
     pub kind: String,
     /// `ro`, `bg` or `hu` (eMAG's API host for that country). Give this or `base_url`.
+    #[serde(default, deserialize_with = "crate::body::not_null")]
     pub platform: Option<String>,
     /// An https URL (http only for loopback, e.g. the simulator).
+    #[serde(default, deserialize_with = "crate::body::not_null")]
     pub base_url: Option<String>,
     pub username: String,
     /// Stored sealed; never returned.
@@ -72,11 +74,16 @@ pub struct CreateAccountRequest {
 #[oai(skip_serializing_if_is_none)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateAccountRequest {
+    #[serde(default, deserialize_with = "crate::body::not_null")]
     pub kind: Option<String>,
+    #[serde(default, deserialize_with = "crate::body::not_null")]
     pub platform: Option<String>,
+    #[serde(default, deserialize_with = "crate::body::not_null")]
     pub base_url: Option<String>,
+    #[serde(default, deserialize_with = "crate::body::not_null")]
     pub username: Option<String>,
     #[oai(write_only)]
+    #[serde(default, deserialize_with = "crate::body::not_null")]
     pub password: Option<String>,
 }
 

@@ -38,14 +38,19 @@ pub enum Discarded {
 #[serde(deny_unknown_fields)]
 pub struct RetryFilter {
     /// Only this kind.
+    #[serde(default, deserialize_with = "crate::body::not_null")]
     pub kind: Option<String>,
     /// Only this eMAG account.
+    #[serde(default, deserialize_with = "crate::body::not_null")]
     pub account: Option<String>,
     /// Only runs that ended with this error category (`transient`, `timeout`, …).
+    #[serde(default, deserialize_with = "crate::body::not_null")]
     pub error_category: Option<String>,
     /// `dead` (default) or `failed`.
+    #[serde(default, deserialize_with = "crate::body::not_null")]
     pub status: Option<String>,
     /// At most this many runs, oldest first (1 to 1,000; default 100).
+    #[serde(default, deserialize_with = "crate::body::not_null")]
     pub limit: Option<u64>,
 }
 

@@ -30,9 +30,11 @@ pub struct CreateKeyRequest {
     /// `admin` or `viewer`.
     pub role: String,
     /// When the key stops working (RFC 3339); none = never.
+    #[serde(default, deserialize_with = "crate::body::not_null")]
     pub expires_at: Option<DateTime<Utc>>,
     /// Client networks the key is accepted from (`10.0.0.0/8`, `192.168.1.7`); none =
     /// anywhere.
+    #[serde(default, deserialize_with = "crate::body::not_null")]
     pub allowed_cidrs: Option<Vec<String>>,
 }
 
@@ -41,6 +43,7 @@ pub struct CreateKeyRequest {
 #[serde(deny_unknown_fields)]
 pub struct RotateRequest {
     /// How long the old key keeps working, in seconds (default 86,400; at most 30 days).
+    #[serde(default, deserialize_with = "crate::body::not_null")]
     pub grace_seconds: Option<i64>,
 }
 

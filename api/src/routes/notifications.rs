@@ -23,10 +23,13 @@ pub struct CreateSubscriptionRequest {
     /// E-mail addresses; each gets its own message.
     pub recipients: Vec<String>,
     /// Job kinds (`sync`, `bulk_update`, `export`, `ping`), or `"all"` (the default).
+    #[serde(default, deserialize_with = "crate::body::not_null")]
     pub kinds: Option<Value>,
     /// `success`, `failure` (failed or dead) or `both` (also cancelled); default `both`.
+    #[serde(default, deserialize_with = "crate::body::not_null")]
     pub on: Option<String>,
     /// `ro` (default) or `en`.
+    #[serde(default, deserialize_with = "crate::body::not_null")]
     pub locale: Option<String>,
 }
 

@@ -44,8 +44,10 @@ pub struct CreateRunRequest {
     /// `sync`, `bulk_update`, `export`, `notification` or `ping`.
     pub kind: String,
     /// The kind's parameters; see the README for each kind.
+    #[serde(default, deserialize_with = "crate::body::not_null")]
     pub params: Option<Value>,
     /// Overrides the kind's retry policy (1 to 100 attempts).
+    #[serde(default, deserialize_with = "crate::body::not_null")]
     pub max_attempts: Option<u32>,
 }
 

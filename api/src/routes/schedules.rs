@@ -37,20 +37,25 @@ pub struct ScheduleRequest {
     pub cron: String,
     /// IANA time zone the expression is read in (default `UTC`).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "crate::body::not_null")]
     pub timezone: Option<String>,
     /// `{"kind", "params"}`, checked as `POST /api/v1/runs` checks them.
     pub template: Value,
     /// `skip` (default: no tick while the previous run is active) or `allow`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "crate::body::not_null")]
     pub overlap: Option<String>,
     /// `skip` (default: ticks missed while no worker ran are dropped) or `run_once`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "crate::body::not_null")]
     pub misfire: Option<String>,
     /// Up to this many seconds of random delay per fire (0–3600).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "crate::body::not_null")]
     pub jitter_s: Option<u32>,
     /// Addresses told when a run of this schedule ends.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "crate::body::not_null")]
     pub notify: Option<Vec<String>>,
 }
 

@@ -4,24 +4,11 @@
 use std::time::Duration;
 
 use entity::emag_account;
-use jobs::emag::sim::{LimitMode, SimConfig, Simulator};
 use sea_orm::EntityTrait;
 use serde_json::json;
 use tests::{Backend, Options, TestApp, process};
 
 both!(crud_and_check, crud_and_check);
-
-async fn simulator() -> Simulator {
-    let config = SimConfig {
-        offers: 5,
-        orders: 5,
-        limits: LimitMode::Off,
-        ..SimConfig::default()
-    };
-    Simulator::start(config, "127.0.0.1:0")
-        .await
-        .expect("simulator")
-}
 
 async fn crud_and_check(backend: Backend) {
     let app = TestApp::spawn_with(
@@ -32,7 +19,7 @@ async fn crud_and_check(backend: Backend) {
         },
     )
     .await;
-    let sim = simulator().await;
+    let sim = tests::quick_simulator(5, 5).await;
     let c = &app.client;
     let body = json!({ "name": "main", "kind": "main", "base_url": sim.base_url, "username": "main", "password": "main-secret" });
 
@@ -95,7 +82,7 @@ async fn crud_and_check(backend: Backend) {
     let (s, list) = c.get("/api/v1/accounts", Some(&app.viewer)).await;
     assert_eq!(s, 200);
     assert_eq!(list.as_array().map(Vec::len), Some(2));
-    assert_eq!(check(&app, "main").await, "ok");
+    assert_eq!(app.check_account("main").await["status"], "ok");
     let (s, _) = c
         .post("/api/v1/accounts/main/check", Some(&app.viewer), &json!({}))
         .await;
@@ -110,7 +97,7 @@ async fn crud_and_check(backend: Backend) {
         )
         .await;
     assert_eq!(s, 200, "{updated}");
-    assert_eq!(check(&app, "main").await, "bad_credentials");
+    assert_eq!(app.check_account("main").await["status"], "bad_credentials");
     app.client
         .put(
             "/api/v1/accounts/main",
@@ -124,7 +111,10 @@ async fn crud_and_check(backend: Backend) {
         &json!({ "login": "main", "blocked": true }),
     )
     .await;
-    assert_eq!(check(&app, "main").await, "ip_not_whitelisted");
+    assert_eq!(
+        app.check_account("main").await["status"],
+        "ip_not_whitelisted"
+    );
     app.client
         .put(
             "/api/v1/accounts/main",
@@ -132,7 +122,7 @@ async fn crud_and_check(backend: Backend) {
             &json!({ "base_url": "http://127.0.0.1:1/api-3", "password": "main-secret" }),
         )
         .await;
-    assert_eq!(check(&app, "main").await, "unreachable");
+    assert_eq!(app.check_account("main").await["status"], "unreachable");
 
     let (s, _) = app
         .client
@@ -147,19 +137,6 @@ async fn crud_and_check(backend: Backend) {
     let (s, _) = c.get("/api/v1/accounts/main", Some(&app.viewer)).await;
     assert_eq!(s, 404);
     app.shutdown().await;
-}
-
-async fn check(app: &TestApp, name: &str) -> String {
-    let (s, v) = app
-        .client
-        .post(
-            &format!("/api/v1/accounts/{name}/check"),
-            Some(&app.admin),
-            &json!({}),
-        )
-        .await;
-    assert_eq!(s, 200, "{v}");
-    v["status"].as_str().unwrap_or_default().to_owned()
 }
 
 /// Sealed passwords exist ⇒ start-up needs the key that sealed them.

@@ -84,11 +84,11 @@ fn make_certificate(dir: &Path) -> (String, String, String) {
     (path("ca.pem"), path("cert.pem"), path("key.pem"))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_api_speaks_https_only_with_a_certificate() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let (ca, cert, key) = make_certificate(dir.path());
-    let mut child = magflow_in(dir.path())
+/// `magflow run` with a fresh certificate in `dir`: the CA's path, the process and what it
+/// printed.
+async fn start_https(dir: &Path) -> (String, tokio::process::Child, tests::process::Startup) {
+    let (ca, cert, key) = make_certificate(dir);
+    let mut child = magflow_in(dir)
         .arg("run")
         .env("MAGFLOW_TLS_CERT", &cert)
         .env("MAGFLOW_TLS_KEY", &key)
@@ -97,6 +97,13 @@ async fn the_api_speaks_https_only_with_a_certificate() {
         .spawn()
         .expect("spawn");
     let startup = tests::process::read_startup(&mut child).await;
+    (ca, child, startup)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_speaks_https_only_with_a_certificate() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (ca, mut child, startup) = start_https(dir.path()).await;
     let admin = startup.key.expect("admin key printed");
     let base = startup.base;
     assert!(base.starts_with("https://127.0.0.1:"), "{}", startup.output);
@@ -181,4 +188,60 @@ async fn a_missing_or_unreadable_key_stops_start_up() {
         let body = key_text.lines().nth(1).expect("key body");
         assert!(!stderr.contains(body), "the key never shows: {stderr}");
     }
+}
+
+/// At most 256 TLS handshakes are in progress at once: connections that never say hello
+/// cannot queue up without bound. Past the cap a new connection is closed unanswered;
+/// once they go, the API answers again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handshakes_in_progress_are_capped() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (ca, mut child, startup) = start_https(dir.path()).await;
+    let base = startup.base;
+    let addr = base.trim_start_matches("https://").to_owned();
+    tests::install_tls_provider();
+    let root = reqwest::Certificate::from_pem(&std::fs::read(&ca).expect("ca")).expect("pem");
+    let client = reqwest::Client::builder()
+        .add_root_certificate(root)
+        .timeout(Duration::from_secs(5))
+        .build()
+        .expect("client");
+    // Silent connections: each holds a handshake place for up to 10 s.
+    let mut silent = Vec::new();
+    for _ in 0..256 {
+        silent.push(
+            tokio::net::TcpStream::connect(&addr)
+                .await
+                .expect("connect"),
+        );
+    }
+    let until = tokio::time::Instant::now() + Duration::from_secs(8);
+    let refused = loop {
+        // The acceptor may not have taken every silent connection in yet.
+        match client.get(format!("{base}/health")).send().await {
+            Err(e) => break e,
+            Ok(_) => {
+                assert!(
+                    tokio::time::Instant::now() < until,
+                    "still answered past the cap"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    };
+    assert!(
+        !refused.is_timeout(),
+        "closed at once, not left hanging: {refused:?}"
+    );
+    drop(silent);
+    let until = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(resp) = client.get(format!("{base}/health")).send().await {
+            assert_eq!(resp.status(), 200);
+            break;
+        }
+        assert!(tokio::time::Instant::now() < until, "the API answers again");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(tests::process::stop(&mut child).await.success());
 }

@@ -10,7 +10,6 @@ use std::{
 };
 
 use entity::emag_account;
-use jobs::emag::sim::{LimitMode, SimConfig, Simulator};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use tests::{Backend, Options, TestApp};
@@ -46,18 +45,6 @@ async fn listener() -> Listener {
     Listener { url, connections }
 }
 
-async fn simulator() -> Simulator {
-    let config = SimConfig {
-        offers: 5,
-        orders: 5,
-        limits: LimitMode::Off,
-        ..SimConfig::default()
-    };
-    Simulator::start(config, "127.0.0.1:0")
-        .await
-        .expect("simulator")
-}
-
 async fn account(app: &TestApp, name: &str) -> Value {
     let (s, a) = app
         .client
@@ -65,19 +52,6 @@ async fn account(app: &TestApp, name: &str) -> Value {
         .await;
     assert_eq!(s, 200, "{a}");
     a
-}
-
-async fn check(app: &TestApp, name: &str) -> Value {
-    let (s, v) = app
-        .client
-        .post(
-            &format!("/api/v1/accounts/{name}/check"),
-            Some(&app.admin),
-            &json!({}),
-        )
-        .await;
-    assert_eq!(s, 200, "{v}");
-    v
 }
 
 async fn row(app: &TestApp, name: &str) -> emag_account::Model {
@@ -91,7 +65,7 @@ async fn row(app: &TestApp, name: &str) -> emag_account::Model {
 
 async fn credentials_follow_the_account(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let sim = simulator().await;
+    let sim = tests::quick_simulator(5, 5).await;
     let elsewhere = listener().await;
     app.add_account("main", &sim, "main", "main-secret").await;
     app.add_account("other", &sim, "fbe", "fbe-secret").await;
@@ -123,7 +97,7 @@ async fn credentials_follow_the_account(backend: Backend) {
         )
         .await;
     assert_eq!(s, 200);
-    assert_eq!(check(&app, "main").await["status"], "ok");
+    assert_eq!(app.check_account("main").await["status"], "ok");
 
     // Behind magflow's back: the URL changed in the database. The password does not open
     // for it, nothing is sent there, and the account says what it needs.
@@ -131,7 +105,7 @@ async fn credentials_follow_the_account(backend: Backend) {
     moved.base_url = Set(elsewhere.url.clone());
     moved.update(&app.ctx.db).await.expect("update");
     assert_eq!(account(&app, "main").await["needs_password"], true);
-    let checked = check(&app, "main").await;
+    let checked = app.check_account("main").await;
     assert_eq!(checked["status"], "needs_password", "{checked}");
     let run = app
         .start_run(
@@ -162,7 +136,7 @@ async fn credentials_follow_the_account(backend: Backend) {
     back.password_sealed = Set(row(&app, "other").await.password_sealed);
     back.update(&app.ctx.db).await.expect("update");
     assert_eq!(account(&app, "main").await["needs_password"], true);
-    assert_eq!(check(&app, "main").await["status"], "needs_password");
+    assert_eq!(app.check_account("main").await["status"], "needs_password");
 
     // Given again, the password is bound to the account as it now is.
     let (s, fixed) = app
@@ -178,7 +152,7 @@ async fn credentials_follow_the_account(backend: Backend) {
         (200, &json!(false)),
         "{fixed}"
     );
-    assert_eq!(check(&app, "main").await["status"], "ok");
+    assert_eq!(app.check_account("main").await["status"], "ok");
     assert_eq!(elsewhere.connections.load(Ordering::SeqCst), 0);
     app.shutdown().await;
 }
@@ -189,20 +163,13 @@ async fn legacy_passwords_are_bound_at_start_up(backend: Backend) {
     const KEY: &str = "1111111111111111111111111111111111111111111111111111111111111111";
     const LEGACY: &str =
         "v1:tyH+exhG8KfPPl2X6qKbWv3MJPOyfRPZT+PeOq34Pb/u2T3m59Cl6M5z2tvLz1AeLx5lu40=";
-    let app = TestApp::spawn_with(
-        backend,
-        Options {
-            worker: false,
-            ..Options::default()
-        },
-    )
-    .await;
+    let app = TestApp::spawn_with(backend, Options::no_worker()).await;
     let mut config = app.config.clone();
     config.secret_key = Some(jobs::secrets::SecretKey::from_hex(KEY).expect("key"));
     let ctx = jobs::JobContext::connect(config.clone(), false)
         .await
         .expect("connect");
-    let sim = simulator().await;
+    let sim = tests::quick_simulator(5, 5).await;
     // An account as version 1 left it.
     let now = chrono::Utc::now();
     emag_account::ActiveModel {

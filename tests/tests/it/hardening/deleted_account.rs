@@ -5,7 +5,6 @@
 use std::time::Duration;
 
 use entity::{offer, order, sync_state};
-use jobs::emag::sim::{LimitMode, SimConfig, Simulator};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::json;
 use tests::{Backend, TestApp};
@@ -38,17 +37,7 @@ async fn rows(app: &TestApp) -> (u64, u64, u64) {
 
 async fn a_deleted_account_takes_its_runs_and_data(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let sim = Simulator::start(
-        SimConfig {
-            offers: 3000,
-            orders: 200,
-            limits: LimitMode::Off,
-            ..SimConfig::default()
-        },
-        "127.0.0.1:0",
-    )
-    .await
-    .expect("simulator");
+    let sim = tests::quick_simulator(3000, 200).await;
     app.add_account("main", &sim, "main", "main-secret").await;
     let first = app
         .start_run(

@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use entity::{offer, order};
-use jobs::emag::sim::{LimitMode, SimConfig, Simulator};
 use rust_decimal::Decimal;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
 use serde_json::json;
@@ -16,17 +15,7 @@ const FORMULA: &str = r#"=HYPERLINK("http://x")"#;
 
 async fn no_formulas_in_csv_exports(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let sim = Simulator::start(
-        SimConfig {
-            offers: 5,
-            orders: 5,
-            limits: LimitMode::Off,
-            ..SimConfig::default()
-        },
-        "127.0.0.1:0",
-    )
-    .await
-    .expect("simulator");
+    let sim = tests::quick_simulator(5, 5).await;
     app.add_account("main", &sim, "main", "main-secret").await;
     let sync = app
         .start_run(json!({ "kind": "sync", "params": { "accounts": ["main"], "resource": "all" } }))

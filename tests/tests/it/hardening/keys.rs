@@ -26,14 +26,7 @@ both!(unreadable_networks_deny, unreadable_networks_deny);
 both!(last_admin_survives_races, last_admin_survives_races);
 
 async fn unreadable_networks_deny(backend: Backend) {
-    let app = TestApp::spawn_with(
-        backend,
-        Options {
-            worker: false,
-            ..Options::default()
-        },
-    )
-    .await;
+    let app = TestApp::spawn_with(backend, Options::no_worker()).await;
     let (key, id) = create_key(
         &app,
         &app.admin,
@@ -60,14 +53,7 @@ async fn unreadable_networks_deny(backend: Backend) {
 }
 
 async fn last_admin_survives_races(backend: Backend) {
-    let app = TestApp::spawn_with(
-        backend,
-        Options {
-            worker: false,
-            ..Options::default()
-        },
-    )
-    .await;
+    let app = TestApp::spawn_with(backend, Options::no_worker()).await;
     let admin = json!({ "name": "ops", "role": "admin" });
     let (mut a, mut a_id) = create_key(&app, &app.admin, admin.clone()).await;
     let setup_id = api_key::Entity::find()
@@ -115,14 +101,7 @@ async fn last_admin_survives_races(backend: Backend) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_authentications_are_throttled_per_address() {
-    let app = TestApp::spawn_with(
-        Backend::Sqlite,
-        Options {
-            worker: false,
-            ..Options::default()
-        },
-    )
-    .await;
+    let app = TestApp::spawn_with(Backend::Sqlite, Options::no_worker()).await;
     for i in 0..20 {
         let (s, _) = app
             .client

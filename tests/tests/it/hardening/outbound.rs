@@ -63,19 +63,6 @@ async fn add(app: &TestApp, name: &str, base_url: &str) -> (u16, serde_json::Val
         .await
 }
 
-async fn check(app: &TestApp, name: &str) -> serde_json::Value {
-    let (s, v) = app
-        .client
-        .post(
-            &format!("/api/v1/accounts/{name}/check"),
-            Some(&app.admin),
-            &json!({}),
-        )
-        .await;
-    assert_eq!(s, 200, "{v}");
-    v
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redirects_large_bodies_and_remote_text_stay_out() {
     let app = TestApp::spawn(Backend::Sqlite).await;
@@ -84,21 +71,21 @@ async fn redirects_large_bodies_and_remote_text_stay_out() {
         let (s, a) = add(&app, name, &format!("{base}/{name}/api-3")).await;
         assert_eq!(s, 201, "{a}");
     }
-    let redirected = check(&app, "redirect").await;
+    let redirected = app.check_account("redirect").await;
     assert!(
         redirected["message"]
             .as_str()
             .is_some_and(|m| m.contains("redirect")),
         "{redirected}"
     );
-    let huge = check(&app, "huge").await;
+    let huge = app.check_account("huge").await;
     assert!(
         huge["message"]
             .as_str()
             .is_some_and(|m| m.contains("32 MiB")),
         "{huge}"
     );
-    let page = check(&app, "page").await;
+    let page = app.check_account("page").await;
     assert_eq!(page["status"], "error", "{page}");
     assert!(!page.to_string().contains("REMOTE-PAGE-TEXT"), "{page}");
 

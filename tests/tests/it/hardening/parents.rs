@@ -26,14 +26,7 @@ fn new_run(parent_id: Option<uuid::Uuid>) -> NewRun {
 }
 
 async fn parents_always_end(backend: Backend) {
-    let app = TestApp::spawn_with(
-        backend,
-        Options {
-            worker: false,
-            ..Options::default()
-        },
-    )
-    .await;
+    let app = TestApp::spawn_with(backend, Options::no_worker()).await;
     let (s, sub) = app
         .client
         .post(

@@ -21,14 +21,7 @@ fn redis_cli(url: &str, args: &[&str]) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_whose_task_was_lost_starts_within_two_leases() {
-    let app = TestApp::spawn_with(
-        Backend::Redis,
-        Options {
-            worker: false,
-            ..Options::default()
-        },
-    )
-    .await;
+    let app = TestApp::spawn_with(Backend::Redis, Options::no_worker()).await;
     let id = app.start_ping(json!({})).await;
     let run = job_run::Entity::find_by_id(id)
         .one(&app.ctx.db)
@@ -86,14 +79,7 @@ async fn a_run_whose_task_was_lost_starts_within_two_leases() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_that_kills_its_workers_goes_dead() {
     let _turn = tests::heavy_turn().await;
-    let app = TestApp::spawn_with(
-        Backend::Redis,
-        Options {
-            worker: false,
-            ..Options::default()
-        },
-    )
-    .await;
+    let app = TestApp::spawn_with(Backend::Redis, Options::no_worker()).await;
     let mut env = app.process_env();
     env.push(("MAGFLOW_TEST_FAULTS".into(), "true".into()));
     let mut workers: Vec<_> = (0..3)

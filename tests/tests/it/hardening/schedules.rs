@@ -66,14 +66,7 @@ both!(one_run_waits_at_most, one_run_waits_at_most);
 
 async fn one_run_waits_at_most(backend: Backend) {
     // No worker: what each tick queues stays queued.
-    let app = TestApp::spawn_with(
-        backend,
-        Options {
-            worker: false,
-            ..Options::default()
-        },
-    )
-    .await;
+    let app = TestApp::spawn_with(backend, Options::no_worker()).await;
     let spec: ScheduleSpec = serde_json::from_value(json!({
         "name": "every-second",
         "cron": "* * * * * *",

@@ -22,13 +22,6 @@ both!(
     websocket_sees_every_resumed_run
 );
 
-fn no_worker() -> Options {
-    Options {
-        worker: false,
-        ..Options::default()
-    }
-}
-
 /// Reads an SSE stream's `log` lines until `want` arrived or `deadline` passed; `ready`
 /// is told when the stream is open (its first event arrived).
 async fn sse_logs(
@@ -76,7 +69,7 @@ async fn sse_logs(
 }
 
 async fn sse_sees_every_line_of_a_burst(backend: Backend) {
-    let app = TestApp::spawn_with(backend, no_worker()).await;
+    let app = TestApp::spawn_with(backend, Options::no_worker()).await;
     // No worker: the run stays queued and its stream open.
     let id = app.start_ping(json!({})).await;
     let url = format!("{}/api/v1/runs/{id}/events", app.client.base);
@@ -137,7 +130,7 @@ async fn ws_connect(
 }
 
 async fn websocket_sees_every_resumed_run(backend: Backend) {
-    let app = TestApp::spawn_with(backend, no_worker()).await;
+    let app = TestApp::spawn_with(backend, Options::no_worker()).await;
     let (s, _) = app
         .client
         .post("/api/v1/queues/ping/pause", Some(&app.admin), &json!({}))
@@ -196,7 +189,7 @@ async fn websocket_sees_every_resumed_run(backend: Backend) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn messages_filters_and_streams_are_bounded() {
-    let app = TestApp::spawn_with(Backend::Sqlite, no_worker()).await;
+    let app = TestApp::spawn_with(Backend::Sqlite, Options::no_worker()).await;
 
     // A filter list over 100 entries is refused with an error message.
     let mut ws = ws_connect(&app, &app.viewer).await.expect("websocket");
