@@ -3,6 +3,7 @@
 mod bodies;
 mod credentials;
 mod deleted_account;
+mod document;
 mod exports;
 mod keys;
 mod mail;
@@ -12,3 +13,4 @@ mod parents;
 mod runs;
 mod schedules;
 mod streams;
+mod takeover;
