@@ -145,6 +145,20 @@ async fn the_api_speaks_https_only_with_a_certificate() {
         .expect("health");
     assert_eq!(health.status(), 200);
 
+    // HTTP/2 inside TLS (ALPN): the body limits hold there too, with no length given.
+    let body =
+        futures::stream::iter((0..32).map(|_| Ok::<_, std::io::Error>(vec![b' '; 64 * 1024])));
+    let refused = trusting
+        .post(format!("{base}/api/v1/schedules"))
+        .bearer_auth(&admin)
+        .header("content-type", "application/json")
+        .body(reqwest::Body::wrap_stream(body))
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(refused.version(), reqwest::Version::HTTP_2);
+    assert_eq!(refused.status(), 413);
+
     assert!(tests::process::stop(&mut child).await.success());
 }
 

@@ -10,6 +10,7 @@ mod mail;
 mod metrics;
 mod outbound;
 mod parents;
+mod recovery;
 mod runs;
 mod schedules;
 mod streams;
