@@ -187,7 +187,7 @@ impl Config {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
         {
-            // Colons would break apalis-redis's key layout (stack.md §5.4).
+            // Colons would break apalis-redis's key layout (docs/stack-notes.md §5.4).
             return Err(SetupError::Config(
                 "MAGFLOW_QUEUE_PREFIX: use letters, digits, '_', '-' or '.'".into(),
             ));

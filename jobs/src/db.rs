@@ -52,7 +52,7 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), SetupError> {
 
 /// A pool on a SQLite file with the settings magflow relies on: WAL so readers never
 /// block the writer, a busy timeout instead of instant "database is locked", and one
-/// explicit `synchronous` level on every connection (stack.md §5.9).
+/// explicit `synchronous` level on every connection (docs/stack-notes.md §5.9).
 pub(crate) async fn sqlite_pool(
     url: &str,
     setting: &'static str,

@@ -42,7 +42,7 @@ impl JobKind {
     }
 
     /// The retry policy magflow applies (apalis' own backend retries are bypassed, see
-    /// stack.md §5.2).
+    /// docs/stack-notes.md §5.2).
     pub fn retry_policy(self) -> RetryPolicy {
         match self {
             JobKind::Sync => RetryPolicy::new(5, Duration::from_secs(5), Duration::from_secs(300)),

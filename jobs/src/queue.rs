@@ -62,7 +62,7 @@ impl Queue {
                 SqliteStorage::setup(&pool)
                     .await
                     .map_err(|e| unreachable(e.to_string()))?;
-                // apalis' setup turns synchronous off on one connection only (stack.md §5.9).
+                // apalis' setup turns synchronous off on one connection only (docs/stack-notes.md §5.9).
                 Backend::Sqlite(pool)
             }
             other => {
@@ -97,7 +97,7 @@ impl Queue {
         &self.prefix
     }
 
-    /// `<prefix>.<kind>`: no colons, which apalis-redis cannot route (stack.md §5.4).
+    /// `<prefix>.<kind>`: no colons, which apalis-redis cannot route (docs/stack-notes.md §5.4).
     pub fn queue_name(&self, kind: JobKind) -> String {
         format!("{}.{}", self.prefix, kind.as_str())
     }
@@ -110,7 +110,7 @@ impl Queue {
                     .heartbeat_interval(self.heartbeat)
                     .missed_heartbeats(3)
                     .batch_size(1)
-                    // Without a TTL apalis deletes idempotency keys at once (stack.md §5.7).
+                    // Without a TTL apalis deletes idempotency keys at once (docs/stack-notes.md §5.7).
                     .idempotency_ttl(Some(Duration::from_secs(86_400)));
                 Some(RedisStorage::new(conn.clone()).with_config(cfg))
             }

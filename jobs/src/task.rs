@@ -1,6 +1,6 @@
 //! What travels through the queue: only a versioned pointer to the `job_runs` row.
 //! Parameters stay in the row, so a task can never carry a payload that an upgraded
-//! worker no longer understands (stack.md §5.6).
+//! worker no longer understands (docs/stack-notes.md §5.6).
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;

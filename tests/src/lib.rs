@@ -137,7 +137,7 @@ impl WorkerHandle {
 }
 
 pub fn install_tls_provider() {
-    // reqwest is built without a default provider (stack.md §2).
+    // reqwest is built without a default provider (docs/stack-notes.md §2).
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 

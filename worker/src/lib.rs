@@ -6,7 +6,7 @@
 //! - [`scheduler`]: fires due schedule ticks, each once across all processes.
 //!
 //! apalis moves tasks; the `job_runs` row decides. Every handler returns `Ok` to apalis,
-//! so apalis' hard-coded 25 retries never apply and magflow's policy does (stack.md §5).
+//! so apalis' hard-coded 25 retries never apply and magflow's policy does (docs/stack-notes.md §5).
 
 pub mod executor;
 pub mod lifecycle;
@@ -30,7 +30,7 @@ pub enum WorkerError {
 }
 
 /// A name unique to this process, so apalis never mistakes a restart for a live worker
-/// (stack.md §5.5) and runs record who holds them.
+/// (docs/stack-notes.md §5.5) and runs record who holds them.
 pub fn worker_id() -> String {
     let host = std::env::var("HOSTNAME")
         .ok()
@@ -106,7 +106,7 @@ pub async fn run(
 }
 
 /// Runs `kind`'s apalis worker until `stopping`. apalis ends a worker whose backend fails
-/// to poll (Redis restarting) and its own restart has no backoff (stack.md §5.5), so the
+/// to poll (Redis restarting) and its own restart has no backoff (docs/stack-notes.md §5.5), so the
 /// worker is rebuilt here, under a new name, after a growing pause (1 s doubling to 30 s).
 async fn supervise(
     kind: JobKind,

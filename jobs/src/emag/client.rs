@@ -56,7 +56,7 @@ impl EmagClient {
         limiter: RateLimiter,
         options: ClientOptions,
     ) -> Result<EmagClient, EmagError> {
-        // reqwest is built without a default TLS provider (stack.md §2); one process-wide
+        // reqwest is built without a default TLS provider (docs/stack-notes.md §2); one process-wide
         // install, whoever builds the first client.
         static TLS: std::sync::Once = std::sync::Once::new();
         TLS.call_once(|| {
@@ -289,7 +289,7 @@ impl EmagClient {
         body: Option<&Value>,
     ) -> Result<Value, EmagError> {
         let bucket = Bucket::for_route(route);
-        // A write that may have reached eMAG is not sent again blindly (emag-api.md §3.1):
+        // A write that may have reached eMAG is not sent again blindly (docs/emag-notes.md §3.1):
         // the caller reads back first.
         let write =
             method == Method::PATCH || route.ends_with("/save") || route.contains("/acknowledge");

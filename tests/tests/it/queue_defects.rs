@@ -1,4 +1,4 @@
-//! The apalis 1.0 defects of stack.md §5, each shown not to reach magflow's users.
+//! The apalis 1.0 defects of docs/stack-notes.md §5, each shown not to reach magflow's users.
 
 use std::time::Duration;
 

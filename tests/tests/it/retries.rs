@@ -22,7 +22,7 @@ async fn retried_then_dead(backend: Backend) {
     let run = app
         .wait_status(id, &["dead"], Duration::from_secs(40))
         .await;
-    // Exactly the policy's attempts (apalis alone would retry 25 times, stack.md §5.2).
+    // Exactly the policy's attempts (apalis alone would retry 25 times, docs/stack-notes.md §5.2).
     assert_eq!(run["attempt"], 3);
     assert_eq!(run["error"]["category"], "transient");
     assert!(
@@ -116,7 +116,7 @@ async fn timeout_is_an_attempt(backend: Backend) {
             json!({ "kind": "ping", "params": { "steps": 5, "step_ms": 1000 }, "max_attempts": 2 }),
         )
         .await;
-    // apalis would leave a timed-out job "Running" in its dead set (stack.md §5.3); the run
+    // apalis would leave a timed-out job "Running" in its dead set (docs/stack-notes.md §5.3); the run
     // row must end instead, and never stay running.
     let run = app
         .wait_status(
