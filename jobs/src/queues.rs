@@ -119,13 +119,22 @@ pub async fn release_stranded(
         .limit(100)
         .all(db)
         .await?;
+    if stranded.is_empty() {
+        return Ok(0);
+    }
+    let mut paused = Vec::new();
+    for kind in JobKind::ALL {
+        if is_paused(db, kind).await? {
+            paused.push(kind);
+        }
+    }
     let mut released = 0;
     for run in stranded {
         let Some(kind) = JobKind::parse(&run.kind) else {
             continue;
         };
         // A paused queue's runs wait on purpose; a sync parent has no task of its own.
-        if is_paused(db, kind).await? || (kind == JobKind::Sync && run.lock_key.is_none()) {
+        if paused.contains(&kind) || (kind == JobKind::Sync && run.lock_key.is_none()) {
             continue;
         }
         dispatch(db, queue, run, std::time::Duration::ZERO).await?;

@@ -12,7 +12,7 @@ use entity::{
 use jobs::{ErrorCategory, runs::next_revision};
 use sea_orm::{
     ActiveValue::{NotSet, Set},
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, UpdateMany,
     sea_query::Expr,
 };
 use uuid::Uuid;
@@ -117,6 +117,44 @@ pub async fn claim(
     }))
 }
 
+/// An update of `run`, conditional on it being as read, that lets go of its holder (no
+/// worker, no heartbeat) and bumps its revision: the common part of a take-over and of
+/// ending a run whose worker is gone.
+fn released(run: &job_run::Model, now: chrono::DateTime<Utc>) -> UpdateMany<job_run::Entity> {
+    job_run::Entity::update_many()
+        .col_expr(
+            job_run::Column::WorkerId,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            job_run::Column::HeartbeatAt,
+            Expr::value(Option::<chrono::DateTime<Utc>>::None),
+        )
+        .col_expr(job_run::Column::UpdatedAt, Expr::value(now))
+        .col_expr(job_run::Column::Revision, next_revision())
+        .filter(job_run::Column::Id.eq(run.id))
+        .filter(job_run::Column::Revision.eq(run.revision))
+}
+
+/// The reaper's take-over of a running run whose heartbeat is older than `cutoff`: back
+/// to `queued`, due now. The heartbeat is checked again in the same update (a heartbeat
+/// does not bump the revision), so a holder alive after all keeps its run.
+pub async fn take_over(
+    db: &DatabaseConnection,
+    run: &job_run::Model,
+    cutoff: chrono::DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let now = Utc::now();
+    let result = released(run, now)
+        .col_expr(job_run::Column::Status, Expr::value(RunStatus::Queued))
+        .col_expr(job_run::Column::NextAttemptAt, Expr::value(now))
+        .filter(job_run::Column::Status.eq(RunStatus::Running))
+        .filter(job_run::Column::HeartbeatAt.lt(cutoff))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
 /// Ends a run whose attempts are used up by workers that died during them: `dead`,
 /// category `worker_lost`. Conditional on the run being as read (and, for a running run,
 /// on its heartbeat still being older than `stale_before`), so it races with no one.
@@ -131,32 +169,18 @@ pub async fn bury_lost(
         "{holder} stopped during attempt {} of {}; not tried again, since the run may be what stops its workers",
         run.attempt, run.max_attempts
     );
-    let mut update = job_run::Entity::update_many();
-    if let Some(cutoff) = stale_before {
-        update = update.filter(job_run::Column::HeartbeatAt.lt(cutoff));
-    }
-    let result = update
+    let mut update = released(run, now)
         .col_expr(job_run::Column::Status, Expr::value(RunStatus::Dead))
         .col_expr(
             job_run::Column::ErrorCategory,
             Expr::value(ErrorCategory::WorkerLost.as_str()),
         )
         .col_expr(job_run::Column::ErrorMessage, Expr::value(message.clone()))
-        .col_expr(
-            job_run::Column::WorkerId,
-            Expr::value(Option::<String>::None),
-        )
-        .col_expr(
-            job_run::Column::HeartbeatAt,
-            Expr::value(Option::<chrono::DateTime<Utc>>::None),
-        )
-        .col_expr(job_run::Column::FinishedAt, Expr::value(now))
-        .col_expr(job_run::Column::UpdatedAt, Expr::value(now))
-        .col_expr(job_run::Column::Revision, next_revision())
-        .filter(job_run::Column::Id.eq(run.id))
-        .filter(job_run::Column::Revision.eq(run.revision))
-        .exec(db)
-        .await?;
+        .col_expr(job_run::Column::FinishedAt, Expr::value(now));
+    if let Some(cutoff) = stale_before {
+        update = update.filter(job_run::Column::HeartbeatAt.lt(cutoff));
+    }
+    let result = update.exec(db).await?;
     if result.rows_affected == 1 {
         tracing::warn!(run.id = %run.id, "run dead: every attempt lost its worker");
         let _ = log(db, run.id, "error", message).await;

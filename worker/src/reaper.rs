@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use chrono::Utc;
 use entity::job_run::{self, RunStatus};
-use jobs::runs::{self, next_revision};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, sea_query::Expr};
+use jobs::runs;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 use tokio_util::sync::CancellationToken;
 
 use crate::{Executor, lifecycle};
@@ -81,29 +81,7 @@ pub async fn sweep(exec: &Executor, lease: Duration) -> Result<usize, sea_orm::D
             }
             continue;
         }
-        let now = Utc::now();
-        let result = job_run::Entity::update_many()
-            .col_expr(job_run::Column::Status, Expr::value(RunStatus::Queued))
-            .col_expr(
-                job_run::Column::WorkerId,
-                Expr::value(Option::<String>::None),
-            )
-            .col_expr(
-                job_run::Column::HeartbeatAt,
-                Expr::value(Option::<chrono::DateTime<Utc>>::None),
-            )
-            .col_expr(job_run::Column::NextAttemptAt, Expr::value(now))
-            .col_expr(job_run::Column::UpdatedAt, Expr::value(now))
-            .col_expr(job_run::Column::Revision, next_revision())
-            .filter(job_run::Column::Id.eq(run.id))
-            .filter(job_run::Column::Revision.eq(run.revision))
-            .filter(job_run::Column::Status.eq(RunStatus::Running))
-            // A heartbeat renewed since the read (it does not bump the revision) means
-            // the holder is alive after all: no take-over.
-            .filter(job_run::Column::HeartbeatAt.lt(cutoff))
-            .exec(&ctx.db)
-            .await?;
-        if result.rows_affected == 0 {
+        if !lifecycle::take_over(&ctx.db, &run, cutoff).await? {
             continue;
         }
         let holder = run.worker_id.clone().unwrap_or_default();

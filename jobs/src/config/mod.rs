@@ -1,13 +1,20 @@
 //! Typed configuration: built-in defaults, then an optional TOML file, then `MAGFLOW_*`
 //! environment variables. Tests build [`Config`] literally instead.
 
-use std::{fmt, path::Path, time::Duration};
+use std::{path::Path, time::Duration};
 
 use figment::{
     Figment,
     providers::{Format, Serialized, Toml},
 };
 use serde::{Deserialize, Serialize};
+
+mod env;
+mod secret;
+
+pub use env::TEXT_SETTINGS;
+use env::env_settings;
+pub use secret::{SecretText, SecretUrl};
 
 use crate::error::SetupError;
 
@@ -325,44 +332,6 @@ impl Config {
     }
 }
 
-/// Settings whose value is text whatever it looks like. figment's own environment
-/// provider reads `MAGFLOW_SECRET_KEY=0123…` as a number and then refuses it as text.
-pub const TEXT_SETTINGS: &[&str] = &[
-    "database_url",
-    "queue_url",
-    "queue_prefix",
-    "bind",
-    "secret_key",
-    "exports_dir",
-    "smtp_url",
-    "smtp_from",
-    "public_url",
-    "metrics_bind",
-    "tls_cert",
-    "tls_key",
-    "metrics_token",
-];
-
-/// The `MAGFLOW_*` entries of `vars` as settings: text settings verbatim, the others
-/// parsed as figment does (numbers, booleans, `["lists"]`).
-fn env_settings(vars: impl IntoIterator<Item = (String, String)>) -> figment::value::Dict {
-    use figment::value::Value;
-    vars.into_iter()
-        .filter_map(|(name, value)| {
-            let key = name.strip_prefix("MAGFLOW_")?.to_ascii_lowercase();
-            if key.is_empty() || key == "config" {
-                return None;
-            }
-            let value = if TEXT_SETTINGS.contains(&key.as_str()) {
-                Value::from(value)
-            } else {
-                value.parse::<Value>().unwrap_or_else(|e| match e {})
-            };
-            Some((key, value))
-        })
-        .collect()
-}
-
 fn describe_figment_error(e: &figment::Error) -> String {
     // Name the variable the way a user sets it, not figment's internal path.
     let key = e.path.join("_").to_uppercase();
@@ -370,98 +339,6 @@ fn describe_figment_error(e: &figment::Error) -> String {
         e.to_string()
     } else {
         format!("MAGFLOW_{key}: {}", e.kind)
-    }
-}
-
-/// A secret setting that is plain text (a token): never printed, never serialized.
-#[derive(Clone, PartialEq, Eq, Deserialize)]
-#[serde(transparent)]
-pub struct SecretText(String);
-
-impl SecretText {
-    pub fn new(text: impl Into<String>) -> SecretText {
-        SecretText(text.into())
-    }
-
-    /// Whether `candidate` is this secret, in time that does not depend on where they
-    /// differ (both are hashed first, then compared in constant time).
-    pub fn matches(&self, candidate: &str) -> bool {
-        use sha2::{Digest, Sha256};
-        use subtle::ConstantTimeEq;
-        let (a, b) = (
-            Sha256::digest(self.0.as_bytes()),
-            Sha256::digest(candidate.as_bytes()),
-        );
-        a.ct_eq(&b).into()
-    }
-}
-
-impl fmt::Debug for SecretText {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
-
-impl Serialize for SecretText {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str("***")
-    }
-}
-
-/// A connection URL that may carry a password: `Debug` and `Display` print it as `***`.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct SecretUrl(String);
-
-impl SecretUrl {
-    pub fn new(url: impl Into<String>) -> SecretUrl {
-        SecretUrl(url.into())
-    }
-
-    /// The real URL, for the one place that connects with it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    pub fn scheme(&self) -> &str {
-        self.0.split("://").next().unwrap_or_default()
-    }
-
-    fn scheme_in(&self, setting: &str, allowed: &[&str]) -> Result<(), SetupError> {
-        if !self.0.contains("://") {
-            return Err(SetupError::Config(format!(
-                "{setting}: {self} is not a URL (expected {}://…)",
-                allowed[0]
-            )));
-        }
-        if !allowed.contains(&self.scheme()) {
-            return Err(SetupError::Config(format!(
-                "{setting}: unsupported scheme '{}' (expected one of {})",
-                self.scheme(),
-                allowed.join(", ")
-            )));
-        }
-        Ok(())
-    }
-}
-
-impl fmt::Display for SecretUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match url::Url::parse(&self.0) {
-            Ok(mut u) if u.password().is_some() => {
-                let _ = u.set_password(Some("***"));
-                f.write_str(u.as_str())
-            }
-            Ok(_) => f.write_str(&self.0),
-            // Unparseable: do not risk echoing a secret.
-            Err(_) => write!(f, "{}://***", self.scheme()),
-        }
-    }
-}
-
-impl fmt::Debug for SecretUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{self}")
     }
 }
 
