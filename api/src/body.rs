@@ -12,6 +12,8 @@ use poem_openapi::{
 };
 use serde::de::DeserializeOwned;
 
+use jobs::params::without_position;
+
 use crate::error::ApiError;
 
 pub struct Body<T>(pub T);
@@ -94,20 +96,6 @@ where
     T: serde::Deserialize<'de>,
 {
     T::deserialize(d).map(Some)
-}
-
-/// serde_json ends its messages with " at line L column C": noise once the field is named.
-fn without_position(message: &str) -> String {
-    match message.rsplit_once(" at line ") {
-        Some((head, tail))
-            if tail
-                .split(" column ")
-                .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())) =>
-        {
-            head.to_owned()
-        }
-        _ => message.to_owned(),
-    }
 }
 
 poem_openapi::impl_apirequest_for_payload!(Body<T>, T: Type + DeserializeOwned);

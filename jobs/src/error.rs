@@ -3,10 +3,13 @@
 //! [`SetupError`]: start-up problems, each naming the setting at fault.
 //! [`JobError`]: how a handler failed, and whether trying again can help.
 //! [`QueueError`] / [`RunsError`]: queue and database access for api and worker.
+//! [`SubmitError`]: why a request could not become runs.
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+
+use crate::params::{ParamError, Problem};
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -37,6 +40,27 @@ pub enum RunsError {
     Db(#[from] sea_orm::DbErr),
     #[error(transparent)]
     Queue(#[from] QueueError),
+}
+
+/// Why a request could not become runs.
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    #[error(transparent)]
+    Invalid(#[from] ParamError),
+    /// Another run holds the lock: its id, so the caller can follow it instead.
+    #[error("{what} is already active: run {run_id}")]
+    Conflict { what: String, run_id: uuid::Uuid },
+    /// Items of a bulk update that cannot be sent, every one of them.
+    #[error("{} items are invalid", .0.len())]
+    Items(Vec<Problem>),
+    #[error(transparent)]
+    Runs(#[from] RunsError),
+}
+
+impl From<sea_orm::DbErr> for SubmitError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        SubmitError::Runs(RunsError::Db(e))
+    }
 }
 
 /// Why a run failed, in words an operator can filter on.

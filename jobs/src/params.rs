@@ -20,24 +20,72 @@ impl ParamError {
     }
 }
 
+/// One bad item of a bulk update: where it is and what is wrong, worded for the person
+/// who wrote it. Every one is reported at once, unlike a [`ParamError`].
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Problem {
+    /// The CSV line (the header is line 1) or the item's position in `items`, from 1.
+    pub row: u32,
+    pub field: String,
+    pub reason: String,
+}
+
+/// A request's `params` as it arrived: the JSON text of a request body (the API), or a
+/// value already in memory (a stored schedule, the command line).
+#[derive(Clone, Copy, Debug)]
+pub enum RawParams<'a> {
+    Text(&'a str),
+    Value(&'a Value),
+}
+
+impl RawParams<'_> {
+    /// Deserializes into `T`, reporting the path of the first bad field. Absent (`null`)
+    /// is an empty object. From text, `T` is read straight from the bytes: no
+    /// `serde_json::Value` tree in between, and an unknown field stops the reading.
+    pub fn parse<T: DeserializeOwned>(self) -> Result<T, ParamError> {
+        let empty = Value::Object(Default::default());
+        match self {
+            RawParams::Value(v) if v.is_null() => from(&empty),
+            RawParams::Value(v) if v.is_object() => from(v),
+            RawParams::Text(t) => match t.trim_start().as_bytes().first() {
+                Some(b'{') => {
+                    let mut json = serde_json::Deserializer::from_str(t);
+                    let value = from(&mut json)?;
+                    json.end()
+                        .map_err(|e| ParamError::new("params", e.to_string()))?;
+                    Ok(value)
+                }
+                Some(b'n') if t.trim() == "null" => from(&empty),
+                _ => Err(not_an_object()),
+            },
+            RawParams::Value(_) => Err(not_an_object()),
+        }
+    }
+}
+
+fn not_an_object() -> ParamError {
+    ParamError::new("params", "must be a JSON object")
+}
+
 /// Deserializes `params` into `T`, reporting the path of the first bad field.
 pub fn parse<T: DeserializeOwned>(params: &Value) -> Result<T, ParamError> {
-    let value = if params.is_null() {
-        Value::Object(Default::default())
-    } else {
-        params.clone()
-    };
-    if !value.is_object() {
-        return Err(ParamError::new("params", "must be a JSON object"));
-    }
-    serde_path_to_error::deserialize(value).map_err(|e| {
+    RawParams::Value(params).parse()
+}
+
+fn from<'de, D, T>(d: D) -> Result<T, ParamError>
+where
+    D: serde::Deserializer<'de>,
+    D::Error: std::fmt::Display,
+    T: serde::Deserialize<'de>,
+{
+    serde_path_to_error::deserialize(d).map_err(|e| {
         let path = e.path().to_string();
         let field = if path == "." || path.is_empty() {
             "params".to_owned()
         } else {
             format!("params.{path}")
         };
-        let message = e.into_inner().to_string();
+        let message = without_position(&e.into_inner().to_string());
         // serde names a missing field in the message, not in the path.
         match message
             .strip_prefix("missing field `")
@@ -47,6 +95,20 @@ pub fn parse<T: DeserializeOwned>(params: &Value) -> Result<T, ParamError> {
             None => ParamError::new(field, message),
         }
     })
+}
+
+/// serde_json ends its messages with " at line L column C": noise once the field is named.
+pub fn without_position(message: &str) -> String {
+    match message.rsplit_once(" at line ") {
+        Some((head, tail))
+            if tail
+                .split(" column ")
+                .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())) =>
+        {
+            head.to_owned()
+        }
+        _ => message.to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -79,5 +141,25 @@ mod tests {
         assert_eq!(e.message, "is required");
         let e = parse::<P>(&json!([1])).expect_err("not an object");
         assert_eq!(e.field, "params");
+    }
+
+    #[test]
+    fn text_names_the_bad_field_as_a_value_does() {
+        let text = |t: &str| RawParams::Text(t).parse::<P>();
+        assert_eq!(
+            text(r#"{"steps": "x"}"#).expect_err("bad").field,
+            "params.steps"
+        );
+        let e = text(r#"{"steps": 1, "inner": {"n": 300}}"#).expect_err("overflow");
+        assert_eq!(e.field, "params.inner.n");
+        assert!(!e.message.contains(" at line "), "{}", e.message);
+        assert_eq!(text("{}").expect_err("missing").field, "params.steps");
+        assert_eq!(text("null").expect_err("missing").field, "params.steps");
+        assert_eq!(text(" [1]").expect_err("an array").field, "params");
+        assert_eq!(text("7").expect_err("a number").field, "params");
+        let e = text(r#"{"steps": 1, "other": [0, 0]}"#).expect_err("unknown");
+        assert_eq!(e.field, "params.other");
+        assert!(e.message.contains("other"), "{}", e.message);
+        assert_eq!(text(r#"{"steps": 2}"#).expect("ok").steps, 2);
     }
 }

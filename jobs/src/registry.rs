@@ -10,7 +10,7 @@ use crate::{
     export,
     kind::JobKind,
     notification,
-    params::{self, ParamError},
+    params::{self, ParamError, RawParams},
     ping,
     progress::Progress,
     sync,
@@ -24,13 +24,20 @@ pub struct Validated {
     pub account: Option<String>,
 }
 
+/// Validates parameters already in memory (a schedule's template, the command line).
 pub fn validate(kind: JobKind, raw: &Value) -> Result<Validated, ParamError> {
+    validate_raw(kind, RawParams::Value(raw))
+}
+
+/// Validates a request's parameters. A bulk update is not validated here: its items go
+/// straight to its own table (`submit::submit_request`).
+pub fn validate_raw(kind: JobKind, raw: RawParams<'_>) -> Result<Validated, ParamError> {
     fn normalised<T: serde::Serialize>(p: &T) -> Result<Value, ParamError> {
         serde_json::to_value(p).map_err(|e| ParamError::new("params", e.to_string()))
     }
     match kind {
         JobKind::Ping => {
-            let p: ping::PingParams = params::parse(raw)?;
+            let p: ping::PingParams = raw.parse()?;
             p.validate()?;
             Ok(Validated {
                 params: normalised(&p)?,
@@ -38,7 +45,7 @@ pub fn validate(kind: JobKind, raw: &Value) -> Result<Validated, ParamError> {
             })
         }
         JobKind::Sync => {
-            let p: sync::SyncParams = params::parse(raw)?;
+            let p: sync::SyncParams = raw.parse()?;
             p.validate()?;
             let account = match &p.accounts {
                 sync::AccountSelection::Named(names) if names.len() == 1 => Some(names[0].clone()),
@@ -49,16 +56,12 @@ pub fn validate(kind: JobKind, raw: &Value) -> Result<Validated, ParamError> {
                 account,
             })
         }
-        JobKind::BulkUpdate => {
-            let p: bulk_update::BulkUpdateParams = params::parse(raw)?;
-            p.validate()?;
-            Ok(Validated {
-                params: normalised(&p)?,
-                account: None,
-            })
-        }
+        JobKind::BulkUpdate => Err(ParamError::new(
+            "kind",
+            "a bulk update is sent with its items to POST /api/v1/runs",
+        )),
         JobKind::Export => {
-            let p: export::ExportParams = params::parse(raw)?;
+            let p: export::ExportParams = raw.parse()?;
             p.validate()?;
             Ok(Validated {
                 params: normalised(&p)?,
@@ -66,7 +69,7 @@ pub fn validate(kind: JobKind, raw: &Value) -> Result<Validated, ParamError> {
             })
         }
         JobKind::Notification => {
-            let p: notification::NotificationParams = params::parse(raw)?;
+            let p: notification::NotificationParams = raw.parse()?;
             p.validate()?;
             Ok(Validated {
                 params: normalised(&p)?,

@@ -5,41 +5,56 @@
 //! active at a time: the database enforces it (a partial unique index on `lock_key`).
 
 use entity::job_run::{self, RunStatus};
-use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::{
     JobKind, Queue, accounts,
     bulk_update::{self, BulkUpdateParams},
-    error::RunsError,
-    params::ParamError,
-    registry::Validated,
+    params::{ParamError, RawParams},
+    registry::{self, Validated},
     runs::{self, NewRun},
     sync::{AccountSelection, SyncParams},
 };
 
-#[derive(Debug, thiserror::Error)]
-pub enum SubmitError {
-    #[error(transparent)]
-    Invalid(#[from] ParamError),
-    /// Another run holds the lock: its id, so the caller can follow it instead.
-    #[error("{what} is already active: run {run_id}")]
-    Conflict { what: String, run_id: Uuid },
-    /// Items of a bulk update that cannot be sent, every one of them.
-    #[error("{} items are invalid", .0.len())]
-    Items(Vec<crate::bulk_update::Problem>),
-    #[error(transparent)]
-    Runs(#[from] RunsError),
+pub use crate::error::SubmitError;
+
+/// What a request to `POST /api/v1/runs` became.
+#[derive(Debug)]
+pub enum Submitted {
+    /// The run to report: the parent when there are several.
+    Queued(Box<job_run::Model>),
+    /// A bulk update's dry run: what each item would change; nothing was stored or sent.
+    Preview(Vec<bulk_update::PlannedItem>),
 }
 
-impl From<DbErr> for SubmitError {
-    fn from(e: DbErr) -> Self {
-        SubmitError::Runs(RunsError::Db(e))
+/// Validates a request's parameters as they arrived and creates its run(s).
+pub async fn submit_request(
+    db: &DatabaseConnection,
+    queue: &Queue,
+    kind: JobKind,
+    params: RawParams<'_>,
+    max_attempts: Option<u32>,
+) -> Result<Submitted, SubmitError> {
+    if kind == JobKind::BulkUpdate {
+        let params: BulkUpdateParams = params.parse()?;
+        params.validate()?;
+        let items = params.items.into_items().map_err(SubmitError::Items)?;
+        return Ok(if params.dry_run {
+            Submitted::Preview(bulk_update::preview(db, &items).await?)
+        } else {
+            Submitted::Queued(Box::new(
+                bulk_update::accept(db, queue, &items, max_attempts).await?,
+            ))
+        });
     }
+    let validated = registry::validate_raw(kind, params)?;
+    let run = submit(db, queue, kind, validated, max_attempts).await?;
+    Ok(Submitted::Queued(Box::new(run)))
 }
 
-/// Creates and enqueues the run(s) of a request; returns the run to report (the parent
-/// when there are several).
+/// Creates and enqueues the run(s) of a validated request; returns the run to report
+/// (the parent when there are several). Bulk updates go through [`submit_request`].
 pub async fn submit(
     db: &DatabaseConnection,
     queue: &Queue,
@@ -47,18 +62,6 @@ pub async fn submit(
     validated: Validated,
     max_attempts: Option<u32>,
 ) -> Result<job_run::Model, SubmitError> {
-    if kind == JobKind::BulkUpdate {
-        let params: BulkUpdateParams = crate::params::parse(&validated.params)?;
-        if params.dry_run {
-            return Err(ParamError::new(
-                "params.dry_run",
-                "a dry run answers with a preview: send it to POST /api/v1/runs",
-            )
-            .into());
-        }
-        let items = bulk_update::input::from_json(params.items).map_err(SubmitError::Items)?;
-        return bulk_update::accept(db, queue, &items, max_attempts).await;
-    }
     let txn = crate::db::begin_write(db).await?;
     let created = insert_runs(&txn, db, kind, validated, max_attempts).await?;
     txn.commit().await?;

@@ -41,6 +41,7 @@ pub struct Client {
 
 impl Client {
     pub fn new(base: String) -> Client {
+        crate::install_tls_provider();
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()

@@ -8,19 +8,18 @@ use entity::job_run::RunStatus;
 use futures::{StreamExt, stream::BoxStream};
 use jobs::{
     JobKind, audit,
-    bulk_update::{self, input},
-    registry,
+    params::RawParams,
     runs::{self, CancelOutcome, RunFilter},
-    submit,
+    submit::{self, Submitted},
 };
 use poem::web::sse::Event;
 use poem_openapi::{
     ApiResponse, Object, OpenApi,
     param::{Path, Query},
     payload::{EventStream, Json},
-    types::ToJSON,
+    types::{Any, ToJSON},
 };
-use serde_json::Value;
+use serde_json::{Value, value::RawValue};
 use uuid::Uuid;
 
 use crate::{
@@ -44,8 +43,10 @@ pub struct CreateRunRequest {
     /// `sync`, `bulk_update`, `export`, `notification` or `ping`.
     pub kind: String,
     /// The kind's parameters; see the README for each kind.
+    // Kept as the body's JSON text: the kind reads its own parameters from it, with no
+    // `serde_json::Value` tree (several times a bulk body's size) in between.
     #[serde(default, deserialize_with = "crate::body::not_null")]
-    pub params: Option<Value>,
+    pub params: Option<Any<Box<RawValue>>>,
     /// Overrides the kind's retry policy (1 to 100 attempts).
     #[serde(default, deserialize_with = "crate::body::not_null")]
     pub max_attempts: Option<u32>,
@@ -104,30 +105,25 @@ impl RunsApi {
             ));
         };
         check_max_attempts(body.max_attempts)?;
-        let raw = body.params.clone().unwrap_or(Value::Null);
-        let validated =
-            registry::validate(kind, &raw).map_err(|e| ApiError::invalid(e.field, e.message))?;
+        let params = match &body.params {
+            Some(p) => RawParams::Text(p.0.get()),
+            None => RawParams::Value(&Value::Null),
+        };
         let db = &self.state.ctx.db;
-        if kind == JobKind::BulkUpdate && validated.params["dry_run"] == Value::Bool(true) {
-            let items = match validated.params {
-                Value::Object(mut p) => match p.remove("items") {
-                    Some(Value::Array(items)) => items,
-                    _ => Vec::new(),
-                },
-                _ => Vec::new(),
-            };
-            let items = input::from_json(items).map_err(ApiError::bad_items)?;
-            let planned = bulk_update::preview(db, &items).await?;
-            return Ok(Accepted::DryRun(Json(BulkPreview::from(planned))));
-        }
-        let run = submit::submit(
+        let run = match submit::submit_request(
             db,
             &self.state.ctx.queue,
             kind,
-            validated,
+            params,
             body.max_attempts,
         )
-        .await?;
+        .await?
+        {
+            Submitted::Queued(run) => *run,
+            Submitted::Preview(planned) => {
+                return Ok(Accepted::DryRun(Json(BulkPreview::from(planned))));
+            }
+        };
         audit::record(
             db,
             &principal.actor(),

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use rust_decimal::Decimal;
 use serde_json::{Map, Value, json};
 
-use super::plan::{FIELDS, Problem, RawItem};
+use super::plan::{Cell, FIELDS, Problem, RawItem};
 
 const MONEY: [&str; 4] = [
     "sale_price",
@@ -65,14 +65,14 @@ pub(super) fn parse_item(item: &RawItem, problems: &mut Vec<Problem>) -> Option<
             reason: reason.to_owned(),
         })
     };
-    let account = match item.fields.get("account") {
-        Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_owned(),
+    let account = match item.get("account") {
+        Some(Cell::Text(s)) if !s.trim().is_empty() => s.trim().to_owned(),
         _ => {
             problem("account", "is required (the eMAG account's name)");
             String::new()
         }
     };
-    let key = match (item.fields.get("id"), item.fields.get("part_number")) {
+    let key = match (item.get("id"), item.get("part_number")) {
         (Some(id), _) => match whole(id) {
             Some(n) if n > 0 => Some(Key::Id(n)),
             _ => {
@@ -80,7 +80,7 @@ pub(super) fn parse_item(item: &RawItem, problems: &mut Vec<Problem>) -> Option<
                 None
             }
         },
-        (None, Some(Value::String(pn))) if !pn.trim().is_empty() => {
+        (None, Some(Cell::Text(pn))) if !pn.trim().is_empty() => {
             Some(Key::PartNumber(pn.trim().to_owned()))
         }
         _ => {
@@ -89,7 +89,11 @@ pub(super) fn parse_item(item: &RawItem, problems: &mut Vec<Problem>) -> Option<
         }
     };
     let mut fields = BTreeMap::new();
-    for (name, value) in &item.fields {
+    for (i, (name, value)) in item.fields.iter().enumerate() {
+        if item.fields[..i].iter().any(|(n, _)| n == name) {
+            problem(name, "is given twice");
+            continue;
+        }
         match name.as_str() {
             "account" | "id" | "part_number" => {}
             f if MONEY.contains(&f) => match money(value) {
@@ -144,19 +148,17 @@ pub(super) fn parse_item(item: &RawItem, problems: &mut Vec<Problem>) -> Option<
 }
 
 /// A whole number from a JSON number or a string; `None` for fractions and text.
-fn whole(v: &Value) -> Option<i64> {
+fn whole(v: &Cell) -> Option<i64> {
     match v {
-        Value::Number(n) => n.as_i64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
+        Cell::Number(s) | Cell::Text(s) => s.trim().parse().ok(),
+        Cell::Other(_) => None,
     }
 }
 
-fn money(v: &Value) -> Result<Decimal, &'static str> {
+fn money(v: &Cell) -> Result<Decimal, &'static str> {
     let text = match v {
-        Value::Number(n) => n.to_string(),
-        Value::String(s) => s.trim().to_owned(),
-        _ => return Err("must be a number"),
+        Cell::Number(s) | Cell::Text(s) => s.trim(),
+        Cell::Other(_) => return Err("must be a number"),
     };
     let d: Decimal = text.parse().map_err(|_| "must be a number")?;
     if d.is_sign_negative() {
@@ -172,23 +174,51 @@ fn money(v: &Value) -> Result<Decimal, &'static str> {
 mod tests {
     use super::*;
 
+    /// A cell as the JSON reader makes it.
+    fn cell(json: &str) -> Cell {
+        serde_json::from_str(json).expect("a cell")
+    }
+
     #[test]
     fn money_and_whole_numbers_are_strict() {
-        assert_eq!(money(&json!("12.5")).expect("ok"), Decimal::new(125, 1));
+        assert_eq!(money(&cell(r#""12.5""#)).expect("ok"), Decimal::new(125, 1));
         assert_eq!(
-            money(&json!(12.1234)).expect("ok"),
+            money(&cell("12.1234")).expect("ok"),
             Decimal::new(121_234, 4)
         );
         assert_eq!(
-            money(&json!("1.00000")).expect("trailing zeros"),
+            money(&cell(r#""1.00000""#)).expect("trailing zeros"),
             Decimal::ONE
         );
-        assert_eq!(money(&json!("1.00001")), Err("has more than 4 decimals"));
-        assert_eq!(money(&json!("-1")), Err("must be 0 or more"));
-        assert_eq!(money(&json!("ten")), Err("must be a number"));
-        assert_eq!(whole(&json!(3)), Some(3));
-        assert_eq!(whole(&json!("3")), Some(3));
-        assert_eq!(whole(&json!(2.5)), None);
-        assert_eq!(whole(&json!("2.5")), None);
+        assert_eq!(
+            money(&cell(r#""1.00001""#)),
+            Err("has more than 4 decimals")
+        );
+        assert_eq!(money(&cell(r#""-1""#)), Err("must be 0 or more"));
+        assert_eq!(money(&cell(r#""ten""#)), Err("must be a number"));
+        assert_eq!(money(&cell("[1, 2]")), Err("must be a number"));
+        assert_eq!(money(&cell("null")), Err("must be a number"));
+        assert_eq!(whole(&cell("3")), Some(3));
+        assert_eq!(whole(&cell(r#""3""#)), Some(3));
+        assert_eq!(whole(&cell("2.5")), None);
+        assert_eq!(whole(&cell(r#""2.5""#)), None);
+        assert_eq!(whole(&cell(r#"{"n": 3}"#)), None);
+    }
+
+    #[test]
+    fn a_field_given_twice_is_refused() {
+        let item = RawItem {
+            row: 4,
+            fields: vec![
+                ("account".into(), cell(r#""main""#)),
+                ("id".into(), cell("7")),
+                ("stock".into(), cell("1")),
+                ("stock".into(), cell("2")),
+            ],
+        };
+        let mut problems = Vec::new();
+        assert!(parse_item(&item, &mut problems).is_none());
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!((problems[0].row, problems[0].field.as_str()), (4, "stock"));
     }
 }

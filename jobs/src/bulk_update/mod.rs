@@ -19,22 +19,24 @@ use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait, TransactionTrai
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-pub use plan::{FieldDiff, PlannedItem, Problem, RawItem};
+pub use input::JsonItems;
+pub use plan::{Cell, FieldDiff, PlannedItem, Problem, RawItem};
 pub use result::result_csv;
 pub use send::run;
 
 use crate::{
     JobKind, Queue,
+    error::SubmitError,
     params::ParamError,
     runs::{self, NewRun},
-    submit::SubmitError,
 };
 
 /// `POST /api/v1/runs` parameters of kind `bulk_update`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BulkUpdateParams {
-    pub items: Vec<Value>,
+    /// At most [`input::MAX_ITEMS`]: the reader stops at the next one.
+    pub items: JsonItems,
     #[serde(default)]
     pub dry_run: bool,
 }
@@ -45,12 +47,6 @@ impl BulkUpdateParams {
             return Err(ParamError::new(
                 "params.items",
                 "must hold at least one item",
-            ));
-        }
-        if self.items.len() > input::MAX_ITEMS {
-            return Err(ParamError::new(
-                "params.items",
-                format!("must hold at most {} items", input::MAX_ITEMS),
             ));
         }
         Ok(())

@@ -26,20 +26,31 @@ pub const FIELDS: [&str; 7] = [
 /// Offers looked up per query.
 const LOOKUP_BATCH: usize = 500;
 
-/// One bad item: where it is and what is wrong, worded for the person who wrote it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Problem {
-    /// The CSV line (the header is line 1) or the item's position in `items`, from 1.
-    pub row: u32,
-    pub field: String,
-    pub reason: String,
-}
+pub use crate::params::Problem;
 
-/// One item as given: from a JSON object or a CSV line (empty cells left out).
-#[derive(Clone, Debug)]
+/// One item as given: from a JSON object or a CSV line (empty cells left out), each value
+/// kept as the text it was written in until [`parse_item`] reads it.
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RawItem {
     pub row: u32,
-    pub fields: Map<String, Value>,
+    /// In the order given; a name given twice is kept twice, and refused.
+    pub fields: Vec<(String, Cell)>,
+}
+
+impl RawItem {
+    pub fn get(&self, name: &str) -> Option<&Cell> {
+        self.fields.iter().find(|(n, _)| n == name).map(|(_, c)| c)
+    }
+}
+
+/// One value of an item. JSON strings and numbers keep their text (a number's exact
+/// digits); anything else is only named, for the problem that refuses it, so an array or
+/// object inside an item costs no memory.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Cell {
+    Text(String),
+    Number(String),
+    Other(&'static str),
 }
 
 /// A checked change to one offer.

@@ -6,13 +6,13 @@ use anyhow::Context;
 use entity::offer;
 use jobs::{
     JobKind,
-    bulk_update::{self, input},
+    bulk_update::{self, Cell, RawItem},
     emag::sim::{Faults, LimitMode, SimConfig, SimLogin, Simulator},
     registry, submit,
 };
 use rust_decimal::Decimal;
 use sea_orm::EntityTrait;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::sync::{duration, wait_all};
 
@@ -64,15 +64,23 @@ pub async fn run(args: BulkBench) -> anyhow::Result<()> {
     wait_all(ctx, &[sync.id]).await?;
 
     let offers = offer::Entity::find().all(&ctx.db).await?;
-    let items: Vec<Value> = offers
+    let raw: Vec<RawItem> = offers
         .iter()
         .enumerate()
         .map(|(i, o)| {
             let price = o.sale_price.unwrap_or(Decimal::ONE) * Decimal::new(101, 2);
-            json!({ "account": "b0", "id": o.emag_id, "sale_price": price.round_dp(2).to_string(), "stock": i % 50 })
+            let cell = Cell::Text;
+            RawItem {
+                row: u32::try_from(i + 1).unwrap_or(u32::MAX),
+                fields: vec![
+                    ("account".into(), cell("b0".into())),
+                    ("id".into(), cell(o.emag_id.to_string())),
+                    ("sale_price".into(), cell(price.round_dp(2).to_string())),
+                    ("stock".into(), cell((i % 50).to_string())),
+                ],
+            }
         })
         .collect();
-    let raw = input::from_json(items).map_err(|p| anyhow::anyhow!("bad items: {p:?}"))?;
     *sim.state
         .faults
         .lock()

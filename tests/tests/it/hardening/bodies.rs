@@ -233,3 +233,59 @@ async fn large_bodies_take_turns() {
     assert!(answers.iter().any(|(s, _)| *s == 422), "{answers:?}");
     assert!(tests::process::stop(&mut api.child).await.success());
 }
+
+/// `{"kind": KIND, "params": PARAMS}` where `hole` in PARAMS becomes an array of `zeros`
+/// zeros: tiny on the wire (2 bytes each), 32 bytes each as a `serde_json::Value`.
+fn with_zeros(kind: &str, params: &str, zeros: usize) -> String {
+    let array = format!("[{}0]", "0,".repeat(zeros - 1));
+    format!(
+        r#"{{"kind":"{kind}","params":{}}}"#,
+        params.replace("hole", &array)
+    )
+}
+
+/// A request body is read straight into the kind's own parameters: an array of 30
+/// million numbers inside a bulk item, or in a field a ping does not have, is skipped as it
+/// is read, not built as a tree of JSON values (about a GiB) first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parameters_are_read_without_a_tree_of_values() {
+    let _turn = tests::heavy_turn().await;
+    let mut api = start_api(&[]).await;
+    let pid = api.child.id().expect("pid");
+    let client = tests::Client::new(api.base.clone());
+    let zeros = 30_000_000;
+    let cases = [
+        (
+            "bulk_update",
+            r#"{"items":[{"account":"main","id":1,"sale_price":hole}]}"#,
+            "items",
+        ),
+        ("ping", r#"{"steps":1,"extra":hole}"#, "params.extra"),
+    ];
+    for (kind, params, field) in cases {
+        let body = with_zeros(kind, params, zeros);
+        assert!(body.len() < 63 * MIB as usize);
+        let before = proc_status(pid, "VmRSS");
+        reset_peak(pid);
+        let (status, answer) = client
+            .post_raw("/api/v1/runs", Some(&api.admin), "application/json", &body)
+            .await;
+        let peak = proc_status(pid, "VmHWM");
+        assert_eq!(status, 422, "{kind}: {answer}");
+        assert_eq!(answer["field"], field, "{kind}: {answer}");
+        assert!(
+            peak.saturating_sub(before) < 384 * MIB,
+            "{kind}: RSS rose by {} MiB",
+            peak.saturating_sub(before) / MIB
+        );
+        if kind == "bulk_update" {
+            let item = &answer["items"][0];
+            assert_eq!(
+                (&item["row"], &item["field"]),
+                (&1.into(), &"sale_price".into())
+            );
+            assert_eq!(item["reason"], "must be a number", "{answer}");
+        }
+    }
+    assert!(tests::process::stop(&mut api.child).await.success());
+}
