@@ -99,3 +99,69 @@ async fn a_lost_attempt_writes_nothing_to_emag(backend: Backend) {
     );
     app.shutdown().await;
 }
+
+both!(
+    a_holder_that_heartbeats_keeps_its_run,
+    a_holder_that_heartbeats_keeps_its_run
+);
+
+/// The reaper reads a run whose heartbeat is stale, and before it takes the run over the
+/// holder heartbeats after all: the take-over (which re-checks the heartbeat in its own
+/// update) leaves the run with its holder. Once the heartbeat is stale again, it takes it.
+async fn a_holder_that_heartbeats_keeps_its_run(backend: Backend) {
+    let opts = tests::Options {
+        worker: false,
+        ..tests::Options::default()
+    };
+    let app = TestApp::spawn_with(backend, opts).await;
+    let db = &app.ctx.db;
+    let id = app.start_ping(json!({})).await;
+    let Claim::Claimed(_) = lifecycle::claim(db, id, "w1", Duration::from_secs(30))
+        .await
+        .expect("claim")
+    else {
+        panic!("w1 claims the run");
+    };
+    let set_heartbeat = |at: chrono::DateTime<chrono::Utc>| async move {
+        entity::job_run::Entity::update_many()
+            .col_expr(entity::job_run::Column::HeartbeatAt, Expr::value(at))
+            .filter(entity::job_run::Column::Id.eq(id))
+            .exec(db)
+            .await
+            .expect("heartbeat");
+    };
+    let read = || async {
+        entity::job_run::Entity::find_by_id(id)
+            .one(db)
+            .await
+            .expect("read")
+            .expect("the run")
+    };
+    let cutoff = chrono::Utc::now() - chrono::Duration::minutes(1);
+    set_heartbeat(chrono::Utc::now() - chrono::Duration::minutes(10)).await;
+    let seen_by_reaper = read().await;
+    set_heartbeat(chrono::Utc::now()).await;
+
+    assert!(
+        !lifecycle::take_over(db, &seen_by_reaper, cutoff)
+            .await
+            .expect("take over"),
+        "a run whose holder heartbeat was taken from it"
+    );
+    let kept = read().await;
+    assert_eq!(kept.status, entity::job_run::RunStatus::Running);
+    assert_eq!(kept.worker_id.as_deref(), Some("w1"));
+
+    set_heartbeat(chrono::Utc::now() - chrono::Duration::minutes(10)).await;
+    let stale = read().await;
+    assert!(
+        lifecycle::take_over(db, &stale, cutoff)
+            .await
+            .expect("take over"),
+        "a stale run is taken over"
+    );
+    let taken = read().await;
+    assert_eq!(taken.status, entity::job_run::RunStatus::Queued);
+    assert_eq!(taken.worker_id, None);
+    app.shutdown().await;
+}

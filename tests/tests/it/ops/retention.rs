@@ -112,3 +112,92 @@ async fn old_history_is_purged_once_an_hour(backend: tests::Backend) {
     );
     app.shutdown().await;
 }
+
+/// The purge runs on a task of its own: while it waits on a lock (another session holds
+/// `audit_log`, the last table it deletes from), a schedule due every second keeps firing.
+/// PostgreSQL only: SQLite has one writer, so a held write lock stops ticks as well.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blocked_purge_never_delays_schedule_ticks() {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    let opts = tests::Options {
+        worker: false,
+        ..tests::Options::default()
+    };
+    let app = TestApp::spawn_with(tests::Backend::Redis, opts).await;
+    let db = &app.ctx.db;
+    let (s, created) = app
+        .client
+        .post(
+            "/api/v1/schedules",
+            Some(&app.admin),
+            &json!({ "name": "every-second", "cron": "* * * * * *", "template": { "kind": "ping" } }),
+        )
+        .await;
+    assert_eq!(s, 201, "{created}");
+    let schedule: uuid::Uuid = created["id"].as_str().expect("id").parse().expect("uuid");
+
+    let lock = db.begin().await.expect("begin");
+    lock.execute_unprepared("LOCK TABLE audit_log IN ACCESS EXCLUSIVE MODE")
+        .await
+        .expect("lock audit_log");
+    let worker = tests::WorkerHandle::start(app.ctx.clone());
+
+    // The purge has started and waits for the lock ...
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let waiting = db
+            .query_one_raw(sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() \
+                 AND wait_event_type = 'Lock' AND query LIKE 'DELETE FROM \"audit_log\"%'",
+            ))
+            .await
+            .expect("pg_stat_activity")
+            .and_then(|r| r.try_get::<i64>("", "n").ok())
+            .unwrap_or(0);
+        if waiting > 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the purge never reached audit_log"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    // ... while the schedule goes on firing.
+    let fired = || async {
+        job_run::Entity::find()
+            .filter(job_run::Column::ScheduleId.eq(schedule))
+            .all(db)
+            .await
+            .expect("runs")
+            .len()
+    };
+    let at_block = fired().await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while fired().await < at_block + 3 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no ticks fired while the purge was blocked ({at_block} before)"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    lock.rollback().await.expect("release");
+    // Released, the purge finishes and audits itself.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while audit_log::Entity::find()
+        .filter(audit_log::Column::Action.eq("retention.purge"))
+        .one(db)
+        .await
+        .expect("audit")
+        .is_none()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the purge never ended"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    worker.shutdown().await.expect("worker stops");
+    app.shutdown().await;
+}
