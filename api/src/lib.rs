@@ -83,11 +83,6 @@ fn service(state: &AppState) -> OpenApiService<Apis, ()> {
     .description("Keeps eMAG Marketplace accounts in sync with the seller's database. Every `/api/v1` operation needs `Authorization: Bearer <key>`; viewers read and stream, admins also change things.")
 }
 
-/// The OpenAPI document as JSON (what `/api/openapi.json` serves).
-pub fn openapi_json(state: &AppState) -> String {
-    service(state).spec()
-}
-
 #[handler]
 fn prometheus(state: Data<&AppState>, req: &Request) -> Response {
     if !metrics_allowed(state.ctx.config.metrics_token.as_ref(), req) {

@@ -119,13 +119,13 @@ mod tests {
 
     #[derive(Debug, Deserialize)]
     #[serde(deny_unknown_fields)]
-    #[allow(dead_code)]
+    #[allow(dead_code, reason = "the fields are only deserialized")]
     struct P {
         steps: u32,
         inner: Option<Inner>,
     }
     #[derive(Debug, Deserialize)]
-    #[allow(dead_code)]
+    #[allow(dead_code, reason = "the fields are only deserialized")]
     struct Inner {
         n: u8,
     }

@@ -166,14 +166,6 @@ impl Progress {
         self.counters.pages_done += 1;
     }
 
-    pub fn emag_request(&mut self) {
-        self.counters.emag_requests += 1;
-    }
-
-    pub fn rate_limit_wait(&mut self) {
-        self.counters.rate_limit_waits += 1;
-    }
-
     /// Takes the eMAG counters of this attempt's client(s) into the run's counters.
     pub fn track_emag(&mut self, stats: &crate::emag::client::Stats) {
         use std::sync::atomic::Ordering::Relaxed;

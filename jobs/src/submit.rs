@@ -150,8 +150,9 @@ pub async fn insert_runs<C: sea_orm::ConnectionTrait>(
     })
 }
 
-/// Gives every inserted run its queue task. Every run gets one even if one push fails
-/// (that run is marked failed); a parent then reflects what happened.
+/// Gives every inserted run its queue task. A push the queue refuses leaves that run
+/// queued without a task, for the reaper to dispatch once the queue answers
+/// ([`runs::dispatch`]); the others still get theirs.
 pub async fn dispatch_all(
     db: &DatabaseConnection,
     queue: &Queue,

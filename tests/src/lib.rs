@@ -6,6 +6,11 @@
 //! The servers come from `MAGFLOW_TEST_DATABASE_URL` (a PostgreSQL URL whose user may
 //! create databases) and `MAGFLOW_TEST_REDIS_URL`; `.ci/run` starts both.
 
+#![allow(
+    clippy::expect_used,
+    reason = "tests and their support code stop at the first broken expectation, naming it"
+)]
+
 pub mod http;
 pub mod pg_server;
 pub mod process;

@@ -5,6 +5,11 @@
 //! Its own test binary: cargo runs test binaries one after another, so these 20 s are not
 //! shared with the CPU-heavy tests of `it`, as a worker's would not be.
 
+#![allow(
+    clippy::expect_used,
+    reason = "tests and their support code stop at the first broken expectation, naming it"
+)]
+
 use serde_json::Value;
 use tests::process::magflow_bin;
 

@@ -1,8 +1,8 @@
 //! eMAG accounts: a name, a kind (`main`/`fbe`), a platform or base URL, and a login whose
 //! password is sealed at rest. Runs refer to accounts by name.
 //!
-//! Here: the rows and their checks. [`credentials`]: the sealed password, bound to its
-//! account. [`check`]: one authenticated call to eMAG. [`delete`]: an account with
+//! Here: the rows and their checks. `credentials`: the sealed password, bound to its
+//! account. `check`: one authenticated call to eMAG. `delete`: an account with
 //! everything synced from it.
 
 mod check;

@@ -15,7 +15,7 @@ mod result;
 mod send;
 
 use entity::{bulk_item, job_run};
-use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait, TransactionTrait};
+use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -78,7 +78,7 @@ pub async fn accept(
     let mut accounts: Vec<&str> = planned.iter().map(|p| p.account.as_str()).collect();
     accounts.sort_unstable();
     accounts.dedup();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let run = runs::insert(
         &txn,
         NewRun {

@@ -29,7 +29,7 @@ const LOOKUP_BATCH: usize = 500;
 pub use crate::params::Problem;
 
 /// One item as given: from a JSON object or a CSV line (empty cells left out), each value
-/// kept as the text it was written in until [`parse_item`] reads it.
+/// kept as the text it was written in until it is checked.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RawItem {
     pub row: u32,

@@ -190,11 +190,6 @@ impl EmagClient {
         self.bulk_save("offer/save", items).await
     }
 
-    /// `product_offer/save`, chunked like [`offer_save`](Self::offer_save).
-    pub async fn product_offer_save(&self, items: &[Value]) -> (BulkOutcome, Option<EmagError>) {
-        self.bulk_save("product_offer/save", items).await
-    }
-
     async fn bulk_save<T: Serialize>(
         &self,
         route: &str,
@@ -275,10 +270,6 @@ impl EmagClient {
 
     pub async fn vat_read(&self) -> Result<Value, EmagError> {
         self.call(Method::POST, "vat/read", Some(&json!({}))).await
-    }
-
-    pub async fn category_read(&self, filter: &Value) -> Result<Value, EmagError> {
-        self.call(Method::POST, "category/read", Some(filter)).await
     }
 
     /// Sends with the rate limit and the retry policy; returns `results`.

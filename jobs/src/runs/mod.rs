@@ -327,16 +327,3 @@ pub async fn changed_after(
         .all(db)
         .await
 }
-
-/// Counts queued runs per kind: the queue depth that `/metrics` reports.
-pub async fn queued_counts(db: &DatabaseConnection) -> Result<Vec<(String, i64)>, DbErr> {
-    job_run::Entity::find()
-        .select_only()
-        .column(job_run::Column::Kind)
-        .column_as(job_run::Column::Id.count(), "n")
-        .filter(job_run::Column::Status.eq(RunStatus::Queued))
-        .group_by(job_run::Column::Kind)
-        .into_tuple()
-        .all(db)
-        .await
-}

@@ -16,7 +16,7 @@ use entity::{
 };
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QuerySelect,
-    TransactionTrait, sea_query::Expr,
+    sea_query::Expr,
 };
 use serde_json::Value;
 use uuid::Uuid;
@@ -230,7 +230,7 @@ async fn claim_only(
     next: Option<DateTime<Utc>>,
     fired: Fired,
 ) -> Result<Fired, DbErr> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     if !claim(&txn, s, fire_at, next, fired.outcome()).await? {
         return Ok(Fired::Taken);
     }

@@ -1,6 +1,11 @@
 //! Integration tests: one binary, one module per capability. Each scenario runs on both
 //! backends (SQLite files; PostgreSQL + Redis) through the `both!` macro.
 
+#![allow(
+    clippy::expect_used,
+    reason = "tests and their support code stop at the first broken expectation, naming it"
+)]
+
 /// Declares `$name::sqlite` and `$name::redis` tests that run `$scenario(backend)`.
 macro_rules! both {
     ($name:ident, $scenario:ident) => {

@@ -118,7 +118,7 @@ async fn old_history_is_purged_once_an_hour(backend: tests::Backend) {
 /// PostgreSQL only: SQLite has one writer, so a held write lock stops ticks as well.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_blocked_purge_never_delays_schedule_ticks() {
-    use sea_orm::{ConnectionTrait, TransactionTrait};
+    use sea_orm::ConnectionTrait;
     let opts = tests::Options {
         worker: false,
         ..tests::Options::default()
@@ -136,7 +136,7 @@ async fn a_blocked_purge_never_delays_schedule_ticks() {
     assert_eq!(s, 201, "{created}");
     let schedule: uuid::Uuid = created["id"].as_str().expect("id").parse().expect("uuid");
 
-    let lock = db.begin().await.expect("begin");
+    let lock = jobs::db::begin_write(db).await.expect("begin");
     lock.execute_unprepared("LOCK TABLE audit_log IN ACCESS EXCLUSIVE MODE")
         .await
         .expect("lock audit_log");
