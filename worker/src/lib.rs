@@ -8,6 +8,7 @@
 //! apalis moves tasks; the `job_runs` row decides. Every handler returns `Ok` to apalis,
 //! so apalis' hard-coded 25 retries never apply and magflow's policy does (docs/stack-notes.md §5).
 
+mod ending;
 pub mod executor;
 pub mod lifecycle;
 pub mod reaper;

@@ -1,0 +1,175 @@
+//! How an attempt's outcome becomes the run's next state: the [`Ending`] magflow's retry
+//! policy gives it, and what follows once it is recorded (the parent's sums, metrics, the
+//! run's log line, notifications for an end, a queue task for a retry).
+
+use std::time::{Duration, Instant};
+
+use entity::job_run;
+use jobs::{
+    ErrorCategory, JobContext, JobError, JobKind,
+    metrics::{RUN_DURATION, RUNS_FINISHED},
+    runs,
+};
+
+use crate::lifecycle::{self, Ending};
+
+pub(crate) fn ending_for(
+    kind: JobKind,
+    run: &job_run::Model,
+    attempt: u32,
+    outcome: Result<(), JobError>,
+) -> Ending {
+    match outcome {
+        Ok(()) => Ending::Succeeded,
+        Err(JobError::Cancelled) => Ending::Cancelled,
+        Err(JobError::Interrupted) => Ending::HandBack,
+        Err(JobError::Paused {
+            category,
+            message,
+            delay,
+        }) => Ending::Pause {
+            category,
+            message,
+            delay,
+        },
+        Err(JobError::Permanent { category, message }) => Ending::Failed { category, message },
+        Err(JobError::Retryable { category, message }) => {
+            if attempt >= u32::try_from(run.max_attempts).unwrap_or(1) {
+                Ending::Dead { category, message }
+            } else {
+                Ending::Retry {
+                    category,
+                    message,
+                    delay: kind.retry_policy().delay_after(attempt),
+                }
+            }
+        }
+        Err(other) => Ending::Failed {
+            category: ErrorCategory::Permanent,
+            message: other.to_string(),
+        },
+    }
+}
+
+/// Records `ending` on the run, unless another worker took the run over meanwhile, and
+/// does what follows from it.
+pub(crate) async fn record(
+    ctx: &JobContext,
+    run: job_run::Model,
+    worker_id: &str,
+    kind: JobKind,
+    attempt: u32,
+    ending: &Ending,
+    started: Instant,
+) {
+    let db = &ctx.db;
+    let outcome_label = label(ending);
+    match lifecycle::end_attempt(db, &run, worker_id, ending).await {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::warn!(run.id = %run.id, "run was taken over before its attempt ended");
+            return;
+        }
+        Err(e) => {
+            // The row still says running; the reaper re-queues it after the lease.
+            tracing::error!(run.id = %run.id, error = %e, "could not record the end of an attempt");
+            return;
+        }
+    }
+    if let Some(parent) = run.parent_id
+        && let Err(e) = runs::refresh_parent(db, parent).await
+    {
+        tracing::warn!(run.id = %run.id, error = %e, "could not update the parent run");
+    }
+    let category = category(ending);
+    metrics::counter!(RUNS_FINISHED, "kind" => kind.as_str(), "outcome" => outcome_label, "error_category" => category)
+        .increment(1);
+    metrics::histogram!(RUN_DURATION, "kind" => kind.as_str())
+        .record(started.elapsed().as_secs_f64());
+    let _ = lifecycle::log(db, run.id, level_for(ending), describe(ending, attempt)).await;
+    tracing::info!(run.id = %run.id, run.kind = %kind, outcome = outcome_label, "attempt ended");
+
+    let requeue_after = match ending {
+        Ending::Retry { delay, .. } | Ending::Pause { delay, .. } => Some(*delay),
+        Ending::HandBack => Some(Duration::ZERO),
+        _ => None,
+    };
+    if requeue_after.is_none() {
+        // Subscribers hear of top-level runs: this one, or the parent it may have ended.
+        let top = run.parent_id.unwrap_or(run.id);
+        if let Err(e) = jobs::notification::announce(db, &ctx.queue, top).await {
+            tracing::warn!(run.id = %top, error = %e, "could not queue notifications");
+        }
+    }
+    if let Some(delay) = requeue_after {
+        let queued = job_run::Model {
+            status: job_run::RunStatus::Queued,
+            ..run
+        };
+        if let Err(e) = runs::dispatch(db, &ctx.queue, queued, delay).await {
+            tracing::error!(error = %e, "could not re-queue a run");
+        }
+    }
+}
+
+fn label(ending: &Ending) -> &'static str {
+    match ending {
+        Ending::Succeeded => "succeeded",
+        Ending::Cancelled => "cancelled",
+        Ending::Failed { .. } => "failed",
+        Ending::Dead { .. } => "dead",
+        Ending::Retry { .. } => "retry",
+        Ending::HandBack => "handed_back",
+        Ending::Pause { .. } => "paused",
+    }
+}
+
+fn category(ending: &Ending) -> &'static str {
+    match ending {
+        Ending::Failed { category, .. }
+        | Ending::Dead { category, .. }
+        | Ending::Retry { category, .. }
+        | Ending::Pause { category, .. } => category.as_str(),
+        Ending::Succeeded | Ending::Cancelled | Ending::HandBack => "none",
+    }
+}
+
+fn level_for(ending: &Ending) -> &'static str {
+    match ending {
+        Ending::Succeeded | Ending::Cancelled | Ending::HandBack => "info",
+        Ending::Retry { .. } | Ending::Pause { .. } => "warn",
+        Ending::Failed { .. } | Ending::Dead { .. } => "error",
+    }
+}
+
+fn describe(ending: &Ending, attempt: u32) -> String {
+    match ending {
+        Ending::Succeeded => format!("succeeded on attempt {attempt}"),
+        Ending::Cancelled => "cancelled".into(),
+        Ending::HandBack => {
+            "worker shutting down: handed back to the queue, resumes from its checkpoint".into()
+        }
+        Ending::Failed { category, message } => format!("failed ({category}): {message}"),
+        Ending::Pause {
+            category,
+            message,
+            delay,
+        } => format!(
+            "paused ({category}): {message}; trying again in {:.0} s",
+            delay.as_secs_f64()
+        ),
+        Ending::Dead { category, message } => {
+            format!("attempt {attempt} failed ({category}): {message}; no attempts left")
+        }
+        Ending::Retry {
+            category,
+            message,
+            delay,
+        } => {
+            format!(
+                "attempt {attempt} failed ({category}): {message}; retrying in {:.1} s",
+                delay.as_secs_f64()
+            )
+        }
+    }
+}
