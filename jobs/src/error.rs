@@ -9,7 +9,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::params::{ParamError, Problem};
+use crate::{items::Problem, params::ParamError};
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -40,6 +40,27 @@ pub enum RunsError {
     Db(#[from] sea_orm::DbErr),
     #[error(transparent)]
     Queue(#[from] QueueError),
+    /// A stored value no enum of this version knows: a row written by a newer version,
+    /// or by hand. Never read as some default.
+    #[error("{table} row {id}: column {column} holds {value:?}, which this version does not know")]
+    UnknownValue {
+        table: &'static str,
+        id: String,
+        column: &'static str,
+        value: String,
+    },
+}
+
+impl RunsError {
+    /// The kind of a `job_runs` row, or the error naming the row.
+    pub fn kind_of(run: &entity::job_run::Model) -> Result<crate::JobKind, RunsError> {
+        crate::JobKind::parse(&run.kind).ok_or_else(|| RunsError::UnknownValue {
+            table: "job_runs",
+            id: run.id.to_string(),
+            column: "kind",
+            value: run.kind.clone(),
+        })
+    }
 }
 
 /// Why a request could not become runs.

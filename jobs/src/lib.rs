@@ -13,6 +13,8 @@ pub mod db;
 pub mod emag;
 pub mod error;
 pub mod gauges;
+pub mod items;
+pub mod job;
 pub mod kind;
 pub mod metrics;
 pub mod params;

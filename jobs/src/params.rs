@@ -20,16 +20,6 @@ impl ParamError {
     }
 }
 
-/// One bad item of a bulk update: where it is and what is wrong, worded for the person
-/// who wrote it. Every one is reported at once, unlike a [`ParamError`].
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
-pub struct Problem {
-    /// The CSV line (the header is line 1) or the item's position in `items`, from 1.
-    pub row: u32,
-    pub field: String,
-    pub reason: String,
-}
-
 /// A request's `params` as it arrived: the JSON text of a request body (the API), or a
 /// value already in memory (a stored schedule, the command line).
 #[derive(Clone, Copy, Debug)]

@@ -9,6 +9,8 @@ use serde_json::json;
 use crate::{
     context::JobContext,
     error::{ErrorCategory, JobError},
+    job::Job,
+    kind::{JobKind, RetryPolicy},
     params::ParamError,
     progress::{Level, Progress},
 };
@@ -43,6 +45,30 @@ pub struct PingParams {
 
 fn one() -> u64 {
     1
+}
+
+pub struct PingJob;
+
+impl Job for PingJob {
+    const KIND: JobKind = JobKind::Ping;
+    const RETRY: RetryPolicy =
+        RetryPolicy::new(3, Duration::from_millis(500), Duration::from_secs(5));
+    const TIMEOUT: Duration = Duration::from_secs(600);
+    type Params = PingParams;
+    type Stored = PingParams;
+
+    fn validate(params: &PingParams) -> Result<(), ParamError> {
+        params.validate()
+    }
+
+    async fn run(
+        ctx: &JobContext,
+        progress: &mut Progress,
+        params: PingParams,
+        attempt: u32,
+    ) -> Result<(), JobError> {
+        run(ctx, progress, params, attempt).await
+    }
 }
 
 impl PingParams {

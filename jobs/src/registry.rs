@@ -1,107 +1,162 @@
-//! One place that knows every job family: validating parameters at enqueue time and
-//! dispatching a claimed run to its handler. Adding a job is a file plus two match arms.
+//! The table of job kinds: each [`JobKind`] with the module that implements [`Job`] for
+//! it. Everything that depends on a kind asks here; adding a kind is a module with its
+//! `impl Job` and one line in `with_job!` below.
 
+use std::time::Duration;
+
+use entity::job_run;
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde_json::Value;
 
 use crate::{
-    bulk_update,
+    bulk_update::BulkUpdateJob,
     context::JobContext,
-    error::JobError,
-    export,
-    kind::JobKind,
-    notification,
-    params::{self, ParamError, RawParams},
-    ping,
+    error::{ErrorCategory, JobError, SubmitError},
+    export::ExportJob,
+    job::Job,
+    kind::{JobKind, RetryPolicy},
+    notification::NotificationJob,
+    params::{ParamError, RawParams},
+    ping::PingJob,
     progress::Progress,
-    sync,
+    queue::Queue,
+    submit::{Created, Submitted},
+    sync::SyncJob,
 };
 
-/// Parameters that passed validation, normalised (defaults filled in).
-#[derive(Clone, Debug)]
-pub struct Validated {
-    pub params: Value,
-    /// The eMAG account the run works on, when there is exactly one.
-    pub account: Option<String>,
+/// Evaluates `$body` with `$job` naming the implementation of `$kind`.
+macro_rules! with_job {
+    ($kind:expr, $job:ident => $body:expr) => {
+        match $kind {
+            JobKind::Sync => {
+                type $job = SyncJob;
+                $body
+            }
+            JobKind::BulkUpdate => {
+                type $job = BulkUpdateJob;
+                $body
+            }
+            JobKind::Export => {
+                type $job = ExportJob;
+                $body
+            }
+            JobKind::Notification => {
+                type $job = NotificationJob;
+                $body
+            }
+            JobKind::Ping => {
+                type $job = PingJob;
+                $body
+            }
+        }
+    };
 }
 
-/// Validates parameters already in memory (a schedule's template, the command line).
-pub fn validate(kind: JobKind, raw: &Value) -> Result<Validated, ParamError> {
-    validate_raw(kind, RawParams::Value(raw))
+fn parse<J: Job>(raw: RawParams<'_>) -> Result<J::Params, ParamError> {
+    let params = raw.parse()?;
+    J::validate(&params)?;
+    Ok(params)
 }
 
-/// Validates a request's parameters. A bulk update is not validated here: its items go
-/// straight to its own table (`submit::submit_request`).
-pub fn validate_raw(kind: JobKind, raw: RawParams<'_>) -> Result<Validated, ParamError> {
-    fn normalised<T: serde::Serialize>(p: &T) -> Result<Value, ParamError> {
-        serde_json::to_value(p).map_err(|e| ParamError::new("params", e.to_string()))
-    }
-    match kind {
-        JobKind::Ping => {
-            let p: ping::PingParams = raw.parse()?;
-            p.validate()?;
-            Ok(Validated {
-                params: normalised(&p)?,
-                account: None,
-            })
-        }
-        JobKind::Sync => {
-            let p: sync::SyncParams = raw.parse()?;
-            p.validate()?;
-            let account = match &p.accounts {
-                sync::AccountSelection::Named(names) if names.len() == 1 => Some(names[0].clone()),
-                _ => None,
-            };
-            Ok(Validated {
-                params: normalised(&p)?,
-                account,
-            })
-        }
-        JobKind::BulkUpdate => Err(ParamError::new(
-            "kind",
-            "a bulk update is sent with its items to POST /api/v1/runs",
-        )),
-        JobKind::Export => {
-            let p: export::ExportParams = raw.parse()?;
-            p.validate()?;
-            Ok(Validated {
-                params: normalised(&p)?,
-                account: None,
-            })
-        }
-        JobKind::Notification => {
-            let p: notification::NotificationParams = raw.parse()?;
-            p.validate()?;
-            Ok(Validated {
-                params: normalised(&p)?,
-                account: None,
-            })
-        }
-    }
+pub fn retry_policy(kind: JobKind) -> RetryPolicy {
+    with_job!(kind, J => J::RETRY)
 }
 
-/// Runs one attempt of a claimed run. Parameters are decoded here, inside the attempt, so a
-/// row written by an older version fails its own run and never the worker.
+/// The longest one attempt may run, unless the configuration sets one for every kind.
+pub fn timeout(kind: JobKind) -> Duration {
+    with_job!(kind, J => J::TIMEOUT)
+}
+
+/// Why a schedule cannot start `kind`; `None` when it can.
+pub fn unschedulable(kind: JobKind) -> Option<&'static str> {
+    with_job!(kind, J => J::UNSCHEDULABLE)
+}
+
+/// Parses and checks a request's parameters, storing nothing.
+pub fn validate(kind: JobKind, raw: RawParams<'_>) -> Result<(), ParamError> {
+    with_job!(kind, J => parse::<J>(raw).map(|_| ()))
+}
+
+/// The checks that need the database, creating nothing.
+pub async fn check_in_db(
+    kind: JobKind,
+    db: &DatabaseConnection,
+    raw: &Value,
+) -> Result<(), SubmitError> {
+    with_job!(kind, J => {
+        let params = parse::<J>(RawParams::Value(raw))?;
+        J::check_in_db(db, &params).await
+    })
+}
+
+/// What `POST /api/v1/runs` does with a request: its run(s), stored and queued (or, for
+/// a dry run, what would change).
+pub async fn submit(
+    kind: JobKind,
+    db: &DatabaseConnection,
+    queue: &Queue,
+    raw: RawParams<'_>,
+    max_attempts: Option<u32>,
+) -> Result<Submitted, SubmitError> {
+    with_job!(kind, J => {
+        let params = parse::<J>(raw)?;
+        J::submit(db, queue, params, max_attempts).await
+    })
+}
+
+/// [`submit`] for parameters already in memory (the command line, benchmarks): the run
+/// to report.
+pub async fn start(
+    kind: JobKind,
+    db: &DatabaseConnection,
+    queue: &Queue,
+    params: &Value,
+) -> Result<job_run::Model, SubmitError> {
+    submit(kind, db, queue, RawParams::Value(params), None)
+        .await?
+        .into_run()
+        .ok_or_else(|| ParamError::new("params.dry_run", "a dry run stores nothing").into())
+}
+
+/// Inserts the run(s) of a request inside `txn`, not yet queued: for the scheduler,
+/// which claims its tick in the same transaction.
+pub async fn insert_runs<C: ConnectionTrait + Sync>(
+    kind: JobKind,
+    txn: &C,
+    db: &DatabaseConnection,
+    raw: &Value,
+    max_attempts: Option<u32>,
+) -> Result<Created, SubmitError> {
+    with_job!(kind, J => {
+        let params = parse::<J>(RawParams::Value(raw))?;
+        J::insert_runs(txn, db, params, max_attempts).await
+    })
+}
+
+/// Runs one attempt of a claimed run. Its stored parameters are decoded here, inside the
+/// attempt, so a row written by an older version fails its own run and never the worker.
 pub async fn execute(
     kind: JobKind,
     ctx: &JobContext,
     progress: &mut Progress,
-    raw: &Value,
+    stored: &Value,
     attempt: u32,
 ) -> Result<(), JobError> {
-    let invalid = |e: ParamError| {
-        JobError::permanent(crate::error::ErrorCategory::InvalidInput, e.to_string())
-    };
-    match kind {
-        JobKind::Ping => {
-            ping::run(ctx, progress, params::parse(raw).map_err(invalid)?, attempt).await
-        }
-        JobKind::Sync => sync::run(ctx, progress, params::parse(raw).map_err(invalid)?).await,
-        JobKind::BulkUpdate => {
-            bulk_update::run(ctx, progress, params::parse(raw).map_err(invalid)?).await
-        }
-        JobKind::Export => export::run(ctx, progress, params::parse(raw).map_err(invalid)?).await,
-        JobKind::Notification => {
-            notification::run(ctx, progress, params::parse(raw).map_err(invalid)?).await
+    let invalid = |e: ParamError| JobError::permanent(ErrorCategory::InvalidInput, e.to_string());
+    with_job!(kind, J => {
+        let stored = RawParams::Value(stored).parse().map_err(invalid)?;
+        J::run(ctx, progress, stored, attempt).await
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_is_in_the_table_under_its_own_name() {
+        for kind in JobKind::ALL {
+            assert_eq!(with_job!(kind, J => J::KIND), kind);
         }
     }
 }

@@ -12,7 +12,7 @@ use jobs::{
     emag::sim::{SimConfig, Simulator},
     registry,
     runs::{self, RunFilter},
-    submit::{self, SubmitError},
+    submit::SubmitError,
 };
 use serde_json::json;
 
@@ -106,8 +106,7 @@ async fn sync_demo(ctx: JobContext, base_url: String) -> anyhow::Result<()> {
         "  Demo:       eMAG simulator at {base_url}; accounts main and fbe; full sync of both"
     );
     let params = json!({ "accounts": "all", "resource": "all", "mode": "full" });
-    let validated = registry::validate(JobKind::Sync, &params)?;
-    let id = match submit::submit(&ctx.db, &ctx.queue, JobKind::Sync, validated, None).await {
+    let id = match registry::start(JobKind::Sync, &ctx.db, &ctx.queue, &params).await {
         Ok(run) => run.id,
         Err(SubmitError::Conflict { run_id, .. }) => {
             println!("  (a demo sync is already running: following run {run_id})");

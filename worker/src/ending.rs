@@ -8,7 +8,7 @@ use entity::job_run;
 use jobs::{
     ErrorCategory, JobContext, JobError, JobKind,
     metrics::{RUN_DURATION, RUNS_FINISHED},
-    runs,
+    registry, runs,
 };
 
 use crate::lifecycle::{self, Ending};
@@ -40,7 +40,7 @@ pub(crate) fn ending_for(
                 Ending::Retry {
                     category,
                     message,
-                    delay: kind.retry_policy().delay_after(attempt),
+                    delay: registry::retry_policy(kind).delay_after(attempt),
                 }
             }
         }

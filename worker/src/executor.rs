@@ -145,7 +145,13 @@ impl Executor {
     /// meanwhile (its release may have missed this run), the task goes straight back.
     async fn hold(&self, run: job_run::Model) {
         let ctx = &self.inner.ctx;
-        let kind = JobKind::parse(&run.kind).unwrap_or(JobKind::Ping);
+        let kind = match jobs::error::RunsError::kind_of(&run) {
+            Ok(kind) => kind,
+            Err(e) => {
+                tracing::warn!(run.id = %run.id, error = %e, "not held");
+                return;
+            }
+        };
         match jobs::queues::hold(&ctx.db, &run).await {
             Ok(true) => {}
             Ok(false) => return,
@@ -220,7 +226,7 @@ impl Executor {
             Duration::from_millis(500),
         );
         let started = Instant::now();
-        let timeout = ctx.config.attempt_timeout(kind);
+        let timeout = ctx.config.attempt_timeout(registry::timeout(kind));
         let attempt_future = AssertUnwindSafe(registry::execute(
             kind,
             ctx,

@@ -283,7 +283,13 @@ impl AccountsApi {
         let account = accounts::find(&ctx.db, &name)
             .await?
             .ok_or_else(|| ApiError::not_found("account"))?;
-        let outcome = accounts::check(ctx, &account).await?;
+        let outcome = accounts::check(
+            ctx.sealer.as_ref(),
+            &ctx.limiter,
+            &ctx.config.emag_http_hosts,
+            &account,
+        )
+        .await?;
         Ok(Json(CheckView {
             status: outcome.status.to_owned(),
             message: outcome.message,

@@ -3,7 +3,7 @@
 //! filter) or discarded.
 
 use jobs::{
-    JobKind, audit,
+    JobKind, audit, registry,
     runs::retry::{self, DeadFilter, RetryOutcome},
 };
 use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
@@ -77,22 +77,23 @@ impl DeadLettersApi {
     async fn retry(&self, auth: ApiKey, id: Path<String>) -> Result<Retried, ApiError> {
         let principal = auth.admin()?;
         let ctx = &self.state.ctx;
-        let run = match retry::retry(&ctx.db, &ctx.queue, run_id(&id)?).await? {
-            RetryOutcome::Retried(run) => run,
-            RetryOutcome::NotRetryable(run) => {
-                return Err(ApiError::conflict(format!(
-                    "only dead, failed or cancelled runs can be retried; this one is {}",
-                    run.status.as_str()
-                )));
-            }
-            RetryOutcome::Locked(run) => {
-                return Err(ApiError::conflict(format!(
-                    "a sync of {} is active; retry when it ends",
-                    run.account.as_deref().unwrap_or("this account")
-                )));
-            }
-            RetryOutcome::NotFound => return Err(ApiError::not_found("run")),
-        };
+        let run =
+            match retry::retry(&ctx.db, &ctx.queue, run_id(&id)?, registry::retry_policy).await? {
+                RetryOutcome::Retried(run) => run,
+                RetryOutcome::NotRetryable(run) => {
+                    return Err(ApiError::conflict(format!(
+                        "only dead, failed or cancelled runs can be retried; this one is {}",
+                        run.status.as_str()
+                    )));
+                }
+                RetryOutcome::Locked(run) => {
+                    return Err(ApiError::conflict(format!(
+                        "a sync of {} is active; retry when it ends",
+                        run.account.as_deref().unwrap_or("this account")
+                    )));
+                }
+                RetryOutcome::NotFound => return Err(ApiError::not_found("run")),
+            };
         let target = format!("run:{}", run.id);
         audit::record(&ctx.db, &principal.actor(), "run.retry", &target, None).await?;
         Ok(Retried::Accepted(Json(RunView::from(&run))))
@@ -165,7 +166,8 @@ impl DeadLettersApi {
             status,
         };
         let ctx = &self.state.ctx;
-        let done = retry::retry_many(&ctx.db, &ctx.queue, &filter, limit).await?;
+        let done =
+            retry::retry_many(&ctx.db, &ctx.queue, &filter, limit, registry::retry_policy).await?;
         let details = json!({
             "filter": {"kind": f.kind, "account": f.account, "error_category": f.error_category, "status": f.status},
             "retried": done.retried.len(),

@@ -9,8 +9,9 @@ use futures::{StreamExt, stream::BoxStream};
 use jobs::{
     JobKind, audit,
     params::RawParams,
+    registry,
     runs::{self, CancelOutcome, RunFilter},
-    submit::{self, Submitted},
+    submit::Submitted,
 };
 use poem::web::sse::Event;
 use poem_openapi::{
@@ -110,14 +111,8 @@ impl RunsApi {
             None => RawParams::Value(&Value::Null),
         };
         let db = &self.state.ctx.db;
-        let run = match submit::submit_request(
-            db,
-            &self.state.ctx.queue,
-            kind,
-            params,
-            body.max_attempts,
-        )
-        .await?
+        let run = match registry::submit(kind, db, &self.state.ctx.queue, params, body.max_attempts)
+            .await?
         {
             Submitted::Queued(run) => *run,
             Submitted::Preview(planned) => {

@@ -1,5 +1,5 @@
 //! The health score: 100, less a penalty per problem. The thresholds are the
-//! predecessor's (docs/emag-notes.md §5.4), plus the circuit breaker and stale data.
+//! predecessor's (docs/emag.md §5.4), plus the circuit breaker and stale data.
 
 use super::{AccountStatus, HealthReason, HealthScore};
 

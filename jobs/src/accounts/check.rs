@@ -7,8 +7,8 @@ use serde::Serialize;
 
 use super::{AccountError, login, validate_base_url};
 use crate::{
-    context::JobContext,
-    emag::{EmagClient, EmagError, client::ClientOptions},
+    emag::{EmagClient, EmagError, RateLimiter, client::ClientOptions},
+    secrets::Sealer,
 };
 
 /// What `POST /accounts/{name}/check` found.
@@ -23,17 +23,19 @@ pub struct CheckOutcome {
 
 /// One cheap authenticated call (`vat/read`) under the account's rate budget.
 pub async fn check(
-    ctx: &JobContext,
+    sealer: Option<&Sealer>,
+    limiter: &RateLimiter,
+    http_hosts: &[String],
     account: &emag_account::Model,
 ) -> Result<CheckOutcome, AccountError> {
-    if let Err(m) = validate_base_url(&account.base_url, &ctx.config.emag_http_hosts) {
+    if let Err(m) = validate_base_url(&account.base_url, http_hosts) {
         return Ok(CheckOutcome {
             status: "error",
             message: format!("base_url {m}; nothing was sent"),
             latency_ms: 0,
         });
     }
-    let login = match login(ctx.sealer.as_ref(), account) {
+    let login = match login(sealer, account) {
         Ok(login) => login,
         Err(e @ AccountError::NeedsPassword(_)) => {
             return Ok(CheckOutcome {
@@ -50,7 +52,7 @@ pub async fn check(
         ..ClientOptions::default()
     };
     let started = Instant::now();
-    let result = match EmagClient::new(&login, ctx.limiter.clone(), options) {
+    let result = match EmagClient::new(&login, limiter.clone(), options) {
         Ok(client) => client
             .for_account(&account.name)
             .vat_read()

@@ -17,7 +17,7 @@ const MAX_FIELDS: usize = 3 + FIELDS.len() + 6;
 /// `params.items` of a JSON request, read straight from the body's bytes into
 /// [`RawItem`]s (row = position from 1): no `serde_json::Value` tree in between, and
 /// reading stops at the first item over [`MAX_ITEMS`].
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize)]
 pub struct JsonItems {
     items: Vec<RawItem>,
     /// Items that are not JSON objects.

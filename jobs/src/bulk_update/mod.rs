@@ -14,6 +14,8 @@ mod reconcile;
 mod result;
 mod send;
 
+use std::time::Duration;
+
 use entity::{bulk_item, job_run};
 use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait};
 use serde::{Deserialize, Serialize};
@@ -22,17 +24,72 @@ use serde_json::{Value, json};
 pub use input::JsonItems;
 pub use plan::{Cell, FieldDiff, PlannedItem, Problem, RawItem};
 pub use result::result_csv;
-pub use send::run;
 
 use crate::{
     JobKind, Queue,
-    error::SubmitError,
+    context::JobContext,
+    error::{JobError, SubmitError},
+    job::Job,
+    kind::RetryPolicy,
     params::ParamError,
+    progress::Progress,
     runs::{self, NewRun},
+    submit::{Created, Submitted},
 };
 
+pub struct BulkUpdateJob;
+
+impl Job for BulkUpdateJob {
+    const KIND: JobKind = JobKind::BulkUpdate;
+    const RETRY: RetryPolicy =
+        RetryPolicy::new(5, Duration::from_secs(5), Duration::from_secs(300));
+    const TIMEOUT: Duration = Duration::from_secs(4 * 3600);
+    const UNSCHEDULABLE: Option<&'static str> =
+        Some("a bulk update carries its own items: send it to POST /api/v1/runs");
+    type Params = BulkUpdateParams;
+    type Stored = StoredParams;
+
+    fn validate(params: &BulkUpdateParams) -> Result<(), ParamError> {
+        params.validate()
+    }
+
+    /// Its items go to `bulk_items` with the run, not into the run's parameters; only
+    /// [`submit`](Job::submit) can store them.
+    async fn insert_runs<C: sea_orm::ConnectionTrait + Sync>(
+        _txn: &C,
+        _db: &DatabaseConnection,
+        _params: BulkUpdateParams,
+        _max_attempts: Option<u32>,
+    ) -> Result<Created, SubmitError> {
+        Err(ParamError::new("kind", Self::UNSCHEDULABLE.unwrap_or_default()).into())
+    }
+
+    async fn submit(
+        db: &DatabaseConnection,
+        queue: &Queue,
+        params: BulkUpdateParams,
+        max_attempts: Option<u32>,
+    ) -> Result<Submitted, SubmitError> {
+        let items = params.items.into_items().map_err(SubmitError::Items)?;
+        if params.dry_run {
+            return Ok(Submitted::Preview(preview(db, &items).await?));
+        }
+        let run = accept(db, queue, &items, max_attempts).await?;
+        Ok(Submitted::Queued(Box::new(run)))
+    }
+
+    async fn run(
+        ctx: &JobContext,
+        progress: &mut Progress,
+        stored: StoredParams,
+        _attempt: u32,
+    ) -> Result<(), JobError> {
+        send::run(ctx, progress, stored).await
+    }
+}
+
 /// `POST /api/v1/runs` parameters of kind `bulk_update`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BulkUpdateParams {
     /// At most [`input::MAX_ITEMS`]: the reader stops at the next one.
@@ -87,7 +144,7 @@ pub async fn accept(
                 items: planned.len() as u64
             }),
             account: (accounts.len() == 1).then(|| accounts[0].to_owned()),
-            max_attempts,
+            max_attempts: max_attempts.unwrap_or(BulkUpdateJob::RETRY.max_attempts),
             parent_id: None,
             lock_key: None,
         },

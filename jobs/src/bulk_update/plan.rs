@@ -26,11 +26,11 @@ pub const FIELDS: [&str; 7] = [
 /// Offers looked up per query.
 const LOOKUP_BATCH: usize = 500;
 
-pub use crate::params::Problem;
+pub use crate::items::{FieldDiff, PlannedItem, Problem};
 
 /// One item as given: from a JSON object or a CSV line (empty cells left out), each value
 /// kept as the text it was written in until it is checked.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct RawItem {
     pub row: u32,
     /// In the order given; a name given twice is kept twice, and refused.
@@ -46,46 +46,11 @@ impl RawItem {
 /// One value of an item. JSON strings and numbers keep their text (a number's exact
 /// digits); anything else is only named, for the problem that refuses it, so an array or
 /// object inside an item costs no memory.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub enum Cell {
     Text(String),
     Number(String),
     Other(&'static str),
-}
-
-/// A checked change to one offer.
-#[derive(Clone, Debug, PartialEq)]
-pub struct PlannedItem {
-    pub row: u32,
-    pub account: String,
-    pub emag_id: i64,
-    pub part_number: Option<String>,
-    /// The fields to send: money as strings with 4 decimals, stock and handling time as
-    /// whole numbers, status as a number.
-    pub change: Map<String, Value>,
-    /// The same fields as the database holds them now (null when unknown).
-    pub previous: Map<String, Value>,
-}
-
-/// What a change does to one field, for the dry run.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct FieldDiff {
-    pub field: String,
-    pub from: Value,
-    pub to: Value,
-}
-
-impl PlannedItem {
-    pub fn diff(&self) -> Vec<FieldDiff> {
-        self.change
-            .iter()
-            .map(|(field, to)| FieldDiff {
-                field: field.clone(),
-                from: self.previous.get(field).cloned().unwrap_or(Value::Null),
-                to: to.clone(),
-            })
-            .collect()
-    }
 }
 
 /// Checks every item; returns the planned changes, or every problem found.

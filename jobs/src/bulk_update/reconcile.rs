@@ -1,6 +1,6 @@
 //! Items whose answer was never recorded (the worker was killed, or eMAG timed out, while
 //! their chunk was in flight) may or may not have reached eMAG. A save sent again blindly
-//! would apply those changes twice (docs/emag-notes.md §3.1: re-read, never retry a save
+//! would apply those changes twice (docs/emag.md §3.1: re-read, never retry a save
 //! blindly), so the next attempt reads the offers back first: an item eMAG already shows
 //! is recorded as accepted without a request, and only the others are sent.
 

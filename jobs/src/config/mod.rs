@@ -285,9 +285,10 @@ impl Config {
     }
 
     /// How long one attempt of `kind` may run.
-    pub fn attempt_timeout(&self, kind: crate::JobKind) -> Duration {
+    /// `MAGFLOW_ATTEMPT_TIMEOUT_SECS` when set, else the kind's own (`default`).
+    pub fn attempt_timeout(&self, default: Duration) -> Duration {
         self.attempt_timeout_secs
-            .map_or_else(|| kind.default_timeout(), Duration::from_secs)
+            .map_or(default, Duration::from_secs)
     }
 
     /// The eMAG client's timeouts and retry policy.

@@ -1,5 +1,5 @@
 //! Bulk saves in requests eMAG accepts: at most 50 entities and 4,000 leaf values
-//! ("input vars") per request (docs/emag-notes.md §3.2, §1.4).
+//! ("input vars") per request (docs/emag.md §3.2, §1.4).
 
 use serde_json::Value;
 

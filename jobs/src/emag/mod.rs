@@ -1,5 +1,5 @@
 //! eMAG Marketplace: a typed client and a local simulator with the same contract
-//! (`docs/emag-notes.md`).
+//! (`docs/emag.md`).
 //!
 //! - [`client`]: requests, tolerant parsing, error classification, retries, bulk chunking.
 //! - [`rate_limit`]: one budget per login and bucket, shared by every process.

@@ -1,7 +1,7 @@
 //! One request budget per eMAG login and bucket, shared by every job and process.
 //!
 //! eMAG allows 12 requests/s (720/min) on order routes and 3/s (180/min) on everything
-//! else together, per seller login (docs/emag-notes.md §3.1). magflow spaces requests evenly
+//! else together, per seller login (docs/emag.md §3.1). magflow spaces requests evenly
 //! (GCRA with no burst): each acquire reserves the next free slot and sleeps until it.
 //! Even spacing never exceeds either window (3/s × 60 s = 180/min) and keeps any one
 //! process from bursting. With Redis the slot clock lives in Redis (one atomic script per

@@ -9,6 +9,8 @@ pub mod files;
 mod sink;
 mod sources;
 
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
 use entity::job_run::RunStatus;
 use serde::{Deserialize, Serialize};
@@ -17,9 +19,34 @@ use serde_json::{Value, json};
 use crate::{
     context::JobContext,
     error::{ErrorCategory, JobError},
+    job::Job,
+    kind::{JobKind, RetryPolicy},
     params::ParamError,
     progress::{Level, Progress},
 };
+
+pub struct ExportJob;
+
+impl Job for ExportJob {
+    const KIND: JobKind = JobKind::Export;
+    const RETRY: RetryPolicy = RetryPolicy::new(3, Duration::from_secs(5), Duration::from_secs(60));
+    const TIMEOUT: Duration = Duration::from_secs(3600);
+    type Params = ExportParams;
+    type Stored = ExportParams;
+
+    fn validate(params: &ExportParams) -> Result<(), ParamError> {
+        params.validate()
+    }
+
+    async fn run(
+        ctx: &JobContext,
+        progress: &mut Progress,
+        params: ExportParams,
+        _attempt: u32,
+    ) -> Result<(), JobError> {
+        run(ctx, progress, params).await
+    }
+}
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -7,8 +7,10 @@ mod mail;
 pub mod subscriptions;
 pub mod templates;
 
+use std::time::Duration;
+
 use chrono::Utc;
-use entity::email_suppression;
+use entity::{email_suppression, schedule};
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, sea_query::OnConflict};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -19,11 +21,39 @@ pub use subscriptions::{NewSubscription, announce};
 use crate::{
     context::JobContext,
     error::{ErrorCategory, JobError},
+    job::Job,
+    kind::{JobKind, RetryPolicy},
     params::ParamError,
     progress::{ItemOutcome, Level, Progress},
-    runs, schedules,
+    runs,
 };
 use templates::Reason;
+
+pub struct NotificationJob;
+
+impl Job for NotificationJob {
+    const KIND: JobKind = JobKind::Notification;
+    const RETRY: RetryPolicy =
+        RetryPolicy::new(6, Duration::from_secs(10), Duration::from_secs(900));
+    const TIMEOUT: Duration = Duration::from_secs(120);
+    const UNSCHEDULABLE: Option<&'static str> =
+        Some("notifications follow runs; use `notify` instead");
+    type Params = NotificationParams;
+    type Stored = NotificationParams;
+
+    fn validate(params: &NotificationParams) -> Result<(), ParamError> {
+        params.validate()
+    }
+
+    async fn run(
+        ctx: &JobContext,
+        progress: &mut Progress,
+        params: NotificationParams,
+        _attempt: u32,
+    ) -> Result<(), JobError> {
+        run(ctx, progress, params).await
+    }
+}
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -96,7 +126,7 @@ pub async fn run(
     let link = format!("{}/api/v1/runs/{}", ctx.config.public_url(), run.id);
     let reason = match (params.subscription_id, run.schedule_id) {
         (Some(id), _) => Reason::Subscription(id),
-        (None, Some(id)) => match schedules::store::find(&ctx.db, id).await? {
+        (None, Some(id)) => match schedule::Entity::find_by_id(id).one(&ctx.db).await? {
             Some(s) => Reason::Schedule(s.name),
             None => Reason::Request,
         },

@@ -14,13 +14,13 @@ use sea_orm::{
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::templates::LOCALES;
+use super::{NotificationJob, templates::LOCALES};
 use crate::{
     JobKind, Queue,
     error::RunsError,
+    job::Job,
     params::ParamError,
     runs::{self, NewRun},
-    schedules,
 };
 
 /// A subscription as asked for.
@@ -149,7 +149,9 @@ pub async fn announce(
         })
         .collect();
     if let Some(schedule_id) = run.schedule_id
-        && let Some(schedule) = schedules::store::find(db, schedule_id).await?
+        && let Some(schedule) = entity::schedule::Entity::find_by_id(schedule_id)
+            .one(db)
+            .await?
         && schedule.notify.as_array().is_some_and(|to| !to.is_empty())
     {
         notices.push(json!({ "recipients": schedule.notify, "run_id": run.id, "locale": "ro" }));
@@ -172,7 +174,7 @@ pub async fn announce(
             kind: JobKind::Notification,
             params: params.clone(),
             account: run.account.clone(),
-            max_attempts: None,
+            max_attempts: NotificationJob::RETRY.max_attempts,
             parent_id: None,
             lock_key: None,
         };

@@ -23,14 +23,14 @@ pub mod retry;
 use parents::children;
 pub use parents::{refresh_parent, stuck_parents};
 
-/// A run to create. `params` must already be validated (`registry::validate`).
+/// A run to create. `params` must already be validated (the kind's `Job::validate`).
 #[derive(Clone, Debug)]
 pub struct NewRun {
     pub kind: JobKind,
     pub params: Value,
     pub account: Option<String>,
-    /// Overrides the kind's retry policy.
-    pub max_attempts: Option<u32>,
+    /// The kind's retry policy, or what the request asked for (clamped to 1 to 100).
+    pub max_attempts: u32,
     pub parent_id: Option<Uuid>,
     /// At most one active run per key (`sync:ACCOUNT:RESOURCE`); see `crate::submit`.
     pub lock_key: Option<String>,
@@ -50,10 +50,7 @@ pub async fn enqueue(
 /// Inserts the run as `queued` without a queue task ([`dispatch`] gives it one).
 pub async fn insert<C: ConnectionTrait>(db: &C, new: NewRun) -> Result<job_run::Model, DbErr> {
     let now = Utc::now();
-    let max_attempts = new
-        .max_attempts
-        .unwrap_or(new.kind.retry_policy().max_attempts)
-        .clamp(1, 100);
+    let max_attempts = new.max_attempts.clamp(1, 100);
     job_run::ActiveModel {
         // v7: time-ordered, so "newest first" and cursors are an index scan on the key.
         id: Set(Uuid::now_v7()),
@@ -112,7 +109,7 @@ pub async fn dispatch(
     run: job_run::Model,
     delay: Duration,
 ) -> Result<job_run::Model, RunsError> {
-    let kind = JobKind::parse(&run.kind).unwrap_or(JobKind::Ping);
+    let kind = RunsError::kind_of(&run)?;
     let task_id = match queue.push(kind, RunTask::new(run.id), delay).await {
         Ok(task_id) => Some(task_id),
         Err(e) => {

@@ -12,7 +12,11 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{children, dispatch, find, next_revision, refresh_parent};
-use crate::{error::RunsError, kind::JobKind, queue::Queue};
+use crate::{
+    error::RunsError,
+    kind::{JobKind, RetryPolicy},
+    queue::Queue,
+};
 
 /// Statuses a run can be retried from.
 pub const RETRYABLE: [RunStatus; 3] = [RunStatus::Dead, RunStatus::Failed, RunStatus::Cancelled];
@@ -28,11 +32,16 @@ pub enum RetryOutcome {
     NotFound,
 }
 
+/// A kind's retry policy: a retried run gets its kind's attempts afresh
+/// (`jobs::registry::retry_policy`).
+pub type Policy = fn(JobKind) -> RetryPolicy;
+
 /// Re-queues run `id` (or every unsuccessful run of parent `id`).
 pub async fn retry(
     db: &DatabaseConnection,
     queue: &Queue,
     id: Uuid,
+    policy: Policy,
 ) -> Result<RetryOutcome, RunsError> {
     let Some(run) = find(db, id).await? else {
         return Ok(RetryOutcome::NotFound);
@@ -42,11 +51,11 @@ pub async fn retry(
     }
     let kids = children(db, id).await?;
     if kids.is_empty() {
-        return retry_one(db, queue, run).await;
+        return retry_one(db, queue, run, policy).await;
     }
     let mut locked = None;
     for child in kids.into_iter().filter(|c| RETRYABLE.contains(&c.status)) {
-        if let RetryOutcome::Locked(c) = retry_one(db, queue, child).await? {
+        if let RetryOutcome::Locked(c) = retry_one(db, queue, child, policy).await? {
             locked.get_or_insert(c);
         }
     }
@@ -64,8 +73,9 @@ async fn retry_one(
     db: &DatabaseConnection,
     queue: &Queue,
     run: job_run::Model,
+    policy: Policy,
 ) -> Result<RetryOutcome, RunsError> {
-    let budget = JobKind::parse(&run.kind).map_or(3, |k| k.retry_policy().max_attempts);
+    let budget = policy(RunsError::kind_of(&run)?).max_attempts;
     let max_attempts = run.attempt + i32::try_from(budget).unwrap_or(3);
     let now = Utc::now();
     let none_time = Option::<chrono::DateTime<Utc>>::None;
@@ -165,6 +175,7 @@ pub async fn retry_many(
     queue: &Queue,
     filter: &DeadFilter,
     limit: u64,
+    policy: Policy,
 ) -> Result<RetriedMany, RunsError> {
     let mut q = job_run::Entity::find()
         .select_only()
@@ -188,7 +199,7 @@ pub async fn retry_many(
         .await?;
     let mut out = RetriedMany::default();
     for id in ids {
-        match retry(db, queue, id).await? {
+        match retry(db, queue, id, policy).await? {
             RetryOutcome::Retried(_) => out.retried.push(id),
             RetryOutcome::Locked(_) => out.locked.push(id),
             RetryOutcome::NotRetryable(_) | RetryOutcome::NotFound => {}

@@ -117,12 +117,13 @@ fn missed(fire_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
     (now - fire_at).to_std().unwrap_or_default() > MISFIRE_GRACE
 }
 
-/// The schedule's job, checked as `POST /api/v1/runs` checks it.
-fn template(s: &schedule::Model) -> Result<(JobKind, registry::Validated), SubmitError> {
+/// The schedule's job: its kind and parameters (checked when its runs are inserted, as
+/// `POST /api/v1/runs` checks them).
+fn template(s: &schedule::Model) -> Result<(JobKind, Value), SubmitError> {
     let kind = JobKind::parse(s.template["kind"].as_str().unwrap_or_default())
         .ok_or_else(|| crate::params::ParamError::new("template.kind", "unknown kind"))?;
     let params = s.template.get("params").cloned().unwrap_or(Value::Null);
-    Ok((kind, registry::validate(kind, &params)?))
+    Ok((kind, params))
 }
 
 async fn fire_one(
@@ -145,13 +146,13 @@ async fn fire_one(
     if active_run(db, s.id, &[RunStatus::Queued]).await? {
         return Ok(claim_only(db, s, fire_at, next, Fired::SkippedBacklog).await?);
     }
-    let (kind, validated) = template(s)?;
+    let (kind, params) = template(s)?;
 
     let txn = crate::db::begin_write(db).await?;
     if !claim(&txn, s, fire_at, next, "enqueued").await? {
         return Ok(Fired::Taken);
     }
-    let created = match submit::insert_runs(&txn, db, kind, validated, None).await {
+    let created = match registry::insert_runs(kind, &txn, db, &params, None).await {
         Ok(c) => c,
         // A sync of the same account and resource is active (the database's lock):
         // as with overlap `skip`, this tick starts nothing.
@@ -189,9 +190,9 @@ pub async fn trigger(
     queue: &Queue,
     s: &schedule::Model,
 ) -> Result<job_run::Model, SubmitError> {
-    let (kind, validated) = template(s)?;
+    let (kind, params) = template(s)?;
     let txn = crate::db::begin_write(db).await?;
-    let created = submit::insert_runs(&txn, db, kind, validated, None).await?;
+    let created = registry::insert_runs(kind, &txn, db, &params, None).await?;
     link_runs(&txn, s.id, Utc::now(), &created).await?;
     txn.commit().await?;
     submit::dispatch_all(db, queue, created).await

@@ -11,7 +11,11 @@ use croner::{
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::{JobKind, params::ParamError, registry};
+use crate::{
+    JobKind,
+    params::{ParamError, RawParams},
+    registry,
+};
 
 /// What to do when a tick comes while the schedule's previous run is still active.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,21 +105,14 @@ impl ScheduleSpec {
                 format!("unknown kind {:?}", self.template.kind),
             )
         })?;
-        if kind == JobKind::Notification {
-            return Err(ParamError::new(
-                "template.kind",
-                "notifications follow runs; use `notify` instead",
-            ));
+        if let Some(why) = registry::unschedulable(kind) {
+            return Err(ParamError::new("template.kind", why));
         }
-        if kind == JobKind::BulkUpdate {
-            return Err(ParamError::new(
-                "template.kind",
-                "a bulk update carries its own items: send it to POST /api/v1/runs",
-            ));
-        }
-        registry::validate(kind, &self.template.params).map_err(|e| ParamError {
-            field: format!("template.{}", e.field),
-            message: e.message,
+        registry::validate(kind, RawParams::Value(&self.template.params)).map_err(|e| {
+            ParamError {
+                field: format!("template.{}", e.field),
+                message: e.message,
+            }
         })?;
         if self.jitter_s > MAX_JITTER_S {
             return Err(ParamError::new(

@@ -7,11 +7,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::spec::{Misfire, Overlap, ScheduleSpec, next_fires};
-use crate::{
-    error::RunsError,
-    params::ParamError,
-    submit::{self, SubmitError},
-};
+use crate::{error::RunsError, params::ParamError, registry, submit::SubmitError};
 
 /// The spec's own checks, then those that need the database, with the template's
 /// fields named as `template.params.…`.
@@ -23,7 +19,7 @@ async fn check(
 ) -> Result<(croner::Cron, chrono_tz::Tz), ScheduleError> {
     let (kind, cron, tz) = spec.validate()?;
     super::spec::check_min_interval(&cron, tz, now, min_interval)?;
-    match submit::check_in_db(db, kind, &spec.template.params).await {
+    match registry::check_in_db(kind, db, &spec.template.params).await {
         Ok(()) => Ok((cron, tz)),
         Err(SubmitError::Invalid(p)) => Err(ParamError {
             field: format!("template.{}", p.field),

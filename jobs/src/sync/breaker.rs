@@ -1,5 +1,5 @@
 //! The per-account circuit breaker. eMAG has per-account storms of 5xx answers that last
-//! minutes (docs/emag-notes.md §5.5, §5.6.7): once a page keeps failing after the client's own
+//! minutes (docs/emag.md §5.5, §5.6.7): once a page keeps failing after the client's own
 //! retries, the account is marked degraded until a cool-down ends, and every run of it
 //! pauses (without using an attempt) instead of failing.
 

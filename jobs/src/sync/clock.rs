@@ -1,5 +1,5 @@
 //! eMAG's clock: naive `YYYY-mm-dd HH:ii:ss` strings in the platform's local time
-//! (docs/emag-notes.md §4.5). Parsed as platform-local and stored as UTC (§5.6.6).
+//! (docs/emag.md §4.5). Parsed as platform-local and stored as UTC (§5.6.6).
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 use chrono_tz::Tz;

@@ -11,6 +11,7 @@ mod offers;
 mod orders;
 pub mod params;
 pub mod store;
+mod submit;
 
 use std::{future::Future, time::Duration};
 
@@ -22,13 +23,64 @@ use uuid::Uuid;
 
 pub use params::{AccountSelection, SyncParams};
 
+pub use submit::lock_key;
+
 use crate::{
     accounts,
     context::JobContext,
     emag::{EmagClient, EmagError},
-    error::{ErrorCategory, JobError},
+    error::{ErrorCategory, JobError, SubmitError},
+    job::Job,
+    kind::{JobKind, RetryPolicy},
+    params::ParamError,
     progress::{ItemOutcome, Level, Progress},
+    submit::Created,
 };
+
+pub struct SyncJob;
+
+impl Job for SyncJob {
+    const KIND: JobKind = JobKind::Sync;
+    const RETRY: RetryPolicy =
+        RetryPolicy::new(5, Duration::from_secs(5), Duration::from_secs(300));
+    const TIMEOUT: Duration = Duration::from_secs(4 * 3600);
+    type Params = SyncParams;
+    type Stored = SyncParams;
+
+    fn validate(params: &SyncParams) -> Result<(), ParamError> {
+        params.validate()
+    }
+
+    fn account(params: &SyncParams) -> Option<String> {
+        match &params.accounts {
+            AccountSelection::Named(names) if names.len() == 1 => Some(names[0].clone()),
+            _ => None,
+        }
+    }
+
+    async fn check_in_db(db: &DatabaseConnection, params: &SyncParams) -> Result<(), SubmitError> {
+        submit::check_in_db(db, params).await
+    }
+
+    async fn insert_runs<C: sea_orm::ConnectionTrait + Sync>(
+        txn: &C,
+        db: &DatabaseConnection,
+        params: SyncParams,
+        max_attempts: Option<u32>,
+    ) -> Result<Created, SubmitError> {
+        let max_attempts = max_attempts.unwrap_or(Self::RETRY.max_attempts);
+        submit::insert_runs(txn, db, params, max_attempts).await
+    }
+
+    async fn run(
+        ctx: &JobContext,
+        progress: &mut Progress,
+        params: SyncParams,
+        _attempt: u32,
+    ) -> Result<(), JobError> {
+        run(ctx, progress, params).await
+    }
+}
 
 /// Tries of one page (each already retried by the client) before the breaker opens.
 const PAGE_TRIES: u32 = 3;

@@ -1,6 +1,6 @@
 //! Offers: count (for progress and ETA), then every page of `product_offer/read`.
 //!
-//! eMAG takes 3–4 s to answer a page (docs/emag-notes.md §5.5) but allows 3 requests a second:
+//! eMAG takes 3–4 s to answer a page (docs/emag.md §5.5) but allows 3 requests a second:
 //! one request at a time would use a tenth of the budget. Up to [`IN_FLIGHT`] pages are
 //! requested ahead (each still waits for its slot in the shared rate limit) and written
 //! strictly in order, each with its checkpoint, so a crash still loses at most the pages

@@ -8,7 +8,7 @@ use jobs::{
     JobKind,
     bulk_update::{self, Cell, RawItem},
     emag::sim::{Faults, LimitMode, SimConfig, SimLogin, Simulator},
-    registry, submit,
+    registry,
 };
 use rust_decimal::Decimal;
 use sea_orm::EntityTrait;
@@ -56,11 +56,13 @@ pub async fn run(args: BulkBench) -> anyhow::Result<()> {
     let mut worker = super::spawn_worker(&env)?;
 
     // The offers must be in the database first: a bulk update is checked against it.
-    let validated = registry::validate(
+    let sync = registry::start(
         JobKind::Sync,
+        &ctx.db,
+        &ctx.queue,
         &json!({ "accounts": ["b0"], "resource": "offers" }),
-    )?;
-    let sync = submit::submit(&ctx.db, &ctx.queue, JobKind::Sync, validated, None).await?;
+    )
+    .await?;
     wait_all(ctx, &[sync.id]).await?;
 
     let offers = offer::Entity::find().all(&ctx.db).await?;

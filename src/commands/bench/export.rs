@@ -4,7 +4,7 @@
 //! export, in the same run, is the baseline.
 
 use anyhow::Context;
-use jobs::{JobContext, JobKind, registry, submit};
+use jobs::{JobContext, JobKind, registry};
 use sea_orm::ConnectionTrait;
 use serde_json::json;
 
@@ -38,8 +38,7 @@ pub async fn run(args: ExportBench) -> anyhow::Result<()> {
             // A fresh process per export: its peak memory is this export's alone.
             let mut worker = super::spawn_worker(&env)?;
             let params = json!({ "resource": "offers", "format": format, "account": account });
-            let validated = registry::validate(JobKind::Export, &params)?;
-            let run = submit::submit(&ctx.db, &ctx.queue, JobKind::Export, validated, None).await?;
+            let run = registry::start(JobKind::Export, &ctx.db, &ctx.queue, &params).await?;
             let run = wait_all(ctx, &[run.id])
                 .await?
                 .pop()

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use jobs::{
     JobKind, api_keys,
     emag::sim::{LimitMode, SimConfig, SimLogin, Simulator},
-    registry, submit,
+    registry,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -180,8 +180,7 @@ fn row(sorted: &[f64], seconds: u64) -> Value {
 }
 
 async fn start(ctx: &jobs::JobContext, kind: JobKind, params: Value) -> anyhow::Result<Uuid> {
-    let validated = registry::validate(kind, &params)?;
-    Ok(submit::submit(&ctx.db, &ctx.queue, kind, validated, None)
+    Ok(registry::start(kind, &ctx.db, &ctx.queue, &params)
         .await?
         .id)
 }

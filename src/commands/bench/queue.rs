@@ -149,7 +149,7 @@ fn ping() -> NewRun {
         kind: JobKind::Ping,
         params: json!({ "steps": 1, "step_ms": 0 }),
         account: None,
-        max_attempts: None,
+        max_attempts: 3,
         parent_id: None,
         lock_key: None,
     }

@@ -11,7 +11,7 @@ use jobs::{
     accounts::{self, NewAccount},
     api_keys,
     emag::sim::{LimitMode, SimConfig, Simulator},
-    registry, submit,
+    registry,
 };
 use sea_orm::EntityTrait;
 use serde_json::json;
@@ -76,11 +76,13 @@ pub async fn run(args: StatusBench) -> anyhow::Result<()> {
     let worker = tokio::spawn(async move {
         worker::run(worker_ctx, async move { signal.cancelled().await }).await
     });
-    let validated = registry::validate(
+    let parent = registry::start(
         JobKind::Sync,
+        &ctx.db,
+        &ctx.queue,
         &json!({ "accounts": "all", "resource": "all" }),
-    )?;
-    let parent = submit::submit(&ctx.db, &ctx.queue, JobKind::Sync, validated, None).await?;
+    )
+    .await?;
     loop {
         let run = job_run::Entity::find_by_id(parent.id)
             .one(&ctx.db)

@@ -15,7 +15,7 @@ use futures::StreamExt;
 use jobs::{
     JobContext, JobKind,
     emag::sim::{LimitMode, SimConfig, SimLogin, Simulator},
-    registry, submit,
+    registry,
 };
 use sea_orm::{ConnectionTrait, Database, EntityTrait};
 use serde_json::json;
@@ -118,9 +118,8 @@ async fn sync_all(ctx: &JobContext, accounts: usize) -> anyhow::Result<Vec<job_r
     let mut ids = Vec::new();
     for i in 0..accounts {
         let params = json!({ "accounts": [format!("b{i}")], "resource": "offers" });
-        let validated = registry::validate(JobKind::Sync, &params)?;
         ids.push(
-            submit::submit(&ctx.db, &ctx.queue, JobKind::Sync, validated, None)
+            registry::start(JobKind::Sync, &ctx.db, &ctx.queue, &params)
                 .await?
                 .id,
         );

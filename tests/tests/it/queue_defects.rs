@@ -28,7 +28,7 @@ async fn poison_payload(backend: Backend) {
         kind: JobKind::Ping,
         params: json!({ "steps": 1 }),
         account: None,
-        max_attempts: None,
+        max_attempts: 3,
         parent_id: None,
         lock_key: None,
     };

@@ -21,7 +21,7 @@ impl EmagClient {
         body: Option<&Value>,
     ) -> Result<Value, EmagError> {
         let bucket = Bucket::for_route(route);
-        // A write that may have reached eMAG is not sent again blindly (docs/emag-notes.md §3.1):
+        // A write that may have reached eMAG is not sent again blindly (docs/emag.md §3.1):
         // the caller reads back first.
         let write =
             method == Method::PATCH || route.ends_with("/save") || route.contains("/acknowledge");

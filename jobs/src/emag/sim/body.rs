@@ -1,4 +1,4 @@
-//! eMAG is called with four body encodings in the wild (docs/emag-notes.md §1.4): JSON at the top
+//! eMAG is called with four body encodings in the wild (docs/emag.md §1.4): JSON at the top
 //! level, JSON under `data`, a form with `data[...]` keys, and a form with bare keys. All
 //! four become the same JSON value here.
 

@@ -1,5 +1,5 @@
 //! Seeded, deterministic data per login: the same seed gives the same catalogue and
-//! orders. Shapes follow docs/emag-notes.md §4, including its awkward parts: some numbers as
+//! orders. Shapes follow docs/emag.md §4, including its awkward parts: some numbers as
 //! strings, order ids above 2^31 (and 2^32), boolean-or-list GPSR fields.
 
 use rand::{Rng, SeedableRng, rngs::StdRng};

@@ -241,7 +241,7 @@ pub(super) fn acknowledge(data: &mut LoginData, id: Option<u64>) -> Response {
     }
 }
 
-/// docs/emag-notes.md §4.5: from → allowed targets (1 → 2 only by acknowledge; 5 is terminal).
+/// docs/emag.md §4.5: from → allowed targets (1 → 2 only by acknowledge; 5 is terminal).
 fn transition_allowed(from: i64, to: i64) -> bool {
     matches!(
         (from, to),

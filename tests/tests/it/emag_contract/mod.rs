@@ -1,4 +1,4 @@
-//! The 22 contract checks of docs/emag-notes.md §6: the real client against the simulator over
+//! The 22 contract checks of docs/emag.md §6: the real client against the simulator over
 //! real HTTP. Numbered as in the contract.
 //!
 //! - [`reads`]: envelope, paging, counts, filters, encodings, parsing, incremental windows.

@@ -19,7 +19,7 @@ fn new_run(parent_id: Option<uuid::Uuid>) -> NewRun {
         kind: JobKind::Ping,
         params: json!({}),
         account: None,
-        max_attempts: None,
+        max_attempts: 3,
         parent_id,
         lock_key: None,
     }

@@ -32,7 +32,7 @@ async fn the_reaper_mends_what_a_crash_left(backend: Backend) {
         kind: JobKind::Ping,
         params: json!({}),
         account: None,
-        max_attempts: None,
+        max_attempts: 3,
         parent_id,
         lock_key: None,
     };

@@ -1,0 +1,103 @@
+//! What makes a job kind, in one place: [`Job`], implemented once per kind in its own
+//! module (`ping.rs`, `sync/`, `bulk_update/`, `export/`, `notification/`). The registry
+//! is the table of those implementations; submission, the API, the scheduler and the
+//! worker ask it, and nothing else branches on a kind.
+
+use std::{future::Future, time::Duration};
+
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+use serde::{Serialize, de::DeserializeOwned};
+
+use crate::{
+    context::JobContext,
+    error::{JobError, SubmitError},
+    kind::{JobKind, RetryPolicy},
+    params::ParamError,
+    progress::Progress,
+    queue::Queue,
+    runs::{self, NewRun},
+    submit::{self, Created, Submitted},
+};
+
+/// A job kind. `Params` is what a request gives (checked by [`validate`](Job::validate)
+/// before anything is stored); `Stored` is what a run's row keeps and each attempt
+/// reads (the same type, but for a kind that keeps its input elsewhere).
+pub trait Job: Send + Sync + 'static {
+    /// Its wire name: stored in `job_runs.kind` and naming its queue.
+    const KIND: JobKind;
+    /// Attempts and backoff when an attempt fails in a way that may pass.
+    const RETRY: RetryPolicy;
+    /// The longest one attempt may run before it counts as a timeout.
+    const TIMEOUT: Duration;
+    /// Why a schedule cannot start this kind; `None` when it can.
+    const UNSCHEDULABLE: Option<&'static str> = None;
+
+    type Params: DeserializeOwned + Serialize + Send + Sync;
+    type Stored: DeserializeOwned + Send;
+
+    /// The checks that need no database; an error names the field (`params.…`).
+    fn validate(params: &Self::Params) -> Result<(), ParamError>;
+
+    /// The eMAG account a run works on, when there is exactly one.
+    fn account(_params: &Self::Params) -> Option<String> {
+        None
+    }
+
+    /// The checks that need the database, creating nothing (a schedule's, when saved).
+    fn check_in_db(
+        _db: &DatabaseConnection,
+        _params: &Self::Params,
+    ) -> impl Future<Output = Result<(), SubmitError>> + Send {
+        async { Ok(()) }
+    }
+
+    /// Inserts the run(s) of a request inside `txn` (so a scheduler claims its tick in
+    /// the same transaction); `db` reads outside it. One run, unless the kind says more.
+    fn insert_runs<C: ConnectionTrait + Sync>(
+        txn: &C,
+        _db: &DatabaseConnection,
+        params: Self::Params,
+        max_attempts: Option<u32>,
+    ) -> impl Future<Output = Result<Created, SubmitError>> + Send {
+        async move {
+            let new = NewRun {
+                kind: Self::KIND,
+                account: Self::account(&params),
+                params: serde_json::to_value(&params)
+                    .map_err(|e| ParamError::new("params", e.to_string()))?,
+                max_attempts: max_attempts.unwrap_or(Self::RETRY.max_attempts),
+                parent_id: None,
+                lock_key: None,
+            };
+            let run = runs::insert(txn, new).await?;
+            Ok(Created {
+                report: run.clone(),
+                to_dispatch: vec![run],
+            })
+        }
+    }
+
+    /// What a request to `POST /api/v1/runs` does: its run(s), stored and queued.
+    fn submit(
+        db: &DatabaseConnection,
+        queue: &Queue,
+        params: Self::Params,
+        max_attempts: Option<u32>,
+    ) -> impl Future<Output = Result<Submitted, SubmitError>> + Send {
+        async move {
+            let txn = crate::db::begin_write(db).await?;
+            let created = Self::insert_runs(&txn, db, params, max_attempts).await?;
+            txn.commit().await?;
+            let run = submit::dispatch_all(db, queue, created).await?;
+            Ok(Submitted::Queued(Box::new(run)))
+        }
+    }
+
+    /// One attempt of a run. `attempt` counts from 1.
+    fn run(
+        ctx: &JobContext,
+        progress: &mut Progress,
+        stored: Self::Stored,
+        attempt: u32,
+    ) -> impl Future<Output = Result<(), JobError>> + Send;
+}
