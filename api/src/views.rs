@@ -5,10 +5,15 @@
 //! such fields optional, not nullable, and clients validate against it.
 
 use chrono::{DateTime, Utc};
-use entity::{job_run, run_event};
+use entity::{
+    job_run::{self, JobKind},
+    run_event,
+};
 use poem_openapi::Object;
 use serde_json::Value;
 use uuid::Uuid;
+
+use crate::enums::{Category, Kind, Status};
 
 #[derive(Object, Clone, Debug)]
 #[oai(skip_serializing_if_is_none)]
@@ -16,10 +21,8 @@ pub struct RunView {
     pub id: Uuid,
     #[oai(skip_serializing_if_is_none)]
     pub parent_id: Option<Uuid>,
-    /// `sync`, `bulk_update`, `export`, `notification` or `ping`.
-    pub kind: String,
-    /// `queued`, `running`, `succeeded`, `failed`, `cancelled` or `dead`.
-    pub status: String,
+    pub kind: Kind,
+    pub status: Status,
     pub account: Option<String>,
     pub params: Value,
     /// Attempts started so far.
@@ -84,8 +87,7 @@ pub struct ProgressView {
 
 #[derive(Object, Clone, Debug)]
 pub struct RunErrorView {
-    /// `transient`, `timeout`, `invalid_input`, `panic`, `not_implemented`, …
-    pub category: String,
+    pub category: Category,
     pub message: String,
 }
 
@@ -110,12 +112,12 @@ impl From<&job_run::Model> for RunView {
             .total
             .filter(|t| *t > 0)
             .map(|t| ((run.processed as f64 / t as f64) * 1000.0).round() / 10.0);
-        let bulk = run.kind == "bulk_update";
+        let bulk = run.kind == JobKind::BulkUpdate;
         RunView {
             id: run.id,
             parent_id: run.parent_id,
-            kind: run.kind.clone(),
-            status: run.status.as_str().to_owned(),
+            kind: run.kind.into(),
+            status: run.status.into(),
             account: run.account.clone(),
             params: run.params.clone(),
             attempt: run.attempt,
@@ -144,7 +146,7 @@ impl From<&job_run::Model> for RunView {
             checkpoint: run.checkpoint.clone(),
             error: match (&run.error_category, &run.error_message) {
                 (Some(category), message) => Some(RunErrorView {
-                    category: category.clone(),
+                    category: (*category).into(),
                     message: message.clone().unwrap_or_default(),
                 }),
                 _ => None,

@@ -1,6 +1,7 @@
 //! API keys. Only a hash of the secret part is stored.
 
 use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "api_keys")]
@@ -8,8 +9,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub name: String,
-    /// `admin` or `viewer`.
-    pub role: String,
+    pub role: Role,
     /// Public lookup part of the key (`mf_<prefix>_<secret>`).
     #[sea_orm(unique)]
     pub prefix: String,
@@ -28,3 +28,27 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// What a key (and later a user) may do.
+#[derive(
+    Copy, Clone, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// May read, stream and change everything.
+    #[sea_orm(string_value = "admin")]
+    Admin,
+    /// May read and stream.
+    #[sea_orm(string_value = "viewer")]
+    Viewer,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Viewer => "viewer",
+        }
+    }
+}

@@ -13,37 +13,12 @@ use sea_orm::{
     DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, EntityTrait, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
 };
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// May read, stream and change everything.
-    Admin,
-    /// May read and stream.
-    Viewer,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::Viewer => "viewer",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Role> {
-        match s {
-            "admin" => Some(Role::Admin),
-            "viewer" => Some(Role::Viewer),
-            _ => None,
-        }
-    }
-}
+pub use entity::api_key::Role;
 
 /// A caller that presented a valid key.
 #[derive(Clone, Debug)]
@@ -149,7 +124,7 @@ pub async fn create_with<C: ConnectionTrait>(
     let model = api_key::ActiveModel {
         id: Set(Uuid::now_v7()),
         name: Set(new.name.clone()),
-        role: Set(new.role.as_str().to_owned()),
+        role: Set(new.role),
         prefix: Set(prefix),
         hash: Set(hash(&key)),
         created_at: Set(Utc::now()),
@@ -244,7 +219,7 @@ pub async fn rotate(
     lock_working_admins(&txn).await?;
     let new = NewKey {
         name: old.name.clone(),
-        role: Role::parse(&old.role).unwrap_or(Role::Viewer),
+        role: old.role,
         expires_at: old.expires_at,
         allowed: cidrs_of(old).unwrap_or_default(),
     };
@@ -314,9 +289,7 @@ pub async fn authenticate(db: &DatabaseConnection, key: &str) -> Result<Option<P
         tracing::warn!(key = %row.name, "the key's allowed_cidrs do not parse; the key is refused");
         return Ok(None);
     };
-    let Some(role) = Role::parse(&row.role) else {
-        return Ok(None);
-    };
+    let role = row.role;
     // Recording every use would add a write to every read; once a minute is plenty.
     let now = Utc::now();
     if row

@@ -5,10 +5,6 @@
 //! [`QueueError`] / [`RunsError`]: queue and database access for api and worker.
 //! [`SubmitError`]: why a request could not become runs.
 
-use std::fmt;
-
-use serde::{Deserialize, Serialize};
-
 use crate::{items::Problem, params::ParamError};
 
 #[derive(Debug, thiserror::Error)]
@@ -40,27 +36,6 @@ pub enum RunsError {
     Db(#[from] sea_orm::DbErr),
     #[error(transparent)]
     Queue(#[from] QueueError),
-    /// A stored value no enum of this version knows: a row written by a newer version,
-    /// or by hand. Never read as some default.
-    #[error("{table} row {id}: column {column} holds {value:?}, which this version does not know")]
-    UnknownValue {
-        table: &'static str,
-        id: String,
-        column: &'static str,
-        value: String,
-    },
-}
-
-impl RunsError {
-    /// The kind of a `job_runs` row, or the error naming the row.
-    pub fn kind_of(run: &entity::job_run::Model) -> Result<crate::JobKind, RunsError> {
-        crate::JobKind::parse(&run.kind).ok_or_else(|| RunsError::UnknownValue {
-            table: "job_runs",
-            id: run.id.to_string(),
-            column: "kind",
-            value: run.kind.clone(),
-        })
-    }
 }
 
 /// Why a request could not become runs.
@@ -84,82 +59,7 @@ impl From<sea_orm::DbErr> for SubmitError {
     }
 }
 
-/// Why a run failed, in words an operator can filter on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ErrorCategory {
-    /// The handler reported a failure that may pass (network, eMAG 5xx, 429, …).
-    Transient,
-    /// The run's parameters or payload can never succeed.
-    InvalidInput,
-    /// The attempt ran longer than its kind allows.
-    Timeout,
-    /// The handler panicked: a bug.
-    Panic,
-    /// Not built yet: no job uses it now; kept so rows written by older versions read.
-    NotImplemented,
-    /// The task in the queue could not be decoded.
-    BadPayload,
-    /// Anything else that trying again will not fix.
-    Permanent,
-    /// eMAG refused the account's username or password.
-    BadCredentials,
-    /// eMAG refused this machine's IP address for the account.
-    IpNotWhitelisted,
-    /// eMAG kept failing (5xx, timeouts): the account is degraded and its runs pause.
-    EmagUnavailable,
-    /// eMAG rejected the request itself.
-    EmagRejected,
-    /// A setting the job needs is missing (e.g. `MAGFLOW_SMTP_URL`).
-    NotConfigured,
-    /// The mail server refused every recipient for good.
-    EmailRejected,
-    /// The account's stored password cannot be used (sealed for another account, URL or
-    /// username, or under another key): nothing was sent; an admin must set it again.
-    Credentials,
-    /// eMAG (or what answered at the account's URL) sent a redirect; it is not followed.
-    UnexpectedRedirect,
-    /// The run's eMAG account was deleted while it was queued or running: it was
-    /// cancelled, and the account's synced data deleted with it.
-    AccountDeleted,
-    /// The mail server refused magflow's login, TLS, sender or message: the SMTP
-    /// settings need fixing; no recipient was suppressed.
-    SmtpConfig,
-    /// Every attempt ended with its worker gone (killed, crashed): the run is not tried
-    /// again, since it may be what kills them.
-    WorkerLost,
-}
-
-impl ErrorCategory {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorCategory::Transient => "transient",
-            ErrorCategory::InvalidInput => "invalid_input",
-            ErrorCategory::Timeout => "timeout",
-            ErrorCategory::Panic => "panic",
-            ErrorCategory::NotImplemented => "not_implemented",
-            ErrorCategory::BadPayload => "bad_payload",
-            ErrorCategory::Permanent => "permanent",
-            ErrorCategory::BadCredentials => "bad_credentials",
-            ErrorCategory::IpNotWhitelisted => "ip_not_whitelisted",
-            ErrorCategory::EmagUnavailable => "emag_unavailable",
-            ErrorCategory::EmagRejected => "emag_rejected",
-            ErrorCategory::NotConfigured => "not_configured",
-            ErrorCategory::EmailRejected => "email_rejected",
-            ErrorCategory::Credentials => "credentials",
-            ErrorCategory::UnexpectedRedirect => "unexpected_redirect",
-            ErrorCategory::WorkerLost => "worker_lost",
-            ErrorCategory::SmtpConfig => "smtp_config",
-            ErrorCategory::AccountDeleted => "account_deleted",
-        }
-    }
-}
-
-impl fmt::Display for ErrorCategory {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use entity::job_run::ErrorCategory;
 
 /// How a handler's attempt ended when it did not succeed.
 #[derive(Debug, thiserror::Error)]

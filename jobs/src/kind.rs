@@ -1,80 +1,11 @@
-//! The job families, their queues and their retry policies.
+//! The job kinds by name (what `job_runs.kind` stores and what names their queues),
+//! and the retry policy type each kind's `Job` impl sets.
 
-use std::{fmt, time::Duration};
+use std::time::Duration;
 
 use rand::Rng;
-use serde::{Deserialize, Serialize};
 
-/// A job family. Its wire name is stored in `job_runs.kind` and names its queue:
-/// never rename one.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum JobKind {
-    Sync,
-    BulkUpdate,
-    Export,
-    Notification,
-    /// A no-op job that reports progress each step: for tests, benchmarks and smoke checks.
-    Ping,
-}
-
-impl JobKind {
-    pub const ALL: [JobKind; 5] = [
-        JobKind::Sync,
-        JobKind::BulkUpdate,
-        JobKind::Export,
-        JobKind::Notification,
-        JobKind::Ping,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JobKind::Sync => "sync",
-            JobKind::BulkUpdate => "bulk_update",
-            JobKind::Export => "export",
-            JobKind::Notification => "notification",
-            JobKind::Ping => "ping",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<JobKind> {
-        JobKind::ALL.into_iter().find(|k| k.as_str() == s)
-    }
-
-    /// The retry policy magflow applies (apalis' own backend retries are bypassed, see
-    /// docs/stack-notes.md §5.2).
-    pub fn retry_policy(self) -> RetryPolicy {
-        match self {
-            JobKind::Sync => RetryPolicy::new(5, Duration::from_secs(5), Duration::from_secs(300)),
-            JobKind::BulkUpdate => {
-                RetryPolicy::new(5, Duration::from_secs(5), Duration::from_secs(300))
-            }
-            JobKind::Export => RetryPolicy::new(3, Duration::from_secs(5), Duration::from_secs(60)),
-            JobKind::Notification => {
-                RetryPolicy::new(6, Duration::from_secs(10), Duration::from_secs(900))
-            }
-            JobKind::Ping => {
-                RetryPolicy::new(3, Duration::from_millis(500), Duration::from_secs(5))
-            }
-        }
-    }
-
-    /// The longest one attempt may run before it counts as a timeout.
-    pub fn default_timeout(self) -> Duration {
-        match self {
-            JobKind::Sync | JobKind::BulkUpdate => Duration::from_secs(4 * 3600),
-            JobKind::Export => Duration::from_secs(3600),
-            JobKind::Notification => Duration::from_secs(120),
-            JobKind::Ping => Duration::from_secs(600),
-        }
-    }
-}
-
-impl fmt::Display for JobKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use entity::job_run::JobKind;
 
 /// Exponential backoff with jitter, capped.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -130,9 +130,7 @@ pub async fn release_stranded(
     }
     let mut released = 0;
     for run in stranded {
-        let Some(kind) = JobKind::parse(&run.kind) else {
-            continue;
-        };
+        let kind = run.kind;
         // A paused queue's runs wait on purpose; a sync parent has no task of its own.
         if paused.contains(&kind) || (kind == JobKind::Sync && run.lock_key.is_none()) {
             continue;

@@ -144,7 +144,7 @@ fn line(r: &job_run::Model) -> follow::RunLine {
         label: format!(
             "{} {}",
             r.account.as_deref().unwrap_or("-"),
-            r.params["resource"].as_str().unwrap_or(&r.kind)
+            r.params["resource"].as_str().unwrap_or(r.kind.as_str())
         ),
         status: r.status.as_str().to_owned(),
         processed: n(r.processed),
@@ -154,7 +154,7 @@ fn line(r: &job_run::Model) -> follow::RunLine {
         error: r
             .error_message
             .as_ref()
-            .map(|m| format!("{}: {m}", r.error_category.as_deref().unwrap_or("error"))),
+            .map(|m| format!("{}: {m}", r.error_category.map_or("error", |c| c.as_str()))),
         created: n(r.created),
         updated: n(r.updated),
         unchanged: n(r.unchanged),

@@ -10,7 +10,7 @@ use std::{
 use entity::job_run;
 use futures::FutureExt;
 use jobs::{
-    ErrorCategory, JobContext, JobError, JobKind,
+    ErrorCategory, JobContext, JobError,
     metrics::{BAD_PAYLOADS, RUN_ATTEMPTS},
     progress::Progress,
     registry, runs,
@@ -24,7 +24,7 @@ use tokio_util::{
 
 use crate::{
     ending,
-    lifecycle::{self, Claim, Ending},
+    lifecycle::{self, Claim},
 };
 
 /// Shared by every apalis worker of a process.
@@ -145,13 +145,7 @@ impl Executor {
     /// meanwhile (its release may have missed this run), the task goes straight back.
     async fn hold(&self, run: job_run::Model) {
         let ctx = &self.inner.ctx;
-        let kind = match jobs::error::RunsError::kind_of(&run) {
-            Ok(kind) => kind,
-            Err(e) => {
-                tracing::warn!(run.id = %run.id, error = %e, "not held");
-                return;
-            }
-        };
+        let kind = run.kind;
         match jobs::queues::hold(&ctx.db, &run).await {
             Ok(true) => {}
             Ok(false) => return,
@@ -186,20 +180,7 @@ impl Executor {
         let ctx = &self.inner.ctx;
         let db = &ctx.db;
         let worker_id = self.inner.worker_id.as_str();
-        let Some(kind) = JobKind::parse(&run.kind) else {
-            let message = format!("unknown job kind {:?}", run.kind);
-            let _ = lifecycle::end_attempt(
-                db,
-                &run,
-                worker_id,
-                &Ending::Failed {
-                    category: ErrorCategory::BadPayload,
-                    message,
-                },
-            )
-            .await;
-            return;
-        };
+        let kind = run.kind;
         let attempt = u32::try_from(run.attempt).unwrap_or(1);
         metrics::counter!(RUN_ATTEMPTS, "kind" => kind.as_str()).increment(1);
         let _ = lifecycle::log(

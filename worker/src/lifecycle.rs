@@ -51,9 +51,7 @@ pub async fn claim(
         RunStatus::Running => return Ok(Claim::NotNow(run, lease)),
         _ => return Ok(Claim::Gone),
     }
-    if let Some(kind) = jobs::JobKind::parse(&run.kind)
-        && jobs::queues::is_paused(db, kind).await?
-    {
+    if jobs::queues::is_paused(db, run.kind).await? {
         return Ok(Claim::Held(run));
     }
     if let Some(due) = run.next_attempt_at

@@ -162,7 +162,7 @@ impl DeadLettersApi {
         let filter = DeadFilter {
             kind,
             account: f.account.clone(),
-            error_category: f.error_category.clone(),
+            error_category: crate::enums::category("error_category", f.error_category.as_deref())?,
             status,
         };
         let ctx = &self.state.ctx;

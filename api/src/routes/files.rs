@@ -1,7 +1,7 @@
 //! Downloads: a bulk update's outcome per item and an export's file.
 
 use entity::job_run::{self, RunStatus};
-use jobs::{bulk_update, export::files, runs};
+use jobs::{JobKind, bulk_update, export::files, runs};
 use poem::Body;
 use poem_openapi::{ApiResponse, OpenApi, param::Path, payload::Binary};
 use uuid::Uuid;
@@ -42,13 +42,13 @@ impl FilesApi {
     )]
     async fn result(&self, _auth: ApiKey, id: Path<String>) -> Result<Download, ApiError> {
         let run = self.run(&id).await?;
-        match run.kind.as_str() {
-            "bulk_update" => {
+        match run.kind {
+            JobKind::BulkUpdate => {
                 let csv = bulk_update::result_csv(&self.state.ctx.db, run.id).await?;
                 let name = format!("magflow-bulk-update-{}.csv", run.id);
                 Ok(Download::Csv(Binary(Body::from(csv)), attachment(&name)))
             }
-            "export" => self.export_file(&run).await,
+            JobKind::Export => self.export_file(&run).await,
             other => Err(ApiError::not_found(&format!(
                 "a result file (runs of kind {other} have none)"
             ))),
@@ -65,7 +65,7 @@ impl FilesApi {
     )]
     async fn export(&self, _auth: ApiKey, run_id: Path<String>) -> Result<Download, ApiError> {
         let run = self.run(&run_id).await?;
-        if run.kind != "export" {
+        if run.kind != JobKind::Export {
             return Err(ApiError::not_found("export"));
         }
         self.export_file(&run).await

@@ -11,7 +11,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::{auth::ApiKey, body::Body, error::ApiError, routes::ApiTags, state::AppState};
+use crate::{auth::ApiKey, body::Body, enums, error::ApiError, routes::ApiTags, state::AppState};
 
 /// A rotated key works this long by default (one day), at most 30 days.
 const DEFAULT_GRACE_S: i64 = 86_400;
@@ -27,8 +27,7 @@ pub struct KeysApi {
 pub struct CreateKeyRequest {
     /// Who or what uses it (shown in the audit log as `key:NAME`).
     pub name: String,
-    /// `admin` or `viewer`.
-    pub role: String,
+    pub role: enums::Role,
     /// When the key stops working (RFC 3339); none = never.
     #[serde(default, deserialize_with = "crate::body::not_null")]
     pub expires_at: Option<DateTime<Utc>>,
@@ -52,7 +51,7 @@ pub struct RotateRequest {
 pub struct KeyView {
     pub id: Uuid,
     pub name: String,
-    pub role: String,
+    pub role: enums::Role,
     /// `mf_<prefix>_…`: enough to recognise a key, not to use it.
     pub prefix: String,
     /// `active`, `expired` or `revoked`.
@@ -77,7 +76,7 @@ impl From<&api_key::Model> for KeyView {
         KeyView {
             id: k.id,
             name: k.name.clone(),
-            role: k.role.clone(),
+            role: k.role.into(),
             prefix: k.prefix.clone(),
             state: state.to_owned(),
             created_at: k.created_at,
@@ -135,8 +134,7 @@ impl KeysApi {
         if name.is_empty() || name.len() > 64 {
             return Err(ApiError::invalid("name", "1 to 64 characters"));
         }
-        let role = Role::parse(&req.role)
-            .ok_or_else(|| ApiError::invalid("role", "must be admin or viewer"))?;
+        let role = Role::from(req.role);
         if req.expires_at.is_some_and(|t| t <= Utc::now()) {
             return Err(ApiError::invalid("expires_at", "must be in the future"));
         }

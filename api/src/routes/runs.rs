@@ -5,7 +5,7 @@ use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
 
 use entity::job_run::RunStatus;
-use futures::{StreamExt, stream::BoxStream};
+use futures::StreamExt;
 use jobs::{
     JobKind, audit,
     params::RawParams,
@@ -26,8 +26,10 @@ use uuid::Uuid;
 use crate::{
     auth::ApiKey,
     body::Body,
+    enums::{self, Kind},
     error::ApiError,
     routes::ApiTags,
+    sse::Sse,
     state::AppState,
     stream::Update,
     views::{BulkPreview, RunView, StreamMessage},
@@ -41,8 +43,7 @@ pub struct RunsApi {
 #[oai(skip_serializing_if_is_none)]
 #[serde(deny_unknown_fields)]
 pub struct CreateRunRequest {
-    /// `sync`, `bulk_update`, `export`, `notification` or `ping`.
-    pub kind: String,
+    pub kind: Kind,
     /// The kind's parameters; see the README for each kind.
     // Kept as the body's JSON text: the kind reads its own parameters from it, with no
     // `serde_json::Value` tree (several times a bulk body's size) in between.
@@ -94,17 +95,7 @@ impl RunsApi {
         body: Body<CreateRunRequest>,
     ) -> Result<Accepted, ApiError> {
         let principal = auth.admin()?;
-        let Some(kind) = JobKind::parse(&body.kind) else {
-            let known: Vec<&str> = JobKind::ALL.iter().map(|k| k.as_str()).collect();
-            return Err(ApiError::invalid(
-                "kind",
-                format!(
-                    "unknown kind {:?}; expected one of {}",
-                    body.kind,
-                    known.join(", ")
-                ),
-            ));
-        };
+        let kind = JobKind::from(body.kind);
         check_max_attempts(body.max_attempts)?;
         let params = match &body.params {
             Some(p) => RawParams::Text(p.0.get()),
@@ -200,7 +191,7 @@ impl RunsApi {
             account: account.0,
             parent_id: parent_id.0,
             schedule_id: schedule_id.0,
-            error_category: error_category.0,
+            error_category: enums::category("error_category", error_category.0.as_deref())?,
             discarded: discarded.0,
         };
         let rows = runs::list(&self.state.ctx.db, &filter, before, limit + 1).await?;
@@ -265,11 +256,7 @@ impl RunsApi {
         method = "get",
         operation_id = "run_events"
     )]
-    async fn events(
-        &self,
-        auth: ApiKey,
-        id: Path<String>,
-    ) -> Result<EventStream<BoxStream<'static, StreamMessage>>, ApiError> {
+    async fn events(&self, auth: ApiKey, id: Path<String>) -> Result<Sse, ApiError> {
         let slot = self.state.streams.take(auth.principal().key_id)?;
         // Subscribe before reading the snapshot, so nothing falls between the two.
         let mut updates = self.state.hub.subscribe();
@@ -354,12 +341,12 @@ impl RunsApi {
             }
         }
         .boxed();
-        Ok(EventStream::new(stream)
+        Ok(Sse(EventStream::new(stream)
             .keep_alive(Duration::from_secs(10))
             .to_event(|m: StreamMessage| {
                 let kind = m.kind.clone();
                 Event::message(m.to_json_string()).event_type(kind)
-            }))
+            })))
     }
 }
 

@@ -64,7 +64,7 @@ impl Filter {
     }
 
     fn matches(&self, run: &job_run::Model) -> bool {
-        (self.kinds.is_empty() || self.kinds.contains(&run.kind))
+        (self.kinds.is_empty() || self.kinds.iter().any(|k| k == run.kind.as_str()))
             && (self.statuses.is_empty() || self.statuses.iter().any(|s| s == run.status.as_str()))
             && (self.run_ids.is_empty() || self.run_ids.contains(&run.id))
             && self

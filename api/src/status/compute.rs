@@ -154,7 +154,7 @@ fn brief(r: &job_run::Model) -> RunBrief {
         total: r.total,
         created_at: r.created_at,
         finished_at: r.finished_at,
-        error_category: r.error_category.clone(),
+        error_category: r.error_category.map(|c| c.as_str().to_owned()),
     }
 }
 

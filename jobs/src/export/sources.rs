@@ -327,7 +327,7 @@ fn run_row(r: &job_run::Model) -> Vec<Cell> {
     vec![
         Cell::Text(Some(r.id.to_string())),
         Cell::Text(r.parent_id.map(|p| p.to_string())),
-        Cell::Text(Some(r.kind.clone())),
+        Cell::Text(Some(r.kind.to_string())),
         Cell::Text(Some(r.status.as_str().to_owned())),
         Cell::Text(r.account.clone()),
         Cell::Int(Some(i64::from(r.attempt))),
@@ -337,7 +337,7 @@ fn run_row(r: &job_run::Model) -> Vec<Cell> {
         Cell::Int(Some(r.updated)),
         Cell::Int(Some(r.unchanged)),
         Cell::Int(Some(r.failed)),
-        Cell::Text(r.error_category.clone()),
+        Cell::Text(r.error_category.map(|c| c.to_string())),
         Cell::Text(r.error_message.clone()),
         Cell::Time(Some(r.created_at)),
         Cell::Time(r.started_at),

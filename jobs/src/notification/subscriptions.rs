@@ -131,7 +131,7 @@ pub async fn announce(
     if !run.status.is_terminal()
         || run.parent_id.is_some()
         || run.announced
-        || run.kind == JobKind::Notification.as_str()
+        || run.kind == JobKind::Notification
     {
         return Ok(0);
     }

@@ -119,14 +119,14 @@ pub fn run_ended(
     let subject = if ro {
         format!(
             "[magflow] {} {} ({account}): {}",
-            kind_label(&run.kind, true),
+            kind_label(run.kind.as_str(), true),
             outcome(run.status, true),
             run.processed
         )
     } else {
         format!(
             "[magflow] {} {} ({account}): {} items",
-            kind_label(&run.kind, false),
+            kind_label(run.kind.as_str(), false),
             outcome(run.status, false),
             run.processed
         )
@@ -155,7 +155,7 @@ pub fn run_ended(
             updated => run.updated,
             unchanged => run.unchanged,
             failed => run.failed,
-            error_category => run.error_category.clone(),
+            error_category => run.error_category.map(|c| c.as_str()),
             error_message => run.error_message.clone(),
         },
     };
@@ -186,7 +186,7 @@ mod tests {
         let run = job_run::Model {
             id: Uuid::now_v7(),
             parent_id: None,
-            kind: "sync".into(),
+            kind: entity::job_run::JobKind::Sync,
             queue_job_id: None,
             account: Some("main".into()),
             params: json!({}),
@@ -210,7 +210,7 @@ mod tests {
             checkpoint: None,
             throughput: None,
             eta_seconds: None,
-            error_category: Some("bad_credentials".into()),
+            error_category: Some(entity::job_run::ErrorCategory::BadCredentials),
             error_message: Some("eMAG refused <the> password".into()),
             cancel_requested: false,
             worker_id: None,

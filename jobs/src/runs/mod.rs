@@ -55,7 +55,7 @@ pub async fn insert<C: ConnectionTrait>(db: &C, new: NewRun) -> Result<job_run::
         // v7: time-ordered, so "newest first" and cursors are an index scan on the key.
         id: Set(Uuid::now_v7()),
         parent_id: Set(new.parent_id),
-        kind: Set(new.kind.as_str().to_owned()),
+        kind: Set(new.kind),
         queue_job_id: Set(None),
         account: Set(new.account),
         params: Set(new.params),
@@ -109,7 +109,7 @@ pub async fn dispatch(
     run: job_run::Model,
     delay: Duration,
 ) -> Result<job_run::Model, RunsError> {
-    let kind = RunsError::kind_of(&run)?;
+    let kind = run.kind;
     let task_id = match queue.push(kind, RunTask::new(run.id), delay).await {
         Ok(task_id) => Some(task_id),
         Err(e) => {
@@ -225,7 +225,7 @@ pub struct RunFilter {
     pub parent_id: Option<Uuid>,
     /// Only runs started by this schedule.
     pub schedule_id: Option<Uuid>,
-    pub error_category: Option<String>,
+    pub error_category: Option<crate::error::ErrorCategory>,
     /// `Some(false)`: only runs not discarded (the open dead letters).
     pub discarded: Option<bool>,
 }
@@ -253,8 +253,8 @@ pub async fn list(
     if let Some(schedule) = filter.schedule_id {
         q = q.filter(job_run::Column::ScheduleId.eq(schedule));
     }
-    if let Some(category) = &filter.error_category {
-        q = q.filter(job_run::Column::ErrorCategory.eq(category.as_str()));
+    if let Some(category) = filter.error_category {
+        q = q.filter(job_run::Column::ErrorCategory.eq(category));
     }
     match filter.discarded {
         Some(true) => q = q.filter(job_run::Column::DiscardedAt.is_not_null()),

@@ -83,7 +83,7 @@ async fn refresh_locked<C: ConnectionTrait>(db: &C, parent: Uuid) -> Result<(), 
     };
     let (category, message) = match failed.first() {
         Some(first) => (
-            first.error_category.clone(),
+            first.error_category,
             Some(format!(
                 "{} of {} runs failed; first: {} ({})",
                 failed.len(),

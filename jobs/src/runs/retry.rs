@@ -75,7 +75,7 @@ async fn retry_one(
     run: job_run::Model,
     policy: Policy,
 ) -> Result<RetryOutcome, RunsError> {
-    let budget = policy(RunsError::kind_of(&run)?).max_attempts;
+    let budget = policy(run.kind).max_attempts;
     let max_attempts = run.attempt + i32::try_from(budget).unwrap_or(3);
     let now = Utc::now();
     let none_time = Option::<chrono::DateTime<Utc>>::None;
@@ -155,7 +155,7 @@ pub async fn discard(db: &DatabaseConnection, id: Uuid) -> Result<bool, DbErr> {
 pub struct DeadFilter {
     pub kind: Option<JobKind>,
     pub account: Option<String>,
-    pub error_category: Option<String>,
+    pub error_category: Option<crate::error::ErrorCategory>,
     /// `dead` (default) or `failed`.
     pub status: Option<RunStatus>,
 }
@@ -188,8 +188,8 @@ pub async fn retry_many(
     if let Some(account) = &filter.account {
         q = q.filter(job_run::Column::Account.eq(account.as_str()));
     }
-    if let Some(category) = &filter.error_category {
-        q = q.filter(job_run::Column::ErrorCategory.eq(category.as_str()));
+    if let Some(category) = filter.error_category {
+        q = q.filter(job_run::Column::ErrorCategory.eq(category));
     }
     let ids: Vec<Uuid> = q
         .order_by_asc(job_run::Column::Id)

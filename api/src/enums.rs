@@ -1,0 +1,160 @@
+//! The domain's fixed sets as the API shows them: each a poem-openapi enum, so the OpenAPI
+//! document lists the allowed values, and a serde enum, so a request naming another value
+//! gets 422 naming the field. Each mirrors one domain enum, variant for variant (the
+//! conversions are exhaustive matches both ways, so a new variant fails to compile here
+//! until it is added); the wire names are the stored ones.
+
+use entity::{
+    api_key::Role as KeyRole,
+    job_run::{ErrorCategory, JobKind, RunStatus},
+};
+
+use crate::error::ApiError;
+
+/// A query or body field naming one error category: `None` when absent, 422 naming the
+/// field when it names none.
+pub fn category(field: &str, given: Option<&str>) -> Result<Option<ErrorCategory>, ApiError> {
+    given
+        .map(|g| {
+            ErrorCategory::parse(g).ok_or_else(|| {
+                let names: Vec<&str> = ErrorCategory::ALL.iter().map(|c| c.as_str()).collect();
+                ApiError::invalid(
+                    field,
+                    format!(
+                        "unknown category {g:?}; expected one of {}",
+                        names.join(", ")
+                    ),
+                )
+            })
+        })
+        .transpose()
+}
+
+macro_rules! mirror {
+    ($(#[$meta:meta])* $name:ident = $domain:ident { $($variant:ident),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(poem_openapi::Enum, serde::Serialize, Clone, Copy, Debug, PartialEq, Eq)]
+        #[oai(rename_all = "snake_case")]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name {
+            $($variant),+
+        }
+
+        impl $name {
+            const ALL: &[$name] = &[$($name::$variant),+];
+        }
+
+        // By hand: serde's derived enum reads a number as a JSON syntax error (400); any
+        // value that is not one of the names is the client's mistake in that field (422).
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let given = String::deserialize(d)?;
+                $name::ALL
+                    .iter()
+                    .copied()
+                    .find(|v| $domain::from(*v).as_str() == given)
+                    .ok_or_else(|| {
+                        let names: Vec<&str> =
+                            $name::ALL.iter().map(|v| $domain::from(*v).as_str()).collect();
+                        serde::de::Error::custom(format!(
+                            "unknown value {given:?}; expected one of {}",
+                            names.join(", ")
+                        ))
+                    })
+            }
+        }
+
+        impl From<$domain> for $name {
+            fn from(v: $domain) -> Self {
+                match v {
+                    $($domain::$variant => $name::$variant),+
+                }
+            }
+        }
+
+        impl From<$name> for $domain {
+            fn from(v: $name) -> Self {
+                match v {
+                    $($name::$variant => $domain::$variant),+
+                }
+            }
+        }
+    };
+}
+
+mirror!(
+    /// A job kind: what a run does.
+    Kind = JobKind { Sync, BulkUpdate, Export, Notification, Ping }
+);
+
+mirror!(
+    /// Where a run is in its life.
+    Status = RunStatus { Queued, Running, Succeeded, Failed, Cancelled, Dead }
+);
+
+mirror!(
+    /// What a key may do: `admin` reads and changes, `viewer` reads and streams.
+    Role = KeyRole { Admin, Viewer }
+);
+
+mirror!(
+    /// Why a run failed, in words an operator can filter on.
+    Category = ErrorCategory {
+        Transient,
+        InvalidInput,
+        Timeout,
+        Panic,
+        NotImplemented,
+        BadPayload,
+        Permanent,
+        BadCredentials,
+        IpNotWhitelisted,
+        EmagUnavailable,
+        EmagRejected,
+        NotConfigured,
+        EmailRejected,
+        Credentials,
+        UnexpectedRedirect,
+        AccountDeleted,
+        SmtpConfig,
+        WorkerLost,
+    }
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn anything_but_a_known_name_is_refused_as_data() {
+        for bad in ["5", "null", r#""Sync""#, r#""nope""#, "[]"] {
+            let e = serde_json::from_str::<Kind>(bad).expect_err(bad);
+            assert_eq!(
+                e.classify(),
+                serde_json::error::Category::Data,
+                "{bad}: {e}"
+            );
+        }
+        assert_eq!(
+            serde_json::from_str::<Kind>(r#""bulk_update""#).expect("known"),
+            Kind::BulkUpdate
+        );
+    }
+
+    #[test]
+    fn wire_names_are_the_stored_names() {
+        for kind in JobKind::ALL {
+            let shown = serde_json::to_value(Kind::from(kind)).expect("json");
+            assert_eq!(shown, kind.as_str());
+            assert_eq!(JobKind::from(Kind::from(kind)), kind);
+        }
+        for category in ErrorCategory::ALL {
+            let shown = serde_json::to_value(Category::from(category)).expect("json");
+            assert_eq!(shown, category.as_str());
+        }
+        for status in RunStatus::ALL {
+            let shown = serde_json::to_value(Status::from(status)).expect("json");
+            assert_eq!(shown, status.as_str());
+        }
+    }
+}
