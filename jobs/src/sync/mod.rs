@@ -21,7 +21,7 @@ use entity::{emag_account, sync_state};
 use sea_orm::{ActiveValue::Set, DatabaseConnection, DbErr, EntityTrait, sea_query::OnConflict};
 use uuid::Uuid;
 
-pub use params::{AccountSelection, SyncParams};
+pub use params::{AccountSelection, Mode, Resource, SyncParams};
 
 pub use submit::lock_key;
 
@@ -123,8 +123,9 @@ pub async fn run(
         failures: 0,
     };
     let result = match resource {
-        "offers" => offers::run(&mut session, progress).await,
-        _ => orders::run(&mut session, progress).await,
+        Resource::Offers => offers::run(&mut session, progress).await,
+        Resource::Orders => orders::run(&mut session, progress).await,
+        Resource::All => return Err(invalid("a sync run covers exactly one resource")),
     };
     progress.track_emag(session.client.stats());
     result

@@ -9,7 +9,7 @@ use entity::{order, sync_state};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 use serde::{Deserialize, Serialize};
 
-use super::{Session, clock, record_success, store};
+use super::{Mode, Session, clock, record_success, store};
 use crate::{
     emag::types::{Order, OrderFilter, Parsed},
     error::{ErrorCategory, JobError},
@@ -188,7 +188,7 @@ async fn make_plan(s: &mut Session<'_>, progress: &mut Progress) -> Result<Plan,
         let from = parse(&p.created_after).unwrap_or(to - Duration::days(FULL_DAYS));
         ("created", from, to)
     } else {
-        let high_water = if p.mode == "incremental" {
+        let high_water = if p.mode == Mode::Incremental {
             sync_state::Entity::find_by_id((s.name().to_owned(), "orders".to_owned()))
                 .one(s.db())
                 .await?
@@ -210,7 +210,7 @@ async fn make_plan(s: &mut Session<'_>, progress: &mut Progress) -> Result<Plan,
                 ("modified", h - OVERLAP, end)
             }
             None => {
-                if p.mode == "incremental" {
+                if p.mode == Mode::Incremental {
                     progress.log(
                         Level::Info,
                         format!(

@@ -10,13 +10,10 @@ use crate::params::ParamError;
 pub struct SyncParams {
     /// Account names, or `"all"`.
     pub accounts: AccountSelection,
-    /// `offers`, `orders` or `all`.
     #[serde(default = "all")]
-    pub resource: String,
-    /// `full`, or `incremental` (orders changed since the last successful sync; offers
-    /// are read whole either way, but unchanged ones are not rewritten).
-    #[serde(default = "full")]
-    pub mode: String,
+    pub resource: Resource,
+    #[serde(default)]
+    pub mode: Mode,
     /// Order statuses to read (0..5); all when empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub statuses: Vec<i64>,
@@ -49,12 +46,40 @@ pub enum AccountSelection {
     All(String),
 }
 
-fn all() -> String {
-    "all".into()
+/// What a sync reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Resource {
+    Offers,
+    Orders,
+    /// Offers, then orders: one run each.
+    All,
 }
 
-fn full() -> String {
-    "full".into()
+impl Resource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Resource::Offers => "offers",
+            Resource::Orders => "orders",
+            Resource::All => "all",
+        }
+    }
+}
+
+/// How much a sync reads.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Everything (orders: in the requested range, or the last 365 days).
+    #[default]
+    Full,
+    /// Orders changed since the last successful sync; offers are read whole either way,
+    /// but unchanged ones are not rewritten.
+    Incremental,
+}
+
+fn all() -> Resource {
+    Resource::All
 }
 
 fn hundred() -> u32 {
@@ -77,18 +102,6 @@ impl SyncParams {
                 ));
             }
             _ => {}
-        }
-        if !["offers", "orders", "all"].contains(&self.resource.as_str()) {
-            return Err(ParamError::new(
-                "params.resource",
-                "must be offers, orders or all",
-            ));
-        }
-        if !["full", "incremental"].contains(&self.mode.as_str()) {
-            return Err(ParamError::new(
-                "params.mode",
-                "must be full or incremental",
-            ));
         }
         if let Some(i) = self.statuses.iter().position(|s| !(0..=5).contains(s)) {
             return Err(ParamError::new(
@@ -144,12 +157,11 @@ impl SyncParams {
         Ok(())
     }
 
-    /// The resources this request covers, in the order they run.
-    pub fn resources(&self) -> Vec<&'static str> {
-        match self.resource.as_str() {
-            "offers" => vec!["offers"],
-            "orders" => vec!["orders"],
-            _ => vec!["offers", "orders"],
+    /// The resources this request covers, in the order they run: `offers`, `orders`.
+    pub fn resources(&self) -> Vec<Resource> {
+        match self.resource {
+            Resource::All => vec![Resource::Offers, Resource::Orders],
+            one => vec![one],
         }
     }
 }

@@ -8,7 +8,7 @@ use entity::job_run::{self, RunStatus};
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
-use super::{AccountSelection, SyncParams};
+use super::{AccountSelection, Resource, SyncParams};
 use crate::{
     accounts,
     error::SubmitError,
@@ -27,25 +27,25 @@ pub(super) async fn insert_runs<C: ConnectionTrait>(
 ) -> Result<Created, SubmitError> {
     let kind = JobKind::Sync;
     let names = resolve_accounts(db, &params.accounts).await?;
-    let targets: Vec<(String, &str)> = names
+    let targets: Vec<(String, Resource)> = names
         .iter()
         .flat_map(|n| params.resources().into_iter().map(move |r| (n.clone(), r)))
         .collect();
-    let child = |name: &str, resource: &str, parent_id: Option<Uuid>| {
+    let child = |name: &str, resource: Resource, parent_id: Option<Uuid>| {
         let mut p = params.clone();
         p.accounts = AccountSelection::Named(vec![name.to_owned()]);
-        p.resource = resource.to_owned();
+        p.resource = resource;
         NewRun {
             kind,
             params: serde_json::to_value(&p).unwrap_or_default(),
             account: Some(name.to_owned()),
             max_attempts,
             parent_id,
-            lock_key: Some(lock_key(name, resource)),
+            lock_key: Some(lock_key(name, resource.as_str())),
         }
     };
     if let [(name, resource)] = targets.as_slice() {
-        let run = insert_locked(txn, db, child(name, resource, None)).await?;
+        let run = insert_locked(txn, db, child(name, *resource, None)).await?;
         return Ok(Created {
             report: run.clone(),
             to_dispatch: vec![run],
@@ -66,7 +66,7 @@ pub(super) async fn insert_runs<C: ConnectionTrait>(
     .await?;
     let mut children = Vec::new();
     for (name, resource) in &targets {
-        children.push(insert_locked(txn, db, child(name, resource, Some(parent.id))).await?);
+        children.push(insert_locked(txn, db, child(name, *resource, Some(parent.id))).await?);
     }
     Ok(Created {
         report: parent,
