@@ -173,6 +173,18 @@ impl From<sea_orm::DbErr> for ApiError {
                 tracing::warn!(error = %e, "database unavailable");
                 ApiError::unavailable("the database is unavailable; try again shortly")
             }
+            // A column's enum met a name it does not know (see jobs::stored): an error,
+            // never a default.
+            sea_orm::DbErr::Type(what) if what.starts_with("unexpected value for") => {
+                tracing::error!(error = %what, "a stored value is not one this version knows");
+                ApiError::Internal(body(
+                    "unknown_stored_value",
+                    format!(
+                        "a stored value is not one this version knows ({what}); magflow names the rows in its log when it starts"
+                    ),
+                    None,
+                ))
+            }
             other => ApiError::internal(&other),
         }
     }

@@ -45,6 +45,15 @@ impl JobContext {
         };
         let sealer = config.secret_key.as_ref().map(Sealer::new);
         crate::accounts::verify_key(&db, sealer.as_ref()).await?;
+        // Rows this version cannot read fail the queries that meet them; name them now.
+        match crate::stored::unknown_values(&db).await {
+            Ok(found) => {
+                for unknown in found {
+                    tracing::error!(%unknown, "a stored value is not one this version knows");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "could not look for unknown stored values"),
+        }
         Ok(JobContext {
             db,
             queue,

@@ -26,6 +26,7 @@ pub mod retention;
 pub mod runs;
 pub mod schedules;
 pub mod secrets;
+pub mod stored;
 pub mod submit;
 pub mod task;
 

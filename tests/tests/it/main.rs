@@ -45,5 +45,6 @@ mod schedules;
 mod secrets;
 mod shutdown;
 mod status;
+mod stored_values;
 mod sync;
 mod tls;
