@@ -6,7 +6,11 @@
 
 use entity::{
     api_key::Role as KeyRole,
+    audit_log::Action as StoredAction,
+    emag_account::{AccountKind as StoredAccountKind, Platform as StoredPlatform},
     job_run::{ErrorCategory, JobKind, RunStatus},
+    run_event::Level as EventLevel,
+    schedule::{Misfire as ScheduleMisfire, Overlap as ScheduleOverlap},
 };
 
 use crate::error::ApiError;
@@ -31,6 +35,7 @@ pub fn category(field: &str, given: Option<&str>) -> Result<Option<ErrorCategory
 }
 
 macro_rules! mirror {
+    // Wire names in snake_case, from the variants' names.
     ($(#[$meta:meta])* $name:ident = $domain:ident { $($variant:ident),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(poem_openapi::Enum, serde::Serialize, Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,7 +44,22 @@ macro_rules! mirror {
         pub enum $name {
             $($variant),+
         }
-
+        mirror!(@impls $name = $domain { $($variant),+ });
+    };
+    // Wire names given.
+    ($(#[$meta:meta])* $name:ident = $domain:ident { $($variant:ident = $wire:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(poem_openapi::Enum, serde::Serialize, Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum $name {
+            $(
+                #[oai(rename = $wire)]
+                #[serde(rename = $wire)]
+                $variant
+            ),+
+        }
+        mirror!(@impls $name = $domain { $($variant),+ });
+    };
+    (@impls $name:ident = $domain:ident { $($variant:ident),+ }) => {
         impl $name {
             const ALL: &[$name] = &[$($name::$variant),+];
         }
@@ -118,6 +138,61 @@ mirror!(
         AccountDeleted,
         SmtpConfig,
         WorkerLost,
+    }
+);
+
+mirror!(
+    /// How much a run's log line matters.
+    Level = EventLevel { Info, Warn, Error }
+);
+
+mirror!(
+    /// What a schedule does when a tick comes while its previous run is active.
+    Overlap = ScheduleOverlap { Skip, Allow }
+);
+
+mirror!(
+    /// What a schedule does with ticks missed while no worker ran.
+    Misfire = ScheduleMisfire { Skip, RunOnce }
+);
+
+mirror!(
+    /// Which of a seller's eMAG accounts: `main` (offers the seller ships) or `fbe`
+    /// (fulfilled by eMAG).
+    AccountKind = StoredAccountKind { Main, Fbe }
+);
+
+mirror!(
+    /// An eMAG marketplace by country: its API host.
+    Platform = StoredPlatform { Ro, Bg, Hu }
+);
+
+mirror!(
+    /// What an audited change did: `<what>.<verb>`.
+    AuditAction = StoredAction {
+        AccountCreate = "account.create",
+        AccountUpdate = "account.update",
+        AccountDelete = "account.delete",
+        ApiKeyCreate = "api_key.create",
+        ApiKeyRevoke = "api_key.revoke",
+        ApiKeyRotate = "api_key.rotate",
+        NotificationSubscribe = "notification.subscribe",
+        NotificationUnsubscribe = "notification.unsubscribe",
+        NotificationUnsuppress = "notification.unsuppress",
+        QueuePause = "queue.pause",
+        QueueResume = "queue.resume",
+        RetentionPurge = "retention.purge",
+        RunCreate = "run.create",
+        RunCancel = "run.cancel",
+        RunRetry = "run.retry",
+        RunRetryMany = "run.retry_many",
+        RunDiscard = "run.discard",
+        ScheduleCreate = "schedule.create",
+        ScheduleUpdate = "schedule.update",
+        ScheduleDelete = "schedule.delete",
+        SchedulePause = "schedule.pause",
+        ScheduleResume = "schedule.resume",
+        ScheduleTrigger = "schedule.trigger",
     }
 );
 

@@ -5,15 +5,13 @@
 //! such fields optional, not nullable, and clients validate against it.
 
 use chrono::{DateTime, Utc};
-use entity::{
-    job_run::{self, JobKind},
-    run_event,
-};
+use entity::{job_run, run_event};
+use jobs::{counters::Counters, job::Output, registry};
 use poem_openapi::Object;
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::enums::{Category, Kind, Status};
+use crate::enums::{Category, Kind, Level, Status};
 
 #[derive(Object, Clone, Debug)]
 #[oai(skip_serializing_if_is_none)]
@@ -105,14 +103,37 @@ pub struct RunLinks {
     pub schedule: Option<String>,
 }
 
+impl ProgressView {
+    fn new(c: &Counters, output: Output, throughput: Option<f64>, eta: Option<f64>) -> Self {
+        let items = output == Output::ItemOutcomes;
+        ProgressView {
+            total: c.total,
+            processed: c.processed,
+            created: c.created,
+            updated: c.updated,
+            unchanged: c.unchanged,
+            failed: c.failed,
+            pages_done: c.pages_done,
+            pages_total: c.pages_total,
+            emag_requests: c.emag_requests,
+            rate_limit_waits: c.rate_limit_waits,
+            emag_errors: c.emag_errors,
+            rate_limited: c.rate_limited,
+            emag_latency_ms: c.mean_latency_ms(),
+            accepted: items.then_some(c.updated),
+            rejected: items.then_some(c.failed),
+            percent: c.percent(),
+            throughput,
+            eta_seconds: eta,
+        }
+    }
+}
+
 impl From<&job_run::Model> for RunView {
     fn from(run: &job_run::Model) -> Self {
         let base = format!("/api/v1/runs/{}", run.id);
-        let percent = run
-            .total
-            .filter(|t| *t > 0)
-            .map(|t| ((run.processed as f64 / t as f64) * 1000.0).round() / 10.0);
-        let bulk = run.kind == JobKind::BulkUpdate;
+        let counters = Counters::from_run(run);
+        let output = registry::output(run.kind);
         RunView {
             id: run.id,
             parent_id: run.parent_id,
@@ -122,27 +143,7 @@ impl From<&job_run::Model> for RunView {
             params: run.params.clone(),
             attempt: run.attempt,
             max_attempts: run.max_attempts,
-            progress: ProgressView {
-                total: run.total,
-                processed: run.processed,
-                created: run.created,
-                updated: run.updated,
-                unchanged: run.unchanged,
-                failed: run.failed,
-                pages_done: run.pages_done,
-                pages_total: run.pages_total,
-                emag_requests: run.emag_requests,
-                rate_limit_waits: run.rate_limit_waits,
-                emag_errors: run.emag_errors,
-                rate_limited: run.rate_limited,
-                emag_latency_ms: (run.emag_requests > 0)
-                    .then(|| run.emag_latency_ms as f64 / run.emag_requests as f64),
-                accepted: bulk.then_some(run.updated),
-                rejected: bulk.then_some(run.failed),
-                percent,
-                throughput: run.throughput,
-                eta_seconds: run.eta_seconds,
-            },
+            progress: ProgressView::new(&counters, output, run.throughput, run.eta_seconds),
             checkpoint: run.checkpoint.clone(),
             error: match (&run.error_category, &run.error_message) {
                 (Some(category), message) => Some(RunErrorView {
@@ -165,9 +166,7 @@ impl From<&job_run::Model> for RunView {
                 schedule: run.schedule_id.map(|id| format!("/api/v1/schedules/{id}")),
                 events: format!("{base}/events"),
                 cancel: format!("{base}/cancel"),
-                result: ["bulk_update", "export"]
-                    .contains(&run.kind.as_str())
-                    .then(|| format!("{base}/result")),
+                result: (output != Output::None).then(|| format!("{base}/result")),
                 self_: base,
             },
         }
@@ -180,8 +179,7 @@ pub struct EventView {
     pub id: i64,
     pub run_id: Uuid,
     pub at: DateTime<Utc>,
-    /// `info`, `warn` or `error`.
-    pub level: String,
+    pub level: Level,
     pub message: String,
 }
 
@@ -191,7 +189,7 @@ impl From<&run_event::Model> for EventView {
             id: e.id,
             run_id: e.run_id,
             at: e.at,
-            level: e.level.clone(),
+            level: e.level.into(),
             message: e.message.clone(),
         }
     }

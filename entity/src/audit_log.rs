@@ -11,7 +11,7 @@ pub struct Model {
     pub at: DateTimeUtc,
     /// `key:<name>` for API callers, `cli` for local commands.
     pub actor: String,
-    pub action: String,
+    pub action: Action,
     pub target: String,
     pub details: Option<Json>,
 }
@@ -20,3 +20,32 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+stored_enum! {
+    /// What an audited change did: `<what>.<verb>`.
+    pub enum Action {
+        AccountCreate = "account.create",
+        AccountUpdate = "account.update",
+        AccountDelete = "account.delete",
+        ApiKeyCreate = "api_key.create",
+        ApiKeyRevoke = "api_key.revoke",
+        ApiKeyRotate = "api_key.rotate",
+        NotificationSubscribe = "notification.subscribe",
+        NotificationUnsubscribe = "notification.unsubscribe",
+        NotificationUnsuppress = "notification.unsuppress",
+        QueuePause = "queue.pause",
+        QueueResume = "queue.resume",
+        RetentionPurge = "retention.purge",
+        RunCreate = "run.create",
+        RunCancel = "run.cancel",
+        RunRetry = "run.retry",
+        RunRetryMany = "run.retry_many",
+        RunDiscard = "run.discard",
+        ScheduleCreate = "schedule.create",
+        ScheduleUpdate = "schedule.update",
+        ScheduleDelete = "schedule.delete",
+        SchedulePause = "schedule.pause",
+        ScheduleResume = "schedule.resume",
+        ScheduleTrigger = "schedule.trigger",
+    }
+}

@@ -20,8 +20,7 @@ pub struct Model {
     pub change: Json,
     /// The same fields as the database held them when the run was accepted.
     pub previous: Json,
-    /// `pending`, `sent` (in a request whose answer was not recorded), `accepted`, `rejected`.
-    pub state: String,
+    pub state: ItemState,
     /// eMAG's messages for a rejected item.
     pub message: Option<String>,
     pub updated_at: DateTimeUtc,
@@ -31,3 +30,16 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+stored_enum! {
+    /// Where an item of a bulk update stands.
+    pub enum ItemState {
+        /// Not sent yet.
+        Pending = "pending",
+        /// In a request whose answer was not recorded (a crash mid-request): eMAG may
+        /// have applied it; a resumed run asks before sending it again.
+        Sent = "sent",
+        Accepted = "accepted",
+        Rejected = "rejected",
+    }
+}

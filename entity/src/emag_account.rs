@@ -10,10 +10,9 @@ pub struct Model {
     /// What runs and the API call it, e.g. `main`, `fbe`.
     #[sea_orm(unique)]
     pub name: String,
-    /// `main` or `fbe`.
-    pub kind: String,
-    /// `ro`, `bg` or `hu`, when the base URL is the platform's.
-    pub platform: Option<String>,
+    pub kind: AccountKind,
+    /// When the base URL is the platform's.
+    pub platform: Option<Platform>,
     pub base_url: String,
     pub username: String,
     /// `v1:` + base64(nonce ‖ ciphertext).
@@ -30,3 +29,22 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+stored_enum! {
+    /// Which of a seller's eMAG accounts this is.
+    pub enum AccountKind {
+        /// Offers the seller ships.
+        Main = "main",
+        /// Fulfilled by eMAG.
+        Fbe = "fbe",
+    }
+}
+
+stored_enum! {
+    /// An eMAG marketplace, by country.
+    pub enum Platform {
+        Ro = "ro",
+        Bg = "bg",
+        Hu = "hu",
+    }
+}

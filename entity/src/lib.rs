@@ -1,6 +1,9 @@
 //! SeaORM models, one file per table. Only sea-orm and serde here: no web, queue or
 //! eMAG types, so every other crate can depend on this one.
 
+#[macro_use]
+mod stored_enum;
+
 pub mod api_key;
 pub mod audit_log;
 pub mod bulk_item;

@@ -10,8 +10,7 @@ pub struct Model {
     pub id: i64,
     pub run_id: Uuid,
     pub at: DateTimeUtc,
-    /// `info`, `warn` or `error`.
-    pub level: String,
+    pub level: Level,
     pub message: String,
 }
 
@@ -19,3 +18,12 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+stored_enum! {
+    /// How much a run's log line matters.
+    pub enum Level {
+        Info = "info",
+        Warn = "warn",
+        Error = "error",
+    }
+}

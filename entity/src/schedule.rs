@@ -15,10 +15,8 @@ pub struct Model {
     pub timezone: String,
     /// `{"kind", "params"}`, validated like `POST /api/v1/runs`.
     pub template: Json,
-    /// `skip` or `allow`.
-    pub overlap: String,
-    /// `skip` or `run_once`.
-    pub misfire: String,
+    pub overlap: Overlap,
+    pub misfire: Misfire,
     pub jitter_s: i32,
     /// E-mail addresses, a JSON array.
     pub notify: Json,
@@ -38,3 +36,23 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+stored_enum! {
+    /// What to do when a tick comes while the schedule's previous run is still active.
+    pub enum Overlap {
+        /// Skip the tick (no pile-up).
+        Skip = "skip",
+        /// Enqueue anyway.
+        Allow = "allow",
+    }
+}
+
+stored_enum! {
+    /// What to do with ticks missed while no scheduler ran (all workers down).
+    pub enum Misfire {
+        /// Forget them; fire at the next tick.
+        Skip = "skip",
+        /// Fire once for all of them, at once.
+        RunOnce = "run_once",
+    }
+}

@@ -12,8 +12,7 @@ pub struct Model {
     pub fire_at: DateTimeUtc,
     /// The run it started, if it started one.
     pub run_id: Option<Uuid>,
-    /// `enqueued`, `skipped_overlap`, `missed` or `invalid`.
-    pub outcome: String,
+    pub outcome: FireOutcome,
     pub claimed_at: DateTimeUtc,
 }
 
@@ -21,3 +20,22 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+stored_enum! {
+    /// What became of a claimed tick.
+    pub enum FireOutcome {
+        /// It started a run.
+        Enqueued = "enqueued",
+        /// The previous run was still active (overlap `skip`).
+        SkippedOverlap = "skipped_overlap",
+        /// A run of an earlier tick was still waiting in its queue.
+        SkippedBacklog = "skipped_backlog",
+        /// Missed while nothing ran (misfire `skip`).
+        Missed = "missed",
+        /// The template no longer makes a valid run.
+        Invalid = "invalid",
+        /// Not a schedule's tick: the hourly retention purge, claimed like one so that
+        /// one process runs it.
+        Maintenance = "maintenance",
+    }
+}

@@ -2,6 +2,7 @@
 
 use chrono::Utc;
 use entity::audit_log;
+pub use entity::audit_log::Action;
 use sea_orm::{
     ActiveValue::{NotSet, Set},
     ConnectionTrait, DbErr, EntityTrait,
@@ -11,7 +12,7 @@ use serde_json::Value;
 pub async fn record<C: ConnectionTrait>(
     db: &C,
     actor: &str,
-    action: &str,
+    action: Action,
     target: &str,
     details: Option<Value>,
 ) -> Result<(), DbErr> {
@@ -19,7 +20,7 @@ pub async fn record<C: ConnectionTrait>(
         id: NotSet,
         at: Set(Utc::now()),
         actor: Set(actor.to_owned()),
-        action: Set(action.to_owned()),
+        action: Set(action),
         target: Set(target.to_owned()),
         details: Set(details),
     })

@@ -19,6 +19,18 @@ use crate::{
     submit::{self, Created, Submitted},
 };
 
+/// What a run leaves behind besides its counters, served at `GET /api/v1/runs/{id}/result`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// Nothing.
+    None,
+    /// An outcome per item (served as CSV); the run's `updated` and `failed` count the
+    /// items accepted and rejected.
+    ItemOutcomes,
+    /// A file it wrote (served as it is).
+    File,
+}
+
 /// A job kind. `Params` is what a request gives (checked by [`validate`](Job::validate)
 /// before anything is stored); `Stored` is what a run's row keeps and each attempt
 /// reads (the same type, but for a kind that keeps its input elsewhere).
@@ -31,6 +43,8 @@ pub trait Job: Send + Sync + 'static {
     const TIMEOUT: Duration;
     /// Why a schedule cannot start this kind; `None` when it can.
     const UNSCHEDULABLE: Option<&'static str> = None;
+    /// What a run leaves behind.
+    const OUTPUT: Output = Output::None;
 
     type Params: DeserializeOwned + Serialize + Send + Sync;
     type Stored: DeserializeOwned + Send;

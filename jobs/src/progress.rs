@@ -10,52 +10,18 @@ use chrono::Utc;
 use entity::{job_run, run_event};
 use sea_orm::{
     ActiveValue::{NotSet, Set},
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect,
-    sea_query::Expr,
+    ConnectionTrait, DatabaseConnection, EntityTrait, QuerySelect,
 };
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::error::JobError;
-
-/// Counters of one run, as stored in `job_runs`.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Counters {
-    pub total: Option<i64>,
-    pub processed: i64,
-    pub created: i64,
-    pub updated: i64,
-    pub unchanged: i64,
-    pub failed: i64,
-    pub pages_done: i32,
-    pub pages_total: Option<i32>,
-    pub emag_requests: i64,
-    pub rate_limit_waits: i64,
-    pub emag_errors: i64,
-    pub rate_limited: i64,
-    pub emag_latency_ms: i64,
-}
-
-impl Counters {
-    pub fn from_run(run: &job_run::Model) -> Counters {
-        Counters {
-            total: run.total,
-            processed: run.processed,
-            created: run.created,
-            updated: run.updated,
-            unchanged: run.unchanged,
-            failed: run.failed,
-            pages_done: run.pages_done,
-            pages_total: run.pages_total,
-            emag_requests: run.emag_requests,
-            rate_limit_waits: run.rate_limit_waits,
-            emag_errors: run.emag_errors,
-            rate_limited: run.rate_limited,
-            emag_latency_ms: run.emag_latency_ms,
-        }
-    }
-}
+pub use crate::counters::Counters;
+use crate::{
+    error::JobError,
+    lifecycle::{self, Flush, Holder},
+};
+pub use entity::run_event::Level;
 
 /// What happened to one item a handler processed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,29 +32,12 @@ pub enum ItemOutcome {
     Failed,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Level {
-    Info,
-    Warn,
-    Error,
-}
-
-impl Level {
-    fn as_str(self) -> &'static str {
-        match self {
-            Level::Info => "info",
-            Level::Warn => "warn",
-            Level::Error => "error",
-        }
-    }
-}
-
 pub struct Progress {
     db: DatabaseConnection,
-    run_id: Uuid,
+    /// The attempt this handle belongs to.
+    holder: Holder,
     /// The parent's counters are the sum of its runs': kept current with each flush.
     parent_id: Option<Uuid>,
-    worker_id: String,
     counters: Counters,
     checkpoint: Option<Value>,
     checkpoint_dirty: bool,
@@ -98,10 +47,6 @@ pub struct Progress {
     flush_every: Duration,
     last_flush: Instant,
     attempt_started: Instant,
-    /// The attempt this handle belongs to: with the worker id, who holds the run. The
-    /// same process may claim the run again after the reaper took it back from a stalled
-    /// attempt of its own, so the worker id alone does not tell the two apart.
-    attempt: i32,
     processed_at_start: i64,
     /// The counters when this attempt started; eMAG client stats add to them.
     at_start: Counters,
@@ -122,9 +67,8 @@ impl Progress {
         let counters = Counters::from_run(run);
         Progress {
             db,
-            run_id: run.id,
+            holder: Holder::of(run, &worker_id),
             parent_id: run.parent_id,
-            worker_id,
             processed_at_start: counters.processed,
             at_start: counters.clone(),
             counters,
@@ -135,14 +79,13 @@ impl Progress {
             flush_every,
             last_flush: Instant::now(),
             attempt_started: Instant::now(),
-            attempt: run.attempt,
             interrupt,
             cancel_requested: run.cancel_requested,
         }
     }
 
     pub fn run_id(&self) -> Uuid {
-        self.run_id
+        self.holder.run_id
     }
 
     pub fn counters(&self) -> &Counters {
@@ -211,29 +154,20 @@ impl Progress {
     pub fn log(&mut self, level: Level, message: impl Into<String>) {
         self.events.push(run_event::ActiveModel {
             id: NotSet,
-            run_id: Set(self.run_id),
+            run_id: Set(self.holder.run_id),
             at: Set(Utc::now()),
-            level: Set(level.as_str().to_owned()),
+            level: Set(level),
             message: Set(message.into()),
         });
     }
 
     /// Whether this attempt still holds its run, locking the run's row for the rest of
-    /// `txn` on PostgreSQL (SQLite's IMMEDIATE transaction holds the write lock already),
-    /// so a take-over waits until what `txn` does in the run's name is committed.
+    /// `txn` (see [`lifecycle::holds`]).
     pub async fn still_holds(
         &self,
         txn: &sea_orm::DatabaseTransaction,
     ) -> Result<bool, sea_orm::DbErr> {
-        use sea_orm::{ConnectionTrait, QuerySelect};
-        let mut query = job_run::Entity::find_by_id(self.run_id)
-            .filter(job_run::Column::WorkerId.eq(self.worker_id.as_str()))
-            .filter(job_run::Column::Attempt.eq(self.attempt))
-            .filter(job_run::Column::Status.eq(job_run::RunStatus::Running));
-        if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
-            query = query.lock_exclusive();
-        }
-        Ok(query.one(txn).await?.is_some())
+        lifecycle::holds(txn, &self.holder).await
     }
 
     /// Items per second over this attempt.
@@ -289,50 +223,14 @@ impl Progress {
         conn: &C,
     ) -> Result<(), JobError> {
         self.last_flush = Instant::now();
-        let now = Utc::now();
-        let c = &self.counters;
-        let mut update = job_run::Entity::update_many()
-            .col_expr(job_run::Column::Total, Expr::value(c.total))
-            .col_expr(job_run::Column::Processed, Expr::value(c.processed))
-            .col_expr(job_run::Column::Created, Expr::value(c.created))
-            .col_expr(job_run::Column::Updated, Expr::value(c.updated))
-            .col_expr(job_run::Column::Unchanged, Expr::value(c.unchanged))
-            .col_expr(job_run::Column::Failed, Expr::value(c.failed))
-            .col_expr(job_run::Column::PagesDone, Expr::value(c.pages_done))
-            .col_expr(job_run::Column::PagesTotal, Expr::value(c.pages_total))
-            .col_expr(job_run::Column::EmagRequests, Expr::value(c.emag_requests))
-            .col_expr(
-                job_run::Column::RateLimitWaits,
-                Expr::value(c.rate_limit_waits),
-            )
-            .col_expr(job_run::Column::EmagErrors, Expr::value(c.emag_errors))
-            .col_expr(job_run::Column::RateLimited, Expr::value(c.rate_limited))
-            .col_expr(
-                job_run::Column::EmagLatencyMs,
-                Expr::value(c.emag_latency_ms),
-            )
-            .col_expr(job_run::Column::Throughput, Expr::value(self.throughput()))
-            .col_expr(job_run::Column::EtaSeconds, Expr::value(self.eta_seconds()))
-            .col_expr(job_run::Column::HeartbeatAt, Expr::value(now))
-            .col_expr(job_run::Column::UpdatedAt, Expr::value(now))
-            .col_expr(job_run::Column::Revision, crate::runs::next_revision());
-        if self.checkpoint_dirty {
-            update = update.col_expr(
-                job_run::Column::Checkpoint,
-                Expr::value(self.checkpoint.clone()),
-            );
-        }
-        if let Some(result) = self.result.take() {
-            update = update.col_expr(job_run::Column::Result, Expr::value(result));
-        }
-        let result = update
-            .filter(job_run::Column::Id.eq(self.run_id))
-            .filter(job_run::Column::WorkerId.eq(self.worker_id.as_str()))
-            .filter(job_run::Column::Attempt.eq(self.attempt))
-            .filter(job_run::Column::Status.eq(job_run::RunStatus::Running))
-            .exec(conn)
-            .await?;
-        if result.rows_affected == 0 {
+        let flush = Flush {
+            counters: &self.counters,
+            throughput: self.throughput(),
+            eta_seconds: self.eta_seconds(),
+            checkpoint: self.checkpoint.clone().filter(|_| self.checkpoint_dirty),
+            result: self.result.take(),
+        };
+        if !lifecycle::flush(conn, &self.holder, flush).await? {
             // Another worker took the run over (our lease ran out): stop touching it.
             return Err(JobError::Interrupted);
         }
@@ -343,7 +241,7 @@ impl Progress {
                 .exec_without_returning(conn)
                 .await?;
         }
-        let cancel: Option<bool> = job_run::Entity::find_by_id(self.run_id)
+        let cancel: Option<bool> = job_run::Entity::find_by_id(self.holder.run_id)
             .select_only()
             .column(job_run::Column::CancelRequested)
             .into_tuple()

@@ -12,7 +12,13 @@ use sea_orm::{
     QuerySelect, sea_query::OnConflict,
 };
 
-use crate::{error::RunsError, kind::JobKind, queue::Queue, runs::dispatch};
+use crate::{
+    error::RunsError,
+    kind::JobKind,
+    queue::Queue,
+    runs::{dispatch, is_parent},
+};
+use sea_orm::sea_query::ExprTrait;
 use uuid::Uuid;
 
 /// One queue as an operator sees it.
@@ -115,6 +121,7 @@ pub async fn release_stranded(
                 .add(job_run::Column::NextAttemptAt.is_null())
                 .add(job_run::Column::NextAttemptAt.lte(now)),
         )
+        .filter(is_parent().not())
         .order_by_asc(job_run::Column::UpdatedAt)
         .limit(100)
         .all(db)
@@ -131,8 +138,8 @@ pub async fn release_stranded(
     let mut released = 0;
     for run in stranded {
         let kind = run.kind;
-        // A paused queue's runs wait on purpose; a sync parent has no task of its own.
-        if paused.contains(&kind) || (kind == JobKind::Sync && run.lock_key.is_none()) {
+        // A paused queue's runs wait on purpose.
+        if paused.contains(&kind) {
             continue;
         }
         dispatch(db, queue, run, std::time::Duration::ZERO).await?;
@@ -149,14 +156,15 @@ async fn release(
 ) -> Result<usize, RunsError> {
     const PAGE: u64 = 1000;
     let mut released = 0;
-    // Every held run, a page at a time in id order (a dispatched run leaves the filter;
-    // a sync parent stays in it, so the page moves on by id).
+    // Every held run, a page at a time in id order (a dispatched run leaves the filter,
+    // and the page moves on by id). A parent has no task of its own: its runs do.
     let mut after = Uuid::nil();
     loop {
         let mut q = job_run::Entity::find()
             .filter(job_run::Column::Kind.eq(kind.as_str()))
             .filter(job_run::Column::Status.eq(RunStatus::Queued))
             .filter(job_run::Column::QueueJobId.is_null())
+            .filter(is_parent().not())
             .filter(job_run::Column::Id.gt(after));
         if let Some(cutoff) = cutoff {
             q = q.filter(job_run::Column::UpdatedAt.lt(cutoff));
@@ -169,10 +177,6 @@ async fn release(
         let full = held.len() as u64 == PAGE;
         for run in held {
             after = run.id;
-            // A sync parent has no task of its own: its runs do.
-            if kind == JobKind::Sync && run.lock_key.is_none() {
-                continue;
-            }
             dispatch(db, queue, run, std::time::Duration::ZERO).await?;
             released += 1;
         }
@@ -205,7 +209,7 @@ type WaitingRow = (String, RunStatus, Option<DateTime<Utc>>, DateTime<Utc>);
 /// Every kind's queue figures at `now`.
 pub async fn stats(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<Vec<QueueStats>, DbErr> {
     let controls = queue_control::Entity::find().all(db).await?;
-    // Parents of multi-account syncs have no task and never wait themselves.
+    // Parents have no task and never wait themselves.
     let rows: Vec<WaitingRow> = job_run::Entity::find()
         .select_only()
         .column(job_run::Column::Kind)
@@ -213,11 +217,7 @@ pub async fn stats(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<Vec<Qu
         .column(job_run::Column::NextAttemptAt)
         .column(job_run::Column::CreatedAt)
         .filter(job_run::Column::Status.is_in([RunStatus::Queued, RunStatus::Running]))
-        .filter(
-            sea_orm::Condition::any()
-                .add(job_run::Column::Kind.ne(JobKind::Sync.as_str()))
-                .add(job_run::Column::LockKey.is_not_null()),
-        )
+        .filter(is_parent().not())
         .into_tuple()
         .all(db)
         .await?;

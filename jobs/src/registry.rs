@@ -13,7 +13,7 @@ use crate::{
     context::JobContext,
     error::{ErrorCategory, JobError, SubmitError},
     export::ExportJob,
-    job::Job,
+    job::{Job, Output},
     kind::{JobKind, RetryPolicy},
     notification::NotificationJob,
     params::{ParamError, RawParams},
@@ -65,6 +65,11 @@ pub fn retry_policy(kind: JobKind) -> RetryPolicy {
 /// The longest one attempt may run, unless the configuration sets one for every kind.
 pub fn timeout(kind: JobKind) -> Duration {
     with_job!(kind, J => J::TIMEOUT)
+}
+
+/// What a run of `kind` leaves behind.
+pub fn output(kind: JobKind) -> Output {
+    with_job!(kind, J => J::OUTPUT)
 }
 
 /// Why a schedule cannot start `kind`; `None` when it can.

@@ -8,7 +8,8 @@ use chrono::{DateTime, Duration, DurationRound, Utc};
 use entity::{
     audit_log, bulk_item,
     job_run::{self, RunStatus},
-    run_event, schedule_fire,
+    run_event,
+    schedule_fire::{self, FireOutcome},
 };
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
@@ -45,7 +46,7 @@ pub async fn run_hourly(
         schedule_id: Set(MAINTENANCE_ID),
         fire_at: Set(hour),
         run_id: Set(None),
-        outcome: Set("maintenance".into()),
+        outcome: Set(FireOutcome::Maintenance),
         claimed_at: Set(now),
     })
     .on_conflict(
@@ -133,7 +134,7 @@ pub async fn purge(
     audit::record(
         db,
         "magflow maintenance",
-        "retention.purge",
+        crate::audit::Action::RetentionPurge,
         "retention",
         Some(details),
     )

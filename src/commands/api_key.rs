@@ -38,7 +38,7 @@ pub async fn run(config: jobs::Config, command: ApiKeyCommand) -> anyhow::Result
             jobs::audit::record(
                 &db,
                 "cli",
-                "api_key.create",
+                jobs::audit::Action::ApiKeyCreate,
                 &format!("api_key:{}", model.id),
                 Some(serde_json::json!({ "name": name, "role": role.as_str() })),
             )

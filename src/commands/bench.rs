@@ -139,7 +139,7 @@ impl BenchEnv {
             self.ctx.sealer.as_ref(),
             jobs::accounts::NewAccount {
                 name: name.into(),
-                kind: "main".into(),
+                kind: jobs::accounts::AccountKind::Main,
                 platform: None,
                 base_url: Some(sim.base_url.clone()),
                 username: username.into(),

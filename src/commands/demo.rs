@@ -8,7 +8,7 @@ use anyhow::Context;
 use entity::job_run;
 use jobs::{
     JobContext, JobKind,
-    accounts::{self, AccountChange, NewAccount},
+    accounts::{self, AccountChange, AccountKind, NewAccount},
     emag::sim::{SimConfig, Simulator},
     registry,
     runs::{self, RunFilter},
@@ -75,7 +75,10 @@ fn write_private(file: &std::path::Path, text: &str) -> anyhow::Result<()> {
 }
 
 async fn sync_demo(ctx: JobContext, base_url: String) -> anyhow::Result<()> {
-    for (name, password) in [("main", "main-secret"), ("fbe", "fbe-secret")] {
+    for (name, kind, password) in [
+        ("main", AccountKind::Main, "main-secret"),
+        ("fbe", AccountKind::Fbe, "fbe-secret"),
+    ] {
         // The simulator listens on a new port each start: point the accounts at it.
         if accounts::find(&ctx.db, name).await?.is_some() {
             let change = AccountChange {
@@ -87,7 +90,7 @@ async fn sync_demo(ctx: JobContext, base_url: String) -> anyhow::Result<()> {
         } else {
             let new = NewAccount {
                 name: name.into(),
-                kind: name.into(),
+                kind,
                 platform: None,
                 base_url: Some(base_url.clone()),
                 username: name.into(),

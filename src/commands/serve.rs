@@ -147,7 +147,7 @@ async fn bootstrap_key(ctx: &JobContext) -> anyhow::Result<Option<String>> {
     jobs::audit::record(
         &ctx.db,
         "magflow run",
-        "api_key.create",
+        jobs::audit::Action::ApiKeyCreate,
         &format!("api_key:{}", model.id),
         Some(serde_json::json!({ "name": "bootstrap-admin", "role": "admin" })),
     )

@@ -11,7 +11,10 @@ use jobs::{
     registry, runs,
 };
 
-use crate::lifecycle::{self, Ending};
+use jobs::{
+    lifecycle::{self, Ending, Holder},
+    progress::Level,
+};
 
 pub(crate) fn ending_for(
     kind: JobKind,
@@ -64,7 +67,7 @@ pub(crate) async fn record(
 ) {
     let db = &ctx.db;
     let outcome_label = label(ending);
-    match lifecycle::end_attempt(db, &run, worker_id, ending).await {
+    match lifecycle::end_attempt(db, &Holder::of(&run, worker_id), ending).await {
         Ok(true) => {}
         Ok(false) => {
             tracing::warn!(run.id = %run.id, "run was taken over before its attempt ended");
@@ -134,11 +137,11 @@ fn category(ending: &Ending) -> &'static str {
     }
 }
 
-fn level_for(ending: &Ending) -> &'static str {
+fn level_for(ending: &Ending) -> Level {
     match ending {
-        Ending::Succeeded | Ending::Cancelled | Ending::HandBack => "info",
-        Ending::Retry { .. } | Ending::Pause { .. } => "warn",
-        Ending::Failed { .. } | Ending::Dead { .. } => "error",
+        Ending::Succeeded | Ending::Cancelled | Ending::HandBack => Level::Info,
+        Ending::Retry { .. } | Ending::Pause { .. } => Level::Warn,
+        Ending::Failed { .. } | Ending::Dead { .. } => Level::Error,
     }
 }
 

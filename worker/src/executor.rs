@@ -22,9 +22,10 @@ use tokio_util::{
     task::{AbortOnDropHandle, TaskTracker},
 };
 
-use crate::{
-    ending,
-    lifecycle::{self, Claim},
+use crate::ending;
+use jobs::{
+    lifecycle::{self, Claim, Holder},
+    progress::Level,
 };
 
 /// Shared by every apalis worker of a process.
@@ -186,7 +187,7 @@ impl Executor {
         let _ = lifecycle::log(
             db,
             run.id,
-            "info",
+            Level::Info,
             format!(
                 "attempt {attempt} of {} started on {worker_id}",
                 run.max_attempts
@@ -244,17 +245,17 @@ impl Executor {
     /// when dropped, so no heartbeat outlives its attempt.
     fn spawn_heartbeat(&self, run: &job_run::Model) -> AbortOnDropHandle<()> {
         let db = self.inner.ctx.db.clone();
-        let worker_id = self.inner.worker_id.clone();
+        let holder = Holder::of(run, &self.inner.worker_id);
         let every = self.inner.ctx.config.lease() / 3;
-        let run_id = run.id;
-        let attempt = run.attempt;
         AbortOnDropHandle::new(tokio::spawn(async move {
             loop {
                 tokio::time::sleep(every).await;
-                match lifecycle::heartbeat(&db, run_id, &worker_id, attempt).await {
+                match lifecycle::heartbeat(&db, &holder).await {
                     Ok(true) => {}
                     Ok(false) => return,
-                    Err(e) => tracing::warn!(run.id = %run_id, error = %e, "heartbeat failed"),
+                    Err(e) => {
+                        tracing::warn!(run.id = %holder.run_id, error = %e, "heartbeat failed");
+                    }
                 }
             }
         }))

@@ -1,7 +1,6 @@
 //! Worker processes: pull tasks from every queue, run them, keep runs alive and honest.
 //!
 //! - [`executor`]: one task → claim the run → handler → record the outcome.
-//! - [`lifecycle`]: the state changes a worker makes to a run it holds.
 //! - [`reaper`]: re-queues runs whose worker stopped heartbeating (crash, kill -9).
 //! - [`scheduler`]: fires due schedule ticks, each once across all processes.
 //!
@@ -10,7 +9,6 @@
 
 mod ending;
 pub mod executor;
-pub mod lifecycle;
 pub mod reaper;
 pub mod scheduler;
 

@@ -7,11 +7,10 @@ use std::time::Duration;
 
 use chrono::Utc;
 use entity::job_run::{self, RunStatus};
-use jobs::runs;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+use jobs::{lifecycle, progress::Level, runs};
 use tokio_util::sync::CancellationToken;
 
-use crate::{Executor, lifecycle};
+use crate::Executor;
 
 pub async fn run(exec: Executor, stop: CancellationToken) {
     let lease = exec.ctx().config.lease();
@@ -66,12 +65,7 @@ pub async fn run(exec: Executor, stop: CancellationToken) {
 pub async fn sweep(exec: &Executor, lease: Duration) -> Result<usize, sea_orm::DbErr> {
     let ctx = exec.ctx();
     let cutoff = Utc::now() - chrono::Duration::from_std(lease).unwrap_or_default();
-    let stale = job_run::Entity::find()
-        .filter(job_run::Column::Status.eq(RunStatus::Running))
-        .filter(job_run::Column::HeartbeatAt.lt(cutoff))
-        .limit(100)
-        .all(&ctx.db)
-        .await?;
+    let stale = lifecycle::stale_runs(&ctx.db, cutoff, 100).await?;
     let mut requeued = 0;
     for run in stale {
         if run.attempt >= run.max_attempts {
@@ -89,7 +83,7 @@ pub async fn sweep(exec: &Executor, lease: Duration) -> Result<usize, sea_orm::D
         let _ = lifecycle::log(
             &ctx.db,
             run.id,
-            "warn",
+            Level::Warn,
             format!(
                 "worker {holder} stopped responding during attempt {}; re-queued",
                 run.attempt

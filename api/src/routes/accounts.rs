@@ -10,7 +10,14 @@ use jobs::{
 use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
 use serde_json::json;
 
-use crate::{auth::ApiKey, body::Body, error::ApiError, routes::ApiTags, state::AppState};
+use crate::{
+    auth::ApiKey,
+    body::Body,
+    enums::{AccountKind, Platform},
+    error::ApiError,
+    routes::ApiTags,
+    state::AppState,
+};
 
 pub struct AccountsApi {
     pub state: AppState,
@@ -21,10 +28,9 @@ pub struct AccountsApi {
 #[oai(skip_serializing_if_is_none)]
 pub struct AccountView {
     pub name: String,
-    /// `main` or `fbe`.
-    pub kind: String,
-    /// `ro`, `bg` or `hu`; absent when a base URL was given.
-    pub platform: Option<String>,
+    pub kind: AccountKind,
+    /// Absent when a base URL was given.
+    pub platform: Option<Platform>,
     pub base_url: String,
     pub username: String,
     /// The stored password cannot be used (sealed for another account, URL or username,
@@ -40,8 +46,8 @@ impl AccountView {
         AccountView {
             needs_password: accounts::needs_password(sealer, a),
             name: a.name.clone(),
-            kind: a.kind.clone(),
-            platform: a.platform.clone(),
+            kind: a.kind.into(),
+            platform: a.platform.map(Into::into),
             base_url: a.base_url.clone(),
             username: a.username.clone(),
             created_at: a.created_at,
@@ -56,11 +62,10 @@ impl AccountView {
 pub struct CreateAccountRequest {
     /// 1–64 lower-case letters, digits, `-`, `_`; what runs call the account.
     pub name: String,
-    /// `main` or `fbe`.
-    pub kind: String,
-    /// `ro`, `bg` or `hu` (eMAG's API host for that country). Give this or `base_url`.
+    pub kind: AccountKind,
+    /// eMAG's API host for that country. Give this or `base_url`.
     #[serde(default, deserialize_with = "crate::body::not_null")]
-    pub platform: Option<String>,
+    pub platform: Option<Platform>,
     /// An https URL (http only for loopback, e.g. the simulator).
     #[serde(default, deserialize_with = "crate::body::not_null")]
     pub base_url: Option<String>,
@@ -75,9 +80,9 @@ pub struct CreateAccountRequest {
 #[serde(deny_unknown_fields)]
 pub struct UpdateAccountRequest {
     #[serde(default, deserialize_with = "crate::body::not_null")]
-    pub kind: Option<String>,
+    pub kind: Option<AccountKind>,
     #[serde(default, deserialize_with = "crate::body::not_null")]
-    pub platform: Option<String>,
+    pub platform: Option<Platform>,
     #[serde(default, deserialize_with = "crate::body::not_null")]
     pub base_url: Option<String>,
     #[serde(default, deserialize_with = "crate::body::not_null")]
@@ -158,8 +163,8 @@ impl AccountsApi {
         let ctx = &self.state.ctx;
         let new = NewAccount {
             name: req.name,
-            kind: req.kind,
-            platform: req.platform,
+            kind: req.kind.into(),
+            platform: req.platform.map(Into::into),
             base_url: req.base_url,
             username: req.username,
             password: req.password,
@@ -171,7 +176,7 @@ impl AccountsApi {
             &ctx.config.emag_http_hosts,
         )
         .await?;
-        audit::record(&ctx.db, &principal.actor(), "account.create", &format!("account:{}", account.name), Some(json!({ "kind": account.kind, "base_url": account.base_url, "username": account.username }))).await?;
+        audit::record(&ctx.db, &principal.actor(), audit::Action::AccountCreate, &format!("account:{}", account.name), Some(json!({ "kind": account.kind.as_str(), "base_url": account.base_url, "username": account.username }))).await?;
         Ok(Created::Created(Json(AccountView::new(
             &account,
             ctx.sealer.as_ref(),
@@ -220,8 +225,8 @@ impl AccountsApi {
         .filter_map(|(f, set)| set.then_some(f))
         .collect();
         let change = AccountChange {
-            kind: req.kind,
-            platform: req.platform,
+            kind: req.kind.map(Into::into),
+            platform: req.platform.map(Into::into),
             base_url: req.base_url,
             username: req.username,
             password: req.password,
@@ -237,7 +242,7 @@ impl AccountsApi {
         audit::record(
             &ctx.db,
             &principal.actor(),
-            "account.update",
+            audit::Action::AccountUpdate,
             &format!("account:{}", account.name),
             Some(json!({ "changed": changed })),
         )
@@ -260,7 +265,7 @@ impl AccountsApi {
         audit::record(
             &ctx.db,
             &principal.actor(),
-            "account.delete",
+            audit::Action::AccountDelete,
             &format!("account:{}", name.0),
             None,
         )

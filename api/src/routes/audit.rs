@@ -1,11 +1,21 @@
 //! `/api/v1/audit`: the audit log (admin only), newest first, filterable.
 
 use chrono::{DateTime, Utc};
-use entity::audit_log;
+use entity::audit_log::{self, Action};
 use poem_openapi::{Object, OpenApi, param::Query, payload::Json};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
-use crate::{auth::ApiKey, error::ApiError, routes::ApiTags, state::AppState};
+use crate::{auth::ApiKey, enums::AuditAction, error::ApiError, routes::ApiTags, state::AppState};
+
+fn unknown_action(given: &str) -> ApiError {
+    ApiError::invalid(
+        "action",
+        format!(
+            "no action is or starts with {given:?}; actions: {}",
+            Action::names().join(", ")
+        ),
+    )
+}
 
 pub struct AuditApi {
     pub state: AppState,
@@ -18,8 +28,7 @@ pub struct AuditEntry {
     pub at: DateTime<Utc>,
     /// `key:NAME`, or the command that acted (`magflow run`).
     pub actor: String,
-    /// `run.cancel`, `schedule.update`, `api_key.revoke`, `retention.purge`, …
-    pub action: String,
+    pub action: AuditAction,
     /// `run:ID`, `schedule:ID`, …
     pub target: String,
     pub details: Option<serde_json::Value>,
@@ -69,8 +78,21 @@ impl AuditApi {
             q = q.filter(audit_log::Column::Actor.eq(actor));
         }
         match action.0 {
-            Some(a) if a.ends_with('.') => q = q.filter(audit_log::Column::Action.starts_with(a)),
-            Some(a) => q = q.filter(audit_log::Column::Action.eq(a)),
+            Some(prefix) if prefix.ends_with('.') => {
+                let actions: Vec<Action> = Action::ALL
+                    .iter()
+                    .copied()
+                    .filter(|a| a.as_str().starts_with(&prefix))
+                    .collect();
+                if actions.is_empty() {
+                    return Err(unknown_action(&prefix));
+                }
+                q = q.filter(audit_log::Column::Action.is_in(actions));
+            }
+            Some(name) => {
+                let action = Action::parse(&name).ok_or_else(|| unknown_action(&name))?;
+                q = q.filter(audit_log::Column::Action.eq(action));
+            }
             None => {}
         }
         if let Some(target) = target.0 {
@@ -98,7 +120,7 @@ impl AuditApi {
                 id: a.id,
                 at: a.at,
                 actor: a.actor,
-                action: a.action,
+                action: a.action.into(),
                 target: a.target,
                 details: a.details,
             })

@@ -91,7 +91,7 @@ impl BulkApi {
         audit::record(
             db,
             &principal.actor(),
-            "run.create",
+            audit::Action::RunCreate,
             &format!("run:{}", run.id),
             Some(
                 serde_json::json!({ "kind": "bulk_update", "source": "csv", "items": items.len() }),

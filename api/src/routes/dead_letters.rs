@@ -3,8 +3,9 @@
 //! filter) or discarded.
 
 use jobs::{
-    JobKind, audit, registry,
-    runs::retry::{self, DeadFilter, RetryOutcome},
+    JobKind, audit,
+    lifecycle::{self, DeadFilter, RetryOutcome},
+    registry,
 };
 use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
 use serde_json::json;
@@ -77,25 +78,33 @@ impl DeadLettersApi {
     async fn retry(&self, auth: ApiKey, id: Path<String>) -> Result<Retried, ApiError> {
         let principal = auth.admin()?;
         let ctx = &self.state.ctx;
-        let run =
-            match retry::retry(&ctx.db, &ctx.queue, run_id(&id)?, registry::retry_policy).await? {
-                RetryOutcome::Retried(run) => run,
-                RetryOutcome::NotRetryable(run) => {
-                    return Err(ApiError::conflict(format!(
-                        "only dead, failed or cancelled runs can be retried; this one is {}",
-                        run.status.as_str()
-                    )));
-                }
-                RetryOutcome::Locked(run) => {
-                    return Err(ApiError::conflict(format!(
-                        "a sync of {} is active; retry when it ends",
-                        run.account.as_deref().unwrap_or("this account")
-                    )));
-                }
-                RetryOutcome::NotFound => return Err(ApiError::not_found("run")),
-            };
+        let run = match lifecycle::retry(&ctx.db, &ctx.queue, run_id(&id)?, registry::retry_policy)
+            .await?
+        {
+            RetryOutcome::Retried(run) => run,
+            RetryOutcome::NotRetryable(run) => {
+                return Err(ApiError::conflict(format!(
+                    "only dead, failed or cancelled runs can be retried; this one is {}",
+                    run.status.as_str()
+                )));
+            }
+            RetryOutcome::Locked(run) => {
+                return Err(ApiError::conflict(format!(
+                    "a sync of {} is active; retry when it ends",
+                    run.account.as_deref().unwrap_or("this account")
+                )));
+            }
+            RetryOutcome::NotFound => return Err(ApiError::not_found("run")),
+        };
         let target = format!("run:{}", run.id);
-        audit::record(&ctx.db, &principal.actor(), "run.retry", &target, None).await?;
+        audit::record(
+            &ctx.db,
+            &principal.actor(),
+            audit::Action::RunRetry,
+            &target,
+            None,
+        )
+        .await?;
         Ok(Retried::Accepted(Json(RunView::from(&run))))
     }
 
@@ -112,7 +121,7 @@ impl DeadLettersApi {
         let principal = auth.admin()?;
         let db = &self.state.ctx.db;
         let id = run_id(&id)?;
-        let done = retry::discard(db, id).await?;
+        let done = lifecycle::discard(db, id).await?;
         let Some(run) = jobs::runs::find(db, id).await? else {
             return Err(ApiError::not_found("run"));
         };
@@ -123,7 +132,14 @@ impl DeadLettersApi {
             )));
         }
         let target = format!("run:{id}");
-        audit::record(db, &principal.actor(), "run.discard", &target, None).await?;
+        audit::record(
+            db,
+            &principal.actor(),
+            audit::Action::RunDiscard,
+            &target,
+            None,
+        )
+        .await?;
         Ok(Discarded::Ok(Json(RunView::from(&run))))
     }
 
@@ -167,7 +183,8 @@ impl DeadLettersApi {
         };
         let ctx = &self.state.ctx;
         let done =
-            retry::retry_many(&ctx.db, &ctx.queue, &filter, limit, registry::retry_policy).await?;
+            lifecycle::retry_many(&ctx.db, &ctx.queue, &filter, limit, registry::retry_policy)
+                .await?;
         let details = json!({
             "filter": {"kind": f.kind, "account": f.account, "error_category": f.error_category, "status": f.status},
             "retried": done.retried.len(),
@@ -175,7 +192,7 @@ impl DeadLettersApi {
         audit::record(
             &ctx.db,
             &principal.actor(),
-            "run.retry_many",
+            audit::Action::RunRetryMany,
             "runs",
             Some(details),
         )

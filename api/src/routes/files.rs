@@ -1,7 +1,12 @@
 //! Downloads: a bulk update's outcome per item and an export's file.
 
 use entity::job_run::{self, RunStatus};
-use jobs::{JobKind, bulk_update, export::files, runs};
+use jobs::{
+    JobKind, bulk_update,
+    export::{ExportParams, Format, files},
+    job::Output,
+    registry, runs,
+};
 use poem::Body;
 use poem_openapi::{ApiResponse, OpenApi, param::Path, payload::Binary};
 use uuid::Uuid;
@@ -42,15 +47,20 @@ impl FilesApi {
     )]
     async fn result(&self, _auth: ApiKey, id: Path<String>) -> Result<Download, ApiError> {
         let run = self.run(&id).await?;
-        match run.kind {
-            JobKind::BulkUpdate => {
+        match registry::output(run.kind) {
+            Output::ItemOutcomes => {
                 let csv = bulk_update::result_csv(&self.state.ctx.db, run.id).await?;
-                let name = format!("magflow-bulk-update-{}.csv", run.id);
+                let name = format!(
+                    "magflow-{}-{}.csv",
+                    run.kind.as_str().replace('_', "-"),
+                    run.id
+                );
                 Ok(Download::Csv(Binary(Body::from(csv)), attachment(&name)))
             }
-            JobKind::Export => self.export_file(&run).await,
-            other => Err(ApiError::not_found(&format!(
-                "a result file (runs of kind {other} have none)"
+            Output::File => self.export_file(&run).await,
+            Output::None => Err(ApiError::not_found(&format!(
+                "a result file (runs of kind {} have none)",
+                run.kind
             ))),
         }
     }
@@ -87,8 +97,10 @@ impl FilesApi {
                 run.status.as_str()
             )));
         }
-        let format = run.params["format"].as_str().unwrap_or("csv").to_owned();
-        let name = files::file_name(run.id, &format);
+        let params: ExportParams =
+            serde_json::from_value(run.params.clone()).map_err(|e| ApiError::internal(&e))?;
+        let format = params.format;
+        let name = files::file_name(run.id, format);
         let path = files::dir(&self.state.ctx.config).join(&name);
         let file = match tokio::fs::File::open(&path).await {
             Ok(f) => f,
@@ -100,17 +112,17 @@ impl FilesApi {
             }
             Err(e) => return Err(ApiError::internal(&e)),
         };
-        let resource = run.params["resource"].as_str().unwrap_or("export");
         let day = run.finished_at.unwrap_or(run.created_at).format("%Y-%m-%d");
         let download = format!(
-            "magflow-{resource}-{day}-{}.{format}",
-            &run.id.simple().to_string()[..8]
+            "magflow-{}-{day}-{}.{}",
+            params.resource.as_str(),
+            &run.id.simple().to_string()[..8],
+            format.as_str()
         );
         let body = Binary(Body::from_async_read(file));
-        Ok(if format == "xlsx" {
-            Download::Xlsx(body, attachment(&download))
-        } else {
-            Download::Csv(body, attachment(&download))
+        Ok(match format {
+            Format::Xlsx => Download::Xlsx(body, attachment(&download)),
+            Format::Csv => Download::Csv(body, attachment(&download)),
         })
     }
 }

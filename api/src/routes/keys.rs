@@ -153,7 +153,7 @@ impl KeysApi {
         audit::record(
             db,
             &principal.actor(),
-            "api_key.create",
+            audit::Action::ApiKeyCreate,
             &target,
             Some(details),
         )
@@ -183,7 +183,14 @@ impl KeysApi {
         })?;
         self.state.keys.forget_key(key.id);
         let target = format!("api_key:{}", key.id);
-        audit::record(db, &principal.actor(), "api_key.revoke", &target, None).await?;
+        audit::record(
+            db,
+            &principal.actor(),
+            audit::Action::ApiKeyRevoke,
+            &target,
+            None,
+        )
+        .await?;
         let key = self.load(&id).await?;
         Ok(Json(KeyView::from(&key)))
     }
@@ -223,7 +230,7 @@ impl KeysApi {
         audit::record(
             db,
             &principal.actor(),
-            "api_key.rotate",
+            audit::Action::ApiKeyRotate,
             &target,
             Some(details),
         )

@@ -133,7 +133,7 @@ impl NotificationsApi {
         audit::record(
             db,
             &principal.actor(),
-            "notification.subscribe",
+            audit::Action::NotificationSubscribe,
             &format!("subscription:{}", sub.id),
             None,
         )
@@ -169,7 +169,7 @@ impl NotificationsApi {
         audit::record(
             db,
             &principal.actor(),
-            "notification.unsubscribe",
+            audit::Action::NotificationUnsubscribe,
             &format!("subscription:{id}"),
             None,
         )
@@ -218,7 +218,7 @@ impl NotificationsApi {
         audit::record(
             db,
             &principal.actor(),
-            "notification.unsuppress",
+            audit::Action::NotificationUnsuppress,
             &format!("address:{}", address.0),
             None,
         )

@@ -93,9 +93,9 @@ impl QueuesApi {
         let actor = principal.actor();
         queues::set_paused(&ctx.db, &ctx.queue, kind, paused, &actor).await?;
         let action = if paused {
-            "queue.pause"
+            audit::Action::QueuePause
         } else {
-            "queue.resume"
+            audit::Action::QueueResume
         };
         audit::record(&ctx.db, &actor, action, &format!("queue:{name}"), None).await?;
         let stats = queues::stats(&ctx.db, Utc::now()).await?;

@@ -8,9 +8,10 @@ use entity::job_run::RunStatus;
 use futures::StreamExt;
 use jobs::{
     JobKind, audit,
+    lifecycle::{self, CancelOutcome},
     params::RawParams,
     registry,
-    runs::{self, CancelOutcome, RunFilter},
+    runs::{self, RunFilter},
     submit::Submitted,
 };
 use poem::web::sse::Event;
@@ -113,7 +114,7 @@ impl RunsApi {
         audit::record(
             db,
             &principal.actor(),
-            "run.create",
+            audit::Action::RunCreate,
             &format!("run:{}", run.id),
             Some(serde_json::json!({ "kind": kind.as_str() })),
         )
@@ -221,7 +222,7 @@ impl RunsApi {
     async fn cancel(&self, auth: ApiKey, id: Path<String>) -> Result<CancelResponse, ApiError> {
         let principal = auth.admin()?;
         let db = &self.state.ctx.db;
-        let run = match runs::cancel(db, run_id(&id)?).await? {
+        let run = match lifecycle::cancel(db, run_id(&id)?).await? {
             CancelOutcome::Cancelled(run) | CancelOutcome::Requested(run) => run,
             CancelOutcome::AlreadyFinished(run) => {
                 return Err(ApiError::conflict(format!(
@@ -239,7 +240,7 @@ impl RunsApi {
         audit::record(
             db,
             &principal.actor(),
-            "run.cancel",
+            audit::Action::RunCancel,
             &format!("run:{}", run.id),
             None,
         )

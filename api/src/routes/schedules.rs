@@ -20,7 +20,13 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::{
-    auth::ApiKey, body::Body, error::ApiError, routes::ApiTags, state::AppState, views::RunView,
+    auth::ApiKey,
+    body::Body,
+    enums::{Misfire, Overlap, Status},
+    error::ApiError,
+    routes::ApiTags,
+    state::AppState,
+    views::RunView,
 };
 
 pub struct SchedulesApi {
@@ -44,11 +50,11 @@ pub struct ScheduleRequest {
     /// `skip` (default: no tick while the previous run is active) or `allow`.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[serde(default, deserialize_with = "crate::body::not_null")]
-    pub overlap: Option<String>,
+    pub overlap: Option<Overlap>,
     /// `skip` (default: ticks missed while no worker ran are dropped) or `run_once`.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[serde(default, deserialize_with = "crate::body::not_null")]
-    pub misfire: Option<String>,
+    pub misfire: Option<Misfire>,
     /// Up to this many seconds of random delay per fire (0–3600).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[serde(default, deserialize_with = "crate::body::not_null")]
@@ -67,8 +73,8 @@ pub struct ScheduleView {
     pub cron: String,
     pub timezone: String,
     pub template: Value,
-    pub overlap: String,
-    pub misfire: String,
+    pub overlap: Overlap,
+    pub misfire: Misfire,
     pub jitter_s: i32,
     pub notify: Value,
     pub paused: bool,
@@ -76,7 +82,7 @@ pub struct ScheduleView {
     pub last_fire_at: Option<DateTime<Utc>>,
     pub last_run_id: Option<Uuid>,
     /// The status of the last run it started.
-    pub last_run_status: Option<String>,
+    pub last_run_status: Option<Status>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -140,7 +146,7 @@ impl SchedulesApi {
         let last_run_status = match s.last_run_id {
             Some(id) => runs::find(&self.state.ctx.db, id)
                 .await?
-                .map(|r| r.status.as_str().to_owned()),
+                .map(|r| r.status.into()),
             None => None,
         };
         Ok(ScheduleView {
@@ -149,8 +155,8 @@ impl SchedulesApi {
             cron: s.cron,
             timezone: s.timezone,
             template: s.template,
-            overlap: s.overlap,
-            misfire: s.misfire,
+            overlap: s.overlap.into(),
+            misfire: s.misfire.into(),
             jitter_s: s.jitter_s,
             notify: s.notify,
             paused: s.paused,
@@ -171,7 +177,7 @@ impl SchedulesApi {
             .ok_or_else(|| ApiError::not_found("schedule"))
     }
 
-    async fn audit(&self, actor: &str, action: &str, id: Uuid) -> Result<(), ApiError> {
+    async fn audit(&self, actor: &str, action: audit::Action, id: Uuid) -> Result<(), ApiError> {
         audit::record(
             &self.state.ctx.db,
             actor,
@@ -204,7 +210,7 @@ impl SchedulesApi {
         )
         .await
         .map_err(schedule_error)?;
-        self.audit(&principal.actor(), "schedule.create", s.id)
+        self.audit(&principal.actor(), audit::Action::ScheduleCreate, s.id)
             .await?;
         Ok(Created::Created(Json(self.view(s).await?)))
     }
@@ -258,7 +264,7 @@ impl SchedulesApi {
         )
         .await
         .map_err(schedule_error)?;
-        self.audit(&principal.actor(), "schedule.update", s.id)
+        self.audit(&principal.actor(), audit::Action::ScheduleUpdate, s.id)
             .await?;
         Ok(Json(self.view(s).await?))
     }
@@ -273,7 +279,7 @@ impl SchedulesApi {
         let principal = auth.admin()?;
         let s = self.load(&id).await?;
         store::delete(&self.state.ctx.db, s.id).await?;
-        self.audit(&principal.actor(), "schedule.delete", s.id)
+        self.audit(&principal.actor(), audit::Action::ScheduleDelete, s.id)
             .await?;
         Ok(Deleted::Deleted)
     }
@@ -310,7 +316,7 @@ impl SchedulesApi {
         let principal = auth.admin()?;
         let s = self.load(&id).await?;
         let run = fire::trigger(&self.state.ctx.db, &self.state.ctx.queue, &s).await?;
-        self.audit(&principal.actor(), "schedule.trigger", s.id)
+        self.audit(&principal.actor(), audit::Action::ScheduleTrigger, s.id)
             .await?;
         Ok(Triggered::Accepted(Json(RunView::from(&run))))
     }
@@ -354,9 +360,9 @@ impl SchedulesApi {
             .await
             .map_err(schedule_error)?;
         let action = if paused {
-            "schedule.pause"
+            audit::Action::SchedulePause
         } else {
-            "schedule.resume"
+            audit::Action::ScheduleResume
         };
         self.audit(&principal.actor(), action, s.id).await?;
         Ok(Json(self.view(s).await?))

@@ -8,6 +8,7 @@ use entity::{
     job_run::{self, RunStatus},
     offer, order, sync_state,
 };
+use jobs::counters::Counters;
 use sea_orm::{
     ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
@@ -107,7 +108,7 @@ pub async fn compute(
             emag: emag(&mine, now - Duration::hours(1)),
             health: health::score_placeholder(),
             name: a.name,
-            kind: a.kind,
+            kind: a.kind.into(),
         };
         status.health = health::score(&status);
         out.push(status);
@@ -176,17 +177,19 @@ fn stats(runs: &[&job_run::Model], since: chrono::DateTime<Utc>) -> RunStats {
 }
 
 fn emag(runs: &[&job_run::Model], since: chrono::DateTime<Utc>) -> EmagStats {
-    let recent: Vec<&&job_run::Model> = runs.iter().filter(|r| r.updated_at >= since).collect();
-    let sum = |f: fn(&job_run::Model) -> i64| recent.iter().map(|r| f(r)).sum::<i64>();
-    let requests = sum(|r| r.emag_requests);
-    let errors = sum(|r| r.emag_errors);
-    let ratio = |n: i64| (requests > 0).then(|| n as f64 / requests as f64);
+    let recent: Vec<Counters> = runs
+        .iter()
+        .filter(|r| r.updated_at >= since)
+        .map(|r| Counters::from_run(r))
+        .collect();
+    let sum = Counters::sum(&recent);
+    let ratio = |n: i64| (sum.emag_requests > 0).then(|| n as f64 / sum.emag_requests as f64);
     EmagStats {
-        requests,
-        errors,
-        error_rate: ratio(errors),
-        avg_latency_ms: ratio(sum(|r| r.emag_latency_ms)),
-        rate_limited: sum(|r| r.rate_limited),
-        rate_limit_usage: ratio(sum(|r| r.rate_limit_waits)),
+        requests: sum.emag_requests,
+        errors: sum.emag_errors,
+        error_rate: ratio(sum.emag_errors),
+        avg_latency_ms: sum.mean_latency_ms(),
+        rate_limited: sum.rate_limited,
+        rate_limit_usage: ratio(sum.rate_limit_waits),
     }
 }

@@ -12,6 +12,8 @@ use chrono::{DateTime, Utc};
 use poem_openapi::Object;
 use uuid::Uuid;
 
+use crate::enums::AccountKind;
+
 pub use cache::StatusCache;
 pub use compute::compute;
 
@@ -25,8 +27,7 @@ pub struct StatusReport {
 #[oai(skip_serializing_if_is_none)]
 pub struct AccountStatus {
     pub name: String,
-    /// `main` or `fbe`.
-    pub kind: String,
+    pub kind: AccountKind,
     /// Set while the circuit breaker holds the account's runs.
     pub degraded: Option<Degraded>,
     /// The stored password cannot be used; runs fail with `credentials` until an admin

@@ -82,7 +82,7 @@ pub async fn delete(db: &DatabaseConnection, name: &str) -> Result<bool, DbErr> 
         .await?;
     txn.commit().await?;
     for id in active {
-        crate::runs::cancel(db, id).await?;
+        crate::lifecycle::cancel(db, id).await?;
     }
     Ok(true)
 }

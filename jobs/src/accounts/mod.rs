@@ -11,6 +11,7 @@ mod delete;
 
 use chrono::Utc;
 use entity::emag_account;
+pub use entity::emag_account::{AccountKind, Platform};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait,
     QueryFilter, QueryOrder,
@@ -54,8 +55,8 @@ pub enum AccountError {
 #[derive(Clone, Debug)]
 pub struct NewAccount {
     pub name: String,
-    pub kind: String,
-    pub platform: Option<String>,
+    pub kind: AccountKind,
+    pub platform: Option<Platform>,
     pub base_url: Option<String>,
     pub username: String,
     pub password: String,
@@ -64,8 +65,8 @@ pub struct NewAccount {
 /// Changes to an account; `None` keeps the current value.
 #[derive(Clone, Debug, Default)]
 pub struct AccountChange {
-    pub kind: Option<String>,
-    pub platform: Option<String>,
+    pub kind: Option<AccountKind>,
+    pub platform: Option<Platform>,
     pub base_url: Option<String>,
     pub username: Option<String>,
     pub password: Option<String>,
@@ -122,24 +123,14 @@ fn validate_name(name: &str) -> Result<(), AccountError> {
     Ok(())
 }
 
-fn validate_kind(kind: &str) -> Result<(), AccountError> {
-    if kind == "main" || kind == "fbe" {
-        Ok(())
-    } else {
-        Err(invalid("kind", "must be main or fbe"))
-    }
-}
-
 /// The base URL from exactly one of `platform` and `base_url`.
 fn resolve(
-    platform: Option<&str>,
+    platform: Option<Platform>,
     base_url: Option<&str>,
     http_hosts: &[String],
-) -> Result<(Option<String>, String), AccountError> {
+) -> Result<(Option<Platform>, String), AccountError> {
     match (platform, base_url) {
-        (Some(p), None) => platform_base_url(p)
-            .map(|u| (Some(p.to_owned()), u.to_owned()))
-            .ok_or_else(|| invalid("platform", "must be ro, bg or hu")),
+        (Some(p), None) => Ok((Some(p), platform_base_url(p).to_owned())),
         (None, Some(u)) => {
             validate_base_url(u, http_hosts).map_err(|m| invalid("base_url", m))?;
             Ok((None, u.trim_end_matches('/').to_owned()))
@@ -187,11 +178,9 @@ pub async fn create(
     http_hosts: &[String],
 ) -> Result<emag_account::Model, AccountError> {
     validate_name(&new.name)?;
-    validate_kind(&new.kind)?;
     require_text("username", &new.username)?;
     require_text("password", &new.password)?;
-    let (platform, base_url) =
-        resolve(new.platform.as_deref(), new.base_url.as_deref(), http_hosts)?;
+    let (platform, base_url) = resolve(new.platform, new.base_url.as_deref(), http_hosts)?;
     let sealer = sealer.ok_or(AccountError::NoKey)?;
     if find(db, &new.name).await?.is_some() {
         return Err(AccountError::Duplicate(new.name));
@@ -233,16 +222,11 @@ pub async fn update(
         .ok_or_else(|| AccountError::NotFound(name.to_owned()))?;
     let mut model: emag_account::ActiveModel = current.clone().into();
     if let Some(kind) = change.kind {
-        validate_kind(&kind)?;
         model.kind = Set(kind);
     }
     let (mut base_url, mut username) = (current.base_url.clone(), current.username.clone());
     if change.platform.is_some() || change.base_url.is_some() {
-        let (platform, url) = resolve(
-            change.platform.as_deref(),
-            change.base_url.as_deref(),
-            http_hosts,
-        )?;
+        let (platform, url) = resolve(change.platform, change.base_url.as_deref(), http_hosts)?;
         if platform != current.platform {
             model.platform = Set(platform);
         }

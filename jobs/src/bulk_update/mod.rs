@@ -16,7 +16,10 @@ mod send;
 
 use std::time::Duration;
 
-use entity::{bulk_item, job_run};
+use entity::{
+    bulk_item::{self, ItemState},
+    job_run,
+};
 use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -29,7 +32,7 @@ use crate::{
     JobKind, Queue,
     context::JobContext,
     error::{JobError, SubmitError},
-    job::Job,
+    job::{Job, Output},
     kind::RetryPolicy,
     params::ParamError,
     progress::Progress,
@@ -46,6 +49,7 @@ impl Job for BulkUpdateJob {
     const TIMEOUT: Duration = Duration::from_secs(4 * 3600);
     const UNSCHEDULABLE: Option<&'static str> =
         Some("a bulk update carries its own items: send it to POST /api/v1/runs");
+    const OUTPUT: Output = Output::ItemOutcomes;
     type Params = BulkUpdateParams;
     type Stored = StoredParams;
 
@@ -163,7 +167,7 @@ pub async fn accept(
             part_number: Set(p.part_number),
             change: Set(Value::Object(p.change)),
             previous: Set(Value::Object(p.previous)),
-            state: Set(send::PENDING.into()),
+            state: Set(ItemState::Pending),
             message: Set(None),
             updated_at: Set(now),
         })

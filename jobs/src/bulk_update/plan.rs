@@ -4,7 +4,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use entity::{emag_account, offer};
+use entity::{
+    emag_account::{self, AccountKind},
+    offer,
+};
 use rust_decimal::Decimal;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use serde::Serialize;
@@ -115,7 +118,12 @@ pub async fn plan<C: ConnectionTrait>(
             continue;
         }
         let before = problems.len();
-        check_against(&item, offer, account.kind == "fbe", &mut problems);
+        check_against(
+            &item,
+            offer,
+            account.kind == AccountKind::Fbe,
+            &mut problems,
+        );
         if problems.len() > before {
             continue;
         }

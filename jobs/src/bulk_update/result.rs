@@ -50,7 +50,7 @@ pub async fn result_csv<C: ConnectionTrait>(db: &C, run_id: Uuid) -> Result<Vec<
                     Some(other) => other.to_string(),
                 });
             }
-            record.push(text(&item.state));
+            record.push(text(item.state.as_str()));
             record.push(text(item.message.as_deref().unwrap_or_default()));
             write(&mut out, record)?;
         }

@@ -3,7 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use entity::{bulk_item, offer};
+use entity::{
+    bulk_item::{self, ItemState},
+    offer,
+};
 use futures::{StreamExt, stream::FuturesOrdered};
 use rust_decimal::Decimal;
 use sea_orm::{
@@ -20,13 +23,6 @@ use crate::{
     progress::{ItemOutcome, Level, Progress},
     sync::{fatal, open_client},
 };
-
-pub const PENDING: &str = "pending";
-/// In a request whose answer was not recorded: the next attempt reads the offer back and
-/// sends it again only if eMAG does not show the change ([`reconcile`]).
-pub const SENT: &str = "sent";
-pub const ACCEPTED: &str = "accepted";
-pub const REJECTED: &str = "rejected";
 
 /// Chunks requested ahead (each still waits for its slot in the shared limit): the limit
 /// allows three requests a second and a save can take seconds to answer, so 16 keep the
@@ -48,7 +44,7 @@ pub async fn run(
     progress.set_total(params.items);
     let todo = bulk_item::Entity::find()
         .filter(bulk_item::Column::RunId.eq(run_id))
-        .filter(bulk_item::Column::State.is_in([PENDING, SENT]))
+        .filter(bulk_item::Column::State.is_in([ItemState::Pending, ItemState::Sent]))
         .order_by_asc(bulk_item::Column::Seq)
         .all(db)
         .await?;
@@ -76,14 +72,17 @@ pub async fn run(
             });
         }
     }
-    let tally = |state: &'static str| async move {
+    let tally = |state: ItemState| async move {
         bulk_item::Entity::find()
             .filter(bulk_item::Column::RunId.eq(run_id))
             .filter(bulk_item::Column::State.eq(state))
             .count(db)
             .await
     };
-    let (accepted, rejected) = (tally(ACCEPTED).await?, tally(REJECTED).await?);
+    let (accepted, rejected) = (
+        tally(ItemState::Accepted).await?,
+        tally(ItemState::Rejected).await?,
+    );
     progress.set_result(json!({ "accepted": accepted, "rejected": rejected }));
     progress.log(
         if rejected > 0 { Level::Warn } else { Level::Info },
@@ -113,8 +112,11 @@ async fn skip_applied(
     client: &EmagClient,
     items: Vec<bulk_item::Model>,
 ) -> Result<Vec<bulk_item::Model>, Failure> {
-    let unanswered: Vec<bulk_item::Model> =
-        items.iter().filter(|i| i.state == SENT).cloned().collect();
+    let unanswered: Vec<bulk_item::Model> = items
+        .iter()
+        .filter(|i| i.state == ItemState::Sent)
+        .cloned()
+        .collect();
     if unanswered.is_empty() {
         return Ok(items);
     }
@@ -214,7 +216,7 @@ async fn mark_sent(
         return Err(JobError::Interrupted);
     }
     bulk_item::Entity::update_many()
-        .col_expr(bulk_item::Column::State, Expr::value(SENT))
+        .col_expr(bulk_item::Column::State, Expr::value(ItemState::Sent))
         .col_expr(
             bulk_item::Column::UpdatedAt,
             Expr::value(chrono::Utc::now()),
@@ -261,7 +263,7 @@ async fn record(
                     );
                 }
                 bulk_item::Entity::update_many()
-                    .col_expr(bulk_item::Column::State, Expr::value(REJECTED))
+                    .col_expr(bulk_item::Column::State, Expr::value(ItemState::Rejected))
                     .col_expr(bulk_item::Column::Message, Expr::value(message))
                     .col_expr(bulk_item::Column::UpdatedAt, Expr::value(now))
                     .filter(bulk_item::Column::RunId.eq(item.run_id))
@@ -277,7 +279,7 @@ async fn record(
     }
     if let Some(first) = chunk.first() {
         bulk_item::Entity::update_many()
-            .col_expr(bulk_item::Column::State, Expr::value(ACCEPTED))
+            .col_expr(bulk_item::Column::State, Expr::value(ItemState::Accepted))
             .col_expr(bulk_item::Column::UpdatedAt, Expr::value(now))
             .filter(bulk_item::Column::RunId.eq(first.run_id))
             .filter(bulk_item::Column::Seq.is_in(accepted.iter().copied()))

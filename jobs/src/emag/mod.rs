@@ -20,12 +20,13 @@ pub use client::{EmagClient, Login};
 pub use error::EmagError;
 pub use rate_limit::{Bucket, RateLimiter};
 
+use entity::emag_account::Platform;
+
 /// The base URL of each eMAG platform's seller API.
-pub fn platform_base_url(platform: &str) -> Option<&'static str> {
+pub fn platform_base_url(platform: Platform) -> &'static str {
     match platform {
-        "ro" => Some("https://marketplace-api.emag.ro/api-3"),
-        "bg" => Some("https://marketplace-api.emag.bg/api-3"),
-        "hu" => Some("https://marketplace-api.emag.hu/api-3"),
-        _ => None,
+        Platform::Ro => "https://marketplace-api.emag.ro/api-3",
+        Platform::Bg => "https://marketplace-api.emag.bg/api-3",
+        Platform::Hu => "https://marketplace-api.emag.hu/api-3",
     }
 }

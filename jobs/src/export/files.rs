@@ -7,6 +7,7 @@ use std::{
 
 use uuid::Uuid;
 
+use super::Format;
 use crate::config::Config;
 
 pub fn dir(config: &Config) -> PathBuf {
@@ -14,15 +15,8 @@ pub fn dir(config: &Config) -> PathBuf {
 }
 
 /// `RUN_ID.csv` or `RUN_ID.xlsx`: one file per run, so a retry overwrites its own.
-pub fn file_name(run_id: Uuid, format: &str) -> String {
-    format!("{run_id}.{format}")
-}
-
-pub fn content_type(format: &str) -> &'static str {
-    match format {
-        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        _ => "text/csv; charset=utf-8",
-    }
+pub fn file_name(run_id: Uuid, format: Format) -> String {
+    format!("{run_id}.{}", format.as_str())
 }
 
 /// Whether `name` is a file magflow wrote: `<run id>.csv|xlsx`, or the same with `.part`

@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use crate::{
     context::JobContext,
     error::{ErrorCategory, JobError},
-    job::Job,
+    job::{Job, Output},
     kind::{JobKind, RetryPolicy},
     params::ParamError,
     progress::{Level, Progress},
@@ -31,6 +31,7 @@ impl Job for ExportJob {
     const KIND: JobKind = JobKind::Export;
     const RETRY: RetryPolicy = RetryPolicy::new(3, Duration::from_secs(5), Duration::from_secs(60));
     const TIMEOUT: Duration = Duration::from_secs(3600);
+    const OUTPUT: Output = Output::File;
     type Params = ExportParams;
     type Stored = ExportParams;
 
@@ -48,14 +49,50 @@ impl Job for ExportJob {
     }
 }
 
+/// What an export reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Resource {
+    Offers,
+    Orders,
+    Runs,
+}
+
+impl Resource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Resource::Offers => "offers",
+            Resource::Orders => "orders",
+            Resource::Runs => "runs",
+        }
+    }
+}
+
+/// The file an export writes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    #[default]
+    Csv,
+    Xlsx,
+}
+
+impl Format {
+    /// Its file name extension.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Xlsx => "xlsx",
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExportParams {
-    /// `offers`, `orders` or `runs`.
-    pub resource: String,
-    /// `csv` (default) or `xlsx`.
-    #[serde(default = "csv")]
-    pub format: String,
+    pub resource: Resource,
+    #[serde(default)]
+    pub format: Format,
     /// Only this eMAG account.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
@@ -70,32 +107,21 @@ pub struct ExportParams {
     pub to: Option<DateTime<Utc>>,
 }
 
-fn csv() -> String {
-    "csv".into()
-}
-
 impl ExportParams {
     pub fn validate(&self) -> Result<(), ParamError> {
-        if !["offers", "orders", "runs"].contains(&self.resource.as_str()) {
-            return Err(ParamError::new(
-                "params.resource",
-                "must be offers, orders or runs",
-            ));
-        }
-        if !["csv", "xlsx"].contains(&self.format.as_str()) {
-            return Err(ParamError::new("params.format", "must be csv or xlsx"));
-        }
         if let Some(status) = &self.status {
-            let ok = match self.resource.as_str() {
-                "runs" => status.as_str().and_then(RunStatus::parse).is_some(),
-                "offers" => status.as_i64().is_some_and(|s| (0..=2).contains(&s)),
-                _ => status.as_i64().is_some_and(|s| (0..=5).contains(&s)),
+            let ok = match self.resource {
+                Resource::Runs => status.as_str().and_then(RunStatus::parse).is_some(),
+                Resource::Offers => status.as_i64().is_some_and(|s| (0..=2).contains(&s)),
+                Resource::Orders => status.as_i64().is_some_and(|s| (0..=5).contains(&s)),
             };
             if !ok {
-                let expected = match self.resource.as_str() {
-                    "runs" => "a run status: queued, running, succeeded, failed, cancelled or dead",
-                    "offers" => "0 (inactive), 1 (active) or 2 (end of life)",
-                    _ => "an order status from 0 (cancelled) to 5 (returned)",
+                let expected = match self.resource {
+                    Resource::Runs => {
+                        "a run status: queued, running, succeeded, failed, cancelled or dead"
+                    }
+                    Resource::Offers => "0 (inactive), 1 (active) or 2 (end of life)",
+                    Resource::Orders => "an order status from 0 (cancelled) to 5 (returned)",
                 };
                 return Err(ParamError::new(
                     "params.status",
@@ -133,10 +159,10 @@ pub async fn run(
     })?;
     let db = &ctx.db;
     progress.set_total(sources::count(db, &params).await?);
-    let name = files::file_name(progress.run_id(), &params.format);
+    let name = files::file_name(progress.run_id(), params.format);
     let partial = dir.join(format!("{name}.part"));
     let sink_error = |e: sink::SinkError| JobError::transient(e.to_string());
-    let mut sink = sink::Sink::create(&partial, &params.format, sources::columns(&params.resource))
+    let mut sink = sink::Sink::create(&partial, params.format, sources::columns(params.resource))
         .map_err(sink_error)?;
     let mut after = sources::After::default();
     let mut rows = 0u64;

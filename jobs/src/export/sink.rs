@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use rust_decimal::{Decimal, prelude::ToPrimitive};
 use rust_xlsxwriter::{Format, FormatAlign, Workbook, XlsxError};
 
+use super::Format as ExportFormat;
 use crate::csv_cells;
 
 /// One typed value of a row.
@@ -46,8 +47,8 @@ pub struct XlsxSink {
 const XLSX_MAX_ROWS: u32 = 1_048_576;
 
 impl Sink {
-    pub fn create(path: &Path, format: &str, header: &[&str]) -> Result<Sink, SinkError> {
-        if format == "xlsx" {
+    pub fn create(path: &Path, format: ExportFormat, header: &[&str]) -> Result<Sink, SinkError> {
+        if format == ExportFormat::Xlsx {
             let mut workbook = Workbook::new();
             let bold = Format::new()
                 .set_bold()

@@ -9,7 +9,7 @@ use sea_orm::{
     QueryOrder, QuerySelect, Select,
 };
 
-use super::{ExportParams, sink::Cell};
+use super::{ExportParams, Resource, sink::Cell};
 
 /// Rows read per query.
 pub const PAGE: u64 = 1000;
@@ -79,20 +79,20 @@ pub const RUN_COLUMNS: [&str; 17] = [
     "finished_at",
 ];
 
-pub fn columns(resource: &str) -> &'static [&'static str] {
+pub fn columns(resource: Resource) -> &'static [&'static str] {
     match resource {
-        "offers" => &OFFER_COLUMNS,
-        "orders" => &ORDER_COLUMNS,
-        _ => &RUN_COLUMNS,
+        Resource::Offers => &OFFER_COLUMNS,
+        Resource::Orders => &ORDER_COLUMNS,
+        Resource::Runs => &RUN_COLUMNS,
     }
 }
 
 /// Items to export (orders: orders, not lines), for the progress total.
 pub async fn count<C: ConnectionTrait>(db: &C, p: &ExportParams) -> Result<u64, DbErr> {
-    match p.resource.as_str() {
-        "offers" => offers_query(p).count(db).await,
-        "orders" => orders_query(p).count(db).await,
-        _ => runs_query(p).count(db).await,
+    match p.resource {
+        Resource::Offers => offers_query(p).count(db).await,
+        Resource::Orders => orders_query(p).count(db).await,
+        Resource::Runs => runs_query(p).count(db).await,
     }
 }
 
@@ -111,8 +111,8 @@ pub async fn page<C: ConnectionTrait>(
     p: &ExportParams,
     after: &mut After,
 ) -> Result<(Vec<Vec<Cell>>, u64), DbErr> {
-    match p.resource.as_str() {
-        "offers" => {
+    match p.resource {
+        Resource::Offers => {
             let rows = offers_query(p)
                 .filter(after_item(
                     after,
@@ -130,7 +130,7 @@ pub async fn page<C: ConnectionTrait>(
             let n = rows.len() as u64;
             Ok((rows.into_iter().map(offer_row).collect(), n))
         }
-        "orders" => {
+        Resource::Orders => {
             let orders = orders_query(p)
                 .filter(after_item(
                     after,
@@ -156,7 +156,7 @@ pub async fn page<C: ConnectionTrait>(
             }
             Ok((rows, n))
         }
-        _ => {
+        Resource::Runs => {
             let mut query = runs_query(p);
             if let After::Run(id) = after {
                 query = query.filter(job_run::Column::Id.gt(*id));

@@ -1,5 +1,5 @@
-//! Creating, reading and cancelling runs: the operations the API and the CLI share.
-//! What a worker does to a run it holds lives in the worker crate.
+//! Creating, queueing and reading runs, and a parent's sums. Every change of a run's
+//! status after it is created is in [`crate::lifecycle`].
 
 use std::time::Duration;
 
@@ -15,13 +15,11 @@ use sea_orm::{
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::{error::RunsError, kind::JobKind, queue::Queue, task::RunTask};
+use crate::{counters::Counters, error::RunsError, kind::JobKind, queue::Queue, task::RunTask};
 
 mod parents;
-pub mod retry;
 
-use parents::children;
-pub use parents::{refresh_parent, stuck_parents};
+pub use parents::{children, is_parent, refresh_parent, stuck_parents};
 
 /// A run to create. `params` must already be validated (the kind's `Job::validate`).
 #[derive(Clone, Debug)]
@@ -51,7 +49,7 @@ pub async fn enqueue(
 pub async fn insert<C: ConnectionTrait>(db: &C, new: NewRun) -> Result<job_run::Model, DbErr> {
     let now = Utc::now();
     let max_attempts = new.max_attempts.clamp(1, 100);
-    job_run::ActiveModel {
+    let mut run = job_run::ActiveModel {
         // v7: time-ordered, so "newest first" and cursors are an index scan on the key.
         id: Set(Uuid::now_v7()),
         parent_id: Set(new.parent_id),
@@ -62,19 +60,6 @@ pub async fn insert<C: ConnectionTrait>(db: &C, new: NewRun) -> Result<job_run::
         status: Set(RunStatus::Queued),
         attempt: Set(0),
         max_attempts: Set(i32::try_from(max_attempts).unwrap_or(100)),
-        total: Set(None),
-        processed: Set(0),
-        created: Set(0),
-        updated: Set(0),
-        unchanged: Set(0),
-        failed: Set(0),
-        pages_done: Set(0),
-        pages_total: Set(None),
-        emag_requests: Set(0),
-        rate_limit_waits: Set(0),
-        emag_errors: Set(0),
-        rate_limited: Set(0),
-        emag_latency_ms: Set(0),
         lock_key: Set(new.lock_key),
         checkpoint: Set(None),
         throughput: Set(None),
@@ -95,9 +80,10 @@ pub async fn insert<C: ConnectionTrait>(db: &C, new: NewRun) -> Result<job_run::
         schedule_id: Set(None),
         scheduled_for: Set(None),
         discarded_at: Set(None),
-    }
-    .insert(db)
-    .await
+        ..Default::default()
+    };
+    Counters::default().set_on(&mut run);
+    run.insert(db).await
 }
 
 /// Puts a task for an existing queued run on its queue and records the task id. If the
@@ -140,80 +126,6 @@ pub fn next_revision() -> sea_orm::sea_query::SimpleExpr {
 
 pub async fn find(db: &DatabaseConnection, id: Uuid) -> Result<Option<job_run::Model>, DbErr> {
     job_run::Entity::find_by_id(id).one(db).await
-}
-
-/// What a cancel request did.
-#[derive(Debug)]
-pub enum CancelOutcome {
-    /// It had not started: it is cancelled now.
-    Cancelled(job_run::Model),
-    /// It is running: its handler stops at the next checkpoint.
-    Requested(job_run::Model),
-    /// It had already ended; nothing changed.
-    AlreadyFinished(job_run::Model),
-    NotFound,
-}
-
-pub async fn cancel(db: &DatabaseConnection, id: Uuid) -> Result<CancelOutcome, DbErr> {
-    let children = children(db, id).await?;
-    if children.is_empty() {
-        let outcome = cancel_one(db, id).await?;
-        if let CancelOutcome::Cancelled(run) | CancelOutcome::Requested(run) = &outcome
-            && let Some(parent) = run.parent_id
-        {
-            refresh_parent(db, parent).await?;
-        }
-        return Ok(outcome);
-    }
-    // A parent is cancelled through its runs; its own row follows them.
-    for child in &children {
-        cancel_one(db, child.id).await?;
-    }
-    refresh_parent(db, id).await?;
-    let Some(parent) = find(db, id).await? else {
-        return Ok(CancelOutcome::NotFound);
-    };
-    Ok(match parent.status {
-        RunStatus::Cancelled => CancelOutcome::Cancelled(parent),
-        s if s.is_terminal() => CancelOutcome::AlreadyFinished(parent),
-        _ => CancelOutcome::Requested(parent),
-    })
-}
-
-async fn cancel_one(db: &DatabaseConnection, id: Uuid) -> Result<CancelOutcome, DbErr> {
-    let now = Utc::now();
-    let queued = job_run::Entity::update_many()
-        .col_expr(job_run::Column::Status, Expr::value(RunStatus::Cancelled))
-        .col_expr(job_run::Column::CancelRequested, Expr::value(true))
-        .col_expr(job_run::Column::FinishedAt, Expr::value(now))
-        .col_expr(job_run::Column::UpdatedAt, Expr::value(now))
-        .col_expr(job_run::Column::Revision, crate::runs::next_revision())
-        .filter(job_run::Column::Id.eq(id))
-        .filter(job_run::Column::Status.eq(RunStatus::Queued))
-        .exec(db)
-        .await?;
-    if queued.rows_affected == 1 {
-        let run = find(db, id)
-            .await?
-            .ok_or(DbErr::RecordNotFound(id.to_string()))?;
-        return Ok(CancelOutcome::Cancelled(run));
-    }
-    let running = job_run::Entity::update_many()
-        .col_expr(job_run::Column::CancelRequested, Expr::value(true))
-        .col_expr(job_run::Column::UpdatedAt, Expr::value(now))
-        .col_expr(job_run::Column::Revision, crate::runs::next_revision())
-        .filter(job_run::Column::Id.eq(id))
-        .filter(job_run::Column::Status.eq(RunStatus::Running))
-        .exec(db)
-        .await?;
-    let Some(run) = find(db, id).await? else {
-        return Ok(CancelOutcome::NotFound);
-    };
-    Ok(if running.rows_affected == 1 {
-        CancelOutcome::Requested(run)
-    } else {
-        CancelOutcome::AlreadyFinished(run)
-    })
 }
 
 /// Filters of the run list; every field optional.

@@ -11,8 +11,26 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::next_revision;
+use crate::counters::Counters;
 
-pub(super) async fn children<C: ConnectionTrait>(
+/// True for a parent run: one that other runs name as theirs. A parent gets no queue
+/// task of its own and never waits in a queue; its runs do.
+pub fn is_parent() -> sea_orm::sea_query::SimpleExpr {
+    use sea_orm::sea_query::{Alias, ExprTrait, Query};
+    let child = Alias::new("child");
+    Expr::exists(
+        Query::select()
+            .expr(Expr::val(1))
+            .from_as(job_run::Entity, child.clone())
+            .and_where(
+                Expr::col((child, job_run::Column::ParentId))
+                    .equals((job_run::Entity, job_run::Column::Id)),
+            )
+            .to_owned(),
+    )
+}
+
+pub async fn children<C: ConnectionTrait>(
     db: &C,
     parent: Uuid,
 ) -> Result<Vec<job_run::Model>, DbErr> {
@@ -56,13 +74,6 @@ async fn refresh_locked<C: ConnectionTrait>(db: &C, parent: Uuid) -> Result<(), 
     if runs.is_empty() {
         return Ok(());
     }
-    let sum = |f: fn(&job_run::Model) -> i64| runs.iter().map(f).sum::<i64>();
-    let all_known = |f: fn(&job_run::Model) -> Option<i64>| {
-        runs.iter()
-            .map(f)
-            .collect::<Option<Vec<i64>>>()
-            .map(|v| v.iter().sum::<i64>())
-    };
     let ended = runs.iter().all(|r| r.status.is_terminal());
     let failed: Vec<&job_run::Model> = runs
         .iter()
@@ -98,53 +109,10 @@ async fn refresh_locked<C: ConnectionTrait>(db: &C, parent: Uuid) -> Result<(), 
     let throughput: f64 = runs.iter().filter_map(|r| r.throughput).sum();
     let eta = runs.iter().filter_map(|r| r.eta_seconds).reduce(f64::max);
     let started = runs.iter().filter_map(|r| r.started_at).min();
-    job_run::Entity::update_many()
+    let counters: Vec<Counters> = runs.iter().map(Counters::from_run).collect();
+    Counters::sum(&counters)
+        .write(job_run::Entity::update_many())
         .col_expr(job_run::Column::Status, Expr::value(status))
-        .col_expr(job_run::Column::Total, Expr::value(all_known(|r| r.total)))
-        .col_expr(
-            job_run::Column::Processed,
-            Expr::value(sum(|r| r.processed)),
-        )
-        .col_expr(job_run::Column::Created, Expr::value(sum(|r| r.created)))
-        .col_expr(job_run::Column::Updated, Expr::value(sum(|r| r.updated)))
-        .col_expr(
-            job_run::Column::Unchanged,
-            Expr::value(sum(|r| r.unchanged)),
-        )
-        .col_expr(job_run::Column::Failed, Expr::value(sum(|r| r.failed)))
-        .col_expr(
-            job_run::Column::PagesDone,
-            Expr::value(runs.iter().map(|r| r.pages_done).sum::<i32>()),
-        )
-        .col_expr(
-            job_run::Column::PagesTotal,
-            Expr::value(
-                runs.iter()
-                    .map(|r| r.pages_total)
-                    .collect::<Option<Vec<i32>>>()
-                    .map(|v| v.iter().sum::<i32>()),
-            ),
-        )
-        .col_expr(
-            job_run::Column::EmagRequests,
-            Expr::value(sum(|r| r.emag_requests)),
-        )
-        .col_expr(
-            job_run::Column::RateLimitWaits,
-            Expr::value(sum(|r| r.rate_limit_waits)),
-        )
-        .col_expr(
-            job_run::Column::EmagErrors,
-            Expr::value(sum(|r| r.emag_errors)),
-        )
-        .col_expr(
-            job_run::Column::RateLimited,
-            Expr::value(sum(|r| r.rate_limited)),
-        )
-        .col_expr(
-            job_run::Column::EmagLatencyMs,
-            Expr::value(sum(|r| r.emag_latency_ms)),
-        )
         .col_expr(
             job_run::Column::Throughput,
             Expr::value((!ended && throughput > 0.0).then_some(throughput)),

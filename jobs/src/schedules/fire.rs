@@ -12,7 +12,8 @@ use rand::Rng;
 use chrono::{DateTime, Utc};
 use entity::{
     job_run::{self, RunStatus},
-    schedule, schedule_fire,
+    schedule::{self, Misfire, Overlap},
+    schedule_fire::{self, FireOutcome},
 };
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QuerySelect,
@@ -54,14 +55,15 @@ pub enum Fired {
 
 impl Fired {
     /// The `schedule_fires.outcome` of a claimed tick.
-    fn outcome(&self) -> &'static str {
+    /// `None` for what is not a claimed tick (taken by another, or not claimed).
+    fn outcome(&self) -> Option<FireOutcome> {
         match self {
-            Fired::Enqueued(_) => "enqueued",
-            Fired::SkippedOverlap => "skipped_overlap",
-            Fired::SkippedBacklog => "skipped_backlog",
-            Fired::Missed => "missed",
-            Fired::Invalid(_) => "invalid",
-            Fired::Taken | Fired::Failed(_) => "",
+            Fired::Enqueued(_) => Some(FireOutcome::Enqueued),
+            Fired::SkippedOverlap => Some(FireOutcome::SkippedOverlap),
+            Fired::SkippedBacklog => Some(FireOutcome::SkippedBacklog),
+            Fired::Missed => Some(FireOutcome::Missed),
+            Fired::Invalid(_) => Some(FireOutcome::Invalid),
+            Fired::Taken | Fired::Failed(_) => None,
         }
     }
 }
@@ -136,10 +138,11 @@ async fn fire_one(
         return Ok(Fired::Taken);
     };
     let next = next_tick(s, fire_at, now)?;
-    if missed(fire_at, now) && s.misfire == "skip" {
+    if missed(fire_at, now) && s.misfire == Misfire::Skip {
         return Ok(claim_only(db, s, fire_at, next, Fired::Missed).await?);
     }
-    if s.overlap == "skip" && active_run(db, s.id, &[RunStatus::Queued, RunStatus::Running]).await?
+    if s.overlap == Overlap::Skip
+        && active_run(db, s.id, &[RunStatus::Queued, RunStatus::Running]).await?
     {
         return Ok(claim_only(db, s, fire_at, next, Fired::SkippedOverlap).await?);
     }
@@ -149,7 +152,7 @@ async fn fire_one(
     let (kind, params) = template(s)?;
 
     let txn = crate::db::begin_write(db).await?;
-    if !claim(&txn, s, fire_at, next, "enqueued").await? {
+    if !claim(&txn, s, fire_at, next, FireOutcome::Enqueued).await? {
         return Ok(Fired::Taken);
     }
     let created = match registry::insert_runs(kind, &txn, db, &params, None).await {
@@ -231,8 +234,11 @@ async fn claim_only(
     next: Option<DateTime<Utc>>,
     fired: Fired,
 ) -> Result<Fired, DbErr> {
+    let Some(outcome) = fired.outcome() else {
+        return Ok(fired);
+    };
     let txn = crate::db::begin_write(db).await?;
-    if !claim(&txn, s, fire_at, next, fired.outcome()).await? {
+    if !claim(&txn, s, fire_at, next, outcome).await? {
         return Ok(Fired::Taken);
     }
     txn.commit().await?;
@@ -247,13 +253,13 @@ async fn claim<C: ConnectionTrait>(
     s: &schedule::Model,
     fire_at: DateTime<Utc>,
     next: Option<DateTime<Utc>>,
-    outcome: &str,
+    outcome: FireOutcome,
 ) -> Result<bool, DbErr> {
     let inserted = schedule_fire::Entity::insert(schedule_fire::ActiveModel {
         schedule_id: sea_orm::ActiveValue::Set(s.id),
         fire_at: sea_orm::ActiveValue::Set(fire_at),
         run_id: sea_orm::ActiveValue::Set(None),
-        outcome: sea_orm::ActiveValue::Set(outcome.to_owned()),
+        outcome: sea_orm::ActiveValue::Set(outcome),
         claimed_at: sea_orm::ActiveValue::Set(Utc::now()),
     })
     .on_conflict(

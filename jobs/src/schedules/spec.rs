@@ -17,25 +17,7 @@ use crate::{
     registry,
 };
 
-/// What to do when a tick comes while the schedule's previous run is still active.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Overlap {
-    /// Skip the tick (no pile-up).
-    Skip,
-    /// Enqueue anyway.
-    Allow,
-}
-
-/// What to do with ticks missed while no scheduler ran (all workers down).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Misfire {
-    /// Forget them; fire at the next tick.
-    Skip,
-    /// Fire once for all of them, at once.
-    RunOnce,
-}
+pub use entity::schedule::{Misfire, Overlap};
 
 /// The job a schedule starts: validated exactly as `POST /api/v1/runs` validates it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

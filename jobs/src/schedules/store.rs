@@ -6,7 +6,7 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, DatabaseConnection, DbErr};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::spec::{Misfire, Overlap, ScheduleSpec, next_fires};
+use super::spec::{ScheduleSpec, next_fires};
 use crate::{error::RunsError, params::ParamError, registry, submit::SubmitError};
 
 /// The spec's own checks, then those that need the database, with the template's
@@ -56,8 +56,8 @@ pub async fn create(
         cron: Set(spec.cron.clone()),
         timezone: Set(spec.timezone.clone()),
         template: Set(json!(spec.template)),
-        overlap: Set(overlap_str(spec.overlap).to_owned()),
-        misfire: Set(misfire_str(spec.misfire).to_owned()),
+        overlap: Set(spec.overlap),
+        misfire: Set(spec.misfire),
         jitter_s: Set(i32::try_from(spec.jitter_s).unwrap_or(i32::MAX)),
         notify: Set(json!(spec.notify)),
         paused: Set(false),
@@ -100,8 +100,8 @@ pub async fn update(
     row.cron = Set(spec.cron.clone());
     row.timezone = Set(spec.timezone.clone());
     row.template = Set(json!(spec.template));
-    row.overlap = Set(overlap_str(spec.overlap).to_owned());
-    row.misfire = Set(misfire_str(spec.misfire).to_owned());
+    row.overlap = Set(spec.overlap);
+    row.misfire = Set(spec.misfire);
     row.jitter_s = Set(i32::try_from(spec.jitter_s).unwrap_or(i32::MAX));
     row.notify = Set(json!(spec.notify));
     row.next_fire_at = Set(if current.paused { None } else { next });
@@ -140,18 +140,4 @@ pub async fn delete(db: &DatabaseConnection, id: Uuid) -> Result<bool, DbErr> {
         .await?
         .rows_affected
         > 0)
-}
-
-pub fn overlap_str(o: Overlap) -> &'static str {
-    match o {
-        Overlap::Skip => "skip",
-        Overlap::Allow => "allow",
-    }
-}
-
-pub fn misfire_str(m: Misfire) -> &'static str {
-    match m {
-        Misfire::Skip => "skip",
-        Misfire::RunOnce => "run_once",
-    }
 }

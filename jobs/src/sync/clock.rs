@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 use chrono_tz::Tz;
+use entity::emag_account::Platform;
 
 pub const FORMAT: &str = "%Y-%m-%d %H:%M:%S";
 
@@ -11,11 +12,11 @@ pub const FORMAT: &str = "%Y-%m-%d %H:%M:%S";
 pub const WINDOW: Duration = Duration::days(30);
 
 /// The time zone of an account's platform; Romania's when the base URL is custom.
-pub fn platform_tz(platform: Option<&str>) -> Tz {
+pub fn platform_tz(platform: Option<Platform>) -> Tz {
     match platform {
-        Some("bg") => chrono_tz::Europe::Sofia,
-        Some("hu") => chrono_tz::Europe::Budapest,
-        _ => chrono_tz::Europe::Bucharest,
+        Some(Platform::Bg) => chrono_tz::Europe::Sofia,
+        Some(Platform::Hu) => chrono_tz::Europe::Budapest,
+        Some(Platform::Ro) | None => chrono_tz::Europe::Bucharest,
     }
 }
 
@@ -79,7 +80,7 @@ mod tests {
 
     #[test]
     fn bucharest_local_times_across_dst() {
-        let tz = platform_tz(Some("ro"));
+        let tz = platform_tz(Some(Platform::Ro));
         // Summer: UTC+3; winter: UTC+2; the repeated hour of 25 Oct 2026 takes the first.
         let summer = to_utc(tz, parse_local("2026-07-01 12:00:00").expect("t"));
         assert_eq!(summer.to_rfc3339(), "2026-07-01T09:00:00+00:00");

@@ -116,7 +116,7 @@ pub async fn run(
     let (account, client) = open_client(ctx, &name).await?;
     let mut session = Session {
         ctx,
-        tz: clock::platform_tz(account.platform.as_deref()),
+        tz: clock::platform_tz(account.platform),
         account,
         client,
         params: &params,

@@ -8,7 +8,7 @@ use anyhow::Context;
 use entity::job_run;
 use jobs::{
     Config, JobContext, JobKind, SecretUrl,
-    accounts::{self, NewAccount},
+    accounts::{self, AccountKind, NewAccount},
     api_keys,
     emag::sim::{LimitMode, SimConfig, Simulator},
     registry,
@@ -54,13 +54,16 @@ pub async fn run(args: StatusBench) -> anyhow::Result<()> {
         ..Config::default()
     };
     let ctx = JobContext::connect(config, true).await?;
-    for (name, password) in [("main", "main-secret"), ("fbe", "fbe-secret")] {
+    for (name, kind, password) in [
+        ("main", AccountKind::Main, "main-secret"),
+        ("fbe", AccountKind::Fbe, "fbe-secret"),
+    ] {
         accounts::create(
             &ctx.db,
             ctx.sealer.as_ref(),
             NewAccount {
                 name: name.into(),
-                kind: name.into(),
+                kind,
                 platform: None,
                 base_url: Some(sim.base_url.clone()),
                 username: name.into(),

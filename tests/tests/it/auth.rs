@@ -75,7 +75,7 @@ async fn keys_and_roles(backend: Backend) {
         .all(&app.ctx.db)
         .await
         .expect("audit rows");
-    assert!(audit.iter().any(|a| a.action == "run.create"
+    assert!(audit.iter().any(|a| a.action.as_str() == "run.create"
         && a.actor == "key:test-admin"
         && a.target == format!("run:{id}")));
     app.shutdown().await;

@@ -59,3 +59,107 @@ async fn unknown_names_are_errors(backend: Backend) {
     assert_eq!((status, &body["kind"]), (200, &json!("ping")), "{body}");
     app.shutdown().await;
 }
+
+both!(
+    every_enum_column_refuses_unknown_names,
+    every_enum_column_refuses_unknown_names
+);
+
+/// Each column of the scan is typed: a row holding a name its enum does not know fails to
+/// load (a column left as text would load it), and the scan names it.
+async fn every_enum_column_refuses_unknown_names(backend: Backend) {
+    use entity::{api_key, audit_log, bulk_item, emag_account, run_event, schedule, schedule_fire};
+    use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, DbErr};
+
+    let app = TestApp::spawn_with(backend, Options::no_worker()).await;
+    let db = &app.ctx.db;
+    // A row in every table that has an enum column.
+    let run = app.start_ping(json!({})).await; // job_runs, and audit_log's run.create
+    jobs::lifecycle::log(db, run, entity::run_event::Level::Info, "a line".into())
+        .await
+        .expect("event");
+    let account = json!({ "name": "shop", "kind": "main", "platform": "ro", "username": "u", "password": "p" });
+    let (status, body) = app
+        .client
+        .post("/api/v1/accounts", Some(&app.admin), &account)
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let schedule = json!({ "name": "nightly", "cron": "0 3 * * *", "template": { "kind": "ping", "params": {} } });
+    let (status, body) = app
+        .client
+        .post("/api/v1/schedules", Some(&app.admin), &schedule)
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let schedule_id: uuid::Uuid = body["id"].as_str().expect("id").parse().expect("uuid");
+    let now = chrono::Utc::now();
+    bulk_item::Entity::insert(bulk_item::ActiveModel {
+        run_id: Set(run),
+        seq: Set(0),
+        row: Set(1),
+        account: Set("shop".into()),
+        emag_id: Set(1),
+        part_number: Set(None),
+        change: Set(json!({})),
+        previous: Set(json!({})),
+        state: Set(bulk_item::ItemState::Pending),
+        message: Set(None),
+        updated_at: Set(now),
+    })
+    .exec(db)
+    .await
+    .expect("bulk item");
+    schedule_fire::Entity::insert(schedule_fire::ActiveModel {
+        schedule_id: Set(schedule_id),
+        fire_at: Set(now),
+        run_id: Set(None),
+        outcome: Set(schedule_fire::FireOutcome::Missed),
+        claimed_at: Set(now),
+    })
+    .exec(db)
+    .await
+    .expect("fire");
+
+    async fn load(db: &DatabaseConnection, table: &str) -> Result<usize, DbErr> {
+        Ok(match table {
+            "job_runs" => job_run::Entity::find().all(db).await?.len(),
+            "api_keys" => api_key::Entity::find().all(db).await?.len(),
+            "run_events" => run_event::Entity::find().all(db).await?.len(),
+            "audit_log" => audit_log::Entity::find().all(db).await?.len(),
+            "bulk_items" => bulk_item::Entity::find().all(db).await?.len(),
+            "schedule_fires" => schedule_fire::Entity::find().all(db).await?.len(),
+            "emag_accounts" => emag_account::Entity::find().all(db).await?.len(),
+            "schedules" => schedule::Entity::find().all(db).await?.len(),
+            other => panic!("no loader for {other}: add it here"),
+        })
+    }
+
+    let columns = jobs::stored::enum_columns();
+    assert!(columns.len() >= 12, "{columns:?}");
+    for (table, column, known) in columns {
+        assert!(load(db, table).await.expect("loads") > 0, "{table}: no row");
+        db.execute_unprepared(&format!("UPDATE {table} SET {column} = 'zz'"))
+            .await
+            .expect("write an unknown name");
+        let found = jobs::stored::unknown_values(db).await.expect("scan");
+        assert!(
+            found
+                .iter()
+                .any(|u| (u.table, u.column, u.value.as_str()) == (table, column, "zz")),
+            "{table}.{column}: the scan missed it: {found:?}"
+        );
+        assert!(
+            load(db, table).await.is_err(),
+            "{table}.{column}: a row holding an unknown name loaded"
+        );
+        db.execute_unprepared(&format!("UPDATE {table} SET {column} = '{}'", known[0]))
+            .await
+            .expect("mend");
+    }
+    assert!(
+        jobs::stored::unknown_values(db)
+            .await
+            .expect("scan")
+            .is_empty()
+    );
+    app.shutdown().await;
+}

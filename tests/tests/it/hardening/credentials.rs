@@ -175,7 +175,7 @@ async fn legacy_passwords_are_bound_at_start_up(backend: Backend) {
     emag_account::ActiveModel {
         id: Set(uuid::Uuid::now_v7()),
         name: Set("old".into()),
-        kind: Set("main".into()),
+        kind: Set(entity::emag_account::AccountKind::Main),
         platform: Set(None),
         base_url: Set(sim.base_url.clone()),
         username: Set("main".into()),

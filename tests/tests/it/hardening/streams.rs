@@ -88,7 +88,7 @@ async fn sse_sees_every_line_of_a_burst(backend: Backend) {
         let rows = chunk.iter().map(|i| run_event::ActiveModel {
             run_id: Set(id),
             at: Set(at),
-            level: Set("info".into()),
+            level: Set(entity::run_event::Level::Info),
             message: Set(format!("line {i}")),
             ..Default::default()
         });

@@ -4,12 +4,12 @@
 use std::time::Duration;
 
 use entity::{bulk_item, offer};
+use jobs::lifecycle::{self, Claim};
 use jobs::{JobKind, progress::Progress, registry};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
 use serde_json::{Value, json};
 use tests::{Backend, TestApp};
 use tokio_util::sync::CancellationToken;
-use worker::lifecycle::{self, Claim};
 
 both!(
     a_lost_attempt_writes_nothing_to_emag,

@@ -49,7 +49,7 @@ async fn old_history_is_purged_once_an_hour(backend: tests::Backend) {
     run_event::Entity::insert(run_event::ActiveModel {
         run_id: Set(old),
         at: Set(long_ago),
-        level: Set("info".into()),
+        level: Set(entity::run_event::Level::Info),
         message: Set("from long ago".into()),
         ..Default::default()
     })
@@ -59,7 +59,7 @@ async fn old_history_is_purged_once_an_hour(backend: tests::Backend) {
     audit_log::Entity::insert(audit_log::ActiveModel {
         at: Set(Utc::now() - Duration::days(400)),
         actor: Set("key:old".into()),
-        action: Set("run.cancel".into()),
+        action: Set(entity::audit_log::Action::RunCancel),
         target: Set("run:x".into()),
         details: Set(None),
         ..Default::default()

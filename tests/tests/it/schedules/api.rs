@@ -229,7 +229,7 @@ async fn schedules_through_the_api() {
         .await
         .expect("audit")
         .into_iter()
-        .map(|a| a.action)
+        .map(|a| a.action.as_str().to_owned())
         .collect();
     for action in [
         "schedule.create",

@@ -46,7 +46,7 @@ fn each_tick_once(fires: &[schedule_fire::Model], runs: &[job_run::Model]) -> us
         "one run per tick: {per_tick:?}"
     );
     for f in fires {
-        let expected = usize::from(f.outcome == "enqueued");
+        let expected = usize::from(f.outcome.as_str() == "enqueued");
         let got = per_tick.get(&f.fire_at).copied().unwrap_or(0);
         assert_eq!(
             got, expected,
@@ -60,7 +60,10 @@ fn each_tick_once(fires: &[schedule_fire::Model], runs: &[job_run::Model]) -> us
     }
     assert_eq!(
         per_tick.len(),
-        fires.iter().filter(|f| f.outcome == "enqueued").count(),
+        fires
+            .iter()
+            .filter(|f| f.outcome.as_str() == "enqueued")
+            .count(),
         "every run belongs to a claimed tick"
     );
     let mut ticks: Vec<_> = fires.iter().map(|f| f.fire_at).collect();

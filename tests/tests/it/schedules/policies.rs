@@ -110,7 +110,7 @@ async fn an_invalid_schedule_does_not_hold_up_the_others() {
         .await
         .expect("fires");
     assert_eq!(recorded.len(), 1);
-    assert_eq!(recorded[0].outcome, "invalid");
+    assert_eq!(recorded[0].outcome.as_str(), "invalid");
     let after = store::find(&app.ctx.db, broken.id)
         .await
         .expect("find")

@@ -11,15 +11,18 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{children, dispatch, find, next_revision, refresh_parent};
+use super::{Event, change};
 use crate::{
     error::RunsError,
     kind::{JobKind, RetryPolicy},
     queue::Queue,
+    runs::{children, dispatch, find, next_revision, refresh_parent},
 };
 
-/// Statuses a run can be retried from.
-pub const RETRYABLE: [RunStatus; 3] = [RunStatus::Dead, RunStatus::Failed, RunStatus::Cancelled];
+/// Whether a run in `status` can be retried.
+fn retryable(status: RunStatus) -> bool {
+    Event::Retry.from().contains(&status)
+}
 
 #[derive(Debug)]
 pub enum RetryOutcome {
@@ -46,7 +49,7 @@ pub async fn retry(
     let Some(run) = find(db, id).await? else {
         return Ok(RetryOutcome::NotFound);
     };
-    if !RETRYABLE.contains(&run.status) {
+    if !retryable(run.status) {
         return Ok(RetryOutcome::NotRetryable(run));
     }
     let kids = children(db, id).await?;
@@ -54,7 +57,7 @@ pub async fn retry(
         return retry_one(db, queue, run, policy).await;
     }
     let mut locked = None;
-    for child in kids.into_iter().filter(|c| RETRYABLE.contains(&c.status)) {
+    for child in kids.into_iter().filter(|c| retryable(c.status)) {
         if let RetryOutcome::Locked(c) = retry_one(db, queue, child, policy).await? {
             locked.get_or_insert(c);
         }
@@ -64,7 +67,7 @@ pub async fn retry(
         .await?
         .ok_or(DbErr::RecordNotFound(id.to_string()))?;
     Ok(match locked {
-        Some(_) if RETRYABLE.contains(&parent.status) => RetryOutcome::Locked(parent),
+        Some(_) if retryable(parent.status) => RetryOutcome::Locked(parent),
         _ => RetryOutcome::Retried(parent),
     })
 }
@@ -79,8 +82,7 @@ async fn retry_one(
     let max_attempts = run.attempt + i32::try_from(budget).unwrap_or(3);
     let now = Utc::now();
     let none_time = Option::<chrono::DateTime<Utc>>::None;
-    let updated = job_run::Entity::update_many()
-        .col_expr(job_run::Column::Status, Expr::value(RunStatus::Queued))
+    let updated = change(Event::Retry, run.id)
         .col_expr(job_run::Column::MaxAttempts, Expr::value(max_attempts))
         .col_expr(
             job_run::Column::ErrorCategory,
@@ -97,9 +99,7 @@ async fn retry_one(
         .col_expr(job_run::Column::DiscardedAt, Expr::value(none_time))
         .col_expr(job_run::Column::UpdatedAt, Expr::value(now))
         .col_expr(job_run::Column::Revision, next_revision())
-        .filter(job_run::Column::Id.eq(run.id))
         .filter(job_run::Column::Revision.eq(run.revision))
-        .filter(job_run::Column::Status.is_in(RETRYABLE))
         .exec(db)
         .await;
     match updated {
@@ -139,12 +139,10 @@ async fn retry_one(
 /// Takes a dead or failed run off the dead-letter list; false if it is not one.
 pub async fn discard(db: &DatabaseConnection, id: Uuid) -> Result<bool, DbErr> {
     let now = Utc::now();
-    let r = job_run::Entity::update_many()
+    let r = change(Event::Discard, id)
         .col_expr(job_run::Column::DiscardedAt, Expr::value(now))
         .col_expr(job_run::Column::UpdatedAt, Expr::value(now))
         .col_expr(job_run::Column::Revision, next_revision())
-        .filter(job_run::Column::Id.eq(id))
-        .filter(job_run::Column::Status.is_in([RunStatus::Dead, RunStatus::Failed]))
         .exec(db)
         .await?;
     Ok(r.rows_affected == 1)
