@@ -7,14 +7,26 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::{auth::ApiKey, enums::AuditAction, error::ApiError, routes::ApiTags, state::AppState};
 
-fn unknown_action(given: &str) -> ApiError {
-    ApiError::invalid(
-        "action",
-        format!(
-            "no action is or starts with {given:?}; actions: {}",
-            Action::names().join(", ")
-        ),
-    )
+/// The actions a filter names: one, or all that start with it when it ends in `.`.
+fn actions(given: &str) -> Result<Vec<Action>, ApiError> {
+    let matching: Vec<Action> = Action::ALL
+        .iter()
+        .copied()
+        .filter(|a| match given.strip_suffix('.') {
+            Some(_) => a.as_str().starts_with(given),
+            None => a.as_str() == given,
+        })
+        .collect();
+    if matching.is_empty() {
+        return Err(ApiError::invalid(
+            "action",
+            format!(
+                "no action is or starts with {given:?}; actions: {}",
+                Action::names().join(", ")
+            ),
+        ));
+    }
+    Ok(matching)
 }
 
 pub struct AuditApi {
@@ -77,23 +89,8 @@ impl AuditApi {
         if let Some(actor) = actor.0 {
             q = q.filter(audit_log::Column::Actor.eq(actor));
         }
-        match action.0 {
-            Some(prefix) if prefix.ends_with('.') => {
-                let actions: Vec<Action> = Action::ALL
-                    .iter()
-                    .copied()
-                    .filter(|a| a.as_str().starts_with(&prefix))
-                    .collect();
-                if actions.is_empty() {
-                    return Err(unknown_action(&prefix));
-                }
-                q = q.filter(audit_log::Column::Action.is_in(actions));
-            }
-            Some(name) => {
-                let action = Action::parse(&name).ok_or_else(|| unknown_action(&name))?;
-                q = q.filter(audit_log::Column::Action.eq(action));
-            }
-            None => {}
+        if let Some(given) = action.0 {
+            q = q.filter(audit_log::Column::Action.is_in(actions(&given)?));
         }
         if let Some(target) = target.0 {
             q = q.filter(audit_log::Column::Target.eq(target));

@@ -163,5 +163,17 @@ async fn keys_expire_rotate_revoke_and_are_audited() {
         .get("/api/v1/audit?limit=0", Some(&app.admin))
         .await;
     assert_eq!((status, answer["field"].as_str()), (422, Some("limit")));
+    // The actions are a fixed set: a name outside it is a mistake, not an empty page.
+    for unknown in ["api_key.burn", "nothing."] {
+        let (status, answer) = app
+            .client
+            .get(&format!("/api/v1/audit?action={unknown}"), Some(&app.admin))
+            .await;
+        assert_eq!(
+            (status, answer["field"].as_str()),
+            (422, Some("action")),
+            "{unknown}"
+        );
+    }
     app.shutdown().await;
 }
