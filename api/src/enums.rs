@@ -9,9 +9,12 @@ use entity::{
     audit_log::Action as StoredAction,
     emag_account::{AccountKind as StoredAccountKind, Platform as StoredPlatform},
     job_run::{ErrorCategory, JobKind, RunStatus},
+    notification_subscription::{Locale as StoredLocale, NotifyOn as StoredNotifyOn},
     run_event::Level as EventLevel,
     schedule::{Misfire as ScheduleMisfire, Overlap as ScheduleOverlap},
 };
+
+use jobs::accounts::CheckStatus;
 
 use crate::error::ApiError;
 
@@ -194,6 +197,29 @@ mirror!(
         ScheduleResume = "schedule.resume",
         ScheduleTrigger = "schedule.trigger",
     }
+);
+
+mirror!(
+    /// How a check of an account's login ended.
+    CheckResult = CheckStatus {
+        Ok,
+        BadCredentials,
+        IpNotWhitelisted,
+        Unreachable,
+        NeedsPassword,
+        Error,
+    }
+);
+
+mirror!(
+    /// Which ends of a run a subscription hears about: `success`, `failure` (failed or
+    /// dead) or `both` (also cancelled).
+    NotifyOn = StoredNotifyOn { Success, Failure, Both }
+);
+
+mirror!(
+    /// The language of what magflow writes to people: Romanian or English.
+    Locale = StoredLocale { Ro, En }
 );
 
 #[cfg(test)]

@@ -11,10 +11,8 @@ pub struct Model {
     pub recipients: Json,
     /// Job kinds, a JSON array of strings, or the string `"all"`.
     pub kinds: Json,
-    /// `success`, `failure` or `both`.
-    pub on: String,
-    /// `ro` or `en`.
-    pub locale: String,
+    pub on: NotifyOn,
+    pub locale: Locale,
     pub created_by: String,
     pub created_at: DateTimeUtc,
 }
@@ -23,3 +21,25 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+stored_enum! {
+    /// Which ends of a run a subscription hears about.
+    pub enum NotifyOn {
+        /// Succeeded.
+        Success = "success",
+        /// Failed or dead.
+        Failure = "failure",
+        /// Every end, cancelled included.
+        Both = "both",
+    }
+}
+
+stored_enum! {
+    /// The language of what magflow writes to people.
+    pub enum Locale {
+        /// Romanian.
+        Ro = "ro",
+        /// English.
+        En = "en",
+    }
+}

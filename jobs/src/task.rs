@@ -23,12 +23,20 @@ impl RunTask {
     }
 
     /// Decodes a raw queue payload. Anything else is reported, never a panic.
-    pub fn decode(value: &serde_json::Value) -> Result<RunTask, String> {
-        let task: RunTask = serde_json::from_value(value.clone())
-            .map_err(|e| format!("undecodable task payload: {e}"))?;
+    pub fn decode(value: &serde_json::Value) -> Result<RunTask, TaskError> {
+        let task: RunTask = serde_json::from_value(value.clone()).map_err(TaskError::Shape)?;
         if task.v != Self::VERSION {
-            return Err(format!("unsupported task payload version {}", task.v));
+            return Err(TaskError::Version(task.v));
         }
         Ok(task)
     }
+}
+
+/// Why a queue payload is not a task this version runs.
+#[derive(Debug, thiserror::Error)]
+pub enum TaskError {
+    #[error("undecodable task payload: {0}")]
+    Shape(serde_json::Error),
+    #[error("unsupported task payload version {0}")]
+    Version(u32),
 }

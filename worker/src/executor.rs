@@ -95,7 +95,7 @@ impl Executor {
         let task = match RunTask::decode(&payload) {
             Ok(task) => task,
             Err(reason) => {
-                self.reject_payload(&payload, &reason).await;
+                self.reject_payload(&payload, &reason.to_string()).await;
                 return Ok(());
             }
         };

@@ -13,7 +13,7 @@ use serde_json::json;
 use crate::{
     auth::ApiKey,
     body::Body,
-    enums::{AccountKind, Platform},
+    enums::{AccountKind, CheckResult, Platform},
     error::ApiError,
     routes::ApiTags,
     state::AppState,
@@ -94,9 +94,7 @@ pub struct UpdateAccountRequest {
 
 #[derive(Object, Debug)]
 pub struct CheckView {
-    /// `ok`, `bad_credentials`, `ip_not_whitelisted`, `unreachable`, `needs_password` or
-    /// `error`.
-    pub status: String,
+    pub status: CheckResult,
     pub message: String,
     pub latency_ms: u64,
 }
@@ -296,7 +294,7 @@ impl AccountsApi {
         )
         .await?;
         Ok(Json(CheckView {
-            status: outcome.status.to_owned(),
+            status: outcome.status.into(),
             message: outcome.message,
             latency_ms: outcome.latency_ms,
         }))

@@ -4,13 +4,20 @@ use chrono::{DateTime, Utc};
 use entity::notification_subscription as subscription;
 use jobs::{
     audit,
-    notification::{NewSubscription, subscriptions},
+    notification::{self, NewSubscription, subscriptions},
 };
 use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::{auth::ApiKey, body::Body, error::ApiError, routes::ApiTags, state::AppState};
+use crate::{
+    auth::ApiKey,
+    body::Body,
+    enums::{Locale, NotifyOn},
+    error::ApiError,
+    routes::ApiTags,
+    state::AppState,
+};
 
 pub struct NotificationsApi {
     pub state: AppState,
@@ -27,10 +34,10 @@ pub struct CreateSubscriptionRequest {
     pub kinds: Option<Value>,
     /// `success`, `failure` (failed or dead) or `both` (also cancelled); default `both`.
     #[serde(default, deserialize_with = "crate::body::not_null")]
-    pub on: Option<String>,
+    pub on: Option<NotifyOn>,
     /// `ro` (default) or `en`.
     #[serde(default, deserialize_with = "crate::body::not_null")]
-    pub locale: Option<String>,
+    pub locale: Option<Locale>,
 }
 
 #[derive(Object, Debug)]
@@ -39,8 +46,8 @@ pub struct SubscriptionView {
     pub recipients: Value,
     /// A list of kinds, or `"all"`.
     pub kinds: Value,
-    pub on: String,
-    pub locale: String,
+    pub on: NotifyOn,
+    pub locale: Locale,
     pub created_by: String,
     pub created_at: DateTime<Utc>,
 }
@@ -51,8 +58,8 @@ impl From<subscription::Model> for SubscriptionView {
             id: s.id,
             recipients: s.recipients,
             kinds: s.kinds,
-            on: s.on,
-            locale: s.locale,
+            on: s.on.into(),
+            locale: s.locale.into(),
             created_by: s.created_by,
             created_at: s.created_at,
         }
@@ -123,8 +130,8 @@ impl NotificationsApi {
         let new = NewSubscription {
             recipients: body.recipients.clone(),
             kinds,
-            on: body.on.clone().unwrap_or_else(|| "both".into()),
-            locale: body.locale.clone().unwrap_or_else(|| "ro".into()),
+            on: body.on.map_or(notification::NotifyOn::Both, Into::into),
+            locale: body.locale.map_or(notification::Locale::Ro, Into::into),
         };
         new.validate()
             .map_err(|e| ApiError::invalid(e.field, e.message))?;

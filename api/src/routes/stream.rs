@@ -14,7 +14,12 @@ use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
 use crate::{
-    auth::ApiKey, error::ApiError, routes::ApiTags, state::AppState, stream::Update,
+    auth::ApiKey,
+    enums::{Kind, Status},
+    error::ApiError,
+    routes::ApiTags,
+    state::AppState,
+    stream::Update,
     views::StreamMessage,
 };
 
@@ -30,9 +35,9 @@ pub struct StreamApi {
 #[serde(deny_unknown_fields)]
 struct Filter {
     #[serde(default)]
-    kinds: Vec<String>,
+    kinds: Vec<Kind>,
     #[serde(default)]
-    statuses: Vec<String>,
+    statuses: Vec<Status>,
     #[serde(default)]
     run_ids: Vec<Uuid>,
     #[serde(default)]
@@ -46,26 +51,33 @@ const MAX_FILTER_ENTRIES: usize = 100;
 /// Runs read at once when a slow client catches up from the database.
 const CATCH_UP_PAGE: u64 = 1000;
 
+/// Why a client's filter message was not taken.
+#[derive(Debug, thiserror::Error)]
+enum FilterError {
+    #[error("{0}")]
+    Json(serde_json::Error),
+    #[error("{name}: at most {MAX_FILTER_ENTRIES} entries, not {n}")]
+    TooLong { name: &'static str, n: usize },
+}
+
 impl Filter {
-    fn parse(text: &str) -> Result<Filter, String> {
-        let filter: Filter = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    fn parse(text: &str) -> Result<Filter, FilterError> {
+        let filter: Filter = serde_json::from_str(text).map_err(FilterError::Json)?;
         for (name, n) in [
             ("kinds", filter.kinds.len()),
             ("statuses", filter.statuses.len()),
             ("run_ids", filter.run_ids.len()),
         ] {
             if n > MAX_FILTER_ENTRIES {
-                return Err(format!(
-                    "{name}: at most {MAX_FILTER_ENTRIES} entries, not {n}"
-                ));
+                return Err(FilterError::TooLong { name, n });
             }
         }
         Ok(filter)
     }
 
     fn matches(&self, run: &job_run::Model) -> bool {
-        (self.kinds.is_empty() || self.kinds.iter().any(|k| k == run.kind.as_str()))
-            && (self.statuses.is_empty() || self.statuses.iter().any(|s| s == run.status.as_str()))
+        (self.kinds.is_empty() || self.kinds.contains(&run.kind.into()))
+            && (self.statuses.is_empty() || self.statuses.contains(&run.status.into()))
             && (self.run_ids.is_empty() || self.run_ids.contains(&run.id))
             && self
                 .account
@@ -117,7 +129,7 @@ impl StreamApi {
                         Some(Ok(Message::Text(text))) => match Filter::parse(&text) {
                             Ok(f) => filter = f,
                             Err(e) => {
-                                let err = serde_json::json!({ "type": "error", "code": "bad_filter", "message": e });
+                                let err = serde_json::json!({ "type": "error", "code": "bad_filter", "message": e.to_string() });
                                 if sink.send(Message::Text(err.to_string())).await.is_err() { break; }
                             }
                         },

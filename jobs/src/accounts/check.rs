@@ -14,11 +14,34 @@ use crate::{
 /// What `POST /accounts/{name}/check` found.
 #[derive(Clone, Debug, Serialize)]
 pub struct CheckOutcome {
-    /// `ok`, `bad_credentials`, `ip_not_whitelisted`, `unreachable`, `needs_password`
-    /// or `error`.
-    pub status: &'static str,
+    pub status: CheckStatus,
     pub message: String,
     pub latency_ms: u64,
+}
+
+/// How a check of an account's login ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckStatus {
+    Ok,
+    BadCredentials,
+    IpNotWhitelisted,
+    Unreachable,
+    NeedsPassword,
+    Error,
+}
+
+impl CheckStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckStatus::Ok => "ok",
+            CheckStatus::BadCredentials => "bad_credentials",
+            CheckStatus::IpNotWhitelisted => "ip_not_whitelisted",
+            CheckStatus::Unreachable => "unreachable",
+            CheckStatus::NeedsPassword => "needs_password",
+            CheckStatus::Error => "error",
+        }
+    }
 }
 
 /// One cheap authenticated call (`vat/read`) under the account's rate budget.
@@ -30,7 +53,7 @@ pub async fn check(
 ) -> Result<CheckOutcome, AccountError> {
     if let Err(m) = validate_base_url(&account.base_url, http_hosts) {
         return Ok(CheckOutcome {
-            status: "error",
+            status: CheckStatus::Error,
             message: format!("base_url {m}; nothing was sent"),
             latency_ms: 0,
         });
@@ -39,7 +62,7 @@ pub async fn check(
         Ok(login) => login,
         Err(e @ AccountError::NeedsPassword(_)) => {
             return Ok(CheckOutcome {
-                status: "needs_password",
+                status: CheckStatus::NeedsPassword,
                 message: e.to_string(),
                 latency_ms: 0,
             });
@@ -62,11 +85,15 @@ pub async fn check(
     };
     let latency_ms = started.elapsed().as_millis() as u64;
     let (status, message) = match result {
-        Ok(()) => ("ok", "eMAG accepted the credentials".to_owned()),
-        Err(e @ EmagError::BadCredentials { .. }) => ("bad_credentials", e.to_string()),
-        Err(e @ EmagError::IpNotWhitelisted { .. }) => ("ip_not_whitelisted", e.to_string()),
-        Err(e @ (EmagError::Timeout | EmagError::Transport(_))) => ("unreachable", e.to_string()),
-        Err(e) => ("error", e.to_string()),
+        Ok(()) => (CheckStatus::Ok, "eMAG accepted the credentials".to_owned()),
+        Err(e @ EmagError::BadCredentials { .. }) => (CheckStatus::BadCredentials, e.to_string()),
+        Err(e @ EmagError::IpNotWhitelisted { .. }) => {
+            (CheckStatus::IpNotWhitelisted, e.to_string())
+        }
+        Err(e @ (EmagError::Timeout | EmagError::Transport(_))) => {
+            (CheckStatus::Unreachable, e.to_string())
+        }
+        Err(e) => (CheckStatus::Error, e.to_string()),
     };
     Ok(CheckOutcome {
         status,

@@ -18,7 +18,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-pub use check::{CheckOutcome, check};
+pub use check::{CheckOutcome, CheckStatus, check};
 use credentials::sealing_context;
 pub use credentials::{login, needs_password, verify_key};
 pub use delete::delete;
@@ -85,27 +85,46 @@ fn invalid(field: &'static str, message: impl Into<String>) -> AccountError {
 /// A base URL carries no user info, query or fragment: credentials travel only in the
 /// Authorization header, and routes are appended to the path. A missing env var once
 /// sent the predecessor to the wrong host: validate on save and again on use.
-pub fn validate_base_url(url: &str, http_hosts: &[String]) -> Result<(), String> {
-    let parsed = url::Url::parse(url).map_err(|e| format!("is not a URL: {e}"))?;
-    let host = parsed.host_str().ok_or("has no host")?;
+pub fn validate_base_url(url: &str, http_hosts: &[String]) -> Result<(), BaseUrlError> {
+    let parsed = url::Url::parse(url).map_err(BaseUrlError::NotAUrl)?;
+    let host = parsed.host_str().ok_or(BaseUrlError::NoHost)?;
     if !parsed.username().is_empty() || parsed.password().is_some() {
-        return Err("must not contain a user name or password".into());
+        return Err(BaseUrlError::UserInfo);
     }
     if parsed.query().is_some() {
-        return Err("must not contain a query (?…)".into());
+        return Err(BaseUrlError::Query);
     }
     if parsed.fragment().is_some() {
-        return Err("must not contain a fragment (#…)".into());
+        return Err(BaseUrlError::Fragment);
     }
     let bare = |h: &str| h.trim_matches(['[', ']']).to_ascii_lowercase();
     match parsed.scheme() {
         "https" => Ok(()),
         "http" if http_hosts.iter().any(|h| bare(h) == bare(host)) => Ok(()),
-        "http" => Err(format!(
-            "must use https (plain http only for hosts listed in MAGFLOW_EMAG_HTTP_HOSTS, and {host} is not)"
-        )),
-        other => Err(format!("must use https, not {other}")),
+        "http" => Err(BaseUrlError::PlainHttp(host.to_owned())),
+        other => Err(BaseUrlError::Scheme(other.to_owned())),
     }
+}
+
+/// What is wrong with an account's base URL, in words that follow the field's name.
+#[derive(Debug, thiserror::Error)]
+pub enum BaseUrlError {
+    #[error("is not a URL: {0}")]
+    NotAUrl(url::ParseError),
+    #[error("has no host")]
+    NoHost,
+    #[error("must not contain a user name or password")]
+    UserInfo,
+    #[error("must not contain a query (?…)")]
+    Query,
+    #[error("must not contain a fragment (#…)")]
+    Fragment,
+    #[error(
+        "must use https (plain http only for hosts listed in MAGFLOW_EMAG_HTTP_HOSTS, and {0} is not)"
+    )]
+    PlainHttp(String),
+    #[error("must use https, not {0}")]
+    Scheme(String),
 }
 
 fn validate_name(name: &str) -> Result<(), AccountError> {
@@ -132,7 +151,7 @@ fn resolve(
     match (platform, base_url) {
         (Some(p), None) => Ok((Some(p), platform_base_url(p).to_owned())),
         (None, Some(u)) => {
-            validate_base_url(u, http_hosts).map_err(|m| invalid("base_url", m))?;
+            validate_base_url(u, http_hosts).map_err(|m| invalid("base_url", m.to_string()))?;
             Ok((None, u.trim_end_matches('/').to_owned()))
         }
         (Some(_), Some(_)) => Err(invalid(

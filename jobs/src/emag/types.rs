@@ -340,12 +340,22 @@ pub struct OrderFilter {
 #[derive(Clone, Debug)]
 pub struct Parsed<T> {
     pub raw: Value,
-    pub item: Result<T, String>,
+    pub item: Result<T, ItemError>,
+}
+
+/// Why one item of a read cannot be stored.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum ItemError {
+    /// Not the shape magflow reads (serde's words).
+    #[error("{0}")]
+    Shape(String),
+    #[error("id {0} does not fit a 64-bit signed integer")]
+    IdTooLarge(u64),
 }
 
 impl<T: serde::de::DeserializeOwned> Parsed<T> {
     pub fn from_raw(raw: Value) -> Parsed<T> {
-        let item = serde_json::from_value(raw.clone()).map_err(|e| e.to_string());
+        let item = serde_json::from_value(raw.clone()).map_err(|e| ItemError::Shape(e.to_string()));
         Parsed { raw, item }
     }
 }

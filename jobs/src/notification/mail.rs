@@ -48,6 +48,19 @@ enum Security {
     Wrapper,
 }
 
+/// What is wrong with `MAGFLOW_SMTP_URL`: never the URL itself (it may hold a password).
+#[derive(Debug, thiserror::Error)]
+pub enum SmtpUrlError {
+    #[error("MAGFLOW_SMTP_URL: not a URL ({0})")]
+    NotAUrl(url::ParseError),
+    #[error("MAGFLOW_SMTP_URL: no host")]
+    NoHost,
+    #[error("MAGFLOW_SMTP_URL: use smtp://, smtp://…?tls=starttls or smtps://")]
+    Scheme,
+    #[error("MAGFLOW_SMTP_URL: the user or password is not valid UTF-8")]
+    NotUtf8,
+}
+
 /// `MAGFLOW_SMTP_URL`, read: `smtp://[user:pass@]host:port` (plain),
 /// `…?tls=starttls`, or `smtps://…` (TLS).
 pub struct Smtp {
@@ -58,13 +71,12 @@ pub struct Smtp {
 }
 
 impl Smtp {
-    pub fn from_url(url: &SecretUrl) -> Result<Smtp, String> {
+    pub fn from_url(url: &SecretUrl) -> Result<Smtp, SmtpUrlError> {
         // Errors name the problem, never the URL (it may hold a password).
-        let parsed = url::Url::parse(url.expose())
-            .map_err(|e| format!("MAGFLOW_SMTP_URL: not a URL ({e})"))?;
+        let parsed = url::Url::parse(url.expose()).map_err(SmtpUrlError::NotAUrl)?;
         let host = parsed
             .host_str()
-            .ok_or("MAGFLOW_SMTP_URL: no host")?
+            .ok_or(SmtpUrlError::NoHost)?
             .trim_matches(['[', ']'])
             .to_owned();
         let tls_param = parsed
@@ -77,16 +89,14 @@ impl Smtp {
             ("smtp", Some("opportunistic")) => (Security::Opportunistic, 587),
             ("smtps", None) => (Security::Wrapper, 465),
             _ => {
-                return Err(
-                    "MAGFLOW_SMTP_URL: use smtp://, smtp://…?tls=starttls or smtps://".into(),
-                );
+                return Err(SmtpUrlError::Scheme);
             }
         };
         let decode = |s: &str| {
             percent_encoding::percent_decode_str(s)
                 .decode_utf8()
                 .map(|d| d.into_owned())
-                .map_err(|_| "MAGFLOW_SMTP_URL: the user or password is not valid UTF-8")
+                .map_err(|_| SmtpUrlError::NotUtf8)
         };
         let credentials = if parsed.username().is_empty() {
             None

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
-pub use subscriptions::{NewSubscription, announce};
+pub use subscriptions::{Locale, NewSubscription, NotifyOn, announce};
 
 use crate::{
     context::JobContext,
@@ -61,16 +61,15 @@ pub struct NotificationParams {
     pub recipients: Vec<String>,
     /// The run to report on.
     pub run_id: Uuid,
-    /// `ro` (default) or `en`.
     #[serde(default = "ro")]
-    pub locale: String,
+    pub locale: Locale,
     /// The subscription that asked for it, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subscription_id: Option<Uuid>,
 }
 
-fn ro() -> String {
-    "ro".into()
+fn ro() -> Locale {
+    Locale::Ro
 }
 
 impl NotificationParams {
@@ -91,9 +90,6 @@ impl NotificationParams {
                 "is not an e-mail address",
             ));
         }
-        if !templates::LOCALES.contains(&self.locale.as_str()) {
-            return Err(ParamError::new("params.locale", "must be ro or en"));
-        }
         Ok(())
     }
 }
@@ -110,7 +106,7 @@ pub async fn run(
         ));
     };
     let smtp = mail::Smtp::from_url(url)
-        .map_err(|e| JobError::permanent(ErrorCategory::NotConfigured, e))?;
+        .map_err(|e| JobError::permanent(ErrorCategory::NotConfigured, e.to_string()))?;
     let from = ctx.config.smtp_from.parse().map_err(|_| {
         JobError::permanent(
             ErrorCategory::NotConfigured,
@@ -132,7 +128,7 @@ pub async fn run(
         },
         (None, None) => Reason::Request,
     };
-    let message = templates::run_ended(&run, &params.locale, &link, &reason)
+    let message = templates::run_ended(&run, params.locale, &link, &reason)
         .map_err(|e| JobError::permanent(ErrorCategory::Permanent, format!("template: {e}")))?;
 
     let suppressed: Vec<String> = email_suppression::Entity::find()

@@ -14,7 +14,7 @@ use sea_orm::{
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{NotificationJob, templates::LOCALES};
+use super::NotificationJob;
 use crate::{
     JobKind, Queue,
     error::RunsError,
@@ -22,6 +22,7 @@ use crate::{
     params::ParamError,
     runs::{self, NewRun},
 };
+pub use entity::notification_subscription::{Locale, NotifyOn};
 
 /// A subscription as asked for.
 #[derive(Clone, Debug)]
@@ -29,9 +30,8 @@ pub struct NewSubscription {
     pub recipients: Vec<String>,
     /// Job kinds, or `None` for all.
     pub kinds: Option<Vec<String>>,
-    /// `success`, `failure` or `both`.
-    pub on: String,
-    pub locale: String,
+    pub on: NotifyOn,
+    pub locale: Locale,
 }
 
 impl NewSubscription {
@@ -62,12 +62,6 @@ impl NewSubscription {
                     ));
                 }
             }
-        }
-        if !["success", "failure", "both"].contains(&self.on.as_str()) {
-            return Err(ParamError::new("on", "must be success, failure or both"));
-        }
-        if !LOCALES.contains(&self.locale.as_str()) {
-            return Err(ParamError::new("locale", "must be ro or en"));
         }
         Ok(())
     }
@@ -108,11 +102,10 @@ fn matches(sub: &subscription::Model, run: &job_run::Model) -> bool {
         Value::Array(kinds) => kinds.iter().any(|k| k.as_str() == Some(run.kind.as_str())),
         _ => true,
     };
-    let outcome_ok = match (sub.on.as_str(), run.status) {
-        ("both", _) => true,
-        ("success", s) => s == RunStatus::Succeeded,
-        ("failure", s) => matches!(s, RunStatus::Failed | RunStatus::Dead),
-        _ => false,
+    let outcome_ok = match sub.on {
+        NotifyOn::Both => true,
+        NotifyOn::Success => run.status == RunStatus::Succeeded,
+        NotifyOn::Failure => matches!(run.status, RunStatus::Failed | RunStatus::Dead),
     };
     kind_ok && outcome_ok
 }
@@ -154,7 +147,8 @@ pub async fn announce(
             .await?
         && schedule.notify.as_array().is_some_and(|to| !to.is_empty())
     {
-        notices.push(json!({ "recipients": schedule.notify, "run_id": run.id, "locale": "ro" }));
+        notices
+            .push(json!({ "recipients": schedule.notify, "run_id": run.id, "locale": Locale::Ro }));
     }
     // The flag and the notification runs commit together: a crash between the two can
     // neither lose the notifications (flag set, no runs) nor send them twice.

@@ -1,7 +1,10 @@
 //! The e-mail a subscription receives when a run ends: subject, plain text and HTML, in
 //! Romanian or English, from minijinja templates (HTML escaped by the engine).
 
-use entity::job_run::{self, RunStatus};
+use entity::{
+    job_run::{self, RunStatus},
+    notification_subscription::Locale,
+};
 use minijinja::{Environment, context};
 use uuid::Uuid;
 
@@ -12,8 +15,6 @@ pub struct Rendered {
     pub text: String,
     pub html: String,
 }
-
-pub const LOCALES: [&str; 2] = ["ro", "en"];
 
 fn environment() -> Environment<'static> {
     let mut env = Environment::new();
@@ -103,14 +104,14 @@ impl Reason {
     }
 }
 
-/// The message about `run` in `locale` (`ro` unless `en`).
+/// The message about `run` in `locale`.
 pub fn run_ended(
     run: &job_run::Model,
-    locale: &str,
+    locale: Locale,
     link: &str,
     reason: &Reason,
 ) -> Result<Rendered, minijinja::Error> {
-    let ro = locale != "en";
+    let ro = locale == Locale::Ro;
     let account = run.account.as_deref().unwrap_or(if ro {
         "toate conturile"
     } else {
@@ -227,7 +228,7 @@ mod tests {
             scheduled_for: None,
             discarded_at: None,
         };
-        for locale in LOCALES {
+        for &locale in Locale::ALL {
             let m = run_ended(
                 &run,
                 locale,
@@ -249,7 +250,7 @@ mod tests {
             );
             assert!(m.text.contains("<the>"), "text is not");
         }
-        let ro = run_ended(&run, "ro", "http://x/run", &Reason::Request).expect("renders");
+        let ro = run_ended(&run, Locale::Ro, "http://x/run", &Reason::Request).expect("renders");
         assert!(
             ro.subject.contains("Sincronizarea eșuată"),
             "{}",

@@ -68,7 +68,10 @@ both!(
 /// Each column of the scan is typed: a row holding a name its enum does not know fails to
 /// load (a column left as text would load it), and the scan names it.
 async fn every_enum_column_refuses_unknown_names(backend: Backend) {
-    use entity::{api_key, audit_log, bulk_item, emag_account, run_event, schedule, schedule_fire};
+    use entity::{
+        api_key, audit_log, bulk_item, emag_account, notification_subscription, run_event,
+        schedule, schedule_fire,
+    };
     use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, DbErr};
 
     let app = TestApp::spawn_with(backend, Options::no_worker()).await;
@@ -78,6 +81,12 @@ async fn every_enum_column_refuses_unknown_names(backend: Backend) {
     jobs::lifecycle::log(db, run, entity::run_event::Level::Info, "a line".into())
         .await
         .expect("event");
+    let subscription = json!({ "recipients": ["ops@example.ro"], "on": "failure", "locale": "en" });
+    let (status, body) = app
+        .client
+        .post("/api/v1/notifications", Some(&app.admin), &subscription)
+        .await;
+    assert_eq!(status, 201, "{body}");
     let account = json!({ "name": "shop", "kind": "main", "platform": "ro", "username": "u", "password": "p" });
     let (status, body) = app
         .client
@@ -129,15 +138,19 @@ async fn every_enum_column_refuses_unknown_names(backend: Backend) {
             "schedule_fires" => schedule_fire::Entity::find().all(db).await?.len(),
             "emag_accounts" => emag_account::Entity::find().all(db).await?.len(),
             "schedules" => schedule::Entity::find().all(db).await?.len(),
+            "notification_subscriptions" => notification_subscription::Entity::find()
+                .all(db)
+                .await?
+                .len(),
             other => panic!("no loader for {other}: add it here"),
         })
     }
 
     let columns = jobs::stored::enum_columns();
-    assert!(columns.len() >= 12, "{columns:?}");
+    assert!(columns.len() >= 14, "{columns:?}");
     for (table, column, known) in columns {
         assert!(load(db, table).await.expect("loads") > 0, "{table}: no row");
-        db.execute_unprepared(&format!("UPDATE {table} SET {column} = 'zz'"))
+        db.execute_unprepared(&format!(r#"UPDATE "{table}" SET "{column}" = 'zz'"#))
             .await
             .expect("write an unknown name");
         let found = jobs::stored::unknown_values(db).await.expect("scan");
@@ -151,9 +164,12 @@ async fn every_enum_column_refuses_unknown_names(backend: Backend) {
             load(db, table).await.is_err(),
             "{table}.{column}: a row holding an unknown name loaded"
         );
-        db.execute_unprepared(&format!("UPDATE {table} SET {column} = '{}'", known[0]))
-            .await
-            .expect("mend");
+        db.execute_unprepared(&format!(
+            r#"UPDATE "{table}" SET "{column}" = '{}'"#,
+            known[0]
+        ))
+        .await
+        .expect("mend");
     }
     assert!(
         jobs::stored::unknown_values(db)

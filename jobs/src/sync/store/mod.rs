@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 pub use offers::save_offers;
 pub use orders::{OrdersOutcome, save_orders};
 
-use crate::emag::types::Parsed;
+use crate::emag::types::{ItemError, Parsed};
 
 /// What one page did to the database.
 #[derive(Debug, Default)]
@@ -42,8 +42,8 @@ fn raw_id(raw: &Value) -> String {
     }
 }
 
-fn id_i64(id: u64) -> Result<i64, String> {
-    i64::try_from(id).map_err(|_| format!("id {id} does not fit a 64-bit signed integer"))
+fn id_i64(id: u64) -> Result<i64, ItemError> {
+    i64::try_from(id).map_err(|_| ItemError::IdTooLarge(id))
 }
 
 /// Items of a page that parsed, by id: (typed, raw, content hash).
@@ -62,7 +62,7 @@ pub(super) fn readable<T>(
             Ok((key, item)) => {
                 ok.insert(key, (item, parsed.raw, hash));
             }
-            Err(reason) => failed.push((raw_id(&parsed.raw), reason)),
+            Err(reason) => failed.push((raw_id(&parsed.raw), reason.to_string())),
         }
     }
     (ok, failed)
