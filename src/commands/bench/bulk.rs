@@ -87,7 +87,7 @@ pub async fn run(args: BulkBench) -> anyhow::Result<()> {
         .faults
         .lock()
         .map_err(|_| anyhow::anyhow!("faults"))? =
-        Faults::parse(&format!("latency={}", args.latency_ms)).map_err(anyhow::Error::msg)?;
+        Faults::parse(&format!("latency={}", args.latency_ms))?;
     let before = sim.state.requests(0).len();
     let run = bulk_update::accept(&ctx.db, &ctx.queue, &raw, None).await?;
     let run = wait_all(ctx, &[run.id])

@@ -59,8 +59,7 @@ pub async fn run(args: SyncBench) -> anyhow::Result<()> {
             offers,
             orders: 1,
             limits,
-            faults: jobs::emag::sim::Faults::parse(&format!("latency={}", args.latency_ms))
-                .map_err(anyhow::Error::msg)?,
+            faults: jobs::emag::sim::Faults::parse(&format!("latency={}", args.latency_ms))?,
             ..SimConfig::default()
         },
         "127.0.0.1:0",

@@ -4,8 +4,13 @@
 
 use serde_json::{Map, Value};
 
-/// The request as one JSON value; `Err` for a body that is neither JSON nor a form.
-pub fn normalise(content_type: Option<&str>, bytes: &[u8]) -> Result<Value, String> {
+/// A body that is neither JSON nor a form: what the simulator answers, as eMAG would.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid JSON: {0}")]
+pub struct InvalidBody(serde_json::Error);
+
+/// The request as one JSON value.
+pub fn normalise(content_type: Option<&str>, bytes: &[u8]) -> Result<Value, InvalidBody> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(Value::Object(Map::new()));
     }
@@ -13,7 +18,7 @@ pub fn normalise(content_type: Option<&str>, bytes: &[u8]) -> Result<Value, Stri
     let value = if is_form {
         from_form(bytes)
     } else {
-        serde_json::from_slice(bytes).map_err(|e| format!("invalid JSON: {e}"))?
+        serde_json::from_slice(bytes).map_err(InvalidBody)?
     };
     Ok(unwrap_data(value))
 }

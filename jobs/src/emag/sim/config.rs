@@ -12,9 +12,26 @@ pub struct SimLogin {
     pub fbe: bool,
 }
 
+/// A simulator option given on the command line that does not read.
+#[derive(Debug, thiserror::Error)]
+pub enum SpecError {
+    #[error("--login {0:?}: expected NAME:PASSWORD or NAME:PASSWORD:fbe")]
+    Login(String),
+    #[error("--limits {0:?}: expected emag, off or N/s")]
+    Limits(String),
+    #[error("--faults: {0:?} is not key=value")]
+    NotKeyValue(String),
+    #[error("--faults: bad value for {key}: {value:?}")]
+    FaultValue { key: String, value: String },
+    #[error(
+        "--faults: unknown key {0:?} (error, error_every, html, latency, hang, hang_ms, burst429, answer_delay_ms)"
+    )]
+    FaultKey(String),
+}
+
 impl SimLogin {
     /// `NAME:PASSWORD[:fbe]`, as given to `--login`.
-    pub fn parse(spec: &str) -> Result<SimLogin, String> {
+    pub fn parse(spec: &str) -> Result<SimLogin, SpecError> {
         let parts: Vec<&str> = spec.splitn(3, ':').collect();
         match parts.as_slice() {
             [user, pass] if !user.is_empty() => Ok(SimLogin {
@@ -27,9 +44,7 @@ impl SimLogin {
                 password: (*pass).into(),
                 fbe: true,
             }),
-            _ => Err(format!(
-                "--login {spec:?}: expected NAME:PASSWORD or NAME:PASSWORD:fbe"
-            )),
+            _ => Err(SpecError::Login(spec.to_owned())),
         }
     }
 }
@@ -45,7 +60,7 @@ pub enum LimitMode {
 }
 
 impl LimitMode {
-    pub fn parse(s: &str) -> Result<LimitMode, String> {
+    pub fn parse(s: &str) -> Result<LimitMode, SpecError> {
         match s {
             "emag" => Ok(LimitMode::Emag),
             "off" => Ok(LimitMode::Off),
@@ -54,7 +69,7 @@ impl LimitMode {
                 .and_then(|n| n.parse::<u32>().ok())
                 .filter(|n| *n > 0)
                 .map(LimitMode::PerSecond)
-                .ok_or_else(|| format!("--limits {other:?}: expected emag, off or N/s")),
+                .ok_or_else(|| SpecError::Limits(other.to_owned())),
         }
     }
 
@@ -94,7 +109,7 @@ pub struct Faults {
 
 impl Faults {
     /// `error=0.1,error_every=10,html=0.5,latency=50-200,hang=0.01,hang_ms=65000,burst429=5,answer_delay_ms=1500`.
-    pub fn parse(spec: &str) -> Result<Faults, String> {
+    pub fn parse(spec: &str) -> Result<Faults, SpecError> {
         let mut f = Faults {
             html_share: 0.5,
             ..Faults::default()
@@ -102,8 +117,11 @@ impl Faults {
         for part in spec.split(',').filter(|p| !p.trim().is_empty()) {
             let (key, value) = part
                 .split_once('=')
-                .ok_or_else(|| format!("--faults: {part:?} is not key=value"))?;
-            let bad = || format!("--faults: bad value for {key}: {value:?}");
+                .ok_or_else(|| SpecError::NotKeyValue(part.to_owned()))?;
+            let bad = || SpecError::FaultValue {
+                key: key.to_owned(),
+                value: value.to_owned(),
+            };
             match key.trim() {
                 "error" => f.error_rate = value.parse().map_err(|_| bad())?,
                 "html" => f.html_share = value.parse().map_err(|_| bad())?,
@@ -119,11 +137,7 @@ impl Faults {
                 "burst429" => f.burst_429 = value.parse().map_err(|_| bad())?,
                 "error_every" => f.error_every = value.parse().map_err(|_| bad())?,
                 "answer_delay_ms" => f.answer_delay_ms = value.parse().map_err(|_| bad())?,
-                other => {
-                    return Err(format!(
-                        "--faults: unknown key {other:?} (error, error_every, html, latency, hang, hang_ms, burst429, answer_delay_ms)"
-                    ));
-                }
+                other => return Err(SpecError::FaultKey(other.to_owned())),
             }
         }
         Ok(f)

@@ -15,14 +15,38 @@ pub(super) enum Resource {
     Orders,
 }
 
-/// The items matching a read/count filter, in id order; `Err` is the isError message.
+/// Why the simulator refuses a read, in eMAG's words (its `isError` message).
+#[derive(Debug, thiserror::Error)]
+enum Refusal {
+    #[error("{before} requires {after}")]
+    Unpaired {
+        before: &'static str,
+        after: &'static str,
+    },
+    #[error("The interval between {after} and {before} must be at most one month")]
+    Interval {
+        before: &'static str,
+        after: &'static str,
+    },
+    #[error("{after}/{before} must be YYYY-mm-dd HH:ii:ss")]
+    DateFormat {
+        before: &'static str,
+        after: &'static str,
+    },
+    #[error("currentPage must be between 1 and 65535")]
+    Page,
+    #[error("itemsPerPage must be between 1 and 100")]
+    PageSize,
+}
+
+/// The items matching a read/count filter, in id order.
 fn filtered<'a>(
     state: &SimState,
     data: &'a LoginData,
     input: &Value,
     resource: Resource,
     is_count: bool,
-) -> Result<Vec<&'a Value>, String> {
+) -> Result<Vec<&'a Value>, Refusal> {
     let items: Box<dyn Iterator<Item = &Value>> = match resource {
         Resource::Offers => Box::new(data.offers.values()),
         Resource::Orders => Box::new(data.orders.values()),
@@ -49,18 +73,16 @@ fn filtered<'a>(
             let a = text(after);
             let b = text(before);
             if b.is_some() && a.is_none() {
-                return Err(format!("{before} requires {after}"));
+                return Err(Refusal::Unpaired { before, after });
             }
             if let (Some(a), Some(b)) = (&a, &b) {
                 let parse = |s: &str| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S");
                 match (parse(a), parse(b)) {
                     (Ok(x), Ok(y)) if y - x > chrono::Duration::days(31) => {
-                        return Err(format!(
-                            "The interval between {after} and {before} must be at most one month"
-                        ));
+                        return Err(Refusal::Interval { before, after });
                     }
                     (Ok(_), Ok(_)) => {}
-                    _ => return Err(format!("{after}/{before} must be YYYY-mm-dd HH:ii:ss")),
+                    _ => return Err(Refusal::DateFormat { before, after }),
                 }
             }
             if a.is_some() {
@@ -95,16 +117,16 @@ fn filtered<'a>(
         .collect())
 }
 
-fn page_size(state: &SimState, input: &Value) -> Result<(usize, usize), String> {
+fn page_size(state: &SimState, input: &Value) -> Result<(usize, usize), Refusal> {
     let page = num(input.get("currentPage")).unwrap_or(1);
     let per = num(input.get("itemsPerPage")).unwrap_or(100);
     if !(1..=65_535).contains(&page) {
-        return Err("currentPage must be between 1 and 65535".into());
+        return Err(Refusal::Page);
     }
     let per = if (1..=100).contains(&per) {
         per
     } else if state.config.reject_page_size {
-        return Err("itemsPerPage must be between 1 and 100".into());
+        return Err(Refusal::PageSize);
     } else {
         per.clamp(1, 100)
     };
@@ -119,7 +141,7 @@ pub(super) fn read(
 ) -> Response {
     let (page, per) = match page_size(state, input) {
         Ok(p) => p,
-        Err(e) => return error_envelope(StatusCode::OK, &[&e]),
+        Err(e) => return error_envelope(StatusCode::OK, &[&e.to_string()]),
     };
     match filtered(state, data, input, resource, false) {
         Ok(items) => {
@@ -140,7 +162,7 @@ pub(super) fn read(
                 .collect();
             envelope(Value::Array(page))
         }
-        Err(e) => error_envelope(StatusCode::OK, &[&e]),
+        Err(e) => error_envelope(StatusCode::OK, &[&e.to_string()]),
     }
 }
 
@@ -160,6 +182,6 @@ pub(super) fn count(
                 json!({ "noOfItems": n.to_string(), "noOfPages": n.div_ceil(per).to_string(), "itemsPerPage": per.to_string() }),
             )
         }
-        Err(e) => error_envelope(StatusCode::OK, &[&e]),
+        Err(e) => error_envelope(StatusCode::OK, &[&e.to_string()]),
     }
 }

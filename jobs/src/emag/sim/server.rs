@@ -251,7 +251,7 @@ async fn authorised(
         Err(_) if route == "offer_stock" => {
             return short(StatusCode::BAD_REQUEST, "Invalid content");
         }
-        Err(e) => return error_envelope(StatusCode::OK, &[&e]),
+        Err(e) => return error_envelope(StatusCode::OK, &[&e.to_string()]),
     };
     if leaf_count(&input) > 4000 {
         return error_envelope(StatusCode::OK, &["Maximum input vars of 4000 exceeded"]);
