@@ -67,6 +67,21 @@ macro_rules! mirror {
             const ALL: &[$name] = &[$($name::$variant),+];
         }
 
+        #[cfg(test)]
+        impl $name {
+            /// Each value travels (serde) and is documented (poem-openapi) under its
+            /// domain's stored name, and converts back to the same domain value.
+            fn check_wire_names() {
+                use poem_openapi::types::ToJSON;
+                for v in $name::ALL {
+                    let stored = $domain::from(*v).as_str();
+                    assert_eq!(serde_json::to_value(v).expect("json"), stored);
+                    assert_eq!(v.to_json(), Some(serde_json::json!(stored)));
+                    assert_eq!($name::from($domain::from(*v)), *v);
+                }
+            }
+        }
+
         // By hand: serde's derived enum reads a number as a JSON syntax error (400); any
         // value that is not one of the names is the client's mistake in that field (422).
         impl<'de> serde::Deserialize<'de> for $name {
@@ -244,18 +259,20 @@ mod tests {
 
     #[test]
     fn wire_names_are_the_stored_names() {
-        for kind in JobKind::ALL {
-            let shown = serde_json::to_value(Kind::from(kind)).expect("json");
-            assert_eq!(shown, kind.as_str());
-            assert_eq!(JobKind::from(Kind::from(kind)), kind);
-        }
-        for category in ErrorCategory::ALL {
-            let shown = serde_json::to_value(Category::from(category)).expect("json");
-            assert_eq!(shown, category.as_str());
-        }
-        for status in RunStatus::ALL {
-            let shown = serde_json::to_value(Status::from(status)).expect("json");
-            assert_eq!(shown, status.as_str());
-        }
+        Kind::check_wire_names();
+        Status::check_wire_names();
+        Role::check_wire_names();
+        Category::check_wire_names();
+        Level::check_wire_names();
+        Overlap::check_wire_names();
+        Misfire::check_wire_names();
+        AccountKind::check_wire_names();
+        Platform::check_wire_names();
+        AuditAction::check_wire_names();
+        NotifyOn::check_wire_names();
+        Locale::check_wire_names();
+        CheckResult::check_wire_names();
+        // Every stored action is shown: the mirror lists them all.
+        assert_eq!(AuditAction::ALL.len(), StoredAction::ALL.len());
     }
 }

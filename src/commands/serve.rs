@@ -29,57 +29,11 @@ pub async fn run(config: jobs::Config, parts: Parts, hook: Option<Hook>) -> anyh
     tokio::spawn(wait_for_signal(shutdown.clone()));
 
     let mut tasks = tokio::task::JoinSet::new();
-    let mut swagger = None;
-    if parts != Parts::Worker {
-        // Read before listening, so a bad certificate stops start-up with its own message.
-        let tls = match (&ctx.config.tls_cert, &ctx.config.tls_key) {
-            (Some(cert), Some(key)) => Some(api::tls::server_config(cert, key)?),
-            _ => None,
-        };
-        let scheme = if tls.is_some() { "https" } else { "http" };
-        let bind = ctx.config.bind.clone();
-        let acceptor = TcpListener::bind(bind.clone())
-            .into_acceptor()
-            .await
-            .with_context(|| format!("MAGFLOW_BIND: cannot listen on {bind}"))?;
-        let addr = acceptor
-            .local_addr()
-            .first()
-            .and_then(|a| a.as_socket_addr().copied())
-            .context("listener has no address")?;
-        let new_key = if parts == Parts::Both {
-            bootstrap_key(&ctx).await?
-        } else {
-            None
-        };
-        let state = api::state(ctx.clone(), CancellationToken::new());
-        let stop = shutdown.clone();
-        tasks.spawn(async move {
-            let stopped = async move { stop.cancelled().await };
-            match tls {
-                Some(config) => {
-                    let acceptor = api::tls::TlsAcceptor::new(acceptor, config);
-                    api::serve(state, acceptor, stopped).await
-                }
-                None => api::serve(state, acceptor, stopped).await,
-            }
-            .context("api server failed")
-        });
-        if let Some(key) = new_key {
-            println!(
-                "No API key existed, so an admin key was created. Use it as 'Authorization: Bearer <key>'; it is not shown again:"
-            );
-            println!("{key}");
-        }
-        println!(
-            "magflow {} is up ({} database, {} queue)",
-            env!("CARGO_PKG_VERSION"),
-            ctx.config.database_url.scheme(),
-            ctx.queue.backend_name()
-        );
-        println!("  API:        {scheme}://{addr}/api/v1");
-        swagger = Some(format!("{scheme}://{addr}/docs"));
-    }
+    let swagger = if parts == Parts::Worker {
+        None
+    } else {
+        Some(start_api(&ctx, parts, &shutdown, &mut tasks).await?)
+    };
     if parts == Parts::Worker
         && let Some(bind) = ctx.config.metrics_bind.clone()
     {
@@ -129,6 +83,63 @@ pub async fn run(config: jobs::Config, parts: Parts, hook: Option<Hook>) -> anyh
         }
     }
     result
+}
+
+/// Starts the API (and prints its start-up lines); the Swagger UI's address.
+async fn start_api(
+    ctx: &JobContext,
+    parts: Parts,
+    shutdown: &CancellationToken,
+    tasks: &mut tokio::task::JoinSet<anyhow::Result<()>>,
+) -> anyhow::Result<String> {
+    // Read before listening, so a bad certificate stops start-up with its own message.
+    let tls = match (&ctx.config.tls_cert, &ctx.config.tls_key) {
+        (Some(cert), Some(key)) => Some(api::tls::server_config(cert, key)?),
+        _ => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let bind = ctx.config.bind.clone();
+    let acceptor = TcpListener::bind(bind.clone())
+        .into_acceptor()
+        .await
+        .with_context(|| format!("MAGFLOW_BIND: cannot listen on {bind}"))?;
+    let addr = acceptor
+        .local_addr()
+        .first()
+        .and_then(|a| a.as_socket_addr().copied())
+        .context("listener has no address")?;
+    let new_key = if parts == Parts::Both {
+        bootstrap_key(ctx).await?
+    } else {
+        None
+    };
+    let state = api::state(ctx.clone(), CancellationToken::new());
+    let stop = shutdown.clone();
+    tasks.spawn(async move {
+        let stopped = async move { stop.cancelled().await };
+        match tls {
+            Some(config) => {
+                let acceptor = api::tls::TlsAcceptor::new(acceptor, config);
+                api::serve(state, acceptor, stopped).await
+            }
+            None => api::serve(state, acceptor, stopped).await,
+        }
+        .context("api server failed")
+    });
+    if let Some(key) = new_key {
+        println!(
+            "No API key existed, so an admin key was created. Use it as 'Authorization: Bearer <key>'; it is not shown again:"
+        );
+        println!("{key}");
+    }
+    println!(
+        "magflow {} is up ({} database, {} queue)",
+        env!("CARGO_PKG_VERSION"),
+        ctx.config.database_url.scheme(),
+        ctx.queue.backend_name()
+    );
+    println!("  API:        {scheme}://{addr}/api/v1");
+    Ok(format!("{scheme}://{addr}/docs"))
 }
 
 /// On the very first start (no key was ever created), make an admin key so Swagger UI

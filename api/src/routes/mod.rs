@@ -9,6 +9,7 @@ pub mod keys;
 pub mod notifications;
 pub mod ops;
 pub mod queues;
+mod run_stream;
 pub mod runs;
 pub mod schedules;
 pub mod status;

@@ -2,10 +2,7 @@
 
 use std::time::Duration;
 
-use tokio::sync::broadcast::error::RecvError;
-
 use entity::job_run::RunStatus;
-use futures::StreamExt;
 use jobs::{
     JobKind, audit,
     lifecycle::{self, CancelOutcome},
@@ -32,7 +29,6 @@ use crate::{
     routes::ApiTags,
     sse::Sse,
     state::AppState,
-    stream::Update,
     views::{BulkPreview, RunView, StreamMessage},
 };
 
@@ -260,88 +256,24 @@ impl RunsApi {
     async fn events(&self, auth: ApiKey, id: Path<String>) -> Result<Sse, ApiError> {
         let slot = self.state.streams.take(auth.principal().key_id)?;
         // Subscribe before reading the snapshot, so nothing falls between the two.
-        let mut updates = self.state.hub.subscribe();
+        let updates = self.state.hub.subscribe();
         let db = self.state.ctx.db.clone();
         let Some(run) = runs::find(&db, run_id(&id)?).await? else {
             return Err(ApiError::not_found("run"));
         };
         // The most recent lines: what a person opening a long run wants to see.
-        let history = runs::recent_events(&db, run.id, HISTORY_LINES).await?;
+        let history = runs::recent_events(&db, run.id, super::run_stream::HISTORY_LINES).await?;
         let stop = self.state.hub.stopped();
         let settle = self.state.hub.interval() * 2;
-        let run_id = run.id;
-
-        let stream = async_stream::stream! {
-            let _slot = slot;
-            let mut last_event = 0;
-            for e in &history {
-                last_event = e.id;
-                yield StreamMessage::log(e);
-            }
-            if run.status.is_terminal() {
-                yield StreamMessage::end(&run);
-                return;
-            }
-            yield StreamMessage::progress(&run);
-            let mut ended: Option<entity::job_run::Model> = None;
-            loop {
-                let next = if ended.is_some() {
-                    // The run is over; give its last log lines one more poll to arrive.
-                    match tokio::time::timeout(settle, updates.recv()).await {
-                        Ok(r) => r,
-                        Err(_) => break,
-                    }
-                } else {
-                    tokio::select! {
-                        () = stop.cancelled() => return,
-                        r = updates.recv() => r,
-                    }
-                };
-                match next {
-                    Ok(Update::Run(r)) if r.id == run_id => {
-                        if r.status.is_terminal() {
-                            ended = Some((*r).clone());
-                        } else {
-                            yield StreamMessage::progress(&r);
-                        }
-                    }
-                    Ok(Update::Log(e)) if e.run_id == run_id && e.id > last_event => {
-                        last_event = e.id;
-                        yield StreamMessage::log(&e);
-                    }
-                    Ok(_) => {}
-                    Err(RecvError::Lagged(_)) => {
-                        // Too slow a client: catch up from the database instead, every
-                        // line it missed in order, then the run's state.
-                        loop {
-                            let Ok(page) = runs::events(&db, run_id, last_event, CATCH_UP_PAGE).await else {
-                                break;
-                            };
-                            let full = page.len() as u64 == CATCH_UP_PAGE;
-                            for e in &page {
-                                last_event = e.id;
-                                yield StreamMessage::log(e);
-                            }
-                            if !full {
-                                break;
-                            }
-                        }
-                        if let Ok(Some(r)) = runs::find(&db, run_id).await {
-                            if r.status.is_terminal() {
-                                ended = Some(r);
-                            } else {
-                                yield StreamMessage::progress(&r);
-                            }
-                        }
-                    }
-                    Err(RecvError::Closed) => return,
-                }
-            }
-            if let Some(r) = ended {
-                yield StreamMessage::end(&r);
-            }
-        }
-        .boxed();
+        let stream = super::run_stream::run_stream(super::run_stream::RunStream {
+            db,
+            run,
+            history,
+            updates,
+            stop,
+            settle,
+            slot,
+        });
         Ok(Sse(EventStream::new(stream)
             .keep_alive(Duration::from_secs(10))
             .to_event(|m: StreamMessage| {
@@ -350,11 +282,6 @@ impl RunsApi {
             })))
     }
 }
-
-/// Log lines an SSE client gets first: the run's most recent ones.
-const HISTORY_LINES: u64 = 200;
-/// Lines read at once when a slow client catches up from the database.
-const CATCH_UP_PAGE: u64 = 1000;
 
 /// Run ids in paths are parsed here so a malformed one gets the usual error shape.
 /// `max_attempts` overrides a kind's retry policy within 1 to 100.

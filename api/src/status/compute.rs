@@ -5,12 +5,14 @@ use std::collections::HashMap;
 
 use chrono::{Duration, Utc};
 use entity::{
-    job_run::{self, RunStatus},
+    emag_account,
+    job_run::{self, JobKind, RunStatus},
     offer, order, sync_state,
 };
-use jobs::counters::Counters;
+use jobs::{counters::Counters, runs};
 use sea_orm::{
     ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::ExprTrait,
 };
 
 use super::{
@@ -55,68 +57,99 @@ pub async fn compute(
         .filter(sync_state::Column::Account.is_in(names.clone()))
         .all(db)
         .await?;
-    // Runs that did the work (parents of multi-account requests hold no lock key).
+    // The syncs that did the work (a parent only sums its runs).
     let runs = job_run::Entity::find()
-        .filter(job_run::Column::Kind.eq("sync"))
-        .filter(job_run::Column::LockKey.is_not_null())
+        .filter(job_run::Column::Kind.eq(JobKind::Sync))
+        .filter(runs::is_parent().not())
         .filter(job_run::Column::Account.is_in(names))
         .filter(job_run::Column::CreatedAt.gte(now - Duration::days(7)))
         .order_by_desc(job_run::Column::Id)
         .all(db)
         .await?;
-
-    let mut out = Vec::new();
-    for a in accounts {
-        let mine: Vec<&job_run::Model> = runs
-            .iter()
-            .filter(|r| r.account.as_deref() == Some(a.name.as_str()))
-            .collect();
-        let last_sync = states
-            .iter()
-            .filter(|s| s.account == a.name)
-            .map(|s| {
-                (
-                    s.resource.clone(),
-                    LastSync {
-                        at: s.last_success_at,
-                        age_seconds: (now - s.last_success_at).num_seconds(),
-                        run_id: s.last_run_id,
-                    },
-                )
-            })
-            .collect();
-        let mut status = AccountStatus {
-            needs_password: jobs::accounts::needs_password(sealer, &a),
-            degraded: match (a.degraded_until, &a.degraded_reason) {
-                (Some(until), reason) if until > now => Some(Degraded {
-                    until,
-                    reason: reason.clone().unwrap_or_default(),
-                }),
-                _ => None,
-            },
-            offers: offer_counts.get(&a.name).cloned().unwrap_or_default(),
-            orders: order_counts.get(&a.name).cloned().unwrap_or_default(),
-            last_sync,
-            active_runs: mine
-                .iter()
-                .filter(|r| !r.status.is_terminal())
-                .map(|r| brief(r))
-                .collect(),
-            runs_24h: stats(&mine, now - Duration::hours(24)),
-            runs_7d: stats(&mine, now - Duration::days(7)),
-            recent_runs: mine.iter().take(5).map(|r| brief(r)).collect(),
-            emag: emag(&mine, now - Duration::hours(1)),
-            health: health::score_placeholder(),
-            name: a.name,
-            kind: a.kind.into(),
-        };
-        status.health = health::score(&status);
-        out.push(status);
-    }
+    let loaded = Loaded {
+        offer_counts,
+        order_counts,
+        states,
+        runs,
+    };
     Ok(StatusReport {
         generated_at: now,
-        accounts: out,
+        accounts: accounts
+            .into_iter()
+            .map(|a| account_status(a, &loaded, sealer, now))
+            .collect(),
     })
+}
+
+/// What the report reads for every account at once.
+struct Loaded {
+    offer_counts: HashMap<String, Counts>,
+    order_counts: HashMap<String, Counts>,
+    states: Vec<sync_state::Model>,
+    runs: Vec<job_run::Model>,
+}
+
+fn account_status(
+    a: emag_account::Model,
+    loaded: &Loaded,
+    sealer: Option<&jobs::secrets::Sealer>,
+    now: chrono::DateTime<Utc>,
+) -> AccountStatus {
+    let mine: Vec<&job_run::Model> = loaded
+        .runs
+        .iter()
+        .filter(|r| r.account.as_deref() == Some(a.name.as_str()))
+        .collect();
+    let last_sync = loaded
+        .states
+        .iter()
+        .filter(|s| s.account == a.name)
+        .map(|s| {
+            (
+                s.resource.clone(),
+                LastSync {
+                    at: s.last_success_at,
+                    age_seconds: (now - s.last_success_at).num_seconds(),
+                    run_id: s.last_run_id,
+                },
+            )
+        })
+        .collect();
+    let mut status = AccountStatus {
+        needs_password: jobs::accounts::needs_password(sealer, &a),
+        degraded: match (a.degraded_until, &a.degraded_reason) {
+            (Some(until), reason) if until > now => Some(Degraded {
+                until,
+                reason: reason.clone().unwrap_or_default(),
+            }),
+            _ => None,
+        },
+        offers: loaded
+            .offer_counts
+            .get(&a.name)
+            .cloned()
+            .unwrap_or_default(),
+        orders: loaded
+            .order_counts
+            .get(&a.name)
+            .cloned()
+            .unwrap_or_default(),
+        last_sync,
+        active_runs: mine
+            .iter()
+            .filter(|r| !r.status.is_terminal())
+            .map(|r| brief(r))
+            .collect(),
+        runs_24h: stats(&mine, now - Duration::hours(24)),
+        runs_7d: stats(&mine, now - Duration::days(7)),
+        recent_runs: mine.iter().take(5).map(|r| brief(r)).collect(),
+        emag: emag(&mine, now - Duration::hours(1)),
+        health: health::score_placeholder(),
+        name: a.name,
+        kind: a.kind.into(),
+    };
+    status.health = health::score(&status);
+    status
 }
 
 /// Rows per (account, status) of a synced table, given its (account, status, id) columns.

@@ -1,7 +1,7 @@
 //! The health score: 100, less a penalty per problem. The thresholds are the
 //! predecessor's (docs/emag.md §5.4), plus the circuit breaker and stale data.
 
-use super::{AccountStatus, HealthReason, HealthScore};
+use super::{AccountStatus, HealthComponent, HealthLevel, HealthReason, HealthScore};
 
 /// Data older than this (or never synced) counts as stale.
 const STALE_SECONDS: i64 = 24 * 3600;
@@ -10,16 +10,16 @@ const STALE_SECONDS: i64 = 24 * 3600;
 pub fn score_placeholder() -> HealthScore {
     HealthScore {
         score: 100,
-        level: "healthy".into(),
+        level: HealthLevel::Healthy,
         reasons: Vec::new(),
     }
 }
 
 pub fn score(a: &AccountStatus) -> HealthScore {
     let mut reasons = Vec::new();
-    let mut penalise = |component: &str, penalty: i64, detail: String| {
+    let mut penalise = |component: HealthComponent, penalty: i64, detail: String| {
         reasons.push(HealthReason {
-            component: component.to_owned(),
+            component,
             penalty,
             detail,
         });
@@ -28,7 +28,7 @@ pub fn score(a: &AccountStatus) -> HealthScore {
         && rate > 0.05
     {
         penalise(
-            "emag_errors",
+            HealthComponent::EmagErrors,
             30,
             format!(
                 "{:.1}% of eMAG requests failed in the last hour",
@@ -40,7 +40,7 @@ pub fn score(a: &AccountStatus) -> HealthScore {
         && ms > 2000.0
     {
         penalise(
-            "emag_latency",
+            HealthComponent::EmagLatency,
             20,
             format!("eMAG answered in {ms:.0} ms on average"),
         );
@@ -48,7 +48,7 @@ pub fn score(a: &AccountStatus) -> HealthScore {
     // Running at the shared budget's ceiling is the design, not a problem; a 429 is.
     if a.emag.rate_limited > 0 {
         penalise(
-            "rate_limit",
+            HealthComponent::RateLimit,
             20,
             format!(
                 "eMAG answered 429 {} times in the last hour",
@@ -60,7 +60,7 @@ pub fn score(a: &AccountStatus) -> HealthScore {
         && rate < 0.95
     {
         penalise(
-            "sync_failures",
+            HealthComponent::SyncFailures,
             30,
             format!(
                 "{} of {} syncs in 24 h succeeded",
@@ -70,32 +70,42 @@ pub fn score(a: &AccountStatus) -> HealthScore {
     }
     if let Some(d) = &a.degraded {
         penalise(
-            "degraded",
+            HealthComponent::Degraded,
             20,
             format!("circuit breaker open: {}", d.reason),
         );
     }
-    for resource in ["offers", "orders"] {
-        match a.last_sync.get(resource) {
-            Some(s) if s.age_seconds <= STALE_SECONDS => {}
-            Some(s) => penalise(
-                "stale",
-                10,
-                format!("{resource} last synced {} h ago", s.age_seconds / 3600),
-            ),
-            None => penalise("stale", 10, format!("{resource} never synced")),
-        }
+    for detail in stale(a) {
+        penalise(HealthComponent::Stale, 10, detail);
     }
     let score = (100 - reasons.iter().map(|r| r.penalty).sum::<i64>()).max(0);
-    let level = match score {
-        90.. => "healthy",
-        70..=89 => "degraded",
-        50..=69 => "warning",
-        _ => "critical",
-    };
     HealthScore {
         score,
-        level: level.to_owned(),
+        level: level(score),
         reasons,
+    }
+}
+
+/// What is stale: offers or orders not synced for a day, or never.
+fn stale(a: &AccountStatus) -> Vec<String> {
+    ["offers", "orders"]
+        .into_iter()
+        .filter_map(|resource| match a.last_sync.get(resource) {
+            Some(s) if s.age_seconds <= STALE_SECONDS => None,
+            Some(s) => Some(format!(
+                "{resource} last synced {} h ago",
+                s.age_seconds / 3600
+            )),
+            None => Some(format!("{resource} never synced")),
+        })
+        .collect()
+}
+
+fn level(score: i64) -> HealthLevel {
+    match score {
+        90.. => HealthLevel::Healthy,
+        70..=89 => HealthLevel::Degraded,
+        50..=69 => HealthLevel::Warning,
+        _ => HealthLevel::Critical,
     }
 }

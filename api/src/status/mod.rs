@@ -111,16 +111,37 @@ pub struct EmagStats {
 pub struct HealthScore {
     /// 0 to 100.
     pub score: i64,
-    /// `healthy` (≥ 90), `degraded` (≥ 70), `warning` (≥ 50) or `critical`.
-    pub level: String,
+    pub level: HealthLevel,
     /// What lowered the score.
     pub reasons: Vec<HealthReason>,
 }
 
+/// How an account is doing, from its score: `healthy` (≥ 90), `degraded` (≥ 70),
+/// `warning` (≥ 50) or `critical`.
+#[derive(poem_openapi::Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[oai(rename_all = "snake_case")]
+pub enum HealthLevel {
+    Healthy,
+    Degraded,
+    Warning,
+    Critical,
+}
+
+/// What lowered a score.
+#[derive(poem_openapi::Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[oai(rename_all = "snake_case")]
+pub enum HealthComponent {
+    EmagErrors,
+    EmagLatency,
+    RateLimit,
+    SyncFailures,
+    Degraded,
+    Stale,
+}
+
 #[derive(Object, Clone, Debug)]
 pub struct HealthReason {
-    /// `emag_errors`, `emag_latency`, `rate_limit`, `sync_failures`, `degraded`, `stale`.
-    pub component: String,
+    pub component: HealthComponent,
     pub penalty: i64,
     pub detail: String,
 }

@@ -55,6 +55,39 @@ impl ParsedItem {
     }
 }
 
+/// One field of an item, read.
+enum FieldRead {
+    /// It names the offer (`account`, `id`, `part_number`): read apart.
+    Key,
+    Change(Parsed),
+    /// What is wrong with it.
+    Wrong(String),
+}
+
+fn field_value(name: &str, value: &Cell) -> FieldRead {
+    let wrong = |reason: &str| FieldRead::Wrong(reason.to_owned());
+    match name {
+        "account" | "id" | "part_number" => FieldRead::Key,
+        f if MONEY.contains(&f) => match money(value) {
+            Ok(d) => FieldRead::Change(Parsed::Money(d)),
+            Err(reason) => wrong(reason),
+        },
+        "stock" | "handling_time" => match whole(value) {
+            Some(n) if n >= 0 => FieldRead::Change(Parsed::Whole(n)),
+            Some(_) => wrong("must be 0 or more"),
+            None => wrong("must be a whole number (no decimals)"),
+        },
+        "status" => match whole(value) {
+            Some(n @ 0..=2) => FieldRead::Change(Parsed::Whole(n)),
+            _ => wrong("must be 0 (inactive), 1 (active) or 2 (end of life)"),
+        },
+        _ => FieldRead::Wrong(format!(
+            "is not a field a bulk update can change ({})",
+            FIELDS.join(", ")
+        )),
+    }
+}
+
 /// Reads one item's fields; its problems go to `problems`. `None` if it has any.
 pub(super) fn parse_item(item: &RawItem, problems: &mut Vec<Problem>) -> Option<ParsedItem> {
     let before = problems.len();
@@ -94,37 +127,12 @@ pub(super) fn parse_item(item: &RawItem, problems: &mut Vec<Problem>) -> Option<
             problem(name, "is given twice");
             continue;
         }
-        match name.as_str() {
-            "account" | "id" | "part_number" => {}
-            f if MONEY.contains(&f) => match money(value) {
-                Ok(d) => {
-                    fields.insert(name.clone(), Parsed::Money(d));
-                }
-                Err(reason) => problem(f, reason),
-            },
-            f @ ("stock" | "handling_time") => match whole(value) {
-                Some(n) if n >= 0 => {
-                    fields.insert(name.clone(), Parsed::Whole(n));
-                }
-                Some(_) => problem(f, "must be 0 or more"),
-                None => problem(f, "must be a whole number (no decimals)"),
-            },
-            "status" => match whole(value) {
-                Some(n @ 0..=2) => {
-                    fields.insert(name.clone(), Parsed::Whole(n));
-                }
-                _ => problem(
-                    "status",
-                    "must be 0 (inactive), 1 (active) or 2 (end of life)",
-                ),
-            },
-            other => problem(
-                other,
-                &format!(
-                    "is not a field a bulk update can change ({})",
-                    FIELDS.join(", ")
-                ),
-            ),
+        match field_value(name, value) {
+            FieldRead::Change(parsed) => {
+                fields.insert(name.clone(), parsed);
+            }
+            FieldRead::Key => {}
+            FieldRead::Wrong(reason) => problem(name, &reason),
         }
     }
     let clean = problems.len() == before;

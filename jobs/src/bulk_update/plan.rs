@@ -90,25 +90,12 @@ pub async fn plan<C: ConnectionTrait>(
             ));
             continue;
         };
-        let found = match &item.key {
-            Key::Id(id) => offers.by_id.get(&(item.account.clone(), *id)),
-            Key::PartNumber(pn) => offers
-                .by_part_number
-                .get(&(item.account.clone(), pn.clone())),
-        };
-        let Some(offer) = found else {
-            let (field, what) = match &item.key {
-                Key::Id(id) => ("id", format!("id {id}")),
-                Key::PartNumber(pn) => ("part_number", format!("part_number {pn:?}")),
-            };
-            problems.push(problem(
-                field,
-                format!(
-                    "account {:?} has no offer with {what} in the database (a new offer appears after a sync of the account's offers)",
-                    item.account
-                ),
-            ));
-            continue;
+        let offer = match offers.find(&item) {
+            Ok(offer) => offer,
+            Err(missing) => {
+                problems.push(missing);
+                continue;
+            }
         };
         if let Some(first) = seen.insert((item.account.clone(), offer.emag_id), item.row) {
             problems.push(problem(
@@ -235,6 +222,30 @@ fn previous_values<'a>(
 struct Offers {
     by_id: HashMap<(String, i64), offer::Model>,
     by_part_number: HashMap<(String, String), offer::Model>,
+}
+
+impl Offers {
+    /// The stored offer an item names, or the problem that it names none.
+    fn find(&self, item: &ParsedItem) -> Result<&offer::Model, Problem> {
+        let found = match &item.key {
+            Key::Id(id) => self.by_id.get(&(item.account.clone(), *id)),
+            Key::PartNumber(pn) => self.by_part_number.get(&(item.account.clone(), pn.clone())),
+        };
+        found.ok_or_else(|| {
+            let (field, what) = match &item.key {
+                Key::Id(id) => ("id", format!("id {id}")),
+                Key::PartNumber(pn) => ("part_number", format!("part_number {pn:?}")),
+            };
+            Problem {
+                row: item.row,
+                field: field.to_owned(),
+                reason: format!(
+                    "account {:?} has no offer with {what} in the database (a new offer appears after a sync of the account's offers)",
+                    item.account
+                ),
+            }
+        })
+    }
 }
 
 async fn load_offers<C: ConnectionTrait>(db: &C, items: &[ParsedItem]) -> Result<Offers, DbErr> {

@@ -99,38 +99,7 @@ pub async fn run(
     progress: &mut Progress,
     params: NotificationParams,
 ) -> Result<(), JobError> {
-    let Some(url) = &ctx.config.smtp_url else {
-        return Err(JobError::permanent(
-            ErrorCategory::NotConfigured,
-            "MAGFLOW_SMTP_URL is not set: notifications cannot be sent",
-        ));
-    };
-    let smtp = mail::Smtp::from_url(url)
-        .map_err(|e| JobError::permanent(ErrorCategory::NotConfigured, e.to_string()))?;
-    let from = ctx.config.smtp_from.parse().map_err(|_| {
-        JobError::permanent(
-            ErrorCategory::NotConfigured,
-            "MAGFLOW_SMTP_FROM is not an address",
-        )
-    })?;
-    let Some(run) = runs::find(&ctx.db, params.run_id).await? else {
-        return Err(JobError::permanent(
-            ErrorCategory::InvalidInput,
-            format!("run {} does not exist", params.run_id),
-        ));
-    };
-    let link = format!("{}/api/v1/runs/{}", ctx.config.public_url(), run.id);
-    let reason = match (params.subscription_id, run.schedule_id) {
-        (Some(id), _) => Reason::Subscription(id),
-        (None, Some(id)) => match schedule::Entity::find_by_id(id).one(&ctx.db).await? {
-            Some(s) => Reason::Schedule(s.name),
-            None => Reason::Request,
-        },
-        (None, None) => Reason::Request,
-    };
-    let message = templates::run_ended(&run, params.locale, &link, &reason)
-        .map_err(|e| JobError::permanent(ErrorCategory::Permanent, format!("template: {e}")))?;
-
+    let (smtp, from, message) = compose(ctx, &params).await?;
     let suppressed: Vec<String> = email_suppression::Entity::find()
         .filter(email_suppression::Column::Address.is_in(params.recipients.iter().cloned()))
         .all(&ctx.db)
@@ -200,6 +169,45 @@ pub async fn run(
         ));
     }
     Ok(())
+}
+
+/// The message about the run, and how to send it: the mail server and the sender.
+async fn compose(
+    ctx: &JobContext,
+    params: &NotificationParams,
+) -> Result<(mail::Smtp, lettre::message::Mailbox, templates::Rendered), JobError> {
+    let Some(url) = &ctx.config.smtp_url else {
+        return Err(JobError::permanent(
+            ErrorCategory::NotConfigured,
+            "MAGFLOW_SMTP_URL is not set: notifications cannot be sent",
+        ));
+    };
+    let smtp = mail::Smtp::from_url(url)
+        .map_err(|e| JobError::permanent(ErrorCategory::NotConfigured, e.to_string()))?;
+    let from = ctx.config.smtp_from.parse().map_err(|_| {
+        JobError::permanent(
+            ErrorCategory::NotConfigured,
+            "MAGFLOW_SMTP_FROM is not an address",
+        )
+    })?;
+    let Some(run) = runs::find(&ctx.db, params.run_id).await? else {
+        return Err(JobError::permanent(
+            ErrorCategory::InvalidInput,
+            format!("run {} does not exist", params.run_id),
+        ));
+    };
+    let link = format!("{}/api/v1/runs/{}", ctx.config.public_url(), run.id);
+    let reason = match (params.subscription_id, run.schedule_id) {
+        (Some(id), _) => Reason::Subscription(id),
+        (None, Some(id)) => match schedule::Entity::find_by_id(id).one(&ctx.db).await? {
+            Some(s) => Reason::Schedule(s.name),
+            None => Reason::Request,
+        },
+        (None, None) => Reason::Request,
+    };
+    let message = templates::run_ended(&run, params.locale, &link, &reason)
+        .map_err(|e| JobError::permanent(ErrorCategory::Permanent, format!("template: {e}")))?;
+    Ok((smtp, from, message))
 }
 
 async fn suppress(

@@ -46,26 +46,20 @@ impl std::future::Future for AbortOnDrop {
     }
 }
 
-pub(super) async fn run(s: &mut Session<'_>, progress: &mut Progress) -> Result<(), JobError> {
-    let filter = OfferFilter {
-        status: s.params.offer_status,
-        ..OfferFilter::default()
-    };
-    let per_page = s.params.per_page;
-    let start = progress
-        .checkpoint()
-        .and_then(|c| c.get("page"))
-        .and_then(Value::as_u64)
-        .and_then(|p| u32::try_from(p).ok())
-        .unwrap_or(1)
-        .max(1);
+/// Counts the offers and sets the run's totals; the number of pages.
+async fn count_pages(
+    s: &mut Session<'_>,
+    progress: &mut Progress,
+    filter: &OfferFilter,
+    start: u32,
+) -> Result<u32, JobError> {
     let count = s
         .fetch(progress, "product_offer/count", |c| {
             let f = filter.clone();
             async move { c.count_offers(&f).await }
         })
         .await?;
-    let pages = count.items.div_ceil(u64::from(per_page));
+    let pages = count.items.div_ceil(u64::from(s.params.per_page));
     progress.set_total(count.items);
     progress.set_pages_total(u32::try_from(pages).unwrap_or(u32::MAX));
     if start > 1 {
@@ -79,9 +73,25 @@ pub(super) async fn run(s: &mut Session<'_>, progress: &mut Progress) -> Result<
             format!("{} offers on eMAG in {pages} pages", count.items),
         );
     }
+    Ok(u32::try_from(pages).unwrap_or(u32::MAX))
+}
+
+pub(super) async fn run(s: &mut Session<'_>, progress: &mut Progress) -> Result<(), JobError> {
+    let filter = OfferFilter {
+        status: s.params.offer_status,
+        ..OfferFilter::default()
+    };
+    let per_page = s.params.per_page;
+    let start = progress
+        .checkpoint()
+        .and_then(|c| c.get("page"))
+        .and_then(Value::as_u64)
+        .and_then(|p| u32::try_from(p).ok())
+        .unwrap_or(1)
+        .max(1);
     // The counted pages are requested ahead; past them (offers added since the count)
     // the loop goes on one page at a time until a short or empty page.
-    let counted = u32::try_from(pages).unwrap_or(u32::MAX);
+    let counted = count_pages(s, progress, &filter, start).await?;
     let mut ahead: VecDeque<(u32, AbortOnDrop)> = VecDeque::new();
     let mut requested = start - 1;
     let mut page = start;

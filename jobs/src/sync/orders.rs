@@ -49,8 +49,9 @@ struct Plan {
     high_water: Option<String>,
 }
 
-pub(super) async fn run(s: &mut Session<'_>, progress: &mut Progress) -> Result<(), JobError> {
-    let mut plan = match progress
+/// The plan a previous attempt saved in its checkpoint, or a new one.
+async fn resume_or_plan(s: &mut Session<'_>, progress: &mut Progress) -> Result<Plan, JobError> {
+    match progress
         .checkpoint()
         .and_then(|c| serde_json::from_value::<Plan>(c.clone()).ok())
     {
@@ -64,10 +65,14 @@ pub(super) async fn run(s: &mut Session<'_>, progress: &mut Progress) -> Result<
                     plan.page
                 ),
             );
-            plan
+            Ok(plan)
         }
-        None => make_plan(s, progress).await?,
-    };
+        None => make_plan(s, progress).await,
+    }
+}
+
+pub(super) async fn run(s: &mut Session<'_>, progress: &mut Progress) -> Result<(), JobError> {
+    let mut plan = resume_or_plan(s, progress).await?;
     let per_page = s.params.per_page;
     let mut seen: HashSet<u64> = HashSet::new();
     let mut duplicates = 0u64;
@@ -131,6 +136,15 @@ pub(super) async fn run(s: &mut Session<'_>, progress: &mut Progress) -> Result<
     if s.params.acknowledge {
         acknowledge_new(s, progress).await?;
     }
+    finish(s, progress, plan.high_water).await
+}
+
+/// Records the sync's success, and where the next incremental sync starts.
+async fn finish(
+    s: &mut Session<'_>,
+    progress: &mut Progress,
+    high_water: Option<String>,
+) -> Result<(), JobError> {
     // A sync narrowed by dates or statuses saw only part of the changes: its highest
     // `modified` must not become where the next incremental sync starts.
     let p = s.params;
@@ -150,7 +164,7 @@ pub(super) async fn run(s: &mut Session<'_>, progress: &mut Progress) -> Result<
         s.name(),
         "orders",
         progress.run_id(),
-        plan.high_water.filter(|_| whole),
+        high_water.filter(|_| whole),
     )
     .await?;
     txn.commit().await?;
@@ -173,33 +187,38 @@ fn filter_for(s: &Session<'_>, field: &str, step: &Step) -> OrderFilter {
     filter
 }
 
-/// The windows to walk, and the total for progress from one count per window.
-async fn make_plan(s: &mut Session<'_>, progress: &mut Progress) -> Result<Plan, JobError> {
+/// Which date the windows follow (`modified` or `created`) and the range they cover, in
+/// the account's local time.
+async fn range(
+    s: &mut Session<'_>,
+    progress: &mut Progress,
+) -> Result<(&'static str, chrono::NaiveDateTime, chrono::NaiveDateTime), JobError> {
     let p = s.params;
     let now = clock::now_local(s.tz);
     let end = now + Duration::days(1);
     let parse = |v: &Option<String>| v.as_deref().and_then(clock::parse_local);
-    let (field, from, to) = if p.modified_after.is_some() || p.modified_before.is_some() {
-        let to = parse(&p.modified_before).unwrap_or(end);
-        let from = parse(&p.modified_after).unwrap_or(to - Duration::days(FULL_DAYS));
-        ("modified", from, to)
-    } else if p.created_after.is_some() || p.created_before.is_some() {
-        let to = parse(&p.created_before).unwrap_or(end);
-        let from = parse(&p.created_after).unwrap_or(to - Duration::days(FULL_DAYS));
-        ("created", from, to)
-    } else {
-        let high_water = if p.mode == Mode::Incremental {
-            sync_state::Entity::find_by_id((s.name().to_owned(), "orders".to_owned()))
-                .one(s.db())
-                .await?
-                .and_then(|st| st.high_water)
-                .and_then(|h| clock::parse_local(&h))
+    Ok(
+        if p.modified_after.is_some() || p.modified_before.is_some() {
+            let to = parse(&p.modified_before).unwrap_or(end);
+            let from = parse(&p.modified_after).unwrap_or(to - Duration::days(FULL_DAYS));
+            ("modified", from, to)
+        } else if p.created_after.is_some() || p.created_before.is_some() {
+            let to = parse(&p.created_before).unwrap_or(end);
+            let from = parse(&p.created_after).unwrap_or(to - Duration::days(FULL_DAYS));
+            ("created", from, to)
         } else {
-            None
-        };
-        match high_water {
-            Some(h) => {
-                progress.log(
+            let high_water = if p.mode == Mode::Incremental {
+                sync_state::Entity::find_by_id((s.name().to_owned(), "orders".to_owned()))
+                    .one(s.db())
+                    .await?
+                    .and_then(|st| st.high_water)
+                    .and_then(|h| clock::parse_local(&h))
+            } else {
+                None
+            };
+            match high_water {
+                Some(h) => {
+                    progress.log(
                     Level::Info,
                     format!(
                         "incremental: orders modified since {} (last high-water mark less {} min)",
@@ -207,21 +226,29 @@ async fn make_plan(s: &mut Session<'_>, progress: &mut Progress) -> Result<Plan,
                         OVERLAP.num_minutes()
                     ),
                 );
-                ("modified", h - OVERLAP, end)
-            }
-            None => {
-                if p.mode == Mode::Incremental {
-                    progress.log(
+                    ("modified", h - OVERLAP, end)
+                }
+                None => {
+                    if p.mode == Mode::Incremental {
+                        progress.log(
                         Level::Info,
                         format!(
                             "incremental: no earlier successful sync, reading the last {FULL_DAYS} days"
                         ),
                     );
+                    }
+                    ("created", end - Duration::days(FULL_DAYS), end)
                 }
-                ("created", end - Duration::days(FULL_DAYS), end)
             }
-        }
-    };
+        },
+    )
+}
+
+/// The windows to walk, and the total for progress from one count per window.
+async fn make_plan(s: &mut Session<'_>, progress: &mut Progress) -> Result<Plan, JobError> {
+    let p = s.params;
+    let now = clock::now_local(s.tz);
+    let (field, from, to) = range(s, progress).await?;
     let mut steps = Vec::new();
     let mut total = 0u64;
     let mut pages = 0u64;

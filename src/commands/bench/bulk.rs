@@ -33,6 +33,27 @@ const PASSWORD: &str = "bench-secret";
 /// eMAG: 3 requests/s outside orders, 50 items per `offer/save`.
 const CEILING_ITEMS_PER_SECOND: f64 = 3.0 * 50.0;
 
+/// An item per offer: its price up 1%, a new stock.
+fn price_changes(offers: &[offer::Model]) -> Vec<RawItem> {
+    offers
+        .iter()
+        .enumerate()
+        .map(|(i, o)| {
+            let price = o.sale_price.unwrap_or(Decimal::ONE) * Decimal::new(101, 2);
+            let cell = Cell::Text;
+            RawItem {
+                row: u32::try_from(i + 1).unwrap_or(u32::MAX),
+                fields: vec![
+                    ("account".into(), cell("b0".into())),
+                    ("id".into(), cell(o.emag_id.to_string())),
+                    ("sale_price".into(), cell(price.round_dp(2).to_string())),
+                    ("stock".into(), cell((i % 50).to_string())),
+                ],
+            }
+        })
+        .collect()
+}
+
 pub async fn run(args: BulkBench) -> anyhow::Result<()> {
     let sim = Simulator::start(
         SimConfig {
@@ -65,24 +86,7 @@ pub async fn run(args: BulkBench) -> anyhow::Result<()> {
     .await?;
     wait_all(ctx, &[sync.id]).await?;
 
-    let offers = offer::Entity::find().all(&ctx.db).await?;
-    let raw: Vec<RawItem> = offers
-        .iter()
-        .enumerate()
-        .map(|(i, o)| {
-            let price = o.sale_price.unwrap_or(Decimal::ONE) * Decimal::new(101, 2);
-            let cell = Cell::Text;
-            RawItem {
-                row: u32::try_from(i + 1).unwrap_or(u32::MAX),
-                fields: vec![
-                    ("account".into(), cell("b0".into())),
-                    ("id".into(), cell(o.emag_id.to_string())),
-                    ("sale_price".into(), cell(price.round_dp(2).to_string())),
-                    ("stock".into(), cell((i % 50).to_string())),
-                ],
-            }
-        })
-        .collect();
+    let raw = price_changes(&offer::Entity::find().all(&ctx.db).await?);
     *sim.state
         .faults
         .lock()

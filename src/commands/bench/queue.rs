@@ -89,28 +89,24 @@ pub async fn run(args: QueueBench) -> anyhow::Result<()> {
     let drain = started.elapsed();
     let jobs_per_s = args.jobs as f64 / drain.as_secs_f64();
 
-    // Latency: one at a time, against an idle worker.
-    let mut latencies = Vec::with_capacity(args.latency_jobs);
-    let poll_ms = ctx.config.poll_interval_ms;
-    for i in 0..args.latency_jobs {
-        // Arrive at a random point of the worker's poll cycle, as real requests do;
-        // enqueuing right after the previous job ends would always hit the cycle's start.
-        let offset = rand::random_range(0..poll_ms.max(1) * 3 / 2);
-        tokio::time::sleep(Duration::from_millis(offset)).await;
-        let run = runs::enqueue(&db, &ctx.queue, ping()).await?;
-        let done = wait_succeeded(&db, (args.jobs + i + 1) as u64, Duration::from_secs(60)).await;
-        done.with_context(|| format!("latency job {i} did not finish"))?;
-        let row = job_run::Entity::find_by_id(run.id)
-            .one(&db)
-            .await?
-            .context("run vanished")?;
-        let start = row.started_at.context("no start time")?;
-        latencies.push((start - row.created_at).num_microseconds().unwrap_or(0) as f64 / 1000.0);
-    }
-    latencies.sort_by(f64::total_cmp);
+    let latencies = idle_latencies(&ctx, &args).await?;
     stop.cancel();
     worker.await??;
 
+    print_table(&args, &ctx, baseline, jobs_per_s, &latencies);
+    if args.backend == "redis" {
+        super::cleanup_redis(&queue_url, &prefix).await;
+    }
+    Ok(())
+}
+
+fn print_table(
+    args: &QueueBench,
+    ctx: &JobContext,
+    baseline: (&str, f64),
+    jobs_per_s: f64,
+    latencies: &[f64],
+) {
     let backend = &args.backend;
     println!(
         "magflow bench queue --backend {backend} --jobs {} --latency-jobs {}",
@@ -132,16 +128,36 @@ pub async fn run(args: QueueBench) -> anyhow::Result<()> {
     );
     println!(
         "| enqueue→start p50 (ms, idle worker) | {:.1} |",
-        percentile(&latencies, 50.0)
+        percentile(latencies, 50.0)
     );
     println!(
         "| enqueue→start p99 (ms, idle worker) | {:.1} |",
-        percentile(&latencies, 99.0)
+        percentile(latencies, 99.0)
     );
-    if backend == "redis" {
-        super::cleanup_redis(&queue_url, &prefix).await;
+}
+
+/// Enqueue→start in milliseconds, one job at a time against an idle worker, sorted.
+async fn idle_latencies(ctx: &JobContext, args: &QueueBench) -> anyhow::Result<Vec<f64>> {
+    let db = &ctx.db;
+    let mut latencies = Vec::with_capacity(args.latency_jobs);
+    let poll_ms = ctx.config.poll_interval_ms;
+    for i in 0..args.latency_jobs {
+        // Arrive at a random point of the worker's poll cycle, as real requests do;
+        // enqueuing right after the previous job ends would always hit the cycle's start.
+        let offset = rand::random_range(0..poll_ms.max(1) * 3 / 2);
+        tokio::time::sleep(Duration::from_millis(offset)).await;
+        let run = runs::enqueue(db, &ctx.queue, ping()).await?;
+        let done = wait_succeeded(db, (args.jobs + i + 1) as u64, Duration::from_secs(60)).await;
+        done.with_context(|| format!("latency job {i} did not finish"))?;
+        let row = job_run::Entity::find_by_id(run.id)
+            .one(db)
+            .await?
+            .context("run vanished")?;
+        let start = row.started_at.context("no start time")?;
+        latencies.push((start - row.created_at).num_microseconds().unwrap_or(0) as f64 / 1000.0);
     }
-    Ok(())
+    latencies.sort_by(f64::total_cmp);
+    Ok(latencies)
 }
 
 fn ping() -> NewRun {

@@ -94,7 +94,35 @@ pub async fn run(args: RateLimitBench) -> anyhow::Result<()> {
         let status = child.wait().await?;
         anyhow::ensure!(status.success(), "a load process failed: {status}");
     }
-    let log = sim.state.requests(0);
+    let report = per_bucket(&sim.state.requests(0));
+    super::cleanup_redis(&args.redis_url, &prefix).await;
+    if args.json {
+        println!("{report}");
+        return Ok(());
+    }
+    println!(
+        "magflow bench ratelimit --processes {} --seconds {} --mix {}",
+        args.processes, args.seconds, args.mix
+    );
+    println!("| bucket | requests | 429s | max in any 1 s | limit/s | achieved/s | utilisation |");
+    println!("|---|---|---|---|---|---|---|");
+    for (bucket, r) in report.as_object().into_iter().flatten() {
+        println!(
+            "| {bucket} | {} | {} | {} | {} | {:.3} | {:.3} |",
+            r["requests"],
+            r["rejected_429"],
+            r["max_in_any_second"],
+            r["limit_per_second"],
+            r["achieved_per_second"].as_f64().unwrap_or(0.0),
+            r["utilisation"].as_f64().unwrap_or(0.0)
+        );
+    }
+    Ok(())
+}
+
+/// What the simulator saw, per rate-limit bucket: requests, 429s, the most in any
+/// second, and the rate achieved against the limit.
+fn per_bucket(log: &[jobs::emag::sim::state::LogEntry]) -> serde_json::Value {
     let mut report = serde_json::Map::new();
     for (bucket, orders, limit) in [("other", false, 3.0), ("orders", true, 12.0)] {
         let mut times: Vec<f64> = log
@@ -123,30 +151,7 @@ pub async fn run(args: RateLimitBench) -> anyhow::Result<()> {
             json!({ "requests": times.len(), "rejected_429": rejected, "max_in_any_second": max_in_second, "limit_per_second": limit, "achieved_per_second": rate, "utilisation": rate / limit }),
         );
     }
-    let report = serde_json::Value::Object(report);
-    super::cleanup_redis(&args.redis_url, &prefix).await;
-    if args.json {
-        println!("{report}");
-        return Ok(());
-    }
-    println!(
-        "magflow bench ratelimit --processes {} --seconds {} --mix {}",
-        args.processes, args.seconds, args.mix
-    );
-    println!("| bucket | requests | 429s | max in any 1 s | limit/s | achieved/s | utilisation |");
-    println!("|---|---|---|---|---|---|---|");
-    for (bucket, r) in report.as_object().into_iter().flatten() {
-        println!(
-            "| {bucket} | {} | {} | {} | {} | {:.3} | {:.3} |",
-            r["requests"],
-            r["rejected_429"],
-            r["max_in_any_second"],
-            r["limit_per_second"],
-            r["achieved_per_second"].as_f64().unwrap_or(0.0),
-            r["utilisation"].as_f64().unwrap_or(0.0)
-        );
-    }
-    Ok(())
+    serde_json::Value::Object(report)
 }
 
 /// The most timestamps (ms) inside any window (t − width, t].

@@ -73,6 +73,30 @@ pub async fn run(args: StatusBench) -> anyhow::Result<()> {
         )
         .await?;
     }
+    sync_all(&ctx).await?;
+
+    let (key, _) = api_keys::create(&ctx.db, api_keys::Role::Viewer, "bench").await?;
+    let (base, api_stop) = super::serve_api(&ctx).await?;
+    let health = load(&format!("{base}/health"), &key, &args).await?;
+    let status = load(&format!("{base}/api/v1/status"), &key, &args).await?;
+    api_stop.cancel();
+    let row = |name: &str, s: &[f64]| json!({ "endpoint": name, "requests": s.len(), "p50_ms": percentile(s, 50.0), "p99_ms": percentile(s, 99.0), "max_ms": s.last() });
+    println!(
+        "{}",
+        json!({
+            "clients": args.clients,
+            "seconds": args.seconds,
+            "items_per_account": args.items,
+            "status": row("/api/v1/status", &status),
+            "baseline": row("/health", &health),
+            "p99_ratio_to_health": percentile(&status, 99.0) / percentile(&health, 99.0),
+        })
+    );
+    Ok(())
+}
+
+/// Syncs every account with a worker of its own, which stops once the sync ends.
+async fn sync_all(ctx: &JobContext) -> anyhow::Result<()> {
     let stop = CancellationToken::new();
     let signal = stop.clone();
     let worker_ctx = ctx.clone();
@@ -99,24 +123,6 @@ pub async fn run(args: StatusBench) -> anyhow::Result<()> {
     }
     stop.cancel();
     let _ = worker.await;
-
-    let (key, _) = api_keys::create(&ctx.db, api_keys::Role::Viewer, "bench").await?;
-    let (base, api_stop) = super::serve_api(&ctx).await?;
-    let health = load(&format!("{base}/health"), &key, &args).await?;
-    let status = load(&format!("{base}/api/v1/status"), &key, &args).await?;
-    api_stop.cancel();
-    let row = |name: &str, s: &[f64]| json!({ "endpoint": name, "requests": s.len(), "p50_ms": percentile(s, 50.0), "p99_ms": percentile(s, 99.0), "max_ms": s.last() });
-    println!(
-        "{}",
-        json!({
-            "clients": args.clients,
-            "seconds": args.seconds,
-            "items_per_account": args.items,
-            "status": row("/api/v1/status", &status),
-            "baseline": row("/health", &health),
-            "p99_ratio_to_health": percentile(&status, 99.0) / percentile(&health, 99.0),
-        })
-    );
     Ok(())
 }
 

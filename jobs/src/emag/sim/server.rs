@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 use super::{
     admin::{dump, get_faults, ip_block, mutate, outage, requests, set_faults},
     body,
+    config::Faults,
     reads::{Resource, count, read},
     state::{SimState, lock},
     writes::{acknowledge, offer_stock, save_offers, save_orders},
@@ -142,19 +143,7 @@ async fn serve(
 
     // Answer time and hangs: eMAG's servers, after its gateway counted the request
     // (pages take seconds to answer, but the limit counts arrivals).
-    let delay = {
-        let mut rng = rand::rng();
-        let (lo, hi) = faults.latency_ms;
-        let mut ms = if hi > lo {
-            rng.random_range(lo..=hi)
-        } else {
-            lo
-        };
-        if faults.hang_rate > 0.0 && rng.random_bool(faults.hang_rate.clamp(0.0, 1.0)) {
-            ms += faults.hang_ms;
-        }
-        ms
-    };
+    let delay = answer_delay(&faults);
     if delay > 0 {
         tokio::time::sleep(Duration::from_millis(delay)).await;
     }
@@ -184,6 +173,21 @@ async fn serve(
         remaining.min(99_999).into(),
     );
     response
+}
+
+/// How long eMAG's servers take with this request, in milliseconds.
+fn answer_delay(faults: &Faults) -> u64 {
+    let mut rng = rand::rng();
+    let (lo, hi) = faults.latency_ms;
+    let mut ms = if hi > lo {
+        rng.random_range(lo..=hi)
+    } else {
+        lo
+    };
+    if faults.hang_rate > 0.0 && rng.random_bool(faults.hang_rate.clamp(0.0, 1.0)) {
+        ms += faults.hang_ms;
+    }
+    ms
 }
 
 fn rate_limited(limit: usize) -> Response {

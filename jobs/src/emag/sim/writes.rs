@@ -35,28 +35,32 @@ const PRICE_FIELDS: [&str; 4] = [
 ];
 
 /// Validates one item against its current offer; returns the updated offer or the messages.
-fn apply_offer_change(current: &Value, change: &Value, fbe: bool) -> Result<Value, Vec<String>> {
-    let mut next = current.clone();
-    let mut errors = Vec::new();
-    // eMAG freezes what a running campaign promised: price and stock (what our
-    // validation cannot know, so eMAG's own per-item rejection).
-    if current
+/// eMAG freezes what a running campaign promised: price and stock (what our validation
+/// cannot know, so eMAG's own per-item rejection).
+fn campaign_refusals(current: &Value, change: &Value) -> Vec<String> {
+    let locked = current
         .get("campaign_locked")
         .and_then(Value::as_bool)
-        .unwrap_or(false)
-    {
-        for field in ["sale_price", "stock"] {
-            if change.get(field).is_some() {
-                errors.push(format!(
-                    "The offer is included in the active campaign BF, thus the {} has NOT been changed.",
-                    if field == "stock" { "stock" } else { "price" }
-                ));
-            }
-        }
-        if !errors.is_empty() {
-            return Err(errors);
-        }
+        .unwrap_or(false);
+    ["sale_price", "stock"]
+        .into_iter()
+        .filter(|field| locked && change.get(field).is_some())
+        .map(|field| {
+            format!(
+                "The offer is included in the active campaign BF, thus the {} has NOT been changed.",
+                if field == "stock" { "stock" } else { "price" }
+            )
+        })
+        .collect()
+}
+
+fn apply_offer_change(current: &Value, change: &Value, fbe: bool) -> Result<Value, Vec<String>> {
+    let mut next = current.clone();
+    let frozen = campaign_refusals(current, change);
+    if !frozen.is_empty() {
+        return Err(frozen);
     }
+    let mut errors = Vec::new();
     for field in PRICE_FIELDS {
         if let Some(v) = change.get(field) {
             match money_of(v) {
@@ -79,20 +83,7 @@ fn apply_offer_change(current: &Value, change: &Value, fbe: bool) -> Result<Valu
                 errors.push(format!("The {field} field must be a list"));
                 continue;
             };
-            let mut cleaned = Vec::new();
-            for item in list {
-                let value = item.get("value");
-                let whole = match value {
-                    Some(Value::Number(n)) => n.as_i64(),
-                    Some(Value::String(s)) => s.parse::<i64>().ok(),
-                    _ => None,
-                };
-                match whole {
-                    Some(n) if n < 0 => errors.push("Stock should be 0 or more".into()),
-                    Some(n) => cleaned.push(json!({ "warehouse_id": num(item.get("warehouse_id")).unwrap_or(1), "value": n })),
-                    None => errors.push(format!("The {field} field is mandatory. Its value must be a whole (integer) number. Decimals are not allowed. (ex: 5)")),
-                }
-            }
+            let cleaned = warehouse_values(field, list, &mut errors);
             if field == "stock" && errors.is_empty() {
                 let total: i64 = cleaned.iter().filter_map(|c| c["value"].as_i64()).sum();
                 next["general_stock"] = json!(total);
@@ -129,6 +120,25 @@ fn apply_offer_change(current: &Value, change: &Value, fbe: bool) -> Result<Valu
     } else {
         Err(errors)
     }
+}
+
+/// A stock or handling time list, `[{"warehouse_id", "value"}]`, with whole values of at
+/// least 0; what is wrong goes to `errors` in eMAG's words.
+fn warehouse_values(field: &str, list: &[Value], errors: &mut Vec<String>) -> Vec<Value> {
+    let mut cleaned = Vec::new();
+    for item in list {
+        let whole = match item.get("value") {
+            Some(Value::Number(n)) => n.as_i64(),
+            Some(Value::String(s)) => s.parse::<i64>().ok(),
+            _ => None,
+        };
+        match whole {
+            Some(n) if n < 0 => errors.push("Stock should be 0 or more".into()),
+            Some(n) => cleaned.push(json!({ "warehouse_id": num(item.get("warehouse_id")).unwrap_or(1), "value": n })),
+            None => errors.push(format!("The {field} field is mandatory. Its value must be a whole (integer) number. Decimals are not allowed. (ex: 5)")),
+        }
+    }
+    cleaned
 }
 
 pub(super) fn save_offers(data: &mut LoginData, input: &Value, may_create: bool) -> Response {
