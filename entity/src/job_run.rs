@@ -298,3 +298,25 @@ impl std::fmt::Display for ErrorCategory {
         f.write_str(self.as_str())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::Iterable;
+
+    use super::{ErrorCategory, JobKind, RunStatus};
+
+    /// The hand-written lists name every variant: a new kind, status or category that
+    /// is left out of its list fails here, not in a query that skips it.
+    #[test]
+    fn lists_hold_every_variant() {
+        assert_eq!(JobKind::iter().collect::<Vec<_>>(), JobKind::ALL.to_vec());
+        assert_eq!(
+            RunStatus::iter().collect::<Vec<_>>(),
+            RunStatus::ALL.to_vec()
+        );
+        assert_eq!(
+            ErrorCategory::iter().collect::<Vec<_>>(),
+            ErrorCategory::ALL.to_vec()
+        );
+    }
+}

@@ -161,7 +161,7 @@ async fn release(
     let mut after = Uuid::nil();
     loop {
         let mut q = job_run::Entity::find()
-            .filter(job_run::Column::Kind.eq(kind.as_str()))
+            .filter(job_run::Column::Kind.eq(kind))
             .filter(job_run::Column::Status.eq(RunStatus::Queued))
             .filter(job_run::Column::QueueJobId.is_null())
             .filter(is_parent().not())

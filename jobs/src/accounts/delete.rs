@@ -55,12 +55,12 @@ pub async fn delete(db: &DatabaseConnection, name: &str) -> Result<bool, DbErr> 
             sea_orm::Condition::any()
                 .add(
                     sea_orm::Condition::all()
-                        .add(job_run::Column::Kind.eq("sync"))
+                        .add(job_run::Column::Kind.eq(job_run::JobKind::Sync))
                         .add(job_run::Column::Account.eq(name)),
                 )
                 .add(
                     sea_orm::Condition::all()
-                        .add(job_run::Column::Kind.eq("bulk_update"))
+                        .add(job_run::Column::Kind.eq(job_run::JobKind::BulkUpdate))
                         .add(job_run::Column::Id.in_subquery(bulk_runs)),
                 ),
         )
@@ -71,7 +71,7 @@ pub async fn delete(db: &DatabaseConnection, name: &str) -> Result<bool, DbErr> 
     job_run::Entity::update_many()
         .col_expr(
             job_run::Column::ErrorCategory,
-            Expr::value(crate::ErrorCategory::AccountDeleted.as_str()),
+            Expr::value(crate::ErrorCategory::AccountDeleted),
         )
         .col_expr(
             job_run::Column::ErrorMessage,

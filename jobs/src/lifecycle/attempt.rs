@@ -219,10 +219,7 @@ pub async fn end_attempt(
         .col_expr(job_run::Column::Revision, next_revision());
     if let Some((category, message)) = ending.error() {
         update = update
-            .col_expr(
-                job_run::Column::ErrorCategory,
-                Expr::value(category.map(ErrorCategory::as_str)),
-            )
+            .col_expr(job_run::Column::ErrorCategory, Expr::value(category))
             .col_expr(job_run::Column::ErrorMessage, Expr::value(message));
     }
     let due_after = |delay: &Duration| now + chrono::Duration::from_std(*delay).unwrap_or_default();
@@ -262,10 +259,7 @@ pub async fn fail_unstartable(
 ) -> Result<(), DbErr> {
     let now = Utc::now();
     change(Event::Unstartable, run_id)
-        .col_expr(
-            job_run::Column::ErrorCategory,
-            Expr::value(category.as_str()),
-        )
+        .col_expr(job_run::Column::ErrorCategory, Expr::value(category))
         .col_expr(job_run::Column::ErrorMessage, Expr::value(message))
         .col_expr(job_run::Column::FinishedAt, Expr::value(now))
         .col_expr(job_run::Column::UpdatedAt, Expr::value(now))

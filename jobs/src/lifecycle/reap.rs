@@ -80,7 +80,7 @@ pub async fn bury_lost(
     let mut update = released(Event::Bury, run, now)
         .col_expr(
             job_run::Column::ErrorCategory,
-            Expr::value(ErrorCategory::WorkerLost.as_str()),
+            Expr::value(ErrorCategory::WorkerLost),
         )
         .col_expr(job_run::Column::ErrorMessage, Expr::value(message.clone()))
         .col_expr(job_run::Column::FinishedAt, Expr::value(now));

@@ -181,7 +181,7 @@ pub async fn retry_many(
         .filter(job_run::Column::Status.eq(filter.status.unwrap_or(RunStatus::Dead)))
         .filter(job_run::Column::DiscardedAt.is_null());
     if let Some(kind) = filter.kind {
-        q = q.filter(job_run::Column::Kind.eq(kind.as_str()));
+        q = q.filter(job_run::Column::Kind.eq(kind));
     }
     if let Some(account) = &filter.account {
         q = q.filter(job_run::Column::Account.eq(account.as_str()));

@@ -151,7 +151,7 @@ pub async fn list(
 ) -> Result<Vec<job_run::Model>, DbErr> {
     let mut q = job_run::Entity::find();
     if let Some(kind) = filter.kind {
-        q = q.filter(job_run::Column::Kind.eq(kind.as_str()));
+        q = q.filter(job_run::Column::Kind.eq(kind));
     }
     if let Some(status) = filter.status {
         q = q.filter(job_run::Column::Status.eq(status));
