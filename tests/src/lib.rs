@@ -167,11 +167,21 @@ async fn postgres_database() -> String {
     url.to_string()
 }
 
-/// Tests that start several processes or servers of their own (the failure drills, the
-/// API fuzzer) take turns: together on two cores they starved the rest of the suite (a
-/// SQLite file took over 15 s to open in another test).
+/// Tests that start processes or servers of their own take turns: all together on two
+/// cores they starved the rest of the suite (a SQLite file took over 15 s to open in
+/// another test). A test that keeps a core busy (the API fuzzer, the large bodies) runs
+/// alone ([`heavy_turn`]); two failure drills, which mostly wait for a server to come back
+/// or a lease to run out, may run at once ([`drill_turn`]).
+static TURNS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
 pub async fn heavy_turn() -> tokio::sync::SemaphorePermit<'static> {
-    static TURNS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
+    TURNS
+        .acquire_many(2)
+        .await
+        .expect("the semaphore is never closed")
+}
+
+pub async fn drill_turn() -> tokio::sync::SemaphorePermit<'static> {
     TURNS
         .acquire()
         .await

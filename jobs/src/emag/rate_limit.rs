@@ -257,9 +257,39 @@ pub async fn connect_redis(url: &str) -> Result<ConnectionManager, redis::RedisE
     redis::Client::open(url)?.get_connection_manager().await
 }
 
+/// The most timestamps (ms, sorted) inside any window (t − width, t]: how close a log of
+/// requests came to a limit of that many per window (the benchmarks and their tests).
+pub fn max_in_window(sorted: &[f64], width: f64) -> usize {
+    let mut best = 0;
+    let mut start = 0;
+    for end in 0..sorted.len() {
+        while sorted[end] - sorted[start] >= width {
+            start += 1;
+        }
+        best = best.max(end - start + 1);
+    }
+    best
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sliding_window_counts() {
+        // (t − 1 s, t]: at 1,300 ms the window holds 400, 800, 1,000 and 1,300.
+        assert_eq!(
+            max_in_window(&[0.0, 400.0, 800.0, 1000.0, 1300.0], 1000.0),
+            4
+        );
+        // At exactly 1,000 ms the request at 0 has left the window.
+        assert_eq!(
+            max_in_window(&[0.0, 400.0, 800.0, 1000.0, 2100.0], 1000.0),
+            3
+        );
+        assert_eq!(max_in_window(&[0.0, 1.0, 2.0, 3.0], 1000.0), 4);
+        assert_eq!(max_in_window(&[], 1000.0), 0);
+    }
 
     #[tokio::test(start_paused = true)]
     async fn local_limiter_spaces_requests_evenly() {

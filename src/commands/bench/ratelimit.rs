@@ -138,7 +138,7 @@ fn per_bucket(log: &[jobs::emag::sim::state::LogEntry]) -> serde_json::Value {
             continue;
         }
         times.sort_by(f64::total_cmp);
-        let max_in_second = max_in_window(&times, 1000.0);
+        let max_in_second = jobs::emag::rate_limit::max_in_window(&times, 1000.0);
         let span_s =
             (times.last().copied().unwrap_or(0.0) - times.first().copied().unwrap_or(0.0)) / 1000.0;
         let rate = if span_s > 0.0 {
@@ -152,19 +152,6 @@ fn per_bucket(log: &[jobs::emag::sim::state::LogEntry]) -> serde_json::Value {
         );
     }
     serde_json::Value::Object(report)
-}
-
-/// The most timestamps (ms) inside any window (t − width, t].
-pub fn max_in_window(sorted: &[f64], width: f64) -> usize {
-    let mut best = 0;
-    let mut start = 0;
-    for end in 0..sorted.len() {
-        while sorted[end] - sorted[start] >= width {
-            start += 1;
-        }
-        best = best.max(end - start + 1);
-    }
-    best
 }
 
 pub async fn load(args: RateLimitLoad) -> anyhow::Result<()> {
@@ -211,25 +198,4 @@ pub async fn load(args: RateLimitLoad) -> anyhow::Result<()> {
         t.await?;
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::max_in_window;
-
-    #[test]
-    fn sliding_window_counts() {
-        // (t − 1 s, t]: at 1,300 ms the window holds 400, 800, 1,000 and 1,300.
-        assert_eq!(
-            max_in_window(&[0.0, 400.0, 800.0, 1000.0, 1300.0], 1000.0),
-            4
-        );
-        // At exactly 1,000 ms the request at 0 has left the window.
-        assert_eq!(
-            max_in_window(&[0.0, 400.0, 800.0, 1000.0, 2100.0], 1000.0),
-            3
-        );
-        assert_eq!(max_in_window(&[0.0, 1.0, 2.0, 3.0], 1000.0), 4);
-        assert_eq!(max_in_window(&[], 1000.0), 0);
-    }
 }

@@ -175,7 +175,7 @@ fn utilisation(sim: &Simulator, args: &SyncBench, runs: &[job_run::Model]) -> se
         "latency_ms": args.latency_ms,
         "requests": times.len(),
         "rejected_429": rejected,
-        "max_in_any_second": super::ratelimit::max_in_window(&times, 1000.0),
+        "max_in_any_second": jobs::emag::rate_limit::max_in_window(&times, 1000.0),
         "limit_per_second": 3.0,
         "achieved_per_second": rate,
         "utilisation": rate / 3.0,

@@ -18,7 +18,7 @@ const OFFERS: usize = 1500;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn worker_killed_during_a_bulk_update() {
-    let _turn = tests::heavy_turn().await;
+    let _turn = tests::drill_turn().await;
     let sim = Simulator::start(
         SimConfig {
             offers: OFFERS,

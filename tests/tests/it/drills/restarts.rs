@@ -51,7 +51,7 @@ impl Restart {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_restart_during_a_sync() {
-    let _turn = tests::heavy_turn().await;
+    let _turn = tests::drill_turn().await;
     let redis = RedisServer::start();
     let opts = tests::Options {
         redis_url: Some(redis.url()),
@@ -62,7 +62,7 @@ async fn redis_restart_during_a_sync() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_restart_during_a_sync() {
-    let _turn = tests::heavy_turn().await;
+    let _turn = tests::drill_turn().await;
     let pg = PgServer::start();
     let opts = tests::Options {
         database_url: Some(pg.url()),

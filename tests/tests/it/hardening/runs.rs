@@ -78,7 +78,7 @@ async fn a_run_whose_task_was_lost_starts_within_two_leases() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_that_kills_its_workers_goes_dead() {
-    let _turn = tests::heavy_turn().await;
+    let _turn = tests::drill_turn().await;
     let app = TestApp::spawn_with(Backend::Redis, Options::no_worker()).await;
     let mut env = app.process_env();
     env.push(("MAGFLOW_TEST_FAULTS".into(), "true".into()));
