@@ -2,8 +2,9 @@
 //! using one login for 20 s never exceed the limit in any sliding second, get no 429,
 //! and reach at least 90% of the limit. Measured by the simulator's request log.
 //!
-//! Its own test binary: cargo runs test binaries one after another, so these 20 s are not
-//! shared with the CPU-heavy tests of `it`, as a worker's would not be.
+//! Its own test binary, so that it runs on a quiet machine, as a worker would: `.ci/run`
+//! runs it alone, before the other tests and the background lints start (sharing the
+//! cores with them once cost one 429 in a tight second).
 
 #![allow(
     clippy::expect_used,
