@@ -74,6 +74,13 @@ fn busy() -> Response {
     resp
 }
 
+/// Whether `req` is a console form (any change outside the API): checked for origin,
+/// session and role before its body is read, then read under the same limits.
+fn is_console_change(req: &Request) -> bool {
+    !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
+        && !req.uri().path().starts_with("/api/")
+}
+
 /// Whether `req` asks to change something, so needs an admin before its body is read.
 fn changes_something(req: &Request) -> bool {
     !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
@@ -86,6 +93,12 @@ pub async fn gate<E: Endpoint>(
     state: AppState,
 ) -> poem::Result<Response> {
     let writes = changes_something(&req);
+    let console_change = is_console_change(&req);
+    if console_change
+        && let Err(refused) = crate::console::session::check_change(&state, &mut req).await
+    {
+        return Ok(refused);
+    }
     if writes {
         let checked = match auth::bearer_token(&req) {
             None => Err(ApiError::unauthorized()),
@@ -107,7 +120,7 @@ pub async fn gate<E: Endpoint>(
         return Ok(too_large(limit));
     }
     // A read route never reads its body, whatever arrives with it.
-    if !writes {
+    if !writes && !console_change {
         return next.call(req).await.map(IntoResponse::into_response);
     }
     let (body, _permit) = match take_in(req.take_body(), limit, &state.large_bodies).await {

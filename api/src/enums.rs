@@ -211,6 +211,13 @@ mirror!(
         SchedulePause = "schedule.pause",
         ScheduleResume = "schedule.resume",
         ScheduleTrigger = "schedule.trigger",
+        SessionSignIn = "session.sign_in",
+        SessionSignInFailed = "session.sign_in_failed",
+        SessionSignOut = "session.sign_out",
+        SessionSignOutAll = "session.sign_out_all",
+        UserCreate = "user.create",
+        UserUpdate = "user.update",
+        UserDelete = "user.delete",
     }
 );
 

@@ -206,6 +206,18 @@ impl From<jobs::submit::SubmitError> for ApiError {
     }
 }
 
+impl From<jobs::actions::ActionError> for ApiError {
+    fn from(e: jobs::actions::ActionError) -> Self {
+        use jobs::actions::ActionError;
+        match e {
+            ActionError::NotFound => ApiError::not_found("run"),
+            ActionError::Conflict(message) => ApiError::conflict(message),
+            ActionError::Runs(r) => r.into(),
+            ActionError::Db(db) => db.into(),
+        }
+    }
+}
+
 impl From<jobs::error::RunsError> for ApiError {
     fn from(e: jobs::error::RunsError) -> Self {
         match e {
@@ -256,6 +268,15 @@ pub async fn json_errors<E: Endpoint>(next: E, req: Request) -> poem::Result<Res
     };
     let status = resp.status();
     if !(status.is_client_error() || status.is_server_error()) {
+        return Ok(resp);
+    }
+    let content_type = resp
+        .headers()
+        .get(poem::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    // A console page answers with its own HTML.
+    if content_type.starts_with("text/html") {
         return Ok(resp);
     }
     let is_json = resp

@@ -10,6 +10,7 @@ pub mod auth;
 pub mod auth_throttle;
 pub mod body;
 pub mod body_limit;
+pub mod console;
 pub mod enums;
 pub mod error;
 pub mod http_metrics;
@@ -27,7 +28,8 @@ use std::{future::Future, time::Duration};
 
 use jobs::JobContext;
 use poem::{
-    Endpoint, EndpointExt, IntoResponse, Request, Response, Route, Server, get, handler,
+    Endpoint, EndpointExt, IntoEndpoint, IntoResponse, Request, Response, Route, Server, get,
+    handler,
     http::Method,
     listener::{Acceptor, TcpAcceptor},
     middleware::{Cors, Tracing},
@@ -111,17 +113,24 @@ pub fn app(state: AppState) -> impl Endpoint {
     let docs = api.swagger_ui();
     let spec = api.spec_endpoint();
     let cors = cors(&state.ctx.config.cors_origins);
-    Route::new()
-        .nest("/", api)
-        .nest("/docs", docs)
-        .at("/api/openapi.json", spec)
-        .at("/metrics", get(prometheus))
-        .data(state.clone())
-        .around(move |next, req| body_limit::gate(next, req, state.clone()))
-        .around(error::json_errors)
-        .around(http_metrics::record)
-        .with_if(cors.is_some(), cors.unwrap_or_default())
-        .with(Tracing)
+    // The API's operations live under /api (no strip: they are declared with their whole
+    // path) and at /health and /ready, which leaves `/` and the rest to the console.
+    let api = std::sync::Arc::new(api.into_endpoint());
+    console::mount(
+        Route::new()
+            .nest_no_strip("/api", api.clone())
+            .at("/health", api.clone())
+            .at("/ready", api),
+    )
+    .nest("/docs", docs)
+    .at("/api/openapi.json", spec)
+    .at("/metrics", get(prometheus))
+    .data(state.clone())
+    .around(move |next, req| body_limit::gate(next, req, state.clone()))
+    .around(error::json_errors)
+    .around(http_metrics::record)
+    .with_if(cors.is_some(), cors.unwrap_or_default())
+    .with(Tracing)
 }
 
 /// Browsers may call the API only from the configured origins; with none configured

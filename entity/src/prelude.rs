@@ -1,6 +1,7 @@
 pub use crate::api_key::Entity as ApiKey;
 pub use crate::audit_log::Entity as AuditLog;
 pub use crate::bulk_item::Entity as BulkItem;
+pub use crate::console_session::Entity as ConsoleSession;
 pub use crate::emag_account::Entity as EmagAccount;
 pub use crate::email_suppression::Entity as EmailSuppression;
 pub use crate::job_run::Entity as JobRun;
@@ -13,3 +14,4 @@ pub use crate::run_event::Entity as RunEvent;
 pub use crate::schedule::Entity as Schedule;
 pub use crate::schedule_fire::Entity as ScheduleFire;
 pub use crate::sync_state::Entity as SyncState;
+pub use crate::user::Entity as User;

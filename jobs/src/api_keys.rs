@@ -83,7 +83,8 @@ fn cidrs_of(row: &api_key::Model) -> Option<Vec<IpNet>> {
     }
 }
 
-fn random(n: usize) -> String {
+/// `n` random letters and digits (also a console session's id and CSRF token).
+pub(crate) fn random(n: usize) -> String {
     rand::rng()
         .sample_iter(&Alphanumeric)
         .take(n)

@@ -4,6 +4,7 @@
 //! Errors: `thiserror` enums at this boundary ([`error`]); `anyhow` is not used here.
 
 pub mod accounts;
+pub mod actions;
 pub mod api_keys;
 pub mod audit;
 pub mod config;
@@ -31,6 +32,7 @@ pub mod secrets;
 pub mod stored;
 pub mod submit;
 pub mod task;
+pub mod users;
 
 pub mod bulk_update;
 pub mod export;

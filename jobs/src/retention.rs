@@ -32,6 +32,7 @@ pub struct Purged {
     pub schedule_fires: u64,
     pub audit_rows: u64,
     pub export_files: u64,
+    pub console_sessions: u64,
 }
 
 /// Purges if this hour's purge is not claimed yet; what it removed, or None when
@@ -124,6 +125,9 @@ pub async fn purge(
         .rows_affected;
     let dir = std::path::PathBuf::from(&config.exports_dir);
     purged.export_files = files::remove_expired(&dir, config.export_retention()) as u64;
+    purged.console_sessions =
+        crate::users::sessions::purge_expired(db, crate::users::sessions::Lifetime::of(config))
+            .await?;
 
     let details = json!({
         "removed": purged,

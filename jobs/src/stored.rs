@@ -7,12 +7,14 @@ use entity::{
     api_key::Role,
     audit_log::Action,
     bulk_item::ItemState,
+    console_session::Stage,
     emag_account::{AccountKind, Platform},
     job_run::{ErrorCategory, JobKind, RunStatus},
     notification_subscription::{Locale, NotifyOn},
     run_event::Level,
     schedule::{Misfire, Overlap},
     schedule_fire::FireOutcome,
+    user::Theme,
 };
 use sea_orm::{
     ConnectionTrait, DbErr, QueryResult,
@@ -40,12 +42,14 @@ enum Key {
     Int(&'static str),
     UuidInt(&'static str, &'static str),
     UuidTime(&'static str, &'static str),
+    /// A text key that is a secret's hash (sessions): shown shortened.
+    Text(&'static str),
 }
 
 impl Key {
     fn select(self, select: &mut SelectStatement) {
         let (a, b) = match self {
-            Key::Uuid(a) | Key::Int(a) => (a, None),
+            Key::Uuid(a) | Key::Int(a) | Key::Text(a) => (a, None),
             Key::UuidInt(a, b) | Key::UuidTime(a, b) => (a, Some(b)),
         };
         select.expr_as(Expr::col(Alias::new(a)), Alias::new("key_a"));
@@ -58,6 +62,10 @@ impl Key {
         Ok(match self {
             Key::Uuid(_) => row.try_get::<Uuid>("", "key_a")?.to_string(),
             Key::Int(_) => row.try_get::<i64>("", "key_a")?.to_string(),
+            Key::Text(a) => {
+                let key = row.try_get::<String>("", "key_a")?;
+                format!("{a}={}…", key.get(..12).unwrap_or(&key))
+            }
             Key::UuidInt(a, b) => format!(
                 "{a}={} {b}={}",
                 row.try_get::<Uuid>("", "key_a")?,
@@ -79,6 +87,7 @@ fn columns() -> Vec<(&'static str, Key, &'static str, Vec<&'static str>)> {
     let fires = ("schedule_fires", Key::UuidTime("schedule_id", "fire_at"));
     let accounts = ("emag_accounts", Key::Uuid("id"));
     let schedules = ("schedules", Key::Uuid("id"));
+    let users = ("users", Key::Uuid("id"));
     vec![
         (
             runs.0,
@@ -129,6 +138,15 @@ fn columns() -> Vec<(&'static str, Key, &'static str, Vec<&'static str>)> {
         (accounts.0, accounts.1, "platform", Platform::names()),
         (schedules.0, schedules.1, "overlap", Overlap::names()),
         (schedules.0, schedules.1, "misfire", Misfire::names()),
+        (
+            users.0,
+            users.1,
+            "role",
+            vec![Role::Admin.as_str(), Role::Viewer.as_str()],
+        ),
+        (users.0, users.1, "locale", Locale::names()),
+        (users.0, users.1, "theme", Theme::names()),
+        ("console_sessions", Key::Text("id"), "stage", Stage::names()),
     ]
 }
 

@@ -14,6 +14,7 @@ mod m20261127_000007_sync_bookkeeping;
 mod m20261128_000008_bulk_exports_notifications;
 mod m20261128_000009_schedules;
 mod m20261128_000010_operations;
+mod m20261202_000011_console_users;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000008_bulk_exports_notifications::Migration),
             Box::new(m20261128_000009_schedules::Migration),
             Box::new(m20261128_000010_operations::Migration),
+            Box::new(m20261202_000011_console_users::Migration),
         ]
     }
 }

@@ -20,6 +20,15 @@ pub enum RoleArg {
     Viewer,
 }
 
+impl From<RoleArg> for Role {
+    fn from(role: RoleArg) -> Role {
+        match role {
+            RoleArg::Admin => Role::Admin,
+            RoleArg::Viewer => Role::Viewer,
+        }
+    }
+}
+
 pub async fn run(config: jobs::Config, command: ApiKeyCommand) -> anyhow::Result<()> {
     let db = jobs::db::connect(&config).await?;
     jobs::db::migrate(&db).await?;
@@ -30,10 +39,7 @@ pub async fn run(config: jobs::Config, command: ApiKeyCommand) -> anyhow::Result
                 !name.is_empty() && name.len() <= 100,
                 "--name: give 1 to 100 characters"
             );
-            let role = match role {
-                RoleArg::Admin => Role::Admin,
-                RoleArg::Viewer => Role::Viewer,
-            };
+            let role = role.into();
             let (key, model) = api_keys::create(&db, role, name).await?;
             jobs::audit::record(
                 &db,

@@ -21,6 +21,8 @@ use super::{follow, serve};
 const LOOPBACK: &str = "127.0.0.1";
 
 pub async fn run(mut config: jobs::Config) -> anyhow::Result<()> {
+    // A newcomer looks around with the printed password at once; said at start-up.
+    config.console_require_2fa = false;
     if config.secret_key.is_none() {
         config.secret_key = Some(demo_key(&config)?);
     }

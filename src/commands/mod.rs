@@ -9,6 +9,7 @@ mod remote;
 mod runs;
 mod serve;
 mod sync;
+mod user;
 
 use std::path::PathBuf;
 
@@ -59,6 +60,11 @@ pub enum Command {
         #[command(subcommand)]
         command: api_key::ApiKeyCommand,
     },
+    /// Manage console users.
+    User {
+        #[command(subcommand)]
+        command: user::UserCommand,
+    },
     /// A local eMAG simulator (same contract as eMAG) for demos and tests.
     EmagSim(emag_sim::EmagSimArgs),
     /// Benchmarks (figures go to stdout; see BENCHMARKS.md).
@@ -86,6 +92,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::ApiKey { command } => api_key::run(load()?, command).await,
+        Command::User { command } => user::run(load()?, command).await,
         Command::Bench { command } => bench::run(command).await,
         Command::EmagSim(args) => emag_sim::run(args).await,
     }

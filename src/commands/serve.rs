@@ -108,10 +108,10 @@ async fn start_api(
         .first()
         .and_then(|a| a.as_socket_addr().copied())
         .context("listener has no address")?;
-    let new_key = if parts == Parts::Both {
-        bootstrap_key(ctx).await?
+    let (new_key, new_user) = if parts == Parts::Both {
+        (bootstrap_key(ctx).await?, bootstrap_user(ctx).await?)
     } else {
-        None
+        (None, None)
     };
     let state = api::state(ctx.clone(), CancellationToken::new());
     let stop = shutdown.clone();
@@ -132,12 +132,24 @@ async fn start_api(
         );
         println!("{key}");
     }
+    if let Some(password) = new_user {
+        println!(
+            "No console user existed, so user 'admin' was created. Sign in at {scheme}://{addr}/ with this password; it is not shown again:"
+        );
+        println!("{password}");
+    }
     println!(
         "magflow {} is up ({} database, {} queue)",
         env!("CARGO_PKG_VERSION"),
         ctx.config.database_url.scheme(),
         ctx.queue.backend_name()
     );
+    println!("  Console:    {scheme}://{addr}/");
+    if !ctx.config.console_require_2fa {
+        println!(
+            "  (console sign-in asks for no second factor: MAGFLOW_CONSOLE_REQUIRE_2FA=false)"
+        );
+    }
     println!("  API:        {scheme}://{addr}/api/v1");
     Ok(format!("{scheme}://{addr}/docs"))
 }
@@ -164,6 +176,25 @@ async fn bootstrap_key(ctx: &JobContext) -> anyhow::Result<Option<String>> {
     )
     .await?;
     Ok(Some(key))
+}
+
+/// On the very first start (no user was ever made), make user `admin` with a generated
+/// password, so the console can be opened at once. Never again, like the first key.
+async fn bootstrap_user(ctx: &JobContext) -> anyhow::Result<Option<String>> {
+    if jobs::users::count(&ctx.db).await? > 0 {
+        return Ok(None);
+    }
+    let password = jobs::users::password::generate();
+    let user = jobs::users::create(&ctx.db, "admin", api_keys::Role::Admin, &password).await?;
+    jobs::audit::record(
+        &ctx.db,
+        "magflow run",
+        jobs::audit::Action::UserCreate,
+        &format!("user:{}", user.id),
+        Some(serde_json::json!({ "name": "admin", "role": "admin" })),
+    )
+    .await?;
+    Ok(Some(password))
 }
 
 async fn wait_for_signal(shutdown: CancellationToken) {

@@ -13,6 +13,7 @@
 
 mod sim;
 pub use sim::{quick_simulator, sim_admin, sim_dump};
+pub mod browser;
 pub mod http;
 pub mod pg_server;
 pub mod process;
@@ -72,6 +73,8 @@ pub struct Options {
     pub schedule_min_interval_s: Option<u64>,
     /// `MAGFLOW_API_AUTH_FAILURES_PER_MINUTE`; default 20.
     pub auth_failures_per_minute: Option<u32>,
+    /// `MAGFLOW_CONSOLE_IDLE_TIMEOUT_S`; default 30 minutes.
+    pub console_idle_timeout_s: Option<u64>,
 }
 
 impl Options {
@@ -102,6 +105,7 @@ impl Default for Options {
             smtp_from: None,
             schedule_min_interval_s: None,
             auth_failures_per_minute: None,
+            console_idle_timeout_s: None,
         }
     }
 }
@@ -250,6 +254,7 @@ pub async fn test_config(
         // The schedule tests fire every second; the 60 s floor has a test of its own.
         schedule_min_interval_s: opts.schedule_min_interval_s.unwrap_or(1),
         api_auth_failures_per_minute: opts.auth_failures_per_minute.unwrap_or(20),
+        console_idle_timeout_s: opts.console_idle_timeout_s.unwrap_or(30 * 60),
         ..Config::default()
     };
     (config, key)

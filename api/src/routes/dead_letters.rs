@@ -4,7 +4,7 @@
 
 use jobs::{
     JobKind, audit,
-    lifecycle::{self, DeadFilter, RetryOutcome},
+    lifecycle::{self, DeadFilter},
     registry,
 };
 use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
@@ -77,34 +77,7 @@ impl DeadLettersApi {
     )]
     async fn retry(&self, auth: ApiKey, id: Path<String>) -> Result<Retried, ApiError> {
         let principal = auth.admin()?;
-        let ctx = &self.state.ctx;
-        let run = match lifecycle::retry(&ctx.db, &ctx.queue, run_id(&id)?, registry::retry_policy)
-            .await?
-        {
-            RetryOutcome::Retried(run) => run,
-            RetryOutcome::NotRetryable(run) => {
-                return Err(ApiError::conflict(format!(
-                    "only dead, failed or cancelled runs can be retried; this one is {}",
-                    run.status.as_str()
-                )));
-            }
-            RetryOutcome::Locked(run) => {
-                return Err(ApiError::conflict(format!(
-                    "a sync of {} is active; retry when it ends",
-                    run.account.as_deref().unwrap_or("this account")
-                )));
-            }
-            RetryOutcome::NotFound => return Err(ApiError::not_found("run")),
-        };
-        let target = format!("run:{}", run.id);
-        audit::record(
-            &ctx.db,
-            &principal.actor(),
-            audit::Action::RunRetry,
-            &target,
-            None,
-        )
-        .await?;
+        let run = jobs::actions::retry(&self.state.ctx, run_id(&id)?, &principal.actor()).await?;
         Ok(Retried::Accepted(Json(RunView::from(&run))))
     }
 
@@ -119,27 +92,7 @@ impl DeadLettersApi {
     )]
     async fn discard(&self, auth: ApiKey, id: Path<String>) -> Result<Discarded, ApiError> {
         let principal = auth.admin()?;
-        let db = &self.state.ctx.db;
-        let id = run_id(&id)?;
-        let done = lifecycle::discard(db, id).await?;
-        let Some(run) = jobs::runs::find(db, id).await? else {
-            return Err(ApiError::not_found("run"));
-        };
-        if !done {
-            return Err(ApiError::conflict(format!(
-                "only dead or failed runs can be discarded; this one is {}",
-                run.status.as_str()
-            )));
-        }
-        let target = format!("run:{id}");
-        audit::record(
-            db,
-            &principal.actor(),
-            audit::Action::RunDiscard,
-            &target,
-            None,
-        )
-        .await?;
+        let run = jobs::actions::discard(&self.state.ctx, run_id(&id)?, &principal.actor()).await?;
         Ok(Discarded::Ok(Json(RunView::from(&run))))
     }
 

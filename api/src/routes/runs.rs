@@ -5,7 +5,6 @@ use std::time::Duration;
 use entity::job_run::RunStatus;
 use jobs::{
     JobKind, audit,
-    lifecycle::{self, CancelOutcome},
     params::RawParams,
     registry,
     runs::{self, RunFilter},
@@ -217,30 +216,7 @@ impl RunsApi {
     )]
     async fn cancel(&self, auth: ApiKey, id: Path<String>) -> Result<CancelResponse, ApiError> {
         let principal = auth.admin()?;
-        let db = &self.state.ctx.db;
-        let run = match lifecycle::cancel(db, run_id(&id)?).await? {
-            CancelOutcome::Cancelled(run) | CancelOutcome::Requested(run) => run,
-            CancelOutcome::AlreadyFinished(run) => {
-                return Err(ApiError::conflict(format!(
-                    "run already ended with status {}",
-                    run.status.as_str()
-                )));
-            }
-            CancelOutcome::NotFound => return Err(ApiError::not_found("run")),
-        };
-        if run.status.is_terminal()
-            && let Err(e) = jobs::notification::announce(db, &self.state.ctx.queue, run.id).await
-        {
-            tracing::warn!(run.id = %run.id, error = %e, "could not queue notifications");
-        }
-        audit::record(
-            db,
-            &principal.actor(),
-            audit::Action::RunCancel,
-            &format!("run:{}", run.id),
-            None,
-        )
-        .await?;
+        let run = jobs::actions::cancel(&self.state.ctx, run_id(&id)?, &principal.actor()).await?;
         Ok(CancelResponse::Accepted(Json(RunView::from(&run))))
     }
 

@@ -102,6 +102,12 @@ pub struct Config {
     /// Request bodies above 1 MiB (bulk uploads) the API takes in at once; the next
     /// waits up to 5 s, then gets 503 with `Retry-After`.
     pub api_large_bodies: usize,
+    /// A console session ends after this long without a request.
+    pub console_idle_timeout_s: u64,
+    /// A console session ends this long after sign-in, however busy.
+    pub console_absolute_timeout_s: u64,
+    /// Admins must enrol a second factor (TOTP) at their first sign-in.
+    pub console_require_2fa: bool,
 }
 
 impl Default for Config {
@@ -141,6 +147,9 @@ impl Default for Config {
             api_streams_per_key: 20,
             test_faults: false,
             schedule_min_interval_s: 60,
+            console_idle_timeout_s: 30 * 60,
+            console_absolute_timeout_s: 12 * 3600,
+            console_require_2fa: true,
         }
     }
 }

@@ -29,6 +29,7 @@ mod bad_input;
 mod bulk;
 mod cancel;
 mod cli;
+mod console;
 mod drills;
 mod emag_contract;
 mod emag_faults;

@@ -1,0 +1,36 @@
+//! The console: server-rendered pages at `/` for the people who run magflow, in the API
+//! process and on its port. Templates, stylesheet and script are compiled into the
+//! binary; no front-end build. It is a client of the same `jobs` functions as the API
+//! (`jobs::actions`, `jobs::registry::submit`, the status report) with its own answers:
+//! pages and redirects rather than JSON.
+//!
+//! - [`session`]: the session cookie, the checks every change passes (origin, role,
+//!   CSRF token).
+//! - [`render`]: templates and the headers of every page; [`i18n`]: Romanian and English.
+//! - [`assets`]: the stylesheet and script, under content-hashed URLs.
+//! - [`pages`]: one file per area.
+
+pub mod assets;
+pub mod i18n;
+pub mod pages;
+pub mod render;
+pub mod session;
+
+use poem::{Route, get, post};
+
+/// Adds the console's routes to `route` (beside the API's).
+pub fn mount(route: Route) -> Route {
+    use pages::{live, me, overview, runs, sign_in};
+    route
+        .at("/", get(overview::page))
+        .at("/sync", post(overview::sync))
+        .at("/runs", get(runs::list))
+        .at("/runs/:id", get(runs::detail))
+        .at("/runs/:id/:action", post(runs::act))
+        .at("/sign-in", get(sign_in::page).post(sign_in::submit))
+        .at("/sign-out", post(me::sign_out))
+        .at("/me/preferences", post(me::preferences))
+        .at("/me/sign-out-everywhere", post(me::sign_out_everywhere))
+        .at("/live", get(live::live))
+        .at("/assets/:name", get(assets::serve))
+}

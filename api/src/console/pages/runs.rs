@@ -1,0 +1,226 @@
+//! `GET /runs` (filtered, in cursor pages), `GET /runs/{id}` (detail with children and
+//! log tail), and cancel / retry / discard of one run.
+
+use entity::job_run::{JobKind, RunStatus};
+use jobs::{
+    actions::{self, ActionError},
+    runs::{self, RunFilter},
+};
+use minijinja::{Value, context};
+use poem::{
+    Response, handler,
+    http::StatusCode,
+    web::{Data, Path, Query},
+};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::run_json;
+use crate::{
+    console::{
+        render::{self, Frame},
+        session::{Change, Signed, url_escape},
+    },
+    state::AppState,
+};
+
+const PAGE: u64 = 50;
+
+#[derive(Deserialize, Default)]
+pub struct ListQuery {
+    kind: Option<String>,
+    status: Option<String>,
+    account: Option<String>,
+    schedule: Option<String>,
+    cursor: Option<String>,
+}
+
+fn nonempty(s: &Option<String>) -> Option<&str> {
+    s.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+#[handler]
+pub async fn list(state: Data<&AppState>, me: Signed, Query(q): Query<ListQuery>) -> Response {
+    let frame = Frame::of(&me, "runs");
+    let mut errors = std::collections::BTreeMap::new();
+    let schedule_id = match nonempty(&q.schedule) {
+        None => None,
+        Some(s) => match Uuid::parse_str(s) {
+            Ok(id) => Some(id),
+            Err(_) => {
+                errors.insert("schedule", frame.locale.text("invalid_id").to_owned());
+                None
+            }
+        },
+    };
+    let filter = RunFilter {
+        kind: nonempty(&q.kind).and_then(JobKind::parse),
+        status: nonempty(&q.status).and_then(RunStatus::parse),
+        account: nonempty(&q.account).map(str::to_owned),
+        schedule_id,
+        ..RunFilter::default()
+    };
+    let before = nonempty(&q.cursor).and_then(|c| Uuid::parse_str(c).ok());
+    let db = &state.ctx.db;
+    let rows = match runs::list(db, &filter, before, PAGE + 1).await {
+        Ok(rows) => rows,
+        Err(e) => {
+            tracing::error!(error = %e, "runs list failed");
+            return render::message(
+                &frame,
+                "error",
+                "try_again",
+                StatusCode::SERVICE_UNAVAILABLE,
+            );
+        }
+    };
+    let accounts: Vec<String> = jobs::accounts::list(db)
+        .await
+        .map(|a| a.into_iter().map(|a| a.name).collect())
+        .unwrap_or_default();
+    let more = rows.len() as u64 > PAGE;
+    let page: Vec<serde_json::Value> = rows.iter().take(PAGE as usize).map(run_json).collect();
+    let next_cursor = more.then(|| rows[PAGE as usize - 1].id.to_string());
+    let keep = |name: &str, v: &Option<String>| {
+        nonempty(v)
+            .map(|v| format!("{name}={}&", url_escape(v)))
+            .unwrap_or_default()
+    };
+    let next_url = next_cursor.as_ref().map(|c| {
+        format!(
+            "/runs?{}{}{}{}cursor={c}",
+            keep("kind", &q.kind),
+            keep("status", &q.status),
+            keep("account", &q.account),
+            keep("schedule", &q.schedule)
+        )
+    });
+    let data = context! {
+        runs => Value::from_serialize(&page),
+        next_cursor => next_cursor,
+        next_url => next_url,
+        kinds => JobKind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>(),
+        statuses => RunStatus::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+        accounts => accounts,
+        filter => context! {
+            kind => nonempty(&q.kind),
+            status => nonempty(&q.status),
+            account => nonempty(&q.account),
+            schedule => nonempty(&q.schedule).unwrap_or(""),
+        },
+        errors => errors,
+        live => "runs",
+    };
+    render::page("runs.html", &frame, data, StatusCode::OK)
+}
+
+/// What may be done to a run in `status`.
+fn actions_for(status: RunStatus, discarded: bool) -> Vec<&'static str> {
+    match status {
+        RunStatus::Queued | RunStatus::Running => vec!["cancel"],
+        RunStatus::Dead | RunStatus::Failed if !discarded => vec!["retry", "discard"],
+        RunStatus::Dead | RunStatus::Failed | RunStatus::Cancelled => vec!["retry"],
+        RunStatus::Succeeded => vec![],
+    }
+}
+
+#[handler]
+pub async fn detail(state: Data<&AppState>, me: Signed, Path(id): Path<String>) -> Response {
+    let frame = Frame::of(&me, "runs");
+    let not_found =
+        || render::message(&frame, "not_found", "not_found_text", StatusCode::NOT_FOUND);
+    let Ok(id) = Uuid::parse_str(&id) else {
+        return not_found();
+    };
+    let db = &state.ctx.db;
+    let loaded = async {
+        let Some(run) = runs::find(db, id).await? else {
+            return Ok(None);
+        };
+        let kids = RunFilter {
+            parent_id: Some(id),
+            ..RunFilter::default()
+        };
+        let children = runs::list(db, &kids, None, 200).await?;
+        let events = runs::recent_events(db, id, 100).await?;
+        Ok::<_, sea_orm::DbErr>(Some((run, children, events)))
+    };
+    let (run, children, events) = match loaded.await {
+        Ok(Some(found)) => found,
+        Ok(None) => return not_found(),
+        Err(e) => {
+            tracing::error!(error = %e, "run detail failed");
+            return render::message(
+                &frame,
+                "error",
+                "try_again",
+                StatusCode::SERVICE_UNAVAILABLE,
+            );
+        }
+    };
+    let view = run_json(&run);
+    let pretty = |v: &serde_json::Value| serde_json::to_string_pretty(v).unwrap_or_default();
+    let events: Vec<Value> = events
+        .iter()
+        .map(|e| {
+            context! {
+                at => e.at.to_rfc3339(),
+                level => e.level.as_str(),
+                message => e.message,
+            }
+        })
+        .collect();
+    let data = context! {
+        params_json => pretty(&view["params"]),
+        checkpoint_json => view.get("checkpoint").filter(|c| !c.is_null()).map(pretty),
+        r => Value::from_serialize(&view),
+        children => Value::from_serialize(children.iter().map(run_json).collect::<Vec<_>>()),
+        events => events,
+        actions => actions_for(run.status, run.discarded_at.is_some()),
+        live => "run",
+    };
+    render::page("run.html", &frame, data, StatusCode::OK)
+}
+
+#[derive(Deserialize)]
+pub struct Empty {}
+
+/// `POST /runs/{id}/{cancel|retry|discard}`.
+#[handler]
+pub async fn act(
+    state: Data<&AppState>,
+    Path((id, action)): Path<(String, String)>,
+    change: Change<Empty>,
+) -> Response {
+    let me = change.me;
+    let frame = Frame::of(&me, "runs");
+    let Ok(id) = Uuid::parse_str(&id) else {
+        return render::message(&frame, "not_found", "not_found_text", StatusCode::NOT_FOUND);
+    };
+    let ctx = &state.ctx;
+    let actor = me.actor();
+    let done = match action.as_str() {
+        "cancel" => actions::cancel(ctx, id, &actor).await,
+        "retry" => actions::retry(ctx, id, &actor).await,
+        "discard" => actions::discard(ctx, id, &actor).await,
+        _ => return render::message(&frame, "not_found", "not_found_text", StatusCode::NOT_FOUND),
+    };
+    match done {
+        Ok(_) => render::see_other(&format!("/runs/{id}")),
+        Err(ActionError::NotFound) => {
+            render::message(&frame, "not_found", "not_found_text", StatusCode::NOT_FOUND)
+        }
+        Err(ActionError::Conflict(_)) => {
+            render::message(&frame, "error", "action_conflict", StatusCode::CONFLICT)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "console action failed");
+            render::message(
+                &frame,
+                "error",
+                "try_again",
+                StatusCode::SERVICE_UNAVAILABLE,
+            )
+        }
+    }
+}

@@ -1,0 +1,180 @@
+//! `GET/POST /sign-in`: a name and a password. Failures are throttled per address (the
+//! API's throttle, shared with keys) and per user (`jobs::users::sign_in`), and audited.
+
+use entity::console_session::Stage;
+use jobs::{
+    audit,
+    users::{self, sign_in::SignInError},
+};
+use minijinja::context;
+use poem::{
+    Request, Response, handler,
+    http::{StatusCode, header},
+    web::{Data, Form, Query},
+};
+use serde::Deserialize;
+
+use super::local_path;
+use crate::{
+    console::{
+        i18n::Locale,
+        render::{self, Frame},
+        session,
+    },
+    state::AppState,
+};
+
+#[derive(Deserialize)]
+pub struct Next {
+    next: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct SignInForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    password: String,
+    next: Option<String>,
+}
+
+fn locale(req: &Request) -> Locale {
+    Locale::from_accept(
+        req.headers()
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    )
+}
+
+fn form(
+    req: &Request,
+    next: &str,
+    name: &str,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    let frame = Frame {
+        locale: locale(req),
+        me: None,
+        nav: "",
+    };
+    render::page(
+        "sign_in.html",
+        &frame,
+        context! { next => next, name => name, error => error },
+        status,
+    )
+}
+
+#[handler]
+pub async fn page(req: &Request, state: Data<&AppState>, Query(q): Query<Next>) -> Response {
+    let next = local_path(q.next.as_deref());
+    if let Ok(Some(me)) = session::current(&state, req).await
+        && me.session.stage == Stage::Full
+    {
+        return render::see_other(next);
+    }
+    form(req, next, "", None, StatusCode::OK)
+}
+
+#[handler]
+pub async fn submit(req: &Request, state: Data<&AppState>, Form(f): Form<SignInForm>) -> Response {
+    let next = local_path(f.next.as_deref()).to_owned();
+    let client = req
+        .remote_addr()
+        .as_socket_addr()
+        .map(std::net::SocketAddr::ip);
+    if state.auth_throttle.blocked(client).is_some() {
+        return form(
+            req,
+            &next,
+            &f.name,
+            Some("sign_in_throttled"),
+            StatusCode::TOO_MANY_REQUESTS,
+        );
+    }
+    let db = &state.ctx.db;
+    let name: String = f.name.trim().chars().take(64).collect();
+    let user = match users::sign_in::check_password(db, &name, &f.password).await {
+        Ok(user) => user,
+        Err(SignInError::Db(e)) => {
+            tracing::error!(error = %e, "sign-in failed");
+            return form(
+                req,
+                &next,
+                &name,
+                Some("try_again"),
+                StatusCode::SERVICE_UNAVAILABLE,
+            );
+        }
+        Err(e) => {
+            state.auth_throttle.failed(client);
+            let locked = matches!(e, SignInError::Locked(_));
+            let details = serde_json::json!({
+                "address": client.map(|a| a.to_string()),
+                "reason": if locked { "locked" } else { "wrong name or password" },
+            });
+            if let Err(e) = audit::record(
+                db,
+                &format!("user:{name}"),
+                audit::Action::SessionSignInFailed,
+                &format!("user:{name}"),
+                Some(details),
+            )
+            .await
+            {
+                tracing::warn!(error = %e, "could not audit a failed sign-in");
+            }
+            let (key, status) = if locked {
+                ("sign_in_locked", StatusCode::TOO_MANY_REQUESTS)
+            } else {
+                ("sign_in_refused", StatusCode::UNAUTHORIZED)
+            };
+            return form(req, &next, &name, Some(key), status);
+        }
+    };
+    match start(&state, req, &user).await {
+        Ok(token) => {
+            let mut resp = render::see_other(&next);
+            if let Ok(v) = session::set_cookie(&token, state.ctx.config.tls_cert.is_some()).parse()
+            {
+                resp.headers_mut().insert(header::SET_COOKIE, v);
+            }
+            resp
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "could not start a session");
+            form(
+                req,
+                &next,
+                &name,
+                Some("try_again"),
+                StatusCode::SERVICE_UNAVAILABLE,
+            )
+        }
+    }
+}
+
+/// Starts the session and audits the sign-in; the cookie's value.
+async fn start(
+    state: &AppState,
+    req: &Request,
+    user: &entity::user::Model,
+) -> Result<String, sea_orm::DbErr> {
+    let db = &state.ctx.db;
+    let address = req
+        .remote_addr()
+        .as_socket_addr()
+        .map(|a| a.ip().to_string());
+    let started = users::sessions::start(db, user.id, Stage::Full, address.clone()).await?;
+    users::sign_in::succeeded(db, user).await?;
+    audit::record(
+        db,
+        &format!("user:{}", user.name),
+        audit::Action::SessionSignIn,
+        &format!("user:{}", user.id),
+        Some(serde_json::json!({ "address": address })),
+    )
+    .await?;
+    Ok(started.token)
+}

@@ -1,0 +1,115 @@
+//! What an operator does to a run, from the API or the console alike: the change, its
+//! audit row with the operator as actor, and what follows (a cancelled run's
+//! notifications). Both front ends map [`ActionError`] to their own answers.
+
+use entity::job_run;
+use sea_orm::DbErr;
+use uuid::Uuid;
+
+use crate::{
+    JobContext, audit,
+    error::RunsError,
+    lifecycle::{self, CancelOutcome, RetryOutcome},
+    registry,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ActionError {
+    #[error("run not found")]
+    NotFound,
+    /// The run is not in a state the action applies to; the message says why.
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Runs(#[from] RunsError),
+    #[error(transparent)]
+    Db(#[from] DbErr),
+}
+
+/// Cancels a queued run at once, or asks a running one to stop at its next checkpoint.
+pub async fn cancel(
+    ctx: &JobContext,
+    id: Uuid,
+    actor: &str,
+) -> Result<job_run::Model, ActionError> {
+    let run = match lifecycle::cancel(&ctx.db, id).await? {
+        CancelOutcome::Cancelled(run) | CancelOutcome::Requested(run) => run,
+        CancelOutcome::AlreadyFinished(run) => {
+            return Err(ActionError::Conflict(format!(
+                "run already ended with status {}",
+                run.status.as_str()
+            )));
+        }
+        CancelOutcome::NotFound => return Err(ActionError::NotFound),
+    };
+    if run.status.is_terminal()
+        && let Err(e) = crate::notification::announce(&ctx.db, &ctx.queue, run.id).await
+    {
+        tracing::warn!(run.id = %run.id, error = %e, "could not queue notifications");
+    }
+    audit::record(
+        &ctx.db,
+        actor,
+        audit::Action::RunCancel,
+        &format!("run:{}", run.id),
+        None,
+    )
+    .await?;
+    Ok(run)
+}
+
+/// Puts a dead, failed or cancelled run back on its queue with fresh attempts.
+pub async fn retry(ctx: &JobContext, id: Uuid, actor: &str) -> Result<job_run::Model, ActionError> {
+    let run = match lifecycle::retry(&ctx.db, &ctx.queue, id, registry::retry_policy).await? {
+        RetryOutcome::Retried(run) => run,
+        RetryOutcome::NotRetryable(run) => {
+            return Err(ActionError::Conflict(format!(
+                "only dead, failed or cancelled runs can be retried; this one is {}",
+                run.status.as_str()
+            )));
+        }
+        RetryOutcome::Locked(run) => {
+            return Err(ActionError::Conflict(format!(
+                "a sync of {} is active; retry when it ends",
+                run.account.as_deref().unwrap_or("this account")
+            )));
+        }
+        RetryOutcome::NotFound => return Err(ActionError::NotFound),
+    };
+    audit::record(
+        &ctx.db,
+        actor,
+        audit::Action::RunRetry,
+        &format!("run:{}", run.id),
+        None,
+    )
+    .await?;
+    Ok(run)
+}
+
+/// Takes a dead or failed run off the dead-letter list; it keeps its status and history.
+pub async fn discard(
+    ctx: &JobContext,
+    id: Uuid,
+    actor: &str,
+) -> Result<job_run::Model, ActionError> {
+    let done = lifecycle::discard(&ctx.db, id).await?;
+    let Some(run) = crate::runs::find(&ctx.db, id).await? else {
+        return Err(ActionError::NotFound);
+    };
+    if !done {
+        return Err(ActionError::Conflict(format!(
+            "only dead or failed runs can be discarded; this one is {}",
+            run.status.as_str()
+        )));
+    }
+    audit::record(
+        &ctx.db,
+        actor,
+        audit::Action::RunDiscard,
+        &format!("run:{id}"),
+        None,
+    )
+    .await?;
+    Ok(run)
+}
