@@ -22,6 +22,8 @@ pub struct Model {
     /// Sealed base32 TOTP secret; set at enrolment, in use once `totp_enabled_at` is set.
     pub totp_secret: Option<String>,
     pub totp_enabled_at: Option<DateTimeUtc>,
+    /// The time step of the last code accepted (each code is good once).
+    pub totp_last_step: Option<i64>,
     /// SHA-256 hashes of the unused one-time recovery codes.
     pub recovery_codes: Option<Json>,
     pub locale: Locale,

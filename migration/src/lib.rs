@@ -15,6 +15,7 @@ mod m20261128_000008_bulk_exports_notifications;
 mod m20261128_000009_schedules;
 mod m20261128_000010_operations;
 mod m20261202_000011_console_users;
+mod m20261202_000012_totp_last_step;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000009_schedules::Migration),
             Box::new(m20261128_000010_operations::Migration),
             Box::new(m20261202_000011_console_users::Migration),
+            Box::new(m20261202_000012_totp_last_step::Migration),
         ]
     }
 }

@@ -150,6 +150,16 @@ impl Browser {
             .expect("click sign in");
     }
 
+    /// Signs out with the header's button and waits for the sign-in page.
+    pub async fn sign_out(&self) {
+        self.find("form[action='/sign-out'] button")
+            .await
+            .click()
+            .await
+            .expect("sign out");
+        self.find("form[action='/sign-in']").await;
+    }
+
     /// The page's `<html>` attribute `name`.
     pub async fn html_attr(&self, name: &str) -> String {
         self.eval(&format!(

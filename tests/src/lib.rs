@@ -75,6 +75,8 @@ pub struct Options {
     pub auth_failures_per_minute: Option<u32>,
     /// `MAGFLOW_CONSOLE_IDLE_TIMEOUT_S`; default 30 minutes.
     pub console_idle_timeout_s: Option<u64>,
+    /// `MAGFLOW_CONSOLE_REQUIRE_2FA`; default off (only the second-factor tests want it).
+    pub console_require_2fa: bool,
 }
 
 impl Options {
@@ -106,6 +108,7 @@ impl Default for Options {
             schedule_min_interval_s: None,
             auth_failures_per_minute: None,
             console_idle_timeout_s: None,
+            console_require_2fa: false,
         }
     }
 }
@@ -255,6 +258,7 @@ pub async fn test_config(
         schedule_min_interval_s: opts.schedule_min_interval_s.unwrap_or(1),
         api_auth_failures_per_minute: opts.auth_failures_per_minute.unwrap_or(20),
         console_idle_timeout_s: opts.console_idle_timeout_s.unwrap_or(30 * 60),
+        console_require_2fa: opts.console_require_2fa,
         ..Config::default()
     };
     (config, key)

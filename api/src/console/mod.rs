@@ -20,7 +20,7 @@ use poem::{Route, get, post};
 
 /// Adds the console's routes to `route` (beside the API's).
 pub fn mount(route: Route) -> Route {
-    use pages::{live, me, overview, runs, sign_in};
+    use pages::{live, me, overview, runs, sign_in, two_factor};
     route
         .at("/", get(overview::page))
         .at("/sync", post(overview::sync))
@@ -28,6 +28,14 @@ pub fn mount(route: Route) -> Route {
         .at("/runs/:id", get(runs::detail))
         .at("/runs/:id/:action", post(runs::act))
         .at("/sign-in", get(sign_in::page).post(sign_in::submit))
+        .at(
+            "/sign-in/code",
+            get(two_factor::code_form).post(two_factor::code_submit),
+        )
+        .at(
+            "/me/two-factor",
+            get(two_factor::enrol_form).post(two_factor::enrol_submit),
+        )
         .at("/sign-out", post(me::sign_out))
         .at("/me/preferences", post(me::preferences))
         .at("/me/sign-out-everywhere", post(me::sign_out_everywhere))

@@ -23,6 +23,8 @@ pub const NAMES: &[&str] = &[
     "message.html",
     "runs_table.html",
     "progress.html",
+    "code.html",
+    "two_factor.html",
 ];
 
 fn environment() -> Environment<'static> {
@@ -39,6 +41,8 @@ fn environment() -> Environment<'static> {
         ("message.html", include_str!("templates/message.html")),
         ("runs_table.html", include_str!("templates/runs_table.html")),
         ("progress.html", include_str!("templates/progress.html")),
+        ("code.html", include_str!("templates/code.html")),
+        ("two_factor.html", include_str!("templates/two_factor.html")),
     ] {
         if let Err(e) = env.add_template(name, source) {
             tracing::error!(template = name, error = %e, "a console template does not parse");

@@ -111,6 +111,11 @@ fn own(path: &str) -> bool {
     path.starts_with("/me/") || path == "/sign-out"
 }
 
+/// Routes a session that must enrol a second factor may use.
+fn enrolment(path: &str) -> bool {
+    path == "/me/two-factor" || path == "/sign-out"
+}
+
 /// Routes that change something before anyone is signed in.
 fn before_sign_in(path: &str) -> bool {
     path.starts_with("/sign-in")
@@ -135,6 +140,8 @@ pub async fn check_change(state: &AppState, req: &mut Request) -> Result<(), Res
     }
     let me = match current(state, req).await {
         Ok(Some(me)) if me.session.stage == Stage::Full => me,
+        // One who must enrol may do only that, or leave.
+        Ok(Some(me)) if me.session.stage == Stage::Enrol && enrolment(&path) => me,
         Ok(_) => return Err(refused(StatusCode::FORBIDDEN, "forbidden: not signed in")),
         Err(e) => {
             tracing::error!(error = %e, "session lookup failed");
@@ -201,7 +208,14 @@ impl<'a> FromRequest<'a> for Signed {
             .ok_or_else(|| poem::Error::from_status(StatusCode::INTERNAL_SERVER_ERROR))?;
         match current(state, req).await {
             Ok(Some(me)) if me.session.stage == Stage::Full => Ok(me),
-            Ok(_) => Err(poem::Error::from_response(render::see_other(&format!(
+            Ok(Some(me)) if me.session.stage == Stage::Enrol => Err(poem::Error::from_response(
+                render::see_other("/me/two-factor"),
+            )),
+            Ok(Some(_)) => Err(poem::Error::from_response(render::see_other(&format!(
+                "/sign-in/code?next={}",
+                percent_encode(req.uri().path())
+            )))),
+            Ok(None) => Err(poem::Error::from_response(render::see_other(&format!(
                 "/sign-in?next={}",
                 percent_encode(req.uri().path())
             )))),

@@ -5,6 +5,7 @@
 pub mod password;
 pub mod sessions;
 pub mod sign_in;
+pub mod two_factor;
 
 use chrono::Utc;
 use entity::user::{self, Locale, Role, Theme};
@@ -68,6 +69,7 @@ pub async fn create<C: ConnectionTrait>(
         disabled_at: Set(None),
         totp_secret: Set(None),
         totp_enabled_at: Set(None),
+        totp_last_step: Set(None),
         recovery_codes: Set(None),
         locale: Set(Locale::Ro),
         theme: Set(Theme::System),

@@ -6,6 +6,7 @@ pub mod me;
 pub mod overview;
 pub mod runs;
 pub mod sign_in;
+pub mod two_factor;
 
 use poem_openapi::types::ToJSON;
 use serde_json::Value;

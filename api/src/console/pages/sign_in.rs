@@ -110,21 +110,7 @@ pub async fn submit(req: &Request, state: Data<&AppState>, Form(f): Form<SignInF
         Err(e) => {
             state.auth_throttle.failed(client);
             let locked = matches!(e, SignInError::Locked(_));
-            let details = serde_json::json!({
-                "address": client.map(|a| a.to_string()),
-                "reason": if locked { "locked" } else { "wrong name or password" },
-            });
-            if let Err(e) = audit::record(
-                db,
-                &format!("user:{name}"),
-                audit::Action::SessionSignInFailed,
-                &format!("user:{name}"),
-                Some(details),
-            )
-            .await
-            {
-                tracing::warn!(error = %e, "could not audit a failed sign-in");
-            }
+            audit_failure(db, &name, client, locked).await;
             let (key, status) = if locked {
                 ("sign_in_locked", StatusCode::TOO_MANY_REQUESTS)
             } else {
@@ -133,11 +119,17 @@ pub async fn submit(req: &Request, state: Data<&AppState>, Form(f): Form<SignInF
             return form(req, &next, &name, Some(key), status);
         }
     };
-    match start(&state, req, &user).await {
+    let ctx = &state.ctx;
+    let stage = stage_after_password(&state, &user);
+    let to = match stage {
+        Stage::SecondFactor => format!("/sign-in/code?next={}", session::url_escape(&next)),
+        Stage::Enrol => "/me/two-factor".to_owned(),
+        Stage::Full => next.clone(),
+    };
+    match start(&state, req, &user, stage).await {
         Ok(token) => {
-            let mut resp = render::see_other(&next);
-            if let Ok(v) = session::set_cookie(&token, state.ctx.config.tls_cert.is_some()).parse()
-            {
+            let mut resp = render::see_other(&to);
+            if let Ok(v) = session::set_cookie(&token, ctx.config.tls_cert.is_some()).parse() {
                 resp.headers_mut().insert(header::SET_COOKIE, v);
             }
             resp
@@ -155,18 +147,64 @@ pub async fn submit(req: &Request, state: Data<&AppState>, Form(f): Form<SignInF
     }
 }
 
-/// Starts the session and audits the sign-in; the cookie's value.
+/// Where a right password leads: a password is the whole sign-in only for users without
+/// a second factor, and for admins only where none is required (or none could be kept:
+/// no sealing key).
+fn stage_after_password(state: &AppState, user: &entity::user::Model) -> Stage {
+    let ctx = &state.ctx;
+    if user.totp_enabled_at.is_some() {
+        Stage::SecondFactor
+    } else if user.role == entity::user::Role::Admin
+        && ctx.config.console_require_2fa
+        && ctx.sealer.is_some()
+    {
+        Stage::Enrol
+    } else {
+        Stage::Full
+    }
+}
+
+async fn audit_failure(
+    db: &sea_orm::DatabaseConnection,
+    name: &str,
+    client: Option<std::net::IpAddr>,
+    locked: bool,
+) {
+    let details = serde_json::json!({
+        "address": client.map(|a| a.to_string()),
+        "reason": if locked { "locked" } else { "wrong name or password" },
+    });
+    let who = format!("user:{name}");
+    if let Err(e) = audit::record(
+        db,
+        &who,
+        audit::Action::SessionSignInFailed,
+        &who,
+        Some(details),
+    )
+    .await
+    {
+        tracing::warn!(error = %e, "could not audit a failed sign-in");
+    }
+}
+
+/// Starts the session at `stage`; a complete sign-in is audited (a partial one is when
+/// its second factor completes it). The cookie's value.
 async fn start(
     state: &AppState,
     req: &Request,
     user: &entity::user::Model,
+    stage: Stage,
 ) -> Result<String, sea_orm::DbErr> {
     let db = &state.ctx.db;
     let address = req
         .remote_addr()
         .as_socket_addr()
         .map(|a| a.ip().to_string());
-    let started = users::sessions::start(db, user.id, Stage::Full, address.clone()).await?;
+    let started = users::sessions::start(db, user.id, stage, address.clone()).await?;
+    if stage != Stage::Full {
+        return Ok(started.token);
+    }
     users::sign_in::succeeded(db, user).await?;
     audit::record(
         db,

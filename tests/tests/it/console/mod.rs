@@ -5,6 +5,7 @@
 mod guards;
 mod sign_in;
 mod sync_now;
+mod two_factor;
 
 use jobs::api_keys::Role;
 use tests::TestApp;

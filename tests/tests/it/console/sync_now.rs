@@ -104,13 +104,7 @@ async fn sync_now_then_language_and_theme(backend: Backend) {
     browser
         .screenshot(&format!("overview-dark-{backend:?}"))
         .await;
-    browser
-        .find("form[action='/sign-out'] button")
-        .await
-        .click()
-        .await
-        .expect("sign out");
-    browser.find("form[action='/sign-in']").await;
+    browser.sign_out().await;
     browser.sign_in(&base, "ana", PASSWORD).await;
     browser.find("nav").await;
     assert_eq!(browser.html_attr("lang").await, "en");
