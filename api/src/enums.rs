@@ -205,6 +205,7 @@ mirror!(
         RunRetry = "run.retry",
         RunRetryMany = "run.retry_many",
         RunDiscard = "run.discard",
+        RunDiscardMany = "run.discard_many",
         ScheduleCreate = "schedule.create",
         ScheduleUpdate = "schedule.update",
         ScheduleDelete = "schedule.delete",

@@ -41,6 +41,7 @@ stored_enum! {
         RunRetry = "run.retry",
         RunRetryMany = "run.retry_many",
         RunDiscard = "run.discard",
+        RunDiscardMany = "run.discard_many",
         ScheduleCreate = "schedule.create",
         ScheduleUpdate = "schedule.update",
         ScheduleDelete = "schedule.delete",

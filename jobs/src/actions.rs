@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::{
     JobContext, audit,
     error::RunsError,
-    lifecycle::{self, CancelOutcome, RetryOutcome},
+    lifecycle::{self, CancelOutcome, DeadFilter, RetriedMany, RetryOutcome},
     registry,
 };
 
@@ -112,4 +112,79 @@ pub async fn discard(
     )
     .await?;
     Ok(run)
+}
+
+/// How a filter of dead letters reads in an audit row.
+fn filter_details(filter: &DeadFilter) -> serde_json::Value {
+    serde_json::json!({
+        "kind": filter.kind.map(|k| k.as_str()),
+        "account": filter.account,
+        "error_category": filter.error_category.map(|c| c.as_str()),
+        "status": filter.status.map(|s| s.as_str()),
+    })
+}
+
+/// Retries up to `limit` dead letters matching `filter`, oldest first.
+pub async fn retry_many(
+    ctx: &JobContext,
+    filter: &DeadFilter,
+    limit: u64,
+    actor: &str,
+) -> Result<RetriedMany, ActionError> {
+    let done =
+        lifecycle::retry_many(&ctx.db, &ctx.queue, filter, limit, registry::retry_policy).await?;
+    let details = serde_json::json!({
+        "filter": filter_details(filter),
+        "retried": done.retried.len(),
+    });
+    audit::record(
+        &ctx.db,
+        actor,
+        audit::Action::RunRetryMany,
+        "runs",
+        Some(details),
+    )
+    .await?;
+    Ok(done)
+}
+
+/// Discards up to `limit` dead letters matching `filter`, oldest first; their ids.
+pub async fn discard_many(
+    ctx: &JobContext,
+    filter: &DeadFilter,
+    limit: u64,
+    actor: &str,
+) -> Result<Vec<Uuid>, ActionError> {
+    let done = lifecycle::discard_many(&ctx.db, filter, limit).await?;
+    let details = serde_json::json!({
+        "filter": filter_details(filter),
+        "discarded": done.len(),
+    });
+    audit::record(
+        &ctx.db,
+        actor,
+        audit::Action::RunDiscardMany,
+        "runs",
+        Some(details),
+    )
+    .await?;
+    Ok(done)
+}
+
+/// Pauses or resumes the queue of `kind`.
+pub async fn set_queue_paused(
+    ctx: &JobContext,
+    kind: crate::JobKind,
+    paused: bool,
+    actor: &str,
+) -> Result<(), ActionError> {
+    crate::queues::set_paused(&ctx.db, &ctx.queue, kind, paused, actor).await?;
+    let action = if paused {
+        audit::Action::QueuePause
+    } else {
+        audit::Action::QueueResume
+    };
+    let target = format!("queue:{}", kind.as_str());
+    audit::record(&ctx.db, actor, action, &target, None).await?;
+    Ok(())
 }

@@ -100,6 +100,21 @@ impl Browser {
             .unwrap_or_else(|e| panic!("no element {css:?}: {e}"))
     }
 
+    /// Clicks the element matching `css` (waiting up to 30 s for it). A live page may
+    /// replace its content between finding and clicking: then it is found again.
+    pub async fn click(&self, css: &str) {
+        let end = Instant::now() + Duration::from_secs(30);
+        loop {
+            match self.find(css).await.click().await {
+                Ok(()) => return,
+                Err(fantoccini::error::CmdError::Standard(e))
+                    if e.error == fantoccini::error::ErrorStatus::StaleElementReference
+                        && Instant::now() < end => {}
+                Err(e) => panic!("click {css:?}: {e}"),
+            }
+        }
+    }
+
     /// Whether an element matching `css` is on the page now.
     pub async fn has(&self, css: &str) -> bool {
         !self

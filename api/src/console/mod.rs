@@ -20,13 +20,18 @@ use poem::{Route, get, post};
 
 /// Adds the console's routes to `route` (beside the API's).
 pub fn mount(route: Route) -> Route {
-    use pages::{live, me, overview, runs, sign_in, two_factor};
+    use pages::{dead_letters, live, me, overview, queues, runs, sign_in, two_factor};
     route
         .at("/", get(overview::page))
         .at("/sync", post(overview::sync))
         .at("/runs", get(runs::list))
         .at("/runs/:id", get(runs::detail))
         .at("/runs/:id/:action", post(runs::act))
+        .at("/dead-letters", get(dead_letters::list))
+        .at("/dead-letters/selected", post(dead_letters::selected))
+        .at("/dead-letters/all", post(dead_letters::all))
+        .at("/queues", get(queues::list))
+        .at("/queues/:name/:action", post(queues::act))
         .at("/sign-in", get(sign_in::page).post(sign_in::submit))
         .at(
             "/sign-in/code",

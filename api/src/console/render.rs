@@ -13,18 +13,29 @@ use super::{assets, i18n::Locale, session::Signed};
 
 static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(environment);
 
-/// Every template, by name (the unit tests render each).
-pub const NAMES: &[&str] = &[
-    "base.html",
-    "sign_in.html",
-    "overview.html",
-    "runs.html",
-    "run.html",
-    "message.html",
-    "runs_table.html",
-    "progress.html",
-    "code.html",
-    "two_factor.html",
+/// `(name.html, source)` for each template name, the sources compiled into the binary.
+macro_rules! templates {
+    ($($name:literal),* $(,)?) => {
+        &[$((concat!($name, ".html"), include_str!(concat!("templates/", $name, ".html")))),*]
+    };
+}
+
+/// Every template (`templates/*.html`).
+const SOURCES: &[(&str, &str)] = templates![
+    "base",
+    "sign_in",
+    "code",
+    "two_factor",
+    "message",
+    "fields",
+    "progress",
+    "runs_table",
+    "queues_table",
+    "overview",
+    "runs",
+    "run",
+    "dead_letters",
+    "queues",
 ];
 
 fn environment() -> Environment<'static> {
@@ -32,18 +43,7 @@ fn environment() -> Environment<'static> {
     // Printing a misspelt variable is an error (a test renders every page), while an
     // absent optional field (the API's views leave out what is none) is simply false.
     env.set_undefined_behavior(minijinja::UndefinedBehavior::SemiStrict);
-    for (name, source) in [
-        ("base.html", include_str!("templates/base.html")),
-        ("sign_in.html", include_str!("templates/sign_in.html")),
-        ("overview.html", include_str!("templates/overview.html")),
-        ("runs.html", include_str!("templates/runs.html")),
-        ("run.html", include_str!("templates/run.html")),
-        ("message.html", include_str!("templates/message.html")),
-        ("runs_table.html", include_str!("templates/runs_table.html")),
-        ("progress.html", include_str!("templates/progress.html")),
-        ("code.html", include_str!("templates/code.html")),
-        ("two_factor.html", include_str!("templates/two_factor.html")),
-    ] {
+    for &(name, source) in SOURCES {
         if let Err(e) = env.add_template(name, source) {
             tracing::error!(template = name, error = %e, "a console template does not parse");
         }
@@ -185,106 +185,5 @@ pub fn refusal(status: StatusCode, text: &str) -> Response {
 }
 
 #[cfg(test)]
-mod tests {
-    use serde_json::json;
-
-    use super::*;
-
-    fn run() -> serde_json::Value {
-        json!({
-            "id": "01a238a8-7bac-702a-8cd5-5abcb5c03e04", "kind": "sync", "status": "running",
-            "account": "main", "params": {"accounts": ["main"]}, "attempt": 1, "max_attempts": 5,
-            "progress": {"total": 1000, "processed": 250, "created": 250, "updated": 0,
-                "unchanged": 0, "failed": 0, "pages_done": 3, "emag_requests": 4,
-                "rate_limit_waits": 0, "emag_errors": 0, "rate_limited": 0,
-                "throughput": 120.5, "eta_seconds": 6.2},
-            "checkpoint": null, "error": null, "cancel_requested": false,
-            "created_at": "2026-12-02T12:30:00Z", "updated_at": "2026-12-02T12:30:05Z",
-            "links": {"self": "/api/v1/runs/x", "events": "/e", "cancel": "/c"}
-        })
-    }
-
-    fn render(template: &str, data: Value) -> String {
-        let frame = Frame {
-            locale: Locale::En,
-            me: None,
-            nav: "",
-        };
-        let ctx = context! { ..frame.context(), ..data };
-        TEMPLATES
-            .get_template(template)
-            .and_then(|t| t.render(ctx))
-            .unwrap_or_else(|e| panic!("{template}: {e:#}"))
-    }
-
-    /// Every page renders in both languages with what its handler passes (a misspelt
-    /// string key fails here), and stays far below 100 KB.
-    #[test]
-    fn every_page_renders() {
-        let account = json!({
-            "name": "main", "kind": "main", "needs_password": false,
-            "offers": {"total": 1234, "by_status": {"1": 1200, "0": 34}},
-            "orders": {"total": 0, "by_status": {}},
-            "last_sync": {"offers": {"at": "2026-12-02T12:00:00Z", "age_seconds": 60, "run_id": "x"}},
-            "active_runs": [], "recent_runs": [], "runs_24h": {"finished": 0, "succeeded": 0},
-            "runs_7d": {"finished": 0, "succeeded": 0}, "emag": {"requests": 0, "errors": 0, "rate_limited": 0},
-            "health": {"score": 80, "level": "degraded", "reasons": [{"component": "stale", "penalty": 20, "detail": "orders never synced"}]}
-        });
-        let pages = [
-            (
-                "sign_in.html",
-                context! { next => "/", name => "", error => Some("sign_in_refused") },
-            ),
-            (
-                "message.html",
-                context! { title_key => "not_found", text_key => "not_found_text" },
-            ),
-            (
-                "overview.html",
-                context! {
-                    accounts => Value::from_serialize(vec![account]),
-                    active => Value::from_serialize(vec![run()]),
-                    queues => vec![context! { kind => "sync", paused => true, depth => 3, running => 1, oldest_waiting_s => 12.0 }],
-                    failures => Value::from_serialize(Vec::<serde_json::Value>::new()),
-                    live => "overview",
-                },
-            ),
-            (
-                "runs.html",
-                context! {
-                    runs => Value::from_serialize(vec![run()]), next_cursor => "x", next_url => "/runs?cursor=x",
-                    kinds => vec!["sync"], statuses => vec!["running"], accounts => vec!["main"],
-                    filter => context! { kind => "sync", status => (), account => (), schedule => "" },
-                    errors => context! { schedule => "Not a valid id." }, live => "runs",
-                },
-            ),
-            (
-                "run.html",
-                context! {
-                    r => Value::from_serialize(run()), params_json => "{}", checkpoint_json => (),
-                    children => Value::from_serialize(vec![run()]), actions => vec!["cancel"],
-                    events => vec![context! { at => "2026-12-02T12:30:00Z", level => "info", message => "page 1" }],
-                    live => "run",
-                },
-            ),
-        ];
-        for (template, data) in pages {
-            let html = render(template, data);
-            assert!(html.len() < 100 * 1024, "{template}: {} bytes", html.len());
-            assert!(!html.contains("undefined"), "{template}");
-        }
-    }
-
-    #[test]
-    fn script_stays_small() {
-        assert!(
-            assets::script_bytes() <= 30 * 1024,
-            "{} bytes",
-            assets::script_bytes()
-        );
-        assert!(
-            assets::style_url().starts_with("/assets/style.")
-                && assets::style_url().ends_with(".css")
-        );
-    }
-}
+#[path = "render_tests.rs"]
+mod tests;

@@ -2,13 +2,8 @@
 //! discarded=false` lists them with their error; here they are retried (one, or many by
 //! filter) or discarded.
 
-use jobs::{
-    JobKind, audit,
-    lifecycle::{self, DeadFilter},
-    registry,
-};
+use jobs::{JobKind, lifecycle::DeadFilter};
 use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
-use serde_json::json;
 use uuid::Uuid;
 
 use crate::{
@@ -134,22 +129,8 @@ impl DeadLettersApi {
             error_category: crate::enums::category("error_category", f.error_category.as_deref())?,
             status,
         };
-        let ctx = &self.state.ctx;
         let done =
-            lifecycle::retry_many(&ctx.db, &ctx.queue, &filter, limit, registry::retry_policy)
-                .await?;
-        let details = json!({
-            "filter": {"kind": f.kind, "account": f.account, "error_category": f.error_category, "status": f.status},
-            "retried": done.retried.len(),
-        });
-        audit::record(
-            &ctx.db,
-            &principal.actor(),
-            audit::Action::RunRetryMany,
-            "runs",
-            Some(details),
-        )
-        .await?;
+            jobs::actions::retry_many(&self.state.ctx, &filter, limit, &principal.actor()).await?;
         Ok(Json(RetriedMany {
             retried: done.retried,
             locked: done.locked,

@@ -2,7 +2,7 @@
 //! the run that has waited longest; pause and resume.
 
 use chrono::Utc;
-use jobs::{JobKind, audit, queues};
+use jobs::{JobKind, queues};
 use poem_openapi::{Object, OpenApi, param::Path, payload::Json};
 
 use crate::{auth::ApiKey, error::ApiError, routes::ApiTags, state::AppState};
@@ -90,14 +90,7 @@ impl QueuesApi {
         let kind =
             JobKind::parse(name).ok_or_else(|| ApiError::not_found(&format!("queue {name:?}")))?;
         let ctx = &self.state.ctx;
-        let actor = principal.actor();
-        queues::set_paused(&ctx.db, &ctx.queue, kind, paused, &actor).await?;
-        let action = if paused {
-            audit::Action::QueuePause
-        } else {
-            audit::Action::QueueResume
-        };
-        audit::record(&ctx.db, &actor, action, &format!("queue:{name}"), None).await?;
+        jobs::actions::set_queue_paused(ctx, kind, paused, &principal.actor()).await?;
         let stats = queues::stats(&ctx.db, Utc::now()).await?;
         let one = stats
             .into_iter()

@@ -45,7 +45,10 @@ pub use attempt::{
 };
 pub use cancel::{CancelOutcome, cancel};
 pub use reap::{bury_lost, stale_runs, take_over};
-pub use retry::{DeadFilter, Policy, RetriedMany, RetryOutcome, discard, retry, retry_many};
+pub use retry::{
+    DeadFilter, Policy, RetriedMany, RetryOutcome, count_dead, discard, discard_many, retry,
+    retry_many,
+};
 
 /// What can happen to a run; see the table in this module's documentation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -166,8 +166,50 @@ pub struct RetriedMany {
     pub locked: Vec<Uuid>,
 }
 
-/// Retries up to `limit` top-level dead letters matching `filter`, oldest first; a
-/// discarded run is not taken.
+impl DeadFilter {
+    /// The open dead letters (not discarded) this filter takes.
+    pub fn select(&self) -> sea_orm::Select<job_run::Entity> {
+        let mut q = job_run::Entity::find()
+            .filter(job_run::Column::Status.eq(self.status.unwrap_or(RunStatus::Dead)))
+            .filter(job_run::Column::DiscardedAt.is_null());
+        if let Some(kind) = self.kind {
+            q = q.filter(job_run::Column::Kind.eq(kind));
+        }
+        if let Some(account) = &self.account {
+            q = q.filter(job_run::Column::Account.eq(account.as_str()));
+        }
+        if let Some(category) = self.error_category {
+            q = q.filter(job_run::Column::ErrorCategory.eq(category));
+        }
+        q
+    }
+}
+
+/// How many open dead letters match `filter`.
+pub async fn count_dead(db: &DatabaseConnection, filter: &DeadFilter) -> Result<u64, DbErr> {
+    use sea_orm::PaginatorTrait;
+    filter.select().count(db).await
+}
+
+/// The ids of up to `limit` open dead letters matching `filter`, oldest first.
+async fn dead_ids(
+    db: &DatabaseConnection,
+    filter: &DeadFilter,
+    limit: u64,
+) -> Result<Vec<Uuid>, DbErr> {
+    filter
+        .select()
+        .select_only()
+        .column(job_run::Column::Id)
+        .order_by_asc(job_run::Column::Id)
+        .limit(limit)
+        .into_tuple()
+        .all(db)
+        .await
+}
+
+/// Retries up to `limit` dead letters matching `filter`, oldest first; a discarded run
+/// is not taken.
 pub async fn retry_many(
     db: &DatabaseConnection,
     queue: &Queue,
@@ -175,32 +217,28 @@ pub async fn retry_many(
     limit: u64,
     policy: Policy,
 ) -> Result<RetriedMany, RunsError> {
-    let mut q = job_run::Entity::find()
-        .select_only()
-        .column(job_run::Column::Id)
-        .filter(job_run::Column::Status.eq(filter.status.unwrap_or(RunStatus::Dead)))
-        .filter(job_run::Column::DiscardedAt.is_null());
-    if let Some(kind) = filter.kind {
-        q = q.filter(job_run::Column::Kind.eq(kind));
-    }
-    if let Some(account) = &filter.account {
-        q = q.filter(job_run::Column::Account.eq(account.as_str()));
-    }
-    if let Some(category) = filter.error_category {
-        q = q.filter(job_run::Column::ErrorCategory.eq(category));
-    }
-    let ids: Vec<Uuid> = q
-        .order_by_asc(job_run::Column::Id)
-        .limit(limit)
-        .into_tuple()
-        .all(db)
-        .await?;
     let mut out = RetriedMany::default();
-    for id in ids {
+    for id in dead_ids(db, filter, limit).await? {
         match retry(db, queue, id, policy).await? {
             RetryOutcome::Retried(_) => out.retried.push(id),
             RetryOutcome::Locked(_) => out.locked.push(id),
             RetryOutcome::NotRetryable(_) | RetryOutcome::NotFound => {}
+        }
+    }
+    Ok(out)
+}
+
+/// Discards up to `limit` dead letters matching `filter`, oldest first; returns their ids.
+pub async fn discard_many(
+    db: &DatabaseConnection,
+    filter: &DeadFilter,
+    limit: u64,
+) -> Result<Vec<Uuid>, DbErr> {
+    let mut out = Vec::new();
+    for id in dead_ids(db, filter, limit).await? {
+        // One conditional update each: a run retried meanwhile is left alone.
+        if discard(db, id).await? {
+            out.push(id);
         }
     }
     Ok(out)

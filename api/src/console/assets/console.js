@@ -37,7 +37,8 @@
   function update(run) {
     var rows = document.querySelectorAll('[data-run="' + run.id + '"]');
     if (!rows.length) {
-      if (main.dataset.live !== "run" && (run.status === "queued" || run.status === "running")) refresh();
+      var lists = main.dataset.live === "overview" || main.dataset.live === "runs";
+      if (lists && (run.status === "queued" || run.status === "running")) refresh();
       return;
     }
     var changed = false;
@@ -81,12 +82,13 @@
     source.addEventListener("stale", refresh);
   }
   if (main.dataset.live) connect();
-  // The overview's figures (counts, health, queues) change without a run changing on
-  // screen: it is read again every 5 s while it is in view.
+  // The overview's and the queues' figures (counts, health, depths) change without a run
+  // changing on screen: they are read again every 5 s while in view.
   setInterval(function () {
     // Not while someone is using the page: a swap would take their focus away.
     var busy = main.contains(document.activeElement) || main.querySelector("details[open]");
-    if (main.dataset.live === "overview" && !document.hidden && !busy) refresh();
+    var polled = main.dataset.live === "overview" || main.dataset.live === "queues";
+    if (polled && !document.hidden && !busy) refresh();
   }, 5000);
 
   // Forms inside the page post in the background and show the page that comes back.

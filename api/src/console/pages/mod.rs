@@ -1,9 +1,11 @@
 //! One file per console area; each handler reads through the same `jobs` functions as
 //! the API's routes and renders a template.
 
+pub mod dead_letters;
 pub mod live;
 pub mod me;
 pub mod overview;
+pub mod queues;
 pub mod runs;
 pub mod sign_in;
 pub mod two_factor;
@@ -11,6 +13,7 @@ pub mod two_factor;
 use poem_openapi::types::ToJSON;
 use serde_json::Value;
 
+use super::render::{self, Frame};
 use crate::views::RunView;
 
 /// A run as the API shows it, for a template.
@@ -25,3 +28,38 @@ pub fn local_path(next: Option<&str>) -> &str {
         _ => "/",
     }
 }
+
+/// A form or query field with something in it, trimmed.
+pub fn nonempty(s: &Option<String>) -> Option<&str> {
+    s.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// The page for a store that failed to answer (logged by the caller's `what`).
+pub fn unavailable(frame: &Frame, what: &str, e: &dyn std::fmt::Display) -> poem::Response {
+    tracing::error!(error = %e, "{what} failed");
+    render::message(
+        frame,
+        "error",
+        "try_again",
+        poem::http::StatusCode::SERVICE_UNAVAILABLE,
+    )
+}
+
+/// The page for an operator action that did not happen.
+pub fn action_failed(frame: &Frame, e: jobs::actions::ActionError) -> poem::Response {
+    use jobs::actions::ActionError;
+    use poem::http::StatusCode;
+    match e {
+        ActionError::NotFound => {
+            render::message(frame, "not_found", "not_found_text", StatusCode::NOT_FOUND)
+        }
+        ActionError::Conflict(_) => {
+            render::message(frame, "error", "action_conflict", StatusCode::CONFLICT)
+        }
+        e => unavailable(frame, "console action", &e),
+    }
+}
+
+/// A form with nothing but its CSRF token (a button).
+#[derive(serde::Deserialize)]
+pub struct Empty {}

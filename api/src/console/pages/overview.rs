@@ -57,19 +57,7 @@ async fn data(state: &AppState) -> Result<Value, sea_orm::DbErr> {
         }
     }
     active.sort_by(|a, b| b["id"].as_str().cmp(&a["id"].as_str()));
-    let queues: Vec<Value> = jobs::queues::stats(&ctx.db, chrono::Utc::now())
-        .await?
-        .into_iter()
-        .map(|q| {
-            context! {
-                kind => q.kind.as_str(),
-                paused => q.paused,
-                depth => q.depth,
-                running => q.running,
-                oldest_waiting_s => q.oldest_waiting_s,
-            }
-        })
-        .collect();
+    let queues = super::queues::rows(&ctx.db).await?;
     let failures = runs_with(state, RunStatus::Dead, 5).await?;
     Ok(context! {
         accounts => Value::from_serialize(&accounts),
@@ -85,15 +73,7 @@ pub async fn page(state: Data<&AppState>, me: Signed) -> Response {
     let frame = Frame::of(&me, "overview");
     match data(&state).await {
         Ok(data) => render::page("overview.html", &frame, data, StatusCode::OK),
-        Err(e) => {
-            tracing::error!(error = %e, "overview failed");
-            render::message(
-                &frame,
-                "error",
-                "try_again",
-                StatusCode::SERVICE_UNAVAILABLE,
-            )
-        }
+        Err(e) => super::unavailable(&frame, "overview", &e),
     }
 }
 
@@ -152,14 +132,6 @@ pub async fn sync(state: Data<&AppState>, change: Change<SyncForm>) -> Response 
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
         }
-        Err(e) => {
-            tracing::error!(error = %e, "console sync failed");
-            render::message(
-                &frame,
-                "error",
-                "try_again",
-                StatusCode::SERVICE_UNAVAILABLE,
-            )
-        }
+        Err(e) => super::unavailable(&frame, "console sync", &e),
     }
 }

@@ -3,7 +3,7 @@
 
 use entity::job_run::{JobKind, RunStatus};
 use jobs::{
-    actions::{self, ActionError},
+    actions,
     runs::{self, RunFilter},
 };
 use minijinja::{Value, context};
@@ -15,7 +15,7 @@ use poem::{
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::run_json;
+use super::{Empty, action_failed, nonempty, run_json, unavailable};
 use crate::{
     console::{
         render::{self, Frame},
@@ -33,10 +33,6 @@ pub struct ListQuery {
     account: Option<String>,
     schedule: Option<String>,
     cursor: Option<String>,
-}
-
-fn nonempty(s: &Option<String>) -> Option<&str> {
-    s.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
 #[handler]
@@ -64,15 +60,7 @@ pub async fn list(state: Data<&AppState>, me: Signed, Query(q): Query<ListQuery>
     let db = &state.ctx.db;
     let rows = match runs::list(db, &filter, before, PAGE + 1).await {
         Ok(rows) => rows,
-        Err(e) => {
-            tracing::error!(error = %e, "runs list failed");
-            return render::message(
-                &frame,
-                "error",
-                "try_again",
-                StatusCode::SERVICE_UNAVAILABLE,
-            );
-        }
+        Err(e) => return unavailable(&frame, "runs list", &e),
     };
     let accounts: Vec<String> = jobs::accounts::list(db)
         .await
@@ -148,15 +136,7 @@ pub async fn detail(state: Data<&AppState>, me: Signed, Path(id): Path<String>) 
     let (run, children, events) = match loaded.await {
         Ok(Some(found)) => found,
         Ok(None) => return not_found(),
-        Err(e) => {
-            tracing::error!(error = %e, "run detail failed");
-            return render::message(
-                &frame,
-                "error",
-                "try_again",
-                StatusCode::SERVICE_UNAVAILABLE,
-            );
-        }
+        Err(e) => return unavailable(&frame, "run detail", &e),
     };
     let view = run_json(&run);
     let pretty = |v: &serde_json::Value| serde_json::to_string_pretty(v).unwrap_or_default();
@@ -182,9 +162,6 @@ pub async fn detail(state: Data<&AppState>, me: Signed, Path(id): Path<String>) 
     render::page("run.html", &frame, data, StatusCode::OK)
 }
 
-#[derive(Deserialize)]
-pub struct Empty {}
-
 /// `POST /runs/{id}/{cancel|retry|discard}`.
 #[handler]
 pub async fn act(
@@ -207,20 +184,6 @@ pub async fn act(
     };
     match done {
         Ok(_) => render::see_other(&format!("/runs/{id}")),
-        Err(ActionError::NotFound) => {
-            render::message(&frame, "not_found", "not_found_text", StatusCode::NOT_FOUND)
-        }
-        Err(ActionError::Conflict(_)) => {
-            render::message(&frame, "error", "action_conflict", StatusCode::CONFLICT)
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "console action failed");
-            render::message(
-                &frame,
-                "error",
-                "try_again",
-                StatusCode::SERVICE_UNAVAILABLE,
-            )
-        }
+        Err(e) => action_failed(&frame, e),
     }
 }

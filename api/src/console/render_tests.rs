@@ -1,0 +1,137 @@
+//! Every template renders with what its handler passes, in both languages.
+
+use serde_json::json;
+
+use super::*;
+
+fn run() -> serde_json::Value {
+    json!({
+        "id": "01a238a8-7bac-702a-8cd5-5abcb5c03e04", "kind": "sync", "status": "running",
+        "account": "main", "params": {"accounts": ["main"]}, "attempt": 1, "max_attempts": 5,
+        "progress": {"total": 1000, "processed": 250, "created": 250, "updated": 0,
+            "unchanged": 0, "failed": 0, "pages_done": 3, "emag_requests": 4,
+            "rate_limit_waits": 0, "emag_errors": 0, "rate_limited": 0,
+            "throughput": 120.5, "eta_seconds": 6.2},
+        "checkpoint": null, "error": null, "cancel_requested": false,
+        "created_at": "2026-12-02T12:30:00Z", "updated_at": "2026-12-02T12:30:05Z",
+        "links": {"self": "/api/v1/runs/x", "events": "/e", "cancel": "/c"}
+    })
+}
+
+fn queues() -> Vec<Value> {
+    vec![
+        context! { kind => "sync", paused => true, depth => 3, scheduled => 1, running => 1, oldest_waiting_s => 12.0 },
+    ]
+}
+
+/// `template` in `locale`, seen by an admin (every button) or by a viewer.
+fn render(template: &str, data: &Value, locale: Locale, admin: bool) -> String {
+    let frame = Frame {
+        locale,
+        me: None,
+        nav: "",
+    };
+    let me =
+        context! { name => "ana", role => if admin { "admin" } else { "viewer" }, admin => admin };
+    // The first of each key wins: the user stands in for a session.
+    let page = context! { ..data.clone(), ..frame.context() };
+    let ctx = context! { me => me, csrf => "token", ..page };
+    TEMPLATES
+        .get_template(template)
+        .and_then(|t| t.render(ctx))
+        .unwrap_or_else(|e| panic!("{template} ({locale:?}, admin {admin}): {e:#}"))
+}
+
+#[test]
+fn every_template_parses_and_none_is_forgotten() {
+    for (name, _) in SOURCES {
+        TEMPLATES.get_template(name).expect(name);
+    }
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/console/templates");
+    for file in std::fs::read_dir(dir).expect("templates") {
+        let name = file.expect("entry").file_name();
+        let name = name.to_string_lossy();
+        assert!(
+            SOURCES.iter().any(|(n, _)| *n == name),
+            "{name} is not in SOURCES"
+        );
+    }
+}
+
+/// Every page renders in both languages with what its handler passes (a misspelt
+/// string key fails here), and stays far below 100 KB.
+#[test]
+fn every_page_renders() {
+    let account = json!({
+        "name": "main", "kind": "main", "needs_password": false,
+        "offers": {"total": 1234, "by_status": {"1": 1200, "0": 34}},
+        "orders": {"total": 0, "by_status": {}},
+        "last_sync": {"offers": {"at": "2026-12-02T12:00:00Z", "age_seconds": 60, "run_id": "x"}},
+        "active_runs": [], "recent_runs": [], "runs_24h": {"finished": 0, "succeeded": 0},
+        "runs_7d": {"finished": 0, "succeeded": 0}, "emag": {"requests": 0, "errors": 0, "rate_limited": 0},
+        "health": {"score": 80, "level": "degraded", "reasons": [{"component": "stale", "penalty": 20, "detail": "orders never synced"}]}
+    });
+    let pages = [
+        (
+            "sign_in.html",
+            context! { next => "/", name => "", error => Some("sign_in_refused") },
+        ),
+        (
+            "message.html",
+            context! { title_key => "not_found", text_key => "not_found_text" },
+        ),
+        (
+            "overview.html",
+            context! {
+                accounts => Value::from_serialize(vec![account]),
+                active => Value::from_serialize(vec![run()]),
+                queues => queues(),
+                failures => Value::from_serialize(Vec::<serde_json::Value>::new()),
+                live => "overview",
+            },
+        ),
+        (
+            "runs.html",
+            context! {
+                runs => Value::from_serialize(vec![run()]), next_cursor => "x", next_url => "/runs?cursor=x",
+                kinds => vec!["sync"], statuses => vec!["running"], accounts => vec!["main"],
+                filter => context! { kind => "sync", status => (), account => (), schedule => "" },
+                errors => context! { schedule => "Not a valid id." }, live => "runs",
+            },
+        ),
+        (
+            "run.html",
+            context! {
+                r => Value::from_serialize(run()), params_json => "{}", checkpoint_json => (),
+                children => Value::from_serialize(vec![run()]), actions => vec!["cancel"],
+                events => vec![context! { at => "2026-12-02T12:30:00Z", level => "info", message => "page 1" }],
+                live => "run",
+            },
+        ),
+    ];
+    for (template, data) in pages {
+        for locale in [Locale::Ro, Locale::En] {
+            for admin in [true, false] {
+                let html = render(template, &data, locale, admin);
+                assert!(html.len() < 100 * 1024, "{template}: {} bytes", html.len());
+                assert!(!html.contains("undefined"), "{template}");
+                // Admins get the buttons, viewers do not.
+                if template == "dead_letters.html" {
+                    assert_eq!(html.contains("data-action=\"retry-selected\""), admin);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn script_stays_small() {
+    assert!(
+        assets::script_bytes() <= 30 * 1024,
+        "{} bytes",
+        assets::script_bytes()
+    );
+    assert!(
+        assets::style_url().starts_with("/assets/style.") && assets::style_url().ends_with(".css")
+    );
+}
