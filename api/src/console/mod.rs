@@ -20,7 +20,10 @@ use poem::{Route, get, post};
 
 /// Adds the console's routes to `route` (beside the API's).
 pub fn mount(route: Route) -> Route {
-    use pages::{dead_letters, live, me, overview, queues, runs, sign_in, two_factor};
+    use pages::{
+        dead_letters, live, me, overview, queues, runs, schedule_form, schedules, sign_in,
+        two_factor,
+    };
     route
         .at("/", get(overview::page))
         .at("/sync", post(overview::sync))
@@ -32,6 +35,17 @@ pub fn mount(route: Route) -> Route {
         .at("/dead-letters/all", post(dead_letters::all))
         .at("/queues", get(queues::list))
         .at("/queues/:name/:action", post(queues::act))
+        .at("/schedules", get(schedules::list))
+        .at(
+            "/schedules/new",
+            get(schedule_form::new_form).post(schedule_form::create),
+        )
+        .at("/schedules/preview", get(schedule_form::preview))
+        .at(
+            "/schedules/:id",
+            get(schedule_form::edit_form).post(schedule_form::update),
+        )
+        .at("/schedules/:id/:action", post(schedules::act))
         .at("/sign-in", get(sign_in::page).post(sign_in::submit))
         .at(
             "/sign-in/code",

@@ -36,6 +36,9 @@ const SOURCES: &[(&str, &str)] = templates![
     "run",
     "dead_letters",
     "queues",
+    "schedules",
+    "schedule_form",
+    "schedule_preview",
 ];
 
 fn environment() -> Environment<'static> {
@@ -51,6 +54,11 @@ fn environment() -> Environment<'static> {
     env.add_filter("num", |state: &State, n: i64| locale_of(state).number(n));
     env.add_filter("when", |state: &State, at: String| {
         parse_time(&at).map_or(at, |t| locale_of(state).datetime(t, tz_of(state)))
+    });
+    // An instant in a named zone (a schedule's), not the user's.
+    env.add_filter("when_in", |state: &State, at: String, zone: String| {
+        let tz = zone.parse().unwrap_or_else(|_| tz_of(state));
+        parse_time(&at).map_or(at, |t| locale_of(state).datetime(t, tz))
     });
     env.add_filter("ago", |state: &State, at: String| {
         parse_time(&at).map_or(at, |t| locale_of(state).ago(t, Utc::now()))

@@ -18,6 +18,28 @@ fn run() -> serde_json::Value {
     })
 }
 
+fn preview() -> Value {
+    context! {
+        expression => "30 8 * * 1,4", zone => "Europe/Bucharest",
+        fires => vec!["2026-12-07T06:30:00+00:00"], errors => context! {},
+    }
+}
+
+fn schedule_form() -> Value {
+    let days = vec![context! { name => "mon", on => true }];
+    context! {
+        id => "x", action => "/schedules/x", days => days, kinds => vec!["sync"],
+        v => context! {
+            name => "n", kind => "sync", params => "{}", mode => "weekly", every => "15",
+            minute => "0", time => "08:30", day => "1", expression => "", timezone => "UTC",
+            overlap => "skip", misfire => "skip", jitter_s => "0", notify => "",
+        },
+        modes => vec!["weekly", "raw"], zones => vec!["UTC"], overlaps => vec!["skip"],
+        misfires => vec!["skip"], preview => preview(),
+        errors => context! { time => "a time as HH:MM", days => "choose at least one day" },
+    }
+}
+
 fn queues() -> Vec<Value> {
     vec![
         context! { kind => "sync", paused => true, depth => 3, scheduled => 1, running => 1, oldest_waiting_s => 12.0 },
@@ -58,10 +80,8 @@ fn every_template_parses_and_none_is_forgotten() {
     }
 }
 
-/// Every page renders in both languages with what its handler passes (a misspelt
-/// string key fails here), and stays far below 100 KB.
-#[test]
-fn every_page_renders() {
+/// The sign-in, account and run pages with what their handlers pass.
+fn run_pages() -> Vec<(&'static str, Value)> {
     let account = json!({
         "name": "main", "kind": "main", "needs_password": false,
         "offers": {"total": 1234, "by_status": {"1": 1200, "0": 34}},
@@ -71,7 +91,7 @@ fn every_page_renders() {
         "runs_7d": {"finished": 0, "succeeded": 0}, "emag": {"requests": 0, "errors": 0, "rate_limited": 0},
         "health": {"score": 80, "level": "degraded", "reasons": [{"component": "stale", "penalty": 20, "detail": "orders never synced"}]}
     });
-    let pages = [
+    vec![
         (
             "sign_in.html",
             context! { next => "/", name => "", error => Some("sign_in_refused") },
@@ -108,7 +128,69 @@ fn every_page_renders() {
                 live => "run",
             },
         ),
-    ];
+        (
+            "code.html",
+            context! { next => "/", error => Some("code_refused") },
+        ),
+        (
+            "two_factor.html",
+            context! {
+                required => true, enrolled => false, qr => "data:image/svg+xml;base64,AA", secret => "ABC",
+                codes => (), left => 10, error => Some("code_refused"),
+            },
+        ),
+        (
+            "two_factor.html",
+            context! { enrolled => true, codes => vec!["abcd-efgh"], left => 9 },
+        ),
+    ]
+}
+
+/// The operator's pages: queues, dead letters, schedules.
+fn operation_pages() -> Vec<(&'static str, Value)> {
+    vec![
+        (
+            "queues.html",
+            context! { queues => queues(), live => "queues" },
+        ),
+        (
+            "dead_letters.html",
+            context! {
+                runs => Value::from_serialize(vec![run()]), next_url => "/dead-letters?cursor=x",
+                count => 1200, at_once => 1000, kinds => vec!["sync"], statuses => vec!["dead", "failed"],
+                categories => vec!["transient"], accounts => vec!["main"],
+                filter => context! { kind => (), account => (), category => "transient", status => "dead" },
+                back => "/dead-letters?", errors => context! { kind => "Not one of the choices." },
+                notice => context! { key => "done_retried", n => 3, locked => 1 },
+            },
+        ),
+        (
+            "schedules.html",
+            context! { schedules => vec![context! {
+                id => "x", name => "nightly", cron => "0 6 * * *", timezone => "Europe/Bucharest",
+                kind => "sync", paused => true, next_fire_at => "2026-12-03T04:00:00+00:00",
+                last_fire_at => (), last_run_id => "0193", last_run_status => "succeeded",
+            }] },
+        ),
+        ("schedule_form.html", schedule_form()),
+        ("schedule_preview.html", context! { preview => preview() }),
+    ]
+}
+
+/// Every page renders in both languages with what its handler passes (a misspelt
+/// string key fails here), and stays far below 100 KB.
+#[test]
+fn every_page_renders() {
+    let pages = [run_pages(), operation_pages()].concat();
+    // Every page (a template that extends the frame) is among them.
+    for (name, source) in SOURCES {
+        if source.contains("{% extends") {
+            assert!(
+                pages.iter().any(|(n, _)| n == name),
+                "{name} is not rendered here"
+            );
+        }
+    }
     for (template, data) in pages {
         for locale in [Locale::Ro, Locale::En] {
             for admin in [true, false] {

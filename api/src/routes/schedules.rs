@@ -4,9 +4,9 @@
 use chrono::{DateTime, Utc};
 use entity::schedule;
 use jobs::{
-    audit, runs,
+    runs,
     schedules::{
-        fire,
+        manage,
         spec::{ScheduleSpec, next_fires, parse_cron, parse_timezone},
         store::{self, ScheduleError},
     },
@@ -128,15 +128,8 @@ fn spec_of(req: &ScheduleRequest) -> Result<ScheduleSpec, ApiError> {
 
 fn schedule_error(e: ScheduleError) -> ApiError {
     match e {
+        e if e.name_taken() => ApiError::conflict("a schedule with this name exists"),
         ScheduleError::Invalid(p) => ApiError::invalid(p.field, p.message),
-        ScheduleError::Db(db)
-            if matches!(
-                db.sql_err(),
-                Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
-            ) =>
-        {
-            ApiError::conflict("a schedule with this name exists")
-        }
         ScheduleError::Db(db) => db.into(),
     }
 }
@@ -176,18 +169,6 @@ impl SchedulesApi {
             .await?
             .ok_or_else(|| ApiError::not_found("schedule"))
     }
-
-    async fn audit(&self, actor: &str, action: audit::Action, id: Uuid) -> Result<(), ApiError> {
-        audit::record(
-            &self.state.ctx.db,
-            actor,
-            action,
-            &format!("schedule:{id}"),
-            None,
-        )
-        .await?;
-        Ok(())
-    }
 }
 
 #[OpenApi(tag = "ApiTags::Schedules")]
@@ -201,17 +182,9 @@ impl SchedulesApi {
     async fn create(&self, auth: ApiKey, body: Body<ScheduleRequest>) -> Result<Created, ApiError> {
         let principal = auth.admin()?;
         let spec = spec_of(&body)?;
-        let s = store::create(
-            &self.state.ctx.db,
-            &spec,
-            &principal.actor(),
-            Utc::now(),
-            self.state.ctx.config.schedule_min_interval(),
-        )
-        .await
-        .map_err(schedule_error)?;
-        self.audit(&principal.actor(), audit::Action::ScheduleCreate, s.id)
-            .await?;
+        let s = manage::create(&self.state.ctx, &spec, &principal.actor())
+            .await
+            .map_err(schedule_error)?;
         Ok(Created::Created(Json(self.view(s).await?)))
     }
 
@@ -255,17 +228,9 @@ impl SchedulesApi {
         let principal = auth.admin()?;
         let current = self.load(&id).await?;
         let spec = spec_of(&body)?;
-        let s = store::update(
-            &self.state.ctx.db,
-            current,
-            &spec,
-            Utc::now(),
-            self.state.ctx.config.schedule_min_interval(),
-        )
-        .await
-        .map_err(schedule_error)?;
-        self.audit(&principal.actor(), audit::Action::ScheduleUpdate, s.id)
-            .await?;
+        let s = manage::update(&self.state.ctx, current, &spec, &principal.actor())
+            .await
+            .map_err(schedule_error)?;
         Ok(Json(self.view(s).await?))
     }
 
@@ -278,9 +243,7 @@ impl SchedulesApi {
     async fn delete(&self, auth: ApiKey, id: Path<String>) -> Result<Deleted, ApiError> {
         let principal = auth.admin()?;
         let s = self.load(&id).await?;
-        store::delete(&self.state.ctx.db, s.id).await?;
-        self.audit(&principal.actor(), audit::Action::ScheduleDelete, s.id)
-            .await?;
+        manage::delete(&self.state.ctx, s.id, &principal.actor()).await?;
         Ok(Deleted::Deleted)
     }
 
@@ -315,9 +278,7 @@ impl SchedulesApi {
     async fn trigger(&self, auth: ApiKey, id: Path<String>) -> Result<Triggered, ApiError> {
         let principal = auth.admin()?;
         let s = self.load(&id).await?;
-        let run = fire::trigger(&self.state.ctx.db, &self.state.ctx.queue, &s).await?;
-        self.audit(&principal.actor(), audit::Action::ScheduleTrigger, s.id)
-            .await?;
+        let run = manage::trigger(&self.state.ctx, &s, &principal.actor()).await?;
         Ok(Triggered::Accepted(Json(RunView::from(&run))))
     }
 
@@ -356,15 +317,9 @@ impl SchedulesApi {
     ) -> Result<Json<ScheduleView>, ApiError> {
         let principal = auth.admin()?;
         let current = self.load(id).await?;
-        let s = store::set_paused(&self.state.ctx.db, current, paused, Utc::now())
+        let s = manage::set_paused(&self.state.ctx, current, paused, &principal.actor())
             .await
             .map_err(schedule_error)?;
-        let action = if paused {
-            audit::Action::SchedulePause
-        } else {
-            audit::Action::ScheduleResume
-        };
-        self.audit(&principal.actor(), action, s.id).await?;
         Ok(Json(self.view(s).await?))
     }
 }

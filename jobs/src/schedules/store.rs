@@ -39,6 +39,16 @@ pub enum ScheduleError {
     Db(#[from] DbErr),
 }
 
+impl ScheduleError {
+    /// Another schedule has this name.
+    pub fn name_taken(&self) -> bool {
+        matches!(self, ScheduleError::Db(db) if matches!(
+            db.sql_err(),
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+        ))
+    }
+}
+
 /// Checks `spec` (ticks at least `min_interval` apart) and stores it, due first at its
 /// next tick after `now`.
 pub async fn create(

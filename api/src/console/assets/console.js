@@ -91,6 +91,30 @@
     if (polled && !document.hidden && !busy) refresh();
   }, 5000);
 
+  // The schedule form's preview follows its fields.
+  document.documentElement.classList.add("js");
+  var previewTimer = null;
+  function preview(form) {
+    var fields = new FormData(form);
+    fields.delete("csrf");
+    fetch(form.dataset.preview + "?" + new URLSearchParams(fields), { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (t) {
+        var fresh = t && new DOMParser().parseFromString(t, "text/html").getElementById("preview");
+        var old = document.getElementById("preview");
+        if (fresh && old) old.replaceWith(fresh);
+      })
+      .catch(function () {});
+  }
+  function onEdit(e) {
+    var form = e.target.form;
+    if (!form || !form.dataset.preview) return;
+    clearTimeout(previewTimer);
+    previewTimer = setTimeout(function () { preview(form); }, 250);
+  }
+  main.addEventListener("input", onEdit);
+  main.addEventListener("change", onEdit);
+
   // Forms inside the page post in the background and show the page that comes back.
   main.addEventListener("submit", function (e) {
     var form = e.target;

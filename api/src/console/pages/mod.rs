@@ -7,6 +7,9 @@ pub mod me;
 pub mod overview;
 pub mod queues;
 pub mod runs;
+pub mod schedule_fields;
+pub mod schedule_form;
+pub mod schedules;
 pub mod sign_in;
 pub mod two_factor;
 
@@ -45,14 +48,22 @@ pub fn unavailable(frame: &Frame, what: &str, e: &dyn std::fmt::Display) -> poem
     )
 }
 
+/// 404: no such run, schedule, … (or an id that is not one).
+pub fn not_found(frame: &Frame) -> poem::Response {
+    render::message(
+        frame,
+        "not_found",
+        "not_found_text",
+        poem::http::StatusCode::NOT_FOUND,
+    )
+}
+
 /// The page for an operator action that did not happen.
 pub fn action_failed(frame: &Frame, e: jobs::actions::ActionError) -> poem::Response {
     use jobs::actions::ActionError;
     use poem::http::StatusCode;
     match e {
-        ActionError::NotFound => {
-            render::message(frame, "not_found", "not_found_text", StatusCode::NOT_FOUND)
-        }
+        ActionError::NotFound => not_found(frame),
         ActionError::Conflict(_) => {
             render::message(frame, "error", "action_conflict", StatusCode::CONFLICT)
         }

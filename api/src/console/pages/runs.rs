@@ -115,10 +115,8 @@ fn actions_for(status: RunStatus, discarded: bool) -> Vec<&'static str> {
 #[handler]
 pub async fn detail(state: Data<&AppState>, me: Signed, Path(id): Path<String>) -> Response {
     let frame = Frame::of(&me, "runs");
-    let not_found =
-        || render::message(&frame, "not_found", "not_found_text", StatusCode::NOT_FOUND);
     let Ok(id) = Uuid::parse_str(&id) else {
-        return not_found();
+        return super::not_found(&frame);
     };
     let db = &state.ctx.db;
     let loaded = async {
@@ -135,7 +133,7 @@ pub async fn detail(state: Data<&AppState>, me: Signed, Path(id): Path<String>) 
     };
     let (run, children, events) = match loaded.await {
         Ok(Some(found)) => found,
-        Ok(None) => return not_found(),
+        Ok(None) => return super::not_found(&frame),
         Err(e) => return unavailable(&frame, "run detail", &e),
     };
     let view = run_json(&run);
@@ -172,7 +170,7 @@ pub async fn act(
     let me = change.me;
     let frame = Frame::of(&me, "runs");
     let Ok(id) = Uuid::parse_str(&id) else {
-        return render::message(&frame, "not_found", "not_found_text", StatusCode::NOT_FOUND);
+        return super::not_found(&frame);
     };
     let ctx = &state.ctx;
     let actor = me.actor();
@@ -180,7 +178,7 @@ pub async fn act(
         "cancel" => actions::cancel(ctx, id, &actor).await,
         "retry" => actions::retry(ctx, id, &actor).await,
         "discard" => actions::discard(ctx, id, &actor).await,
-        _ => return render::message(&frame, "not_found", "not_found_text", StatusCode::NOT_FOUND),
+        _ => return super::not_found(&frame),
     };
     match done {
         Ok(_) => render::see_other(&format!("/runs/{id}")),

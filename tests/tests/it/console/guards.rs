@@ -60,13 +60,29 @@ async fn viewers_and_forgeries_are_refused(backend: Backend) {
     user(&app, "vera", Role::Viewer).await;
     let base = app.client.base.clone();
 
+    let schedule = serde_json::json!({
+        "name": "nightly", "cron": "0 3 * * *",
+        "template": { "kind": "sync", "params": { "accounts": "all" } },
+    });
+    let (status, _) = app
+        .client
+        .post("/api/v1/schedules", Some(&app.admin), &schedule)
+        .await;
+    assert_eq!(status, 201);
+
     let browser = Browser::start(1280).await;
     browser.sign_in(&base, "vera", PASSWORD).await;
     browser.find("[data-account='main']").await;
-    assert!(
-        !browser.has("button[data-action]").await,
-        "a viewer sees an action button"
-    );
+    for page in ["/", "/runs", "/dead-letters", "/queues", "/schedules"] {
+        browser.goto(&format!("{base}{page}")).await;
+        browser.find("#main h1").await;
+        assert!(
+            !browser
+                .has("#main button[data-action], #main a[data-action], #main summary")
+                .await,
+            "a viewer sees an action on {page}"
+        );
+    }
     browser.close().await;
 
     let viewer = session_cookie(&app, "vera").await;
@@ -75,6 +91,23 @@ async fn viewers_and_forgeries_are_refused(backend: Backend) {
     let admin_csrf = csrf_of(&app, &admin).await;
     // A viewer's forged POST, with its own valid token.
     assert_eq!(sync(&app, &viewer, &base, Some(&viewer_csrf)).await, 403);
+    for (path, form) in [
+        ("/queues/sync/pause", vec![("csrf", viewer_csrf.as_str())]),
+        (
+            "/dead-letters/all",
+            vec![
+                ("csrf", viewer_csrf.as_str()),
+                ("do", "discard"),
+                ("expected", "10"),
+            ],
+        ),
+        (
+            "/schedules/new",
+            vec![("csrf", viewer_csrf.as_str()), ("name", "x")],
+        ),
+    ] {
+        assert_eq!(post(&app, &viewer, &base, path, &form).await, 403, "{path}");
+    }
     // An admin's POST without the token, with another session's token, from elsewhere.
     assert_eq!(sync(&app, &admin, &base, None).await, 403);
     assert_eq!(sync(&app, &admin, &base, Some(&viewer_csrf)).await, 403);

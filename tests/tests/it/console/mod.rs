@@ -4,6 +4,7 @@
 
 mod dead_letters;
 mod guards;
+mod schedules;
 mod sign_in;
 mod sync_now;
 mod two_factor;
