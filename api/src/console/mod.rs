@@ -21,8 +21,8 @@ use poem::{Route, get, post};
 /// Adds the console's routes to `route` (beside the API's).
 pub fn mount(route: Route) -> Route {
     use pages::{
-        dead_letters, live, me, overview, queues, runs, schedule_form, schedules, sign_in,
-        two_factor,
+        account_form, accounts, dead_letters, live, me, overview, queues, runs, schedule_form,
+        schedules, sign_in, two_factor,
     };
     route
         .at("/", get(overview::page))
@@ -35,6 +35,16 @@ pub fn mount(route: Route) -> Route {
         .at("/dead-letters/all", post(dead_letters::all))
         .at("/queues", get(queues::list))
         .at("/queues/:name/:action", post(queues::act))
+        .at("/accounts", get(accounts::list))
+        .at(
+            "/accounts/new",
+            get(account_form::new_form).post(account_form::create),
+        )
+        .at(
+            "/accounts/:name/edit",
+            get(account_form::edit_form).post(account_form::update),
+        )
+        .at("/accounts/:name/:action", post(accounts::act))
         .at("/schedules", get(schedules::list))
         .at(
             "/schedules/new",

@@ -39,6 +39,8 @@ const SOURCES: &[(&str, &str)] = templates![
     "schedules",
     "schedule_form",
     "schedule_preview",
+    "accounts",
+    "account_form",
 ];
 
 fn environment() -> Environment<'static> {

@@ -173,6 +173,26 @@ fn operation_pages() -> Vec<(&'static str, Value)> {
             }] },
         ),
         ("schedule_form.html", schedule_form()),
+        (
+            "accounts.html",
+            context! {
+                accounts => vec![context! {
+                    name => "main", kind => "main", platform => (), base_url => "http://127.0.0.1:1/api-3",
+                    username => "u", needs_password => true,
+                }],
+                checked => context! { name => "main", status => "bad_credentials", message => "refused", latency_ms => 12 },
+                can_seal => false,
+            },
+        ),
+        (
+            "account_form.html",
+            context! {
+                editing => true, action => "/accounts/main/edit", kinds => vec!["main", "fbe"],
+                platforms => vec!["ro", "url"],
+                v => context! { name => "main", kind => "main", platform => "url", base_url => "http://x", username => "u" },
+                errors => context! { password => "is required when base_url, platform or username changes" },
+            },
+        ),
         ("schedule_preview.html", context! { preview => preview() }),
     ]
 }

@@ -3,12 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use entity::emag_account;
-use jobs::{
-    accounts::{self, AccountChange, AccountError, NewAccount},
-    audit,
-};
+use jobs::accounts::{self, AccountChange, AccountError, NewAccount};
 use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
-use serde_json::json;
 
 use crate::{
     auth::ApiKey,
@@ -167,14 +163,7 @@ impl AccountsApi {
             username: req.username,
             password: req.password,
         };
-        let account = accounts::create(
-            &ctx.db,
-            ctx.sealer.as_ref(),
-            new,
-            &ctx.config.emag_http_hosts,
-        )
-        .await?;
-        audit::record(&ctx.db, &principal.actor(), audit::Action::AccountCreate, &format!("account:{}", account.name), Some(json!({ "kind": account.kind.as_str(), "base_url": account.base_url, "username": account.username }))).await?;
+        let account = jobs::actions::accounts::create(ctx, new, &principal.actor()).await?;
         Ok(Created::Created(Json(AccountView::new(
             &account,
             ctx.sealer.as_ref(),
@@ -212,16 +201,6 @@ impl AccountsApi {
         let principal = auth.admin()?;
         let Body(req) = body;
         let ctx = &self.state.ctx;
-        let changed: Vec<&str> = [
-            ("kind", req.kind.is_some()),
-            ("platform", req.platform.is_some()),
-            ("base_url", req.base_url.is_some()),
-            ("username", req.username.is_some()),
-            ("password", req.password.is_some()),
-        ]
-        .into_iter()
-        .filter_map(|(f, set)| set.then_some(f))
-        .collect();
         let change = AccountChange {
             kind: req.kind.map(Into::into),
             platform: req.platform.map(Into::into),
@@ -229,22 +208,8 @@ impl AccountsApi {
             username: req.username,
             password: req.password,
         };
-        let account = accounts::update(
-            &ctx.db,
-            ctx.sealer.as_ref(),
-            &name,
-            change,
-            &ctx.config.emag_http_hosts,
-        )
-        .await?;
-        audit::record(
-            &ctx.db,
-            &principal.actor(),
-            audit::Action::AccountUpdate,
-            &format!("account:{}", account.name),
-            Some(json!({ "changed": changed })),
-        )
-        .await?;
+        let account =
+            jobs::actions::accounts::update(ctx, &name, change, &principal.actor()).await?;
         Ok(Json(AccountView::new(&account, ctx.sealer.as_ref())))
     }
 
@@ -257,17 +222,9 @@ impl AccountsApi {
     async fn delete(&self, auth: ApiKey, name: Path<String>) -> Result<Deleted, ApiError> {
         let principal = auth.admin()?;
         let ctx = &self.state.ctx;
-        if !accounts::delete(&ctx.db, &name).await? {
+        if !jobs::actions::accounts::delete(ctx, &name, &principal.actor()).await? {
             return Err(ApiError::not_found("account"));
         }
-        audit::record(
-            &ctx.db,
-            &principal.actor(),
-            audit::Action::AccountDelete,
-            &format!("account:{}", name.0),
-            None,
-        )
-        .await?;
         Ok(Deleted::Deleted)
     }
 
@@ -286,13 +243,7 @@ impl AccountsApi {
         let account = accounts::find(&ctx.db, &name)
             .await?
             .ok_or_else(|| ApiError::not_found("account"))?;
-        let outcome = accounts::check(
-            ctx.sealer.as_ref(),
-            &ctx.limiter,
-            &ctx.config.emag_http_hosts,
-            &account,
-        )
-        .await?;
+        let outcome = jobs::actions::accounts::check(ctx, &account).await?;
         Ok(Json(CheckView {
             status: outcome.status.into(),
             message: outcome.message,

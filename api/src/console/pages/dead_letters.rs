@@ -10,23 +10,11 @@ use jobs::{
     lifecycle::{self, DeadFilter},
     runs::{self, RunFilter},
 };
-use minijinja::{Value, context};
-use poem::{
-    Response, handler,
-    http::StatusCode,
-    web::{Data, Query},
-};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::prelude::*;
 use super::{action_failed, nonempty, run_json, unavailable};
-use crate::{
-    console::{
-        render::{self, Frame},
-        session::{Change, Signed, url_escape},
-    },
-    state::AppState,
-};
 
 const PAGE: u64 = 50;
 /// The most runs one "all matching" click takes; the page says so when more match.

@@ -1,10 +1,13 @@
 //! One file per console area; each handler reads through the same `jobs` functions as
 //! the API's routes and renders a template.
 
+pub mod account_form;
+pub mod accounts;
 pub mod dead_letters;
 pub mod live;
 pub mod me;
 pub mod overview;
+mod prelude;
 pub mod queues;
 pub mod runs;
 pub mod schedule_fields;
@@ -74,3 +77,12 @@ pub fn action_failed(frame: &Frame, e: jobs::actions::ActionError) -> poem::Resp
 /// A form with nothing but its CSRF token (a button).
 #[derive(serde::Deserialize)]
 pub struct Empty {}
+
+/// A form's answer: 200, or 422 when a field was refused.
+pub fn form_status(errors: &std::collections::BTreeMap<String, String>) -> poem::http::StatusCode {
+    if errors.is_empty() {
+        poem::http::StatusCode::OK
+    } else {
+        poem::http::StatusCode::UNPROCESSABLE_ENTITY
+    }
+}

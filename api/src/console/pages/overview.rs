@@ -9,19 +9,11 @@ use jobs::{
     runs::{self, RunFilter},
     submit::{SubmitError, Submitted},
 };
-use minijinja::{Value, context};
-use poem::{Response, handler, http::StatusCode, web::Data};
 use poem_openapi::types::ToJSON;
 use serde::Deserialize;
 
+use super::prelude::*;
 use super::run_json;
-use crate::{
-    console::{
-        render::{self, Frame},
-        session::{Change, Signed},
-    },
-    state::AppState,
-};
 
 async fn runs_with(
     state: &AppState,

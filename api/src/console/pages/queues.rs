@@ -2,21 +2,9 @@
 //! wait; `POST /queues/{name}/{pause|resume}`.
 
 use jobs::{JobKind, actions};
-use minijinja::{Value, context};
-use poem::{
-    Response, handler,
-    http::StatusCode,
-    web::{Data, Path},
-};
 
+use super::prelude::*;
 use super::{Empty, action_failed, unavailable};
-use crate::{
-    console::{
-        render::{self, Frame},
-        session::{Change, Signed},
-    },
-    state::AppState,
-};
 
 /// The queues as the templates show them (here and on the overview).
 pub async fn rows(db: &sea_orm::DatabaseConnection) -> Result<Vec<Value>, sea_orm::DbErr> {

@@ -6,23 +6,11 @@ use jobs::{
     actions,
     runs::{self, RunFilter},
 };
-use minijinja::{Value, context};
-use poem::{
-    Response, handler,
-    http::StatusCode,
-    web::{Data, Path, Query},
-};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::prelude::*;
 use super::{Empty, action_failed, nonempty, run_json, unavailable};
-use crate::{
-    console::{
-        render::{self, Frame},
-        session::{Change, Signed, url_escape},
-    },
-    state::AppState,
-};
 
 const PAGE: u64 = 50;
 

@@ -13,24 +13,12 @@ use jobs::{
         store,
     },
 };
-use minijinja::{Value, context};
-use poem::{
-    Response, handler,
-    http::StatusCode,
-    web::{Data, Path, Query},
-};
 use uuid::Uuid;
 
+use super::prelude::*;
 use super::{
     schedule_fields::{Errors, Fields, form_field},
     unavailable,
-};
-use crate::{
-    console::{
-        render::{self, Frame},
-        session::{Change, Signed},
-    },
-    state::AppState,
 };
 
 /// The zones offered first; any IANA name is accepted.
@@ -79,12 +67,12 @@ fn form_page(frame: &Frame, id: Option<Uuid>, fields: &Fields, errors: &Errors) 
         preview => preview_data(fields),
         errors => errors,
     };
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    render::page("schedule_form.html", frame, data, status)
+    render::page(
+        "schedule_form.html",
+        frame,
+        data,
+        super::form_status(errors),
+    )
 }
 
 #[handler]

@@ -3,22 +3,10 @@
 
 use entity::job_run;
 use jobs::{schedules::manage, submit::SubmitError};
-use minijinja::{Value, context};
-use poem::{
-    Response, handler,
-    http::StatusCode,
-    web::{Data, Path},
-};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
+use super::prelude::*;
 use super::{Empty, schedule_form::load, unavailable};
-use crate::{
-    console::{
-        render::{self, Frame},
-        session::{Change, Signed},
-    },
-    state::AppState,
-};
 
 async fn rows(state: &AppState) -> Result<Vec<Value>, sea_orm::DbErr> {
     let db = &state.ctx.db;

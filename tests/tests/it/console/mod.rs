@@ -2,6 +2,7 @@
 //! magflow API, worker and eMAG simulator, on both backends; and its guards over plain
 //! HTTP.
 
+mod accounts;
 mod dead_letters;
 mod guards;
 mod schedules;
