@@ -100,9 +100,18 @@ impl Browser {
             .unwrap_or_else(|e| panic!("no element {css:?}: {e}"))
     }
 
-    /// Clicks the element matching `css` (waiting up to 30 s for it). A live page may
-    /// replace its content between finding and clicking: then it is found again.
+    /// Clicks the element matching `css` (waiting up to 30 s for it) once the page has
+    /// settled. A live page may replace its content between finding and clicking: then
+    /// it is found again.
     pub async fn click(&self, css: &str) {
+        // Not while the page waits for the answer to the last form (the script marks it
+        // busy): the element found now would be replaced under the click.
+        self.until(
+            "the page to settle",
+            "return !document.querySelector('#main[aria-busy=true]');",
+            Duration::from_secs(30),
+        )
+        .await;
         let end = Instant::now() + Duration::from_secs(30);
         loop {
             match self.find(css).await.click().await {

@@ -120,12 +120,15 @@
     var form = e.target;
     if (form.method !== "post" || form.hasAttribute("data-plain")) return;
     e.preventDefault();
+    // Until the answer is in place (screen readers wait; so do the tests' clicks).
+    main.setAttribute("aria-busy", "true");
     var body = new URLSearchParams(new FormData(form, e.submitter));
     fetch(form.action, {
       method: "POST", body: body, credentials: "same-origin",
       headers: { "Content-Type": "application/x-www-form-urlencoded" }
     }).then(function (r) {
       return r.text().then(function (t) { swap(t, r.url); if (main.dataset.live) connect(); });
-    }).catch(function () { form.submit(); });
+    }).catch(function () { form.submit(); })
+      .then(function () { main.removeAttribute("aria-busy"); });
   });
 })();
