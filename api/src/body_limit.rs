@@ -33,7 +33,8 @@ use crate::{
     state::AppState,
 };
 
-/// `POST /api/v1/runs` (a bulk update's items) and `POST /api/v1/bulk-updates` (CSV).
+/// `POST /api/v1/runs` (a bulk update's items), `POST /api/v1/bulk-updates` (CSV) and
+/// the console's upload of one (`POST /bulk`).
 pub const MAX_BULK_BODY_BYTES: u64 = 64 * 1024 * 1024;
 /// Every other route, and the part of any body kept in memory.
 pub const MAX_BODY_BYTES: u64 = 1024 * 1024;
@@ -44,7 +45,7 @@ const RETRY_AFTER_SECS: u64 = 5;
 /// The limit of the route `path` is on.
 pub fn limit_for(path: &str) -> u64 {
     match path.trim_end_matches('/') {
-        "/api/v1/runs" | "/api/v1/bulk-updates" => MAX_BULK_BODY_BYTES,
+        "/api/v1/runs" | "/api/v1/bulk-updates" | "/bulk" => MAX_BULK_BODY_BYTES,
         _ => MAX_BODY_BYTES,
     }
 }

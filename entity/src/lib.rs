@@ -8,6 +8,7 @@ pub mod api_key;
 pub mod audit_log;
 pub mod bulk_item;
 pub mod console_session;
+pub mod console_upload;
 pub mod emag_account;
 pub mod email_suppression;
 pub mod job_run;

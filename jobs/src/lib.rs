@@ -12,6 +12,7 @@ pub mod context;
 pub mod counters;
 pub mod csv_cells;
 pub mod db;
+pub mod downloads;
 pub mod emag;
 pub mod error;
 pub mod gauges;

@@ -16,6 +16,7 @@ mod m20261128_000009_schedules;
 mod m20261128_000010_operations;
 mod m20261202_000011_console_users;
 mod m20261202_000012_totp_last_step;
+mod m20261203_000013_console_uploads;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000010_operations::Migration),
             Box::new(m20261202_000011_console_users::Migration),
             Box::new(m20261202_000012_totp_last_step::Migration),
+            Box::new(m20261203_000013_console_uploads::Migration),
         ]
     }
 }

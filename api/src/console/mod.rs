@@ -21,14 +21,15 @@ use poem::{Route, get, post};
 /// Adds the console's routes to `route` (beside the API's).
 pub fn mount(route: Route) -> Route {
     use pages::{
-        account_form, accounts, dead_letters, live, me, overview, queues, runs, schedule_form,
-        schedules, sign_in, two_factor,
+        account_form, accounts, bulk, dead_letters, live, me, overview, queues, runs,
+        schedule_form, schedules, sign_in, two_factor,
     };
     route
         .at("/", get(overview::page))
         .at("/sync", post(overview::sync))
         .at("/runs", get(runs::list))
         .at("/runs/:id", get(runs::detail))
+        .at("/runs/:id/result", get(runs::result))
         .at("/runs/:id/:action", post(runs::act))
         .at("/dead-letters", get(dead_letters::list))
         .at("/dead-letters/selected", post(dead_letters::selected))
@@ -45,6 +46,9 @@ pub fn mount(route: Route) -> Route {
             get(account_form::edit_form).post(account_form::update),
         )
         .at("/accounts/:name/:action", post(accounts::act))
+        .at("/bulk", get(bulk::index).post(bulk::receive))
+        .at("/bulk/:upload", get(bulk::dry_run))
+        .at("/bulk/:upload/send", post(bulk::send))
         .at("/schedules", get(schedules::list))
         .at(
             "/schedules/new",

@@ -41,6 +41,7 @@ const SOURCES: &[(&str, &str)] = templates![
     "schedule_preview",
     "accounts",
     "account_form",
+    "bulk",
 ];
 
 fn environment() -> Environment<'static> {

@@ -174,6 +174,17 @@ fn operation_pages() -> Vec<(&'static str, Value)> {
         ),
         ("schedule_form.html", schedule_form()),
         (
+            "bulk.html",
+            context! {
+                file => "prices.csv", problem_count => 1, shown => 300, items => 3, upload => "u1",
+                problems => vec![context! { row => 5, field => "sale_price", reason => "must be above 0" }],
+                diff => vec![context! {
+                    row => 2, account => "main", id => 17, part_number => "PN-17", field => "stock", from => "3", to => "5",
+                }],
+                recent => Value::from_serialize(vec![run()]),
+            },
+        ),
+        (
             "accounts.html",
             context! {
                 accounts => vec![context! {

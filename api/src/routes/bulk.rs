@@ -1,6 +1,6 @@
 //! `POST /api/v1/bulk-updates`: a bulk price/stock update from a CSV file.
 
-use jobs::{audit, bulk_update};
+use jobs::bulk_update;
 use poem::{FromRequest, Request, RequestBody};
 use poem_openapi::{
     OpenApi,
@@ -87,15 +87,12 @@ impl BulkApi {
             let planned = bulk_update::preview(db, &items).await?;
             return Ok(Accepted::DryRun(Json(BulkPreview::from(planned))));
         }
-        let run = bulk_update::accept(db, &self.state.ctx.queue, &items, max_attempts.0).await?;
-        audit::record(
-            db,
+        let run = jobs::actions::bulk::accept(
+            &self.state.ctx,
+            &items,
+            "csv",
+            max_attempts.0,
             &principal.actor(),
-            audit::Action::RunCreate,
-            &format!("run:{}", run.id),
-            Some(
-                serde_json::json!({ "kind": "bulk_update", "source": "csv", "items": items.len() }),
-            ),
         )
         .await?;
         Ok(Accepted::Accepted(Json(RunView::from(&run))))

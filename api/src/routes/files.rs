@@ -1,11 +1,10 @@
 //! Downloads: a bulk update's outcome per item and an export's file.
 
-use entity::job_run::{self, RunStatus};
+use entity::job_run;
 use jobs::{
-    JobKind, bulk_update,
-    export::{ExportParams, Format, files},
-    job::Output,
-    registry, runs,
+    JobKind,
+    downloads::{self, Content, DownloadError},
+    runs,
 };
 use poem::Body;
 use poem_openapi::{ApiResponse, OpenApi, param::Path, payload::Binary};
@@ -30,8 +29,31 @@ pub enum Download {
     Xlsx(Binary<Body>, #[oai(header = "Content-Disposition")] String),
 }
 
-fn attachment(name: &str) -> String {
-    format!("attachment; filename=\"{name}\"")
+impl From<downloads::Download> for Download {
+    fn from(d: downloads::Download) -> Self {
+        let body = Binary(match d.content {
+            Content::Bytes(bytes) => Body::from(bytes),
+            Content::File(file) => Body::from_async_read(file),
+        });
+        let disposition = format!("attachment; filename=\"{}\"", d.name);
+        if d.content_type == downloads::XLSX {
+            Download::Xlsx(body, disposition)
+        } else {
+            Download::Csv(body, disposition)
+        }
+    }
+}
+
+impl From<DownloadError> for ApiError {
+    fn from(e: DownloadError) -> Self {
+        match e {
+            DownloadError::NoResult(_) => ApiError::not_found(&format!("a result file ({e})")),
+            DownloadError::NotFinished(_) => ApiError::conflict(e.to_string()),
+            DownloadError::Gone(_) => ApiError::gone(e.to_string()),
+            DownloadError::Db(db) => db.into(),
+            e => ApiError::internal(&e),
+        }
+    }
 }
 
 #[OpenApi(tag = "ApiTags::Runs")]
@@ -47,22 +69,7 @@ impl FilesApi {
     )]
     async fn result(&self, _auth: ApiKey, id: Path<String>) -> Result<Download, ApiError> {
         let run = self.run(&id).await?;
-        match registry::output(run.kind) {
-            Output::ItemOutcomes => {
-                let csv = bulk_update::result_csv(&self.state.ctx.db, run.id).await?;
-                let name = format!(
-                    "magflow-{}-{}.csv",
-                    run.kind.as_str().replace('_', "-"),
-                    run.id
-                );
-                Ok(Download::Csv(Binary(Body::from(csv)), attachment(&name)))
-            }
-            Output::File => self.export_file(&run).await,
-            Output::None => Err(ApiError::not_found(&format!(
-                "a result file (runs of kind {} have none)",
-                run.kind
-            ))),
-        }
+        Ok(downloads::result(&self.state.ctx, &run).await?.into())
     }
 
     /// Download an export
@@ -78,7 +85,7 @@ impl FilesApi {
         if run.kind != JobKind::Export {
             return Err(ApiError::not_found("export"));
         }
-        self.export_file(&run).await
+        Ok(downloads::export_file(&self.state.ctx, &run).await?.into())
     }
 }
 
@@ -88,41 +95,5 @@ impl FilesApi {
         runs::find(&self.state.ctx.db, id)
             .await?
             .ok_or_else(|| ApiError::not_found("run"))
-    }
-
-    async fn export_file(&self, run: &job_run::Model) -> Result<Download, ApiError> {
-        if run.status != RunStatus::Succeeded {
-            return Err(ApiError::conflict(format!(
-                "the export is {}; its file exists once it has succeeded",
-                run.status.as_str()
-            )));
-        }
-        let params: ExportParams =
-            serde_json::from_value(run.params.clone()).map_err(|e| ApiError::internal(&e))?;
-        let format = params.format;
-        let name = files::file_name(run.id, format);
-        let path = files::dir(&self.state.ctx.config).join(&name);
-        let file = match tokio::fs::File::open(&path).await {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(ApiError::gone(format!(
-                    "the file of this export was deleted (retention {} h); export again",
-                    self.state.ctx.config.export_retention_hours
-                )));
-            }
-            Err(e) => return Err(ApiError::internal(&e)),
-        };
-        let day = run.finished_at.unwrap_or(run.created_at).format("%Y-%m-%d");
-        let download = format!(
-            "magflow-{}-{day}-{}.{}",
-            params.resource.as_str(),
-            &run.id.simple().to_string()[..8],
-            format.as_str()
-        );
-        let body = Binary(Body::from_async_read(file));
-        Ok(match format {
-            Format::Xlsx => Download::Xlsx(body, attachment(&download)),
-            Format::Csv => Download::Csv(body, attachment(&download)),
-        })
     }
 }

@@ -1,9 +1,10 @@
 //! What an operator does to a run, from the API or the console alike: the change, its
 //! audit row with the operator as actor, and what follows (a cancelled run's
 //! notifications). Both front ends map [`ActionError`] to their own answers.
-//! [`accounts`]: the same for eMAG accounts.
+//! [`accounts`]: the same for eMAG accounts; [`bulk`]: a bulk update accepted.
 
 pub mod accounts;
+pub mod bulk;
 
 use entity::job_run;
 use sea_orm::DbErr;

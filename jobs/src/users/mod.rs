@@ -6,6 +6,7 @@ pub mod password;
 pub mod sessions;
 pub mod sign_in;
 pub mod two_factor;
+pub mod uploads;
 
 use chrono::Utc;
 use entity::user::{self, Locale, Role, Theme};

@@ -173,3 +173,37 @@ pub async fn act(
         Err(e) => action_failed(&frame, e),
     }
 }
+
+/// `GET /runs/{id}/result`: a bulk update's outcome per item, or an export's file.
+#[handler]
+pub async fn result(state: Data<&AppState>, me: Signed, Path(id): Path<String>) -> Response {
+    use jobs::downloads::{self, Content, DownloadError};
+    let frame = Frame::of(&me, "runs");
+    let Ok(id) = Uuid::parse_str(&id) else {
+        return super::not_found(&frame);
+    };
+    let run = match runs::find(&state.ctx.db, id).await {
+        Ok(Some(run)) => run,
+        Ok(None) => return super::not_found(&frame),
+        Err(e) => return unavailable(&frame, "run", &e),
+    };
+    match downloads::result(&state.ctx, &run).await {
+        Ok(d) => Response::builder()
+            .content_type(d.content_type)
+            .header(
+                "content-disposition",
+                format!("attachment; filename=\"{}\"", d.name),
+            )
+            .header("cache-control", "no-store")
+            .header("x-content-type-options", "nosniff")
+            .body(match d.content {
+                Content::Bytes(bytes) => poem::Body::from(bytes),
+                Content::File(file) => poem::Body::from_async_read(file),
+            }),
+        Err(DownloadError::NoResult(_)) => super::not_found(&frame),
+        Err(DownloadError::NotFinished(_) | DownloadError::Gone(_)) => {
+            render::message(&frame, "error", "no_file_yet", StatusCode::CONFLICT)
+        }
+        Err(e) => unavailable(&frame, "download", &e),
+    }
+}

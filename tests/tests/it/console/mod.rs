@@ -3,6 +3,7 @@
 //! HTTP.
 
 mod accounts;
+mod bulk;
 mod dead_letters;
 mod guards;
 mod schedules;

@@ -1,0 +1,36 @@
+//! A bulk update accepted from the API or the console alike: checked, stored with its
+//! run, queued, and audited with the operator as actor.
+
+use entity::job_run;
+
+use crate::{
+    JobContext, audit,
+    bulk_update::{self, RawItem},
+    error::SubmitError,
+};
+
+/// Checks `items` (every problem at once), stores them with a new run and queues it.
+pub async fn accept(
+    ctx: &JobContext,
+    items: &[RawItem],
+    source: &str,
+    max_attempts: Option<u32>,
+    actor: &str,
+) -> Result<job_run::Model, SubmitError> {
+    let run = bulk_update::accept(&ctx.db, &ctx.queue, items, max_attempts).await?;
+    let details = serde_json::json!({
+        "kind": "bulk_update",
+        "source": source,
+        "items": items.len(),
+    });
+    let target = format!("run:{}", run.id);
+    audit::record(
+        &ctx.db,
+        actor,
+        audit::Action::RunCreate,
+        &target,
+        Some(details),
+    )
+    .await?;
+    Ok(run)
+}
