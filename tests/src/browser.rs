@@ -124,6 +124,37 @@ impl Browser {
         }
     }
 
+    /// The serious and critical violations axe-core finds on the page, one line each
+    /// (rule, help, the first elements). axe-core comes from npm (`.ci/run` installs it
+    /// and names it in `MAGFLOW_TEST_AXE`).
+    pub async fn axe(&self) -> Vec<String> {
+        let path = std::env::var("MAGFLOW_TEST_AXE").unwrap_or_else(|_| {
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../target/axe/node_modules/axe-core/axe.min.js"
+            )
+            .to_owned()
+        });
+        let source = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!("axe-core at {path}: {e} (npm install --prefix target/axe axe-core, as .ci/run does)")
+        });
+        if self.eval("return typeof window.axe;").await != json!("object") {
+            self.client
+                .execute(&format!("{source}\nwindow.axe = axe; return null;"), vec![])
+                .await
+                .expect("load axe-core");
+        }
+        let found = self
+            .eval(
+                "return axe.run(document, { resultTypes: ['violations'] }).then(r => r.violations
+                   .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                   .map(v => v.id + ' (' + v.impact + '): ' + v.help + ' at '
+                     + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | ')));",
+            )
+            .await;
+        serde_json::from_value(found).expect("a list of violations")
+    }
+
     /// Whether an element matching `css` is on the page now.
     pub async fn has(&self, css: &str) -> bool {
         !self

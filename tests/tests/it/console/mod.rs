@@ -5,6 +5,7 @@
 mod accounts;
 mod bulk;
 mod dead_letters;
+mod every_page;
 mod guards;
 mod schedules;
 mod sign_in;
