@@ -21,7 +21,7 @@ use poem::{Route, get, post};
 /// Adds the console's routes to `route` (beside the API's).
 pub fn mount(route: Route) -> Route {
     use pages::{
-        account_form, accounts, bulk, dead_letters, live, me, overview, queues, runs,
+        account_form, accounts, bulk, dead_letters, exports, live, me, overview, queues, runs,
         schedule_form, schedules, sign_in, two_factor,
     };
     route
@@ -49,6 +49,7 @@ pub fn mount(route: Route) -> Route {
         .at("/bulk", get(bulk::index).post(bulk::receive))
         .at("/bulk/:upload", get(bulk::dry_run))
         .at("/bulk/:upload/send", post(bulk::send))
+        .at("/exports", get(exports::list).post(exports::create))
         .at("/schedules", get(schedules::list))
         .at(
             "/schedules/new",

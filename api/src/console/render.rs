@@ -42,6 +42,7 @@ const SOURCES: &[(&str, &str)] = templates![
     "accounts",
     "account_form",
     "bulk",
+    "exports",
 ];
 
 fn environment() -> Environment<'static> {

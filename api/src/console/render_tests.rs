@@ -174,6 +174,15 @@ fn operation_pages() -> Vec<(&'static str, Value)> {
         ),
         ("schedule_form.html", schedule_form()),
         (
+            "exports.html",
+            context! {
+                exports => Value::from_serialize(vec![run()]), accounts => vec!["main"],
+                resources => vec!["offers"], formats => vec!["csv"], live => "runs",
+                v => context! { resource => "offers", format => "csv", account => "", status => "9", from => "", to => "" },
+                errors => context! { status => "must be 0, 1 or 2" },
+            },
+        ),
+        (
             "bulk.html",
             context! {
                 file => "prices.csv", problem_count => 1, shown => 300, items => 3, upload => "u1",

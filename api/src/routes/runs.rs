@@ -4,9 +4,8 @@ use std::time::Duration;
 
 use entity::job_run::RunStatus;
 use jobs::{
-    JobKind, audit,
+    JobKind,
     params::RawParams,
-    registry,
     runs::{self, RunFilter},
     submit::Submitted,
 };
@@ -97,23 +96,20 @@ impl RunsApi {
             Some(p) => RawParams::Text(p.0.get()),
             None => RawParams::Value(&Value::Null),
         };
-        let db = &self.state.ctx.db;
-        let run = match registry::submit(kind, db, &self.state.ctx.queue, params, body.max_attempts)
-            .await?
-        {
+        let submitted = jobs::actions::submit(
+            &self.state.ctx,
+            kind,
+            params,
+            body.max_attempts,
+            &principal.actor(),
+        )
+        .await?;
+        let run = match submitted {
             Submitted::Queued(run) => *run,
             Submitted::Preview(planned) => {
                 return Ok(Accepted::DryRun(Json(BulkPreview::from(planned))));
             }
         };
-        audit::record(
-            db,
-            &principal.actor(),
-            audit::Action::RunCreate,
-            &format!("run:{}", run.id),
-            Some(serde_json::json!({ "kind": kind.as_str() })),
-        )
-        .await?;
         Ok(Accepted::Accepted(Json(RunView::from(&run))))
     }
 

@@ -192,3 +192,28 @@ pub async fn set_queue_paused(
     audit::record(&ctx.db, actor, action, &target, None).await?;
     Ok(())
 }
+
+/// Starts a run of `kind` (or, for a dry run, plans it), as `POST /api/v1/runs` does;
+/// a queued run is audited with the operator as actor.
+pub async fn submit(
+    ctx: &JobContext,
+    kind: crate::JobKind,
+    params: crate::params::RawParams<'_>,
+    max_attempts: Option<u32>,
+    actor: &str,
+) -> Result<crate::submit::Submitted, crate::submit::SubmitError> {
+    let submitted = registry::submit(kind, &ctx.db, &ctx.queue, params, max_attempts).await?;
+    if let crate::submit::Submitted::Queued(run) = &submitted {
+        let details = serde_json::json!({ "kind": kind.as_str() });
+        let target = format!("run:{}", run.id);
+        audit::record(
+            &ctx.db,
+            actor,
+            audit::Action::RunCreate,
+            &target,
+            Some(details),
+        )
+        .await?;
+    }
+    Ok(submitted)
+}

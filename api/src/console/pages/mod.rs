@@ -5,6 +5,7 @@ pub mod account_form;
 pub mod accounts;
 pub mod bulk;
 pub mod dead_letters;
+pub mod exports;
 pub mod live;
 pub mod me;
 pub mod overview;

@@ -3,11 +3,10 @@
 
 use entity::job_run::RunStatus;
 use jobs::{
-    JobKind, audit,
+    JobKind,
     params::RawParams,
-    registry,
     runs::{self, RunFilter},
-    submit::{SubmitError, Submitted},
+    submit::SubmitError,
 };
 use poem_openapi::types::ToJSON;
 use serde::Deserialize;
@@ -86,32 +85,9 @@ pub async fn sync(state: Data<&AppState>, change: Change<SyncForm>) -> Response 
         serde_json::json!([form.account])
     };
     let params = serde_json::json!({ "accounts": accounts, "resource": "all" });
-    let ctx = &state.ctx;
-    match registry::submit(
-        JobKind::Sync,
-        &ctx.db,
-        &ctx.queue,
-        RawParams::Value(&params),
-        None,
-    )
-    .await
-    {
-        Ok(Submitted::Queued(run)) => {
-            let details = serde_json::json!({ "kind": "sync" });
-            if let Err(e) = audit::record(
-                &ctx.db,
-                &me.actor(),
-                audit::Action::RunCreate,
-                &format!("run:{}", run.id),
-                Some(details),
-            )
-            .await
-            {
-                tracing::warn!(error = %e, "could not audit a run");
-            }
-            render::see_other("/")
-        }
-        Ok(Submitted::Preview(_)) => render::see_other("/"),
+    let raw = RawParams::Value(&params);
+    match jobs::actions::submit(&state.ctx, JobKind::Sync, raw, None, &me.actor()).await {
+        Ok(_) => render::see_other("/"),
         Err(SubmitError::Conflict { .. }) => {
             render::message(&frame, "sync_busy_title", "sync_busy", StatusCode::CONFLICT)
         }

@@ -6,6 +6,7 @@ mod accounts;
 mod bulk;
 mod dead_letters;
 mod every_page;
+mod exports;
 mod guards;
 mod schedules;
 mod sign_in;
