@@ -21,8 +21,8 @@ use poem::{Route, get, post};
 /// Adds the console's routes to `route` (beside the API's).
 pub fn mount(route: Route) -> Route {
     use pages::{
-        account_form, accounts, bulk, dead_letters, exports, live, me, overview, queues, runs,
-        schedule_form, schedules, sign_in, two_factor,
+        account_form, accounts, bulk, dead_letters, exports, live, me, notifications, overview,
+        queues, runs, schedule_form, schedules, sign_in, two_factor,
     };
     route
         .at("/", get(overview::page))
@@ -50,6 +50,15 @@ pub fn mount(route: Route) -> Route {
         .at("/bulk/:upload", get(bulk::dry_run))
         .at("/bulk/:upload/send", post(bulk::send))
         .at("/exports", get(exports::list).post(exports::create))
+        .at(
+            "/notifications",
+            get(notifications::list).post(notifications::subscribe),
+        )
+        .at("/notifications/unsuppress", post(notifications::unsuppress))
+        .at(
+            "/notifications/:id/delete",
+            post(notifications::unsubscribe),
+        )
         .at("/schedules", get(schedules::list))
         .at(
             "/schedules/new",

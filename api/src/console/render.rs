@@ -43,6 +43,7 @@ const SOURCES: &[(&str, &str)] = templates![
     "account_form",
     "bulk",
     "exports",
+    "notifications",
 ];
 
 fn environment() -> Environment<'static> {

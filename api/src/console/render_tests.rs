@@ -173,6 +173,25 @@ fn operation_pages() -> Vec<(&'static str, Value)> {
             }] },
         ),
         ("schedule_form.html", schedule_form()),
+    ]
+}
+
+/// The pages that send work out: bulk updates, exports, notifications, accounts.
+fn outward_pages() -> Vec<(&'static str, Value)> {
+    vec![
+        (
+            "notifications.html",
+            context! {
+                subscriptions => vec![
+                    context! { id => "s1", recipients => vec!["a@example.com"], kinds => "all", on => "both", locale => "ro" },
+                    context! { id => "s2", recipients => vec!["b@example.com"], kinds => vec!["export"], on => "failure", locale => "en" },
+                ],
+                suppressed => vec![context! { address => "gone@example.com", reason => "550", at => "2026-12-02T12:00:00Z" }],
+                kinds => vec!["sync", "export"], ons => vec!["both"], locales => vec!["ro"],
+                v => context! { recipients => "x", on => "both", locale => "ro", ticked => vec!["export"] },
+                errors => context! { recipients => "\"x\" is not an e-mail address" },
+            },
+        ),
         (
             "exports.html",
             context! {
@@ -221,7 +240,7 @@ fn operation_pages() -> Vec<(&'static str, Value)> {
 /// string key fails here), and stays far below 100 KB.
 #[test]
 fn every_page_renders() {
-    let pages = [run_pages(), operation_pages()].concat();
+    let pages = [run_pages(), operation_pages(), outward_pages()].concat();
     // Every page (a template that extends the frame) is among them.
     for (name, source) in SOURCES {
         if source.contains("{% extends") {

@@ -3,7 +3,10 @@
 use chrono::{DateTime, Utc};
 use entity::notification_subscription as subscription;
 use jobs::{
-    audit,
+    actions::{
+        ActionError,
+        notifications::{self, SubscribeError},
+    },
     notification::{self, NewSubscription, subscriptions},
 };
 use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
@@ -133,18 +136,12 @@ impl NotificationsApi {
             on: body.on.map_or(notification::NotifyOn::Both, Into::into),
             locale: body.locale.map_or(notification::Locale::Ro, Into::into),
         };
-        new.validate()
-            .map_err(|e| ApiError::invalid(e.field, e.message))?;
-        let db = &self.state.ctx.db;
-        let sub = subscriptions::create(db, new, &principal.actor()).await?;
-        audit::record(
-            db,
-            &principal.actor(),
-            audit::Action::NotificationSubscribe,
-            &format!("subscription:{}", sub.id),
-            None,
-        )
-        .await?;
+        let sub = notifications::subscribe(&self.state.ctx, new, &principal.actor())
+            .await
+            .map_err(|e| match e {
+                SubscribeError::Invalid(e) => ApiError::invalid(e.field, e.message),
+                SubscribeError::Db(db) => db.into(),
+            })?;
         Ok(Created::Created(Json(sub.into())))
     }
 
@@ -169,18 +166,10 @@ impl NotificationsApi {
         let principal = auth.admin()?;
         let id = Uuid::parse_str(&id)
             .map_err(|_| ApiError::invalid("id", "is not a subscription id"))?;
-        let db = &self.state.ctx.db;
-        if !subscriptions::delete(db, id).await? {
-            return Err(ApiError::not_found("subscription"));
-        }
-        audit::record(
-            db,
-            &principal.actor(),
-            audit::Action::NotificationUnsubscribe,
-            &format!("subscription:{id}"),
-            None,
-        )
-        .await?;
+        match notifications::unsubscribe(&self.state.ctx, id, &principal.actor()).await {
+            Err(ActionError::NotFound) => Err(ApiError::not_found("subscription")),
+            done => done.map_err(ApiError::from),
+        }?;
         Ok(Deleted::Deleted)
     }
 
@@ -218,18 +207,10 @@ impl NotificationsApi {
     )]
     async fn unsuppress(&self, auth: ApiKey, address: Path<String>) -> Result<Deleted, ApiError> {
         let principal = auth.admin()?;
-        let db = &self.state.ctx.db;
-        if !subscriptions::unsuppress(db, &address).await? {
-            return Err(ApiError::not_found("suppressed address"));
-        }
-        audit::record(
-            db,
-            &principal.actor(),
-            audit::Action::NotificationUnsuppress,
-            &format!("address:{}", address.0),
-            None,
-        )
-        .await?;
+        match notifications::unsuppress(&self.state.ctx, &address, &principal.actor()).await {
+            Err(ActionError::NotFound) => Err(ApiError::not_found("suppressed address")),
+            done => done.map_err(ApiError::from),
+        }?;
         Ok(Deleted::Deleted)
     }
 }

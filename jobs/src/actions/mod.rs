@@ -1,10 +1,12 @@
 //! What an operator does to a run, from the API or the console alike: the change, its
 //! audit row with the operator as actor, and what follows (a cancelled run's
 //! notifications). Both front ends map [`ActionError`] to their own answers.
-//! [`accounts`]: the same for eMAG accounts; [`bulk`]: a bulk update accepted.
+//! [`accounts`]: the same for eMAG accounts; [`bulk`]: a bulk update accepted;
+//! [`notifications`]: subscriptions and suppressed addresses.
 
 pub mod accounts;
 pub mod bulk;
+pub mod notifications;
 
 use entity::job_run;
 use sea_orm::DbErr;

@@ -8,6 +8,7 @@ pub mod dead_letters;
 pub mod exports;
 pub mod live;
 pub mod me;
+pub mod notifications;
 pub mod overview;
 mod prelude;
 pub mod queues;

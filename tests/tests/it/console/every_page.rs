@@ -56,6 +56,7 @@ async fn every_page_is_accessible_in_both_themes_and_widths() {
         ("account-edit", "/accounts/main/edit".to_owned()),
         ("bulk", "/bulk".to_owned()),
         ("exports", "/exports".to_owned()),
+        ("notifications", "/notifications".to_owned()),
         ("two-factor", "/me/two-factor".to_owned()),
     ];
     let base = app.client.base.clone();

@@ -8,6 +8,7 @@ mod dead_letters;
 mod every_page;
 mod exports;
 mod guards;
+mod notifications;
 mod schedules;
 mod sign_in;
 mod sync_now;
