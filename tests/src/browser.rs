@@ -101,21 +101,16 @@ impl Browser {
     }
 
     /// Clicks the element matching `css` (waiting up to 30 s for it) once the page has
-    /// settled. A live page may replace its content between finding and clicking: then
-    /// it is found again.
+    /// settled, and waits for the answer of a form it submits. A live page may replace
+    /// its content between finding and clicking: then it is found again.
     pub async fn click(&self, css: &str) {
         // Not while the page waits for the answer to the last form (the script marks it
         // busy): the element found now would be replaced under the click.
-        self.until(
-            "the page to settle",
-            "return !document.querySelector('#main[aria-busy=true]');",
-            Duration::from_secs(30),
-        )
-        .await;
+        self.settle().await;
         let end = Instant::now() + Duration::from_secs(30);
         loop {
             match self.find(css).await.click().await {
-                Ok(()) => return,
+                Ok(()) => return self.settle().await,
                 Err(fantoccini::error::CmdError::Standard(e))
                     if e.error == fantoccini::error::ErrorStatus::StaleElementReference
                         && Instant::now() < end => {}
@@ -153,6 +148,17 @@ impl Browser {
             )
             .await;
         serde_json::from_value(found).expect("a list of violations")
+    }
+
+    /// Waits until the page holds no form's answer still to come (the script marks
+    /// `#main` busy from a submission until its answer is in place).
+    pub async fn settle(&self) {
+        self.until(
+            "the page to settle",
+            "return !document.querySelector('#main[aria-busy=true]');",
+            Duration::from_secs(30),
+        )
+        .await;
     }
 
     /// Whether an element matching `css` is on the page now.

@@ -21,8 +21,8 @@ use poem::{Route, get, post};
 /// Adds the console's routes to `route` (beside the API's).
 pub fn mount(route: Route) -> Route {
     use pages::{
-        account_form, accounts, bulk, dead_letters, exports, live, me, notifications, overview,
-        queues, runs, schedule_form, schedules, sign_in, two_factor,
+        account_form, accounts, admin, bulk, dead_letters, exports, live, me, notifications,
+        overview, queues, runs, schedule_form, schedules, sign_in, two_factor,
     };
     route
         .at("/", get(overview::page))
@@ -59,6 +59,17 @@ pub fn mount(route: Route) -> Route {
             "/notifications/:id/delete",
             post(notifications::unsubscribe),
         )
+        .at(
+            "/admin/users",
+            get(admin::users_list).post(admin::users_create),
+        )
+        .at("/admin/users/:id/delete", post(admin::users_delete))
+        .at(
+            "/admin/keys",
+            get(admin::keys_list).post(admin::keys_create),
+        )
+        .at("/admin/keys/:id/:action", post(admin::keys_act))
+        .at("/admin/audit", get(admin::audit_log))
         .at("/schedules", get(schedules::list))
         .at(
             "/schedules/new",

@@ -44,6 +44,10 @@ const SOURCES: &[(&str, &str)] = templates![
     "bulk",
     "exports",
     "notifications",
+    "admin_tabs",
+    "admin_users",
+    "admin_keys",
+    "admin_audit",
 ];
 
 fn environment() -> Environment<'static> {

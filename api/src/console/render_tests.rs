@@ -176,6 +176,38 @@ fn operation_pages() -> Vec<(&'static str, Value)> {
     ]
 }
 
+/// The admin's pages: users, API keys, the audit log.
+fn admin_pages() -> Vec<(&'static str, Value)> {
+    let shown = context! { name => "ci", secret => "mf_abc_def" };
+    vec![
+        (
+            "admin_users.html",
+            context! {
+                users => vec![context! { id => "u", name => "ana", role => "admin", two_factor => true, last_sign_in_at => (), me => false }],
+                shown => shown.clone(), roles => vec!["viewer", "admin"], errors => context! { name => "taken" },
+            },
+        ),
+        (
+            "admin_keys.html",
+            context! {
+                keys => vec![context! {
+                    id => "k", name => "ci", role => "admin", prefix => "abc", working => true,
+                    last_used_at => (), expires_at => "2026-12-03T10:00:00Z", revoked_at => (),
+                }],
+                shown => shown, roles => vec!["viewer", "admin"], errors => context! {},
+            },
+        ),
+        (
+            "admin_audit.html",
+            context! {
+                entries => vec![context! { at => "2026-12-03T10:00:00Z", actor => "user:ana", action => "run.retry", target => "run:x", details => "{}" }],
+                next_url => "/admin/audit?cursor=1", errors => context! {}, actions => vec!["run.retry"],
+                filter => context! { actor => "", action => "run." },
+            },
+        ),
+    ]
+}
+
 /// The pages that send work out: bulk updates, exports, notifications, accounts.
 fn outward_pages() -> Vec<(&'static str, Value)> {
     vec![
@@ -240,7 +272,13 @@ fn outward_pages() -> Vec<(&'static str, Value)> {
 /// string key fails here), and stays far below 100 KB.
 #[test]
 fn every_page_renders() {
-    let pages = [run_pages(), operation_pages(), outward_pages()].concat();
+    let pages = [
+        run_pages(),
+        operation_pages(),
+        outward_pages(),
+        admin_pages(),
+    ]
+    .concat();
     // Every page (a template that extends the frame) is among them.
     for (name, source) in SOURCES {
         if source.contains("{% extends") {

@@ -1,22 +1,14 @@
 //! `/api/v1/audit`: the audit log (admin only), newest first, filterable.
 
 use chrono::{DateTime, Utc};
-use entity::audit_log::{self, Action};
+use entity::audit_log::Action;
 use poem_openapi::{Object, OpenApi, param::Query, payload::Json};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::{auth::ApiKey, enums::AuditAction, error::ApiError, routes::ApiTags, state::AppState};
 
-/// The actions a filter names: one, or all that start with it when it ends in `.`.
+/// The actions a filter names, or 422 naming every action.
 fn actions(given: &str) -> Result<Vec<Action>, ApiError> {
-    let matching: Vec<Action> = Action::ALL
-        .iter()
-        .copied()
-        .filter(|a| match given.strip_suffix('.') {
-            Some(_) => a.as_str().starts_with(given),
-            None => a.as_str() == given,
-        })
-        .collect();
+    let matching = jobs::audit::actions_named(given);
     if matching.is_empty() {
         return Err(ApiError::invalid(
             "action",
@@ -85,30 +77,14 @@ impl AuditApi {
         if !(1..=500).contains(&limit) {
             return Err(ApiError::invalid("limit", "must be between 1 and 500"));
         }
-        let mut q = audit_log::Entity::find();
-        if let Some(actor) = actor.0 {
-            q = q.filter(audit_log::Column::Actor.eq(actor));
-        }
-        if let Some(given) = action.0 {
-            q = q.filter(audit_log::Column::Action.is_in(actions(&given)?));
-        }
-        if let Some(target) = target.0 {
-            q = q.filter(audit_log::Column::Target.eq(target));
-        }
-        if let Some(since) = since.0 {
-            q = q.filter(audit_log::Column::At.gte(since));
-        }
-        if let Some(until) = until.0 {
-            q = q.filter(audit_log::Column::At.lt(until));
-        }
-        if let Some(before) = cursor.0 {
-            q = q.filter(audit_log::Column::Id.lt(before));
-        }
-        let rows = q
-            .order_by_desc(audit_log::Column::Id)
-            .limit(limit + 1)
-            .all(&self.state.ctx.db)
-            .await?;
+        let filter = jobs::audit::AuditFilter {
+            actor: actor.0,
+            actions: action.0.as_deref().map(actions).transpose()?,
+            target: target.0,
+            since: since.0,
+            until: until.0,
+        };
+        let rows = jobs::audit::list(&self.state.ctx.db, &filter, cursor.0, limit + 1).await?;
         let more = rows.len() as u64 > limit;
         let items: Vec<AuditEntry> = rows
             .into_iter()

@@ -4,11 +4,10 @@
 use chrono::{DateTime, Duration, Utc};
 use entity::api_key;
 use jobs::{
+    actions::admin,
     api_keys::{self, NewKey, Role},
-    audit,
 };
 use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
-use serde_json::json;
 use uuid::Uuid;
 
 use crate::{auth::ApiKey, body::Body, enums, error::ApiError, routes::ApiTags, state::AppState};
@@ -146,18 +145,7 @@ impl KeysApi {
             expires_at: req.expires_at,
             allowed,
         };
-        let db = &self.state.ctx.db;
-        let (key, model) = api_keys::create_with(db, &new).await?;
-        let details = json!({ "name": model.name, "role": model.role });
-        let target = format!("api_key:{}", model.id);
-        audit::record(
-            db,
-            &principal.actor(),
-            audit::Action::ApiKeyCreate,
-            &target,
-            Some(details),
-        )
-        .await?;
+        let (key, model) = admin::create_key(&self.state.ctx, &new, &principal.actor()).await?;
         Ok(Created::Created(Json(NewKeyView {
             key,
             info: KeyView::from(&model),
@@ -175,22 +163,14 @@ impl KeysApi {
     )]
     async fn revoke(&self, auth: ApiKey, id: Path<String>) -> Result<Json<KeyView>, ApiError> {
         let principal = auth.admin()?;
-        let db = &self.state.ctx.db;
         let key = self.load(&id).await?;
-        api_keys::revoke(db, key.id).await.map_err(|e| match e {
-            api_keys::RevokeError::Db(db) => ApiError::from(db),
-            other => ApiError::conflict(other.to_string()),
-        })?;
+        admin::revoke_key(&self.state.ctx, key.id, &principal.actor())
+            .await
+            .map_err(|e| match e {
+                api_keys::RevokeError::Db(db) => ApiError::from(db),
+                other => ApiError::conflict(other.to_string()),
+            })?;
         self.state.keys.forget_key(key.id);
-        let target = format!("api_key:{}", key.id);
-        audit::record(
-            db,
-            &principal.actor(),
-            audit::Action::ApiKeyRevoke,
-            &target,
-            None,
-        )
-        .await?;
         let key = self.load(&id).await?;
         Ok(Json(KeyView::from(&key)))
     }
@@ -218,23 +198,15 @@ impl KeysApi {
                 format!("must be between 0 and {MAX_GRACE_S}"),
             ));
         }
-        let db = &self.state.ctx.db;
         let old = self.load(&id).await?;
-        if !api_keys::is_active(&old, Utc::now()) {
-            return Err(ApiError::conflict("only a working key can be rotated"));
-        }
-        let (key, model) = api_keys::rotate(db, &old, Duration::seconds(grace)).await?;
-        self.state.keys.forget_key(old.id);
-        let details = json!({ "new_key": model.id, "grace_seconds": grace });
-        let target = format!("api_key:{}", old.id);
-        audit::record(
-            db,
+        let (key, model) = admin::rotate_key(
+            &self.state.ctx,
+            &old,
+            Duration::seconds(grace),
             &principal.actor(),
-            audit::Action::ApiKeyRotate,
-            &target,
-            Some(details),
         )
         .await?;
+        self.state.keys.forget_key(old.id);
         Ok(Created::Created(Json(NewKeyView {
             key,
             info: KeyView::from(&model),

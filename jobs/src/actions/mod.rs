@@ -2,9 +2,11 @@
 //! audit row with the operator as actor, and what follows (a cancelled run's
 //! notifications). Both front ends map [`ActionError`] to their own answers.
 //! [`accounts`]: the same for eMAG accounts; [`bulk`]: a bulk update accepted;
-//! [`notifications`]: subscriptions and suppressed addresses.
+//! [`notifications`]: subscriptions and suppressed addresses; [`admin`]: API keys and
+//! console users.
 
 pub mod accounts;
+pub mod admin;
 pub mod bulk;
 pub mod notifications;
 

@@ -3,6 +3,7 @@
 
 pub mod account_form;
 pub mod accounts;
+pub mod admin;
 pub mod bulk;
 pub mod dead_letters;
 pub mod exports;

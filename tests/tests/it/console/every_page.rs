@@ -57,6 +57,9 @@ async fn every_page_is_accessible_in_both_themes_and_widths() {
         ("bulk", "/bulk".to_owned()),
         ("exports", "/exports".to_owned()),
         ("notifications", "/notifications".to_owned()),
+        ("admin-users", "/admin/users".to_owned()),
+        ("admin-keys", "/admin/keys".to_owned()),
+        ("admin-audit", "/admin/audit".to_owned()),
         ("two-factor", "/me/two-factor".to_owned()),
     ];
     let base = app.client.base.clone();

@@ -3,6 +3,7 @@
 //! HTTP.
 
 mod accounts;
+mod admin;
 mod bulk;
 mod dead_letters;
 mod every_page;
