@@ -139,7 +139,13 @@ pub async fn gate<E: Endpoint>(
     req.set_body(body);
     // The permit is held until the handler has answered: it is the handler that turns
     // the body into items, and that is where a large body costs memory.
-    next.call(req).await.map(IntoResponse::into_response)
+    let answer = next.call(req).await.map(IntoResponse::into_response);
+    if console_change {
+        // What the console shows next reflects the change just made.
+        state.overview.clear().await;
+        state.runs_page.clear().await;
+    }
+    answer
 }
 
 enum Refused {

@@ -16,6 +16,7 @@ pub mod error;
 pub mod http_metrics;
 pub mod key_cache;
 pub mod routes;
+pub mod snapshot;
 pub mod sse;
 pub mod state;
 pub mod status;
@@ -168,6 +169,8 @@ pub fn state(ctx: JobContext, stop: CancellationToken) -> AppState {
         large_bodies: std::sync::Arc::new(tokio::sync::Semaphore::new(
             ctx.config.api_large_bodies.max(1),
         )),
+        overview: std::sync::Arc::new(snapshot::Snapshot::new(Duration::from_secs(1))),
+        runs_page: std::sync::Arc::new(snapshot::Snapshot::new(Duration::from_secs(1))),
         ctx,
         hub,
         metrics: jobs::metrics::install(),

@@ -2,6 +2,7 @@
 //! the same run, so results are read as ratios, not as absolute numbers of one machine.
 
 mod bulk;
+mod console;
 mod export;
 mod load;
 mod queue;
@@ -31,6 +32,9 @@ pub enum BenchCommand {
     /// The API under N concurrent clients (status, runs, SSE, WebSocket) while S syncs
     /// run, against the same clients before the syncs; fails on any error.
     Load(load::LoadBench),
+    /// The console's overview, runs list and a run detail under N signed-in sessions,
+    /// with 100,000 runs and 20 accounts stored, against `/health`.
+    Console(console::ConsoleBench),
     /// One load process of `bench ratelimit` (started by it).
     #[command(hide = true)]
     RatelimitLoad(ratelimit::RateLimitLoad),
@@ -46,6 +50,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Load(args) => load::run(args).await,
         BenchCommand::Bulk(args) => bulk::run(args).await,
         BenchCommand::Export(args) => export::run(args).await,
+        BenchCommand::Console(args) => console::run(args).await,
     }
 }
 

@@ -88,6 +88,30 @@ impl Locale {
         out
     }
 
+    /// An amount as eMAG states it (`"5340.7700"`) in `currency`: `5.340,77 RON` (ro),
+    /// `5,340.77 RON` (en); two decimals, more only when they are not zeros. Text that
+    /// is not a number is shown as it is.
+    pub fn money(self, amount: &str, currency: &str) -> String {
+        let Ok(value) = amount.trim().parse::<rust_decimal::Decimal>() else {
+            return amount.to_owned();
+        };
+        let value = value.normalize();
+        let places = value.scale().max(2);
+        let text = format!("{:.*}", places as usize, value.abs());
+        let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
+        let whole: i64 = whole.parse().unwrap_or(0);
+        let decimal = match self {
+            Locale::Ro => ',',
+            Locale::En => '.',
+        };
+        let sign = if value.is_sign_negative() && !value.is_zero() {
+            "-"
+        } else {
+            ""
+        };
+        format!("{sign}{}{decimal}{fraction} {currency}", self.number(whole))
+    }
+
     /// A moment in the user's zone: `02.12.2026 14:30` (ro), `2 Dec 2026, 14:30` (en).
     pub fn datetime(self, at: DateTime<Utc>, tz: Tz) -> String {
         let local = at.with_timezone(&tz);
@@ -151,6 +175,19 @@ mod tests {
                 assert!(!v.trim().is_empty(), "{}: {k} is empty", l.code());
             }
         }
+    }
+
+    #[test]
+    fn money_by_language() {
+        assert_eq!(Locale::Ro.money("5340.7700", "RON"), "5.340,77 RON");
+        assert_eq!(Locale::En.money("5340.7700", "RON"), "5,340.77 RON");
+        assert_eq!(Locale::Ro.money("19.9", "BGN"), "19,90 BGN");
+        assert_eq!(
+            Locale::En.money("1234567.1234", "HUF"),
+            "1,234,567.1234 HUF"
+        );
+        assert_eq!(Locale::En.money("-3", "RON"), "-3.00 RON");
+        assert_eq!(Locale::En.money("n/a", "RON"), "n/a");
     }
 
     #[test]

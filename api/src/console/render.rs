@@ -72,6 +72,12 @@ fn environment() -> Environment<'static> {
     env.add_filter("ago", |state: &State, at: String| {
         parse_time(&at).map_or(at, |t| locale_of(state).ago(t, Utc::now()))
     });
+    env.add_filter(
+        "money",
+        |state: &State, amount: String, currency: String| {
+            locale_of(state).money(&amount, &currency)
+        },
+    );
     env.add_filter("pct", |ratio: f64| format!("{:.1}%", ratio * 100.0));
     env.add_filter("dur", |state: &State, secs: f64| {
         locale_of(state).duration(secs)

@@ -30,3 +30,13 @@ pub fn platform_base_url(platform: Platform) -> &'static str {
         Platform::Hu => "https://marketplace-api.emag.hu/api-3",
     }
 }
+
+/// The currency eMAG states a platform's prices in; an account on a base URL of its own
+/// (the simulator, a proxy) is taken as Romanian.
+pub fn platform_currency(platform: Option<Platform>) -> &'static str {
+    match platform {
+        Some(Platform::Bg) => "BGN",
+        Some(Platform::Hu) => "HUF",
+        Some(Platform::Ro) | None => "RON",
+    }
+}

@@ -44,7 +44,20 @@ async fn page(
         Outcome::Nothing => (vec![], vec![], None, 0),
         Outcome::Problems(p) => (p.iter().take(SHOWN).map(problem).collect(), vec![], None, 0),
         Outcome::Diff(id, planned) => {
-            let lines = planned.iter().flat_map(diff_lines).take(SHOWN).collect();
+            let currencies: std::collections::HashMap<String, &str> =
+                match jobs::accounts::list(&state.ctx.db).await {
+                    Ok(rows) => rows
+                        .into_iter()
+                        .map(|a| (a.name, jobs::emag::platform_currency(a.platform)))
+                        .collect(),
+                    Err(e) => return unavailable(frame, "accounts", &e),
+                };
+            let currency = |account: &str| currencies.get(account).copied().unwrap_or("RON");
+            let lines = planned
+                .iter()
+                .flat_map(|p| diff_lines(p, currency(&p.account)))
+                .take(SHOWN)
+                .collect();
             (vec![], lines, Some(id.to_string()), planned.len())
         }
     };
@@ -74,7 +87,7 @@ fn problem(p: &Problem) -> Value {
     context! { row => p.row, field => p.field, reason => p.reason }
 }
 
-fn diff_lines(item: &PlannedItem) -> Vec<Value> {
+fn diff_lines(item: &PlannedItem, currency: &str) -> Vec<Value> {
     item.diff()
         .into_iter()
         .map(|d| {
@@ -86,6 +99,7 @@ fn diff_lines(item: &PlannedItem) -> Vec<Value> {
             context! {
                 row => item.row, account => item.account, id => item.emag_id,
                 part_number => item.part_number, field => d.field,
+                currency => d.field.ends_with("price").then_some(currency),
                 from => text(&d.from), to => text(&d.to),
             }
         })

@@ -62,7 +62,7 @@ async fn data(state: &AppState) -> Result<Value, sea_orm::DbErr> {
 #[handler]
 pub async fn page(state: Data<&AppState>, me: Signed) -> Response {
     let frame = Frame::of(&me, "overview");
-    match data(&state).await {
+    match state.overview.get(async || data(&state).await).await {
         Ok(data) => render::page("overview.html", &frame, data, StatusCode::OK),
         Err(e) => super::unavailable(&frame, "overview", &e),
     }
@@ -86,7 +86,8 @@ pub async fn sync(state: Data<&AppState>, change: Change<SyncForm>) -> Response 
     };
     let params = serde_json::json!({ "accounts": accounts, "resource": "all" });
     let raw = RawParams::Value(&params);
-    match jobs::actions::submit(&state.ctx, JobKind::Sync, raw, None, &me.actor()).await {
+    let submitted = jobs::actions::submit(&state.ctx, JobKind::Sync, raw, None, &me.actor()).await;
+    match submitted {
         Ok(_) => render::see_other("/"),
         Err(SubmitError::Conflict { .. }) => {
             render::message(&frame, "sync_busy_title", "sync_busy", StatusCode::CONFLICT)

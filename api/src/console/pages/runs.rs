@@ -45,18 +45,25 @@ pub async fn list(state: Data<&AppState>, me: Signed, Query(q): Query<ListQuery>
         ..RunFilter::default()
     };
     let before = nonempty(&q.cursor).and_then(|c| Uuid::parse_str(c).ok());
-    let db = &state.ctx.db;
-    let rows = match runs::list(db, &filter, before, PAGE + 1).await {
-        Ok(rows) => rows,
+    let read = async || page_of(&state, &filter, before).await;
+    // The unfiltered first page (what a team watching runs asks for) is shared for a
+    // second; any other page is read each time.
+    let unfiltered = [&q.kind, &q.status, &q.account, &q.schedule, &q.cursor]
+        .iter()
+        .all(|v| nonempty(v).is_none());
+    let found = if unfiltered {
+        state.runs_page.get(read).await
+    } else {
+        read().await
+    };
+    let found = match found {
+        Ok(found) => found,
         Err(e) => return unavailable(&frame, "runs list", &e),
     };
-    let accounts: Vec<String> = jobs::accounts::list(db)
-        .await
-        .map(|a| a.into_iter().map(|a| a.name).collect())
-        .unwrap_or_default();
-    let more = rows.len() as u64 > PAGE;
-    let page: Vec<serde_json::Value> = rows.iter().take(PAGE as usize).map(run_json).collect();
-    let next_cursor = more.then(|| rows[PAGE as usize - 1].id.to_string());
+    let next_cursor = found
+        .get_attr("next_cursor")
+        .ok()
+        .and_then(|c| c.as_str().map(str::to_owned));
     let keep = |name: &str, v: &Option<String>| {
         nonempty(v)
             .map(|v| format!("{name}={}&", url_escape(v)))
@@ -72,12 +79,12 @@ pub async fn list(state: Data<&AppState>, me: Signed, Query(q): Query<ListQuery>
         )
     });
     let data = context! {
-        runs => Value::from_serialize(&page),
+        runs => found.get_attr("runs").unwrap_or_default(),
         next_cursor => next_cursor,
         next_url => next_url,
         kinds => JobKind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>(),
         statuses => RunStatus::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
-        accounts => accounts,
+        accounts => found.get_attr("accounts").unwrap_or_default(),
         filter => context! {
             kind => nonempty(&q.kind),
             status => nonempty(&q.status),
@@ -88,6 +95,28 @@ pub async fn list(state: Data<&AppState>, me: Signed, Query(q): Query<ListQuery>
         live => "runs",
     };
     render::page("runs.html", &frame, data, StatusCode::OK)
+}
+
+/// A page of runs with the accounts to filter by: `runs`, `accounts`, `next_cursor`.
+async fn page_of(
+    state: &AppState,
+    filter: &RunFilter,
+    before: Option<Uuid>,
+) -> Result<Value, sea_orm::DbErr> {
+    let db = &state.ctx.db;
+    let rows = runs::list(db, filter, before, PAGE + 1).await?;
+    let accounts: Vec<String> = jobs::accounts::list(db)
+        .await?
+        .into_iter()
+        .map(|a| a.name)
+        .collect();
+    let more = rows.len() as u64 > PAGE;
+    let page: Vec<serde_json::Value> = rows.iter().take(PAGE as usize).map(run_json).collect();
+    Ok(context! {
+        runs => Value::from_serialize(&page),
+        accounts => accounts,
+        next_cursor => more.then(|| rows[PAGE as usize - 1].id.to_string()),
+    })
 }
 
 /// What may be done to a run in `status`.

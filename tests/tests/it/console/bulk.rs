@@ -84,17 +84,22 @@ async fn upload_fix_confirm_download(backend: Backend) {
         .await
         .expect("text");
     assert_eq!(stock, "7");
-    let shown = browser
+    let cell = browser
         .find("tr[data-diff-row='5'][data-diff-field='sale_price'] .to")
+        .await;
+    let value = cell
+        .attr("data-value")
         .await
-        .text()
-        .await
-        .expect("text");
+        .expect("attr")
+        .unwrap_or_default();
     assert_eq!(
-        shown.parse::<rust_decimal::Decimal>().ok(),
+        value.parse::<rust_decimal::Decimal>().ok(),
         Some(price),
-        "{shown}"
+        "{value}"
     );
+    // Written as Romanian writes money: 1.234,56 RON.
+    let shown = cell.text().await.expect("text");
+    assert!(shown.ends_with(" RON") && shown.contains(','), "{shown}");
     browser.screenshot(&format!("bulk-diff-{backend:?}")).await;
     browser.click("button[data-action='send']").await;
 
