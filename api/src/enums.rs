@@ -10,7 +10,7 @@ use entity::{
     emag_account::{AccountKind as StoredAccountKind, Platform as StoredPlatform},
     job_run::{ErrorCategory, JobKind, RunStatus},
     notification_subscription::{Locale as StoredLocale, NotifyOn as StoredNotifyOn},
-    run_event::Level as EventLevel,
+    run_event::{AttemptOutcome, Level as EventLevel},
     schedule::{Misfire as ScheduleMisfire, Overlap as ScheduleOverlap},
 };
 
@@ -165,6 +165,11 @@ mirror!(
 );
 
 mirror!(
+    /// How one attempt of a run ended.
+    Outcome = AttemptOutcome { Succeeded, Cancelled, Failed, Dead, Retry, HandedBack, Paused, Lost }
+);
+
+mirror!(
     /// What a schedule does when a tick comes while its previous run is active.
     Overlap = ScheduleOverlap { Skip, Allow }
 );
@@ -272,6 +277,7 @@ mod tests {
         Role::check_wire_names();
         Category::check_wire_names();
         Level::check_wire_names();
+        Outcome::check_wire_names();
         Overlap::check_wire_names();
         Misfire::check_wire_names();
         AccountKind::check_wire_names();

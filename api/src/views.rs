@@ -11,7 +11,7 @@ use poem_openapi::Object;
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::enums::{Category, Kind, Level, Status};
+use crate::enums::{Category, Kind, Level, Outcome, Status};
 
 #[derive(Object, Clone, Debug)]
 #[oai(skip_serializing_if_is_none)]
@@ -181,6 +181,15 @@ pub struct EventView {
     pub at: DateTime<Utc>,
     pub level: Level,
     pub message: String,
+    /// On the lines that start and end an attempt: its number.
+    #[oai(skip_serializing_if_is_none)]
+    pub attempt: Option<i32>,
+    /// On the line that ends an attempt: how it ended.
+    #[oai(skip_serializing_if_is_none)]
+    pub outcome: Option<Outcome>,
+    /// On the line that ends a failed attempt: why.
+    #[oai(skip_serializing_if_is_none)]
+    pub error_category: Option<Category>,
 }
 
 impl From<&run_event::Model> for EventView {
@@ -191,6 +200,9 @@ impl From<&run_event::Model> for EventView {
             at: e.at,
             level: e.level.into(),
             message: e.message.clone(),
+            attempt: e.attempt,
+            outcome: e.outcome.map(Into::into),
+            error_category: e.error_category.map(Into::into),
         }
     }
 }

@@ -158,6 +158,9 @@ impl Progress {
             at: Set(Utc::now()),
             level: Set(level),
             message: Set(message.into()),
+            attempt: Set(None),
+            outcome: Set(None),
+            error_category: Set(None),
         });
     }
 

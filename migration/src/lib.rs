@@ -17,6 +17,7 @@ mod m20261128_000010_operations;
 mod m20261202_000011_console_users;
 mod m20261202_000012_totp_last_step;
 mod m20261203_000013_console_uploads;
+mod m20261203_000014_attempt_events;
 
 pub struct Migrator;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000011_console_users::Migration),
             Box::new(m20261202_000012_totp_last_step::Migration),
             Box::new(m20261203_000013_console_uploads::Migration),
+            Box::new(m20261203_000014_attempt_events::Migration),
         ]
     }
 }

@@ -66,7 +66,7 @@ pub(crate) async fn record(
     started: Instant,
 ) {
     let db = &ctx.db;
-    let outcome_label = label(ending);
+    let outcome_label = ending.outcome().as_str();
     match lifecycle::end_attempt(db, &Holder::of(&run, worker_id), ending).await {
         Ok(true) => {}
         Ok(false) => {
@@ -89,7 +89,14 @@ pub(crate) async fn record(
         .increment(1);
     metrics::histogram!(RUN_DURATION, "kind" => kind.as_str())
         .record(started.elapsed().as_secs_f64());
-    let _ = lifecycle::log(db, run.id, level_for(ending), describe(ending, attempt)).await;
+    let _ = lifecycle::log_attempt_end(
+        db,
+        run.id,
+        ending.attempt_end(attempt),
+        level_for(ending),
+        describe(ending, attempt),
+    )
+    .await;
     tracing::info!(run.id = %run.id, run.kind = %kind, outcome = outcome_label, "attempt ended");
 
     let requeue_after = match ending {
@@ -112,18 +119,6 @@ pub(crate) async fn record(
         if let Err(e) = runs::dispatch(db, &ctx.queue, queued, delay).await {
             tracing::error!(error = %e, "could not re-queue a run");
         }
-    }
-}
-
-fn label(ending: &Ending) -> &'static str {
-    match ending {
-        Ending::Succeeded => "succeeded",
-        Ending::Cancelled => "cancelled",
-        Ending::Failed { .. } => "failed",
-        Ending::Dead { .. } => "dead",
-        Ending::Retry { .. } => "retry",
-        Ending::HandBack => "handed_back",
-        Ending::Pause { .. } => "paused",
     }
 }
 

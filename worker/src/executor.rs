@@ -23,10 +23,7 @@ use tokio_util::{
 };
 
 use crate::ending;
-use jobs::{
-    lifecycle::{self, Claim, Holder},
-    progress::Level,
-};
+use jobs::lifecycle::{self, Claim, Holder};
 
 /// Shared by every apalis worker of a process.
 #[derive(Clone)]
@@ -184,10 +181,10 @@ impl Executor {
         let kind = run.kind;
         let attempt = u32::try_from(run.attempt).unwrap_or(1);
         metrics::counter!(RUN_ATTEMPTS, "kind" => kind.as_str()).increment(1);
-        let _ = lifecycle::log(
+        let _ = lifecycle::log_attempt_start(
             db,
             run.id,
-            Level::Info,
+            attempt,
             format!(
                 "attempt {attempt} of {} started on {worker_id}",
                 run.max_attempts

@@ -6,7 +6,10 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use entity::job_run::{self, RunStatus};
+use entity::{
+    job_run::{self, ErrorCategory, RunStatus},
+    run_event::AttemptOutcome,
+};
 use jobs::{lifecycle, progress::Level, runs};
 use tokio_util::sync::CancellationToken;
 
@@ -80,9 +83,15 @@ pub async fn sweep(exec: &Executor, lease: Duration) -> Result<usize, sea_orm::D
         }
         let holder = run.worker_id.clone().unwrap_or_default();
         tracing::warn!(run.id = %run.id, worker.id = %holder, "worker lost; run re-queued");
-        let _ = lifecycle::log(
+        let lost = lifecycle::AttemptEnd {
+            attempt: run.attempt,
+            outcome: AttemptOutcome::Lost,
+            category: Some(ErrorCategory::WorkerLost),
+        };
+        let _ = lifecycle::log_attempt_end(
             &ctx.db,
             run.id,
+            lost,
             Level::Warn,
             format!(
                 "worker {holder} stopped responding during attempt {}; re-queued",

@@ -125,6 +125,7 @@ fn run_pages() -> Vec<(&'static str, Value)> {
                 r => Value::from_serialize(run()), params_json => "{}", checkpoint_json => (),
                 children => Value::from_serialize(vec![run()]), actions => vec!["cancel"],
                 events => vec![context! { at => "2026-12-02T12:30:00Z", level => "info", message => "page 1" }],
+                attempts => attempts(),
                 live => "run",
             },
         ),
@@ -313,4 +314,19 @@ fn script_stays_small() {
     assert!(
         assets::style_url().starts_with("/assets/style.") && assets::style_url().ends_with(".css")
     );
+}
+
+/// One attempt per way an attempt can end, and one still running.
+fn attempts() -> Vec<Value> {
+    let ended = entity::run_event::AttemptOutcome::ALL.iter().map(|o| {
+        context! {
+            number => 1, started_at => "2026-12-02T12:30:00Z", ended_at => "2026-12-02T12:31:00Z",
+            outcome => o.as_str(), error_category => "transient", message => "page 3: eMAG 503",
+        }
+    });
+    let running = context! {
+        number => 2, started_at => "2026-12-02T12:32:00Z", ended_at => (), outcome => (),
+        error_category => (), message => "attempt 2 of 3 started",
+    };
+    ended.chain([running]).collect()
 }

@@ -6,18 +6,16 @@ use std::time::Duration;
 use chrono::Utc;
 use entity::{
     job_run::{self, RunStatus},
-    run_event::{self, Level},
+    run_event::AttemptOutcome,
 };
 use sea_orm::{
-    ActiveValue::{NotSet, Set},
     ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
-    EntityTrait, QueryFilter, QuerySelect, UpdateMany,
-    sea_query::Expr,
+    EntityTrait, QueryFilter, QuerySelect, UpdateMany, sea_query::Expr,
 };
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{Event, bury_lost, change};
+use super::{Event, bury_lost, change, events::AttemptEnd};
 use crate::{counters::Counters, error::ErrorCategory, runs::next_revision};
 
 /// Who holds a running run: a worker and its attempt. The same process may claim a run
@@ -186,6 +184,28 @@ impl Ending {
         }
     }
 
+    /// How the attempt ended, as its history records it.
+    pub fn outcome(&self) -> AttemptOutcome {
+        match self {
+            Ending::Succeeded => AttemptOutcome::Succeeded,
+            Ending::Cancelled => AttemptOutcome::Cancelled,
+            Ending::Failed { .. } => AttemptOutcome::Failed,
+            Ending::Dead { .. } => AttemptOutcome::Dead,
+            Ending::Retry { .. } => AttemptOutcome::Retry,
+            Ending::HandBack => AttemptOutcome::HandedBack,
+            Ending::Pause { .. } => AttemptOutcome::Paused,
+        }
+    }
+
+    /// What the line ending attempt number `attempt` records.
+    pub fn attempt_end(&self, attempt: u32) -> AttemptEnd {
+        AttemptEnd {
+            attempt: i32::try_from(attempt).unwrap_or(i32::MAX),
+            outcome: self.outcome(),
+            category: self.error().and_then(|(category, _)| category),
+        }
+    }
+
     /// The error it records; `None` keeps the row's (a hand-back keeps the last error, a
     /// cancelled run what it was stopped for, `account_deleted`).
     fn error(&self) -> Option<(Option<ErrorCategory>, Option<&str>)> {
@@ -329,23 +349,4 @@ pub async fn holds(txn: &DatabaseTransaction, holder: &Holder) -> Result<bool, D
         query = query.lock_exclusive();
     }
     Ok(query.one(txn).await?.is_some())
-}
-
-/// One line in the run's event log.
-pub async fn log<C: ConnectionTrait>(
-    db: &C,
-    run_id: Uuid,
-    level: Level,
-    message: String,
-) -> Result<(), DbErr> {
-    run_event::Entity::insert(run_event::ActiveModel {
-        id: NotSet,
-        run_id: Set(run_id),
-        at: Set(Utc::now()),
-        level: Set(level),
-        message: Set(message),
-    })
-    .exec_without_returning(db)
-    .await
-    .map(|_| ())
 }

@@ -36,14 +36,15 @@ use uuid::Uuid;
 
 mod attempt;
 mod cancel;
+mod events;
 mod reap;
 mod retry;
 
 pub use attempt::{
     Claim, Ending, Flush, Holder, claim, end_attempt, fail_unstartable, flush, heartbeat, holds,
-    log,
 };
 pub use cancel::{CancelOutcome, cancel};
+pub use events::{AttemptEnd, log, log_attempt_end, log_attempt_start};
 pub use reap::{bury_lost, stale_runs, take_over};
 pub use retry::{
     DeadFilter, Policy, RetriedMany, RetryOutcome, count_dead, discard, discard_many, retry,

@@ -5,14 +5,17 @@
 use chrono::{DateTime, Utc};
 use entity::{
     job_run::{self, RunStatus},
-    run_event::Level,
+    run_event::{AttemptOutcome, Level},
 };
 use sea_orm::{
     ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QuerySelect, UpdateMany,
     sea_query::Expr,
 };
 
-use super::{Event, attempt::log, change};
+use super::{
+    Event, change,
+    events::{AttemptEnd, log_attempt_end},
+};
 use crate::{error::ErrorCategory, runs::next_revision};
 
 /// Up to `limit` running runs whose heartbeat is older than `cutoff`.
@@ -90,7 +93,12 @@ pub async fn bury_lost(
     let result = update.exec(db).await?;
     if result.rows_affected == 1 {
         tracing::warn!(run.id = %run.id, "run dead: every attempt lost its worker");
-        let _ = log(db, run.id, Level::Error, message).await;
+        let end = AttemptEnd {
+            attempt: run.attempt,
+            outcome: AttemptOutcome::Dead,
+            category: Some(ErrorCategory::WorkerLost),
+        };
+        let _ = log_attempt_end(db, run.id, end, Level::Error, message).await;
     }
     Ok(result.rows_affected == 1)
 }

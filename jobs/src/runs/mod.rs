@@ -17,8 +17,10 @@ use uuid::Uuid;
 
 use crate::{counters::Counters, error::RunsError, kind::JobKind, queue::Queue, task::RunTask};
 
+mod attempts;
 mod parents;
 
+pub use attempts::{Attempt, attempts};
 pub use parents::{children, is_parent, refresh_parent, stuck_parents};
 
 /// A run to create. `params` must already be validated (the kind's `Job::validate`).

@@ -146,9 +146,10 @@ pub async fn detail(state: Data<&AppState>, me: Signed, Path(id): Path<String>) 
         };
         let children = runs::list(db, &kids, None, 200).await?;
         let events = runs::recent_events(db, id, 100).await?;
-        Ok::<_, sea_orm::DbErr>(Some((run, children, events)))
+        let attempts = runs::attempts(db, id).await?;
+        Ok::<_, sea_orm::DbErr>(Some((run, children, events, attempts)))
     };
-    let (run, children, events) = match loaded.await {
+    let (run, children, events, attempts) = match loaded.await {
         Ok(Some(found)) => found,
         Ok(None) => return super::not_found(&frame),
         Err(e) => return unavailable(&frame, "run detail", &e),
@@ -171,6 +172,7 @@ pub async fn detail(state: Data<&AppState>, me: Signed, Path(id): Path<String>) 
         r => Value::from_serialize(&view),
         children => Value::from_serialize(children.iter().map(run_json).collect::<Vec<_>>()),
         events => events,
+        attempts => Value::from_serialize(&attempts),
         actions => actions_for(run.status, run.discarded_at.is_some()),
         live => "run",
     };

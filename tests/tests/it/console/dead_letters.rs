@@ -56,6 +56,24 @@ async fn dead_letters_and_queues(backend: Backend) {
     browser.find("[data-notice='done_retried']").await;
     app.wait_status(dead, &["succeeded"], Duration::from_secs(30))
         .await;
+    // Its page lists both attempts: the one that died, with why, and the one that
+    // succeeded.
+    browser.goto(&format!("{base}/runs/{dead}")).await;
+    let attempts = browser
+        .eval(
+            "return [...document.querySelectorAll('tr[data-attempt]')]\
+             .map(r => r.dataset.attempt + ':' + r.dataset.outcome + ':' + r.cells[3].textContent.trim());",
+        )
+        .await;
+    assert_eq!(
+        attempts,
+        json!([
+            "1:dead:Eșuată, fără alte încercări Temporară",
+            "2:succeeded:Reușită"
+        ]),
+        "{attempts}"
+    );
+    browser.goto(&format!("{base}/dead-letters")).await;
     browser
         .screenshot(&format!("dead-letters-{backend:?}"))
         .await;

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use entity::{job_run::ErrorCategory, run_event::AttemptOutcome};
 use serde_json::json;
 use tests::TestApp;
 use uuid::Uuid;
@@ -68,6 +69,32 @@ async fn dead_letters_retry_and_discard(backend: tests::Backend) {
         .await;
     assert_eq!(done["attempt"], 2);
     assert_eq!(done["progress"]["processed"], 3);
+    // Both attempts are in its history, each with how it ended and why.
+    let attempts: Vec<_> = jobs::runs::attempts(&app.ctx.db, first)
+        .await
+        .expect("attempts")
+        .into_iter()
+        .map(|a| {
+            (
+                a.number,
+                a.outcome,
+                a.error_category,
+                a.started_at.is_some(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        attempts,
+        vec![
+            (
+                1,
+                Some(AttemptOutcome::Dead),
+                Some(ErrorCategory::Transient),
+                true
+            ),
+            (2, Some(AttemptOutcome::Succeeded), None, true),
+        ]
+    );
     // Only ended, unsuccessful runs can be retried.
     let (status, answer) = app
         .client
