@@ -12,6 +12,7 @@
 
 pub mod assets;
 pub mod i18n;
+pub mod messages;
 pub mod pages;
 pub mod render;
 pub mod session;

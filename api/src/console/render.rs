@@ -78,6 +78,10 @@ fn environment() -> Environment<'static> {
             locale_of(state).money(&amount, &currency)
         },
     );
+    // A message from the domain (English, as the API answers) in the page's language.
+    env.add_filter("msg", |state: &State, message: String| {
+        super::messages::translate(locale_of(state), &message).into_owned()
+    });
     env.add_filter("pct", |ratio: f64| format!("{:.1}%", ratio * 100.0));
     env.add_filter("dur", |state: &State, secs: f64| {
         locale_of(state).duration(secs)

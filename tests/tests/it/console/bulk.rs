@@ -59,9 +59,16 @@ async fn upload_fix_confirm_download(backend: Backend) {
     let browser = Browser::start(1280).await;
     browser.sign_in(&base, "ana", PASSWORD).await;
     upload(&browser, &bad).await;
-    browser
-        .find("[data-problem-row='5'][data-problem-field='sale_price']")
-        .await;
+    let reason = browser
+        .find("[data-problem-row='5'][data-problem-field='sale_price'] td:last-child")
+        .await
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(
+        reason, "trebuie să fie 0 sau mai mult",
+        "in the page's language"
+    );
     assert!(
         !browser.has("button[data-action='send']").await,
         "a bad file cannot be sent"
