@@ -1,4 +1,6 @@
-//! `magflow user create --role admin|viewer --name NAME [--password-stdin]`
+//! `magflow user create --role admin|viewer --name NAME [--password-stdin]` and
+//! `magflow user reset --name NAME [--password-stdin] [--two-factor]`: the way back in
+//! for an admin who lost their password or their second factor.
 
 use std::io::BufRead;
 
@@ -20,6 +22,29 @@ pub enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Give a user a new password (their sessions end; a lock from failed sign-ins is
+    /// lifted). Prints a generated one as the last line of stdout unless
+    /// `--password-stdin` gives one.
+    Reset {
+        #[arg(long)]
+        name: String,
+        /// Read the password from the first line of standard input instead.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Also turn off their second factor (they enrol again where it is required).
+        #[arg(long)]
+        two_factor: bool,
+    },
+}
+
+/// A password from the first line of stdin, or `None` to generate one.
+fn given_password(from_stdin: bool) -> anyhow::Result<Option<String>> {
+    if !from_stdin {
+        return Ok(None);
+    }
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(Some(line.trim_end_matches(['\r', '\n']).to_owned()))
 }
 
 pub async fn run(config: jobs::Config, command: UserCommand) -> anyhow::Result<()> {
@@ -32,13 +57,7 @@ pub async fn run(config: jobs::Config, command: UserCommand) -> anyhow::Result<(
             password_stdin,
         } => {
             let role = role.into();
-            let given = if password_stdin {
-                let mut line = String::new();
-                std::io::stdin().lock().read_line(&mut line)?;
-                Some(line.trim_end_matches(['\r', '\n']).to_owned())
-            } else {
-                None
-            };
+            let given = given_password(password_stdin)?;
             let password = given.clone().unwrap_or_else(users::password::generate);
             let user = users::create(&db, name.trim(), role, &password)
                 .await
@@ -63,5 +82,56 @@ pub async fn run(config: jobs::Config, command: UserCommand) -> anyhow::Result<(
             }
             Ok(())
         }
+        UserCommand::Reset {
+            name,
+            password_stdin,
+            two_factor,
+        } => {
+            reset(
+                &db,
+                name.trim(),
+                given_password(password_stdin)?,
+                two_factor,
+            )
+            .await
+        }
     }
+}
+
+async fn reset(
+    db: &sea_orm::DatabaseConnection,
+    name: &str,
+    given: Option<String>,
+    two_factor: bool,
+) -> anyhow::Result<()> {
+    let Some(user) = users::find_by_name(db, name).await? else {
+        anyhow::bail!("no user named {name:?}");
+    };
+    let password = given.clone().unwrap_or_else(users::password::generate);
+    users::set_password(db, &user, &password)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    if two_factor {
+        users::clear_two_factor(db, &user).await?;
+    }
+    let details = serde_json::json!({ "password": "reset", "two_factor": if two_factor { "reset" } else { "kept" } });
+    let target = format!("user:{}", user.name);
+    jobs::audit::record(
+        db,
+        "cli",
+        jobs::audit::Action::UserUpdate,
+        &target,
+        Some(details),
+    )
+    .await?;
+    if given.is_some() {
+        println!("new password set for {:?}; their sessions ended", user.name);
+    } else {
+        println!(
+            "new password for {:?} (their sessions ended); it is not shown again:",
+            user.name
+        );
+        println!("{password}");
+    }
+    Ok(())
 }

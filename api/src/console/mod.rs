@@ -22,10 +22,10 @@ use poem::{Route, get, post};
 /// Adds the console's routes to `route` (beside the API's).
 pub fn mount(route: Route) -> Route {
     use pages::{
-        account_form, accounts, admin, bulk, dead_letters, exports, live, me, notifications,
-        overview, queues, runs, schedule_form, schedules, sign_in, two_factor,
+        account_form, accounts, admin, bulk, dead_letters, exports, live, notifications, overview,
+        queues, runs, schedule_form, schedules,
     };
-    route
+    let route = route
         .at("/", get(overview::page))
         .at("/sync", post(overview::sync))
         .at("/runs", get(runs::list))
@@ -64,7 +64,7 @@ pub fn mount(route: Route) -> Route {
             "/admin/users",
             get(admin::users_list).post(admin::users_create),
         )
-        .at("/admin/users/:id/delete", post(admin::users_delete))
+        .at("/admin/users/:id/:action", post(admin::users_act))
         .at(
             "/admin/keys",
             get(admin::keys_list).post(admin::keys_create),
@@ -82,6 +82,15 @@ pub fn mount(route: Route) -> Route {
             get(schedule_form::edit_form).post(schedule_form::update),
         )
         .at("/schedules/:id/:action", post(schedules::act))
+        .at("/live", get(live::live))
+        .at("/assets/:name", get(assets::serve));
+    mount_own(route)
+}
+
+/// Signing in and out, and one's own settings.
+fn mount_own(route: Route) -> Route {
+    use pages::{me, sign_in, two_factor};
+    route
         .at("/sign-in", get(sign_in::page).post(sign_in::submit))
         .at(
             "/sign-in/code",
@@ -93,7 +102,9 @@ pub fn mount(route: Route) -> Route {
         )
         .at("/sign-out", post(me::sign_out))
         .at("/me/preferences", post(me::preferences))
+        .at(
+            "/me/password",
+            get(me::password_form).post(me::password_change),
+        )
         .at("/me/sign-out-everywhere", post(me::sign_out_everywhere))
-        .at("/live", get(live::live))
-        .at("/assets/:name", get(assets::serve))
 }

@@ -26,6 +26,7 @@ const SOURCES: &[(&str, &str)] = templates![
     "sign_in",
     "code",
     "two_factor",
+    "password",
     "message",
     "fields",
     "progress",

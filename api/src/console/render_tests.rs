@@ -97,8 +97,23 @@ fn run_pages() -> Vec<(&'static str, Value)> {
             context! { next => "/", name => "", error => Some("sign_in_refused") },
         ),
         (
+            "sign_in.html",
+            context! { next => "/", name => "", error => (), notice => "password_changed_sign_in" },
+        ),
+        (
             "message.html",
             context! { title_key => "not_found", text_key => "not_found_text" },
+        ),
+        (
+            "message.html",
+            context! {
+                title_key => "error", text_key => "action_conflict",
+                detail => "the last admin cannot be deleted",
+            },
+        ),
+        (
+            "password.html",
+            context! { errors => context! { current => "password_wrong", new => "password_common" } },
         ),
         (
             "overview.html",

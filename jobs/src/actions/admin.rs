@@ -1,19 +1,17 @@
-//! An admin's changes to who may use magflow, from the API or the console alike: API keys
-//! (create, rotate, revoke) and console users (create, delete), each with its audit row.
-//! A new key or password is returned once, in plain text, and never stored as such.
+//! An admin's changes to API keys, from the API or the console alike: create, rotate,
+//! revoke, each with its audit row. A new key is returned once, in plain text, and never
+//! stored as such. Console users are in [`super::users`].
 
 use chrono::{Duration, Utc};
-use entity::{api_key, user};
-use sea_orm::EntityTrait;
+use entity::api_key;
 use serde_json::json;
 use uuid::Uuid;
 
 use super::ActionError;
 use crate::{
     JobContext,
-    api_keys::{self, NewKey, RevokeError, Role},
+    api_keys::{self, NewKey, RevokeError},
     audit,
-    users::{self, UserError},
 };
 
 /// Creates a key; returns it in plain text with its row.
@@ -68,57 +66,4 @@ pub async fn rotate_key(
     )
     .await?;
     Ok((key, model))
-}
-
-/// Creates a console user with a generated password; returns it once.
-pub async fn create_user(
-    ctx: &JobContext,
-    name: &str,
-    role: Role,
-    actor: &str,
-) -> Result<(String, user::Model), UserError> {
-    let password = users::password::generate();
-    let created = users::create(&ctx.db, name, role, &password).await?;
-    let details = json!({ "name": created.name, "role": created.role.as_str() });
-    let target = format!("user:{}", created.name);
-    audit::record(
-        &ctx.db,
-        actor,
-        audit::Action::UserCreate,
-        &target,
-        Some(details),
-    )
-    .await?;
-    Ok((password, created))
-}
-
-/// Deletes a user (their sessions go with them); never oneself, never the last admin.
-pub async fn delete_user(
-    ctx: &JobContext,
-    id: Uuid,
-    me: Uuid,
-    actor: &str,
-) -> Result<(), ActionError> {
-    if id == me {
-        return Err(ActionError::Conflict("you cannot delete yourself".into()));
-    }
-    let Some(gone) = users::find(&ctx.db, id).await? else {
-        return Err(ActionError::NotFound);
-    };
-    if gone.role == Role::Admin {
-        let admins = users::list(&ctx.db)
-            .await?
-            .iter()
-            .filter(|u| u.role == Role::Admin)
-            .count();
-        if admins <= 1 {
-            return Err(ActionError::Conflict(
-                "the last admin cannot be deleted".into(),
-            ));
-        }
-    }
-    user::Entity::delete_by_id(id).exec(&ctx.db).await?;
-    let target = format!("user:{}", gone.name);
-    audit::record(&ctx.db, actor, audit::Action::UserDelete, &target, None).await?;
-    Ok(())
 }

@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod admin;
 pub mod bulk;
 pub mod notifications;
+pub mod users;
 
 use entity::job_run;
 use sea_orm::DbErr;

@@ -118,6 +118,59 @@ pub async fn count<C: ConnectionTrait>(db: &C) -> Result<u64, DbErr> {
     user::Entity::find().count(db).await
 }
 
+/// Sets `user`'s password after the policy check, lifts a lock from failed sign-ins,
+/// and ends every session of theirs: whoever held the old password is signed out.
+pub async fn set_password<C: ConnectionTrait>(
+    db: &C,
+    user: &user::Model,
+    password: &str,
+) -> Result<(), UserError> {
+    password::check(password, &user.name)?;
+    let hash = password::hash(password.to_owned()).await?;
+    let row = user::ActiveModel {
+        id: Set(user.id),
+        password_hash: Set(hash),
+        password_changed_at: Set(Utc::now()),
+        failed_sign_ins: Set(0),
+        locked_until: Set(None),
+        ..Default::default()
+    };
+    user::Entity::update(row).exec(db).await?;
+    sessions::end_all(db, user.id).await?;
+    Ok(())
+}
+
+/// Turns `user`'s second factor off (secret and recovery codes gone) and ends their
+/// sessions: for someone who lost their phone and their codes. They enrol again at their
+/// next sign-in where the second factor is required.
+pub async fn clear_two_factor<C: ConnectionTrait>(db: &C, user: &user::Model) -> Result<(), DbErr> {
+    let row = user::ActiveModel {
+        id: Set(user.id),
+        totp_secret: Set(None),
+        totp_enabled_at: Set(None),
+        totp_last_step: Set(None),
+        recovery_codes: Set(None),
+        ..Default::default()
+    };
+    user::Entity::update(row).exec(db).await?;
+    sessions::end_all(db, user.id).await?;
+    Ok(())
+}
+
+/// Gives `user` another role.
+pub async fn set_role<C: ConnectionTrait>(
+    db: &C,
+    user: &user::Model,
+    role: Role,
+) -> Result<(), DbErr> {
+    let row = user::ActiveModel {
+        id: Set(user.id),
+        role: Set(role),
+        ..Default::default()
+    };
+    user::Entity::update(row).exec(db).await.map(|_| ())
+}
+
 /// A user's own settings, remembered across sign-ins.
 #[derive(Clone, Debug, Default)]
 pub struct Preferences {

@@ -81,6 +81,55 @@ async fn api_key_create_prints_the_key_last() {
     assert!(last.starts_with("mf_") && last.len() > 40, "{stdout}");
 }
 
+/// An admin who lost their password gets back in from the command line: a new one,
+/// printed last; the old one no longer signs in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_reset_prints_a_new_password_last() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let run = |args: &'static [&'static str]| {
+        let mut cmd = magflow_in(dir.path());
+        cmd.args(args);
+        async move { cmd.output().await.expect("run") }
+    };
+    let created = run(&["user", "create", "--role", "admin", "--name", "ana"]).await;
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let old = String::from_utf8_lossy(&created.stdout)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_owned();
+    let reset = run(&["user", "reset", "--name", "ana", "--two-factor"]).await;
+    assert!(
+        reset.status.success(),
+        "{}",
+        String::from_utf8_lossy(&reset.stderr)
+    );
+    let new = String::from_utf8_lossy(&reset.stdout)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(new.len() >= 12 && new != old, "{new:?}");
+    let missing = run(&["user", "reset", "--name", "nobody"]).await;
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no user named"));
+
+    let url = format!(
+        "sqlite://{}?mode=rw",
+        dir.path().join("magflow-data/magflow.db").display()
+    );
+    let db = sea_orm::Database::connect(&url).await.expect("db");
+    let refused = jobs::users::sign_in::check_password(&db, "ana", &old).await;
+    assert!(refused.is_err(), "the old password still works");
+    jobs::users::sign_in::check_password(&db, "ana", &new)
+        .await
+        .expect("the new password works");
+}
+
 /// A bad or unreachable setting stops start-up with one line naming it, and never
 /// echoes a password.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

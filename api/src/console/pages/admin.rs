@@ -1,12 +1,16 @@
-//! Admin pages (admins only, like the API's): `GET /admin/users` (create with a password
-//! shown once, delete), `GET /admin/keys` (create and rotate with the key shown once,
+//! Admin pages (admins only, like the API's): `GET /admin/users` (create, and reset a
+//! password, with the password shown once; change a role; reset a second factor;
+//! delete), `GET /admin/keys` (create and rotate with the key shown once,
 //! revoke), `GET /admin/audit` (the audit log, filtered, in cursor pages).
 
 use std::collections::BTreeMap;
 
 use chrono::Duration;
 use jobs::{
-    actions::{ActionError, admin},
+    actions::{
+        ActionError, admin,
+        users::{self as users_admin, UserActionError},
+    },
     api_keys::{self, NewKey, RevokeError, Role},
     audit::{self, AuditFilter},
     users::{self, UserError},
@@ -14,7 +18,9 @@ use jobs::{
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{Empty, action_failed, form_status, nonempty, not_found, prelude::*, unavailable};
+use super::{
+    Empty, action_failed, form_status, nonempty, not_found, prelude::*, refused, unavailable,
+};
 
 /// A rotated key's old value keeps working this long, as the API's default.
 const ROTATE_GRACE_S: i64 = 3600;
@@ -88,7 +94,7 @@ pub async fn users_create(state: Data<&AppState>, change: Change<NameRole>) -> R
     if !errors.is_empty() {
         return users_page(&state, &frame, None, &errors).await;
     }
-    match admin::create_user(&state.ctx, form.name.trim(), role, &me.actor()).await {
+    match users_admin::create_user(&state.ctx, form.name.trim(), role, &me.actor()).await {
         Ok((password, user)) => {
             let shown = context! { name => user.name, secret => password };
             users_page(&state, &frame, Some(shown), &errors).await
@@ -104,21 +110,53 @@ pub async fn users_create(state: Data<&AppState>, change: Change<NameRole>) -> R
     }
 }
 
-/// `POST /admin/users/{id}/delete`.
+#[derive(Deserialize, Default)]
+pub struct RoleForm {
+    role: Option<String>,
+}
+
+/// `POST /admin/users/{id}/{role|password|two-factor|delete}`.
 #[handler]
-pub async fn users_delete(
+pub async fn users_act(
     state: Data<&AppState>,
-    Path(id): Path<String>,
-    change: Change<Empty>,
+    Path((id, action)): Path<(String, String)>,
+    change: Change<RoleForm>,
 ) -> Response {
-    let me = change.me;
+    let Change { me, form } = change;
     let frame = Frame::of(&me, "admin");
+    if let Some(no) = forbidden(&frame) {
+        return no;
+    }
     let Ok(id) = Uuid::parse_str(&id) else {
         return not_found(&frame);
     };
-    match admin::delete_user(&state.ctx, id, me.user.id, &me.actor()).await {
-        Ok(()) => render::see_other("/admin/users"),
-        Err(e) => action_failed(&frame, e),
+    let (ctx, actor, my_id) = (&state.ctx, me.actor(), me.user.id);
+    let done = match action.as_str() {
+        "role" => {
+            let Some(role) = form.role.as_deref().and_then(Role::parse) else {
+                return refused(&frame, "choose admin or viewer");
+            };
+            users_admin::change_role(ctx, id, role, my_id, &actor)
+                .await
+                .map(|_| None)
+        }
+        "password" => users_admin::reset_password(ctx, id, my_id, &actor)
+            .await
+            .map(|(secret, user)| Some(context! { name => user.name, secret => secret })),
+        "two-factor" => users_admin::reset_two_factor(ctx, id, my_id, &actor)
+            .await
+            .map(|_| None),
+        "delete" => users_admin::delete_user(ctx, id, my_id, &actor)
+            .await
+            .map(|()| None),
+        _ => return not_found(&frame),
+    };
+    match done {
+        Ok(None) => render::see_other("/admin/users"),
+        Ok(shown) => users_page(&state, &frame, shown, &Errors::new()).await,
+        Err(UserActionError::NotFound) => not_found(&frame),
+        Err(UserActionError::Refused(why)) => refused(&frame, why),
+        Err(e) => unavailable(&frame, "user change", &e),
     }
 }
 

@@ -1,15 +1,26 @@
-//! The signed-in user's own changes: language, theme, time zone, signing out.
+//! The signed-in user's own changes: language, theme, time zone, password, signing out.
 
 use entity::user::{Locale, Theme};
-use jobs::{audit, users};
-use poem::{Request, Response, handler, http::header, web::Data};
+use std::collections::BTreeMap;
+
+use jobs::{
+    actions::users::{UserActionError, change_own_password},
+    audit,
+    users::{self, UserError},
+};
+use minijinja::context;
+use poem::{
+    Request, Response, handler,
+    http::{StatusCode, header},
+    web::Data,
+};
 use serde::Deserialize;
 
-use super::local_path;
+use super::{Empty, local_path, unavailable};
 use crate::{
     console::{
-        render,
-        session::{self, Change},
+        render::{self, Frame},
+        session::{self, Change, Signed},
     },
     state::AppState,
 };
@@ -21,9 +32,6 @@ pub struct PrefsForm {
     time_zone: Option<String>,
     back: Option<String>,
 }
-
-#[derive(Deserialize)]
-pub struct Empty {}
 
 #[handler]
 pub async fn preferences(state: Data<&AppState>, change: Change<PrefsForm>) -> Response {
@@ -93,4 +101,54 @@ pub async fn sign_out_everywhere(state: Data<&AppState>, change: Change<Empty>) 
         tracing::warn!(error = %e, "could not audit a sign-out");
     }
     signed_out(&state)
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    current: String,
+    #[serde(default)]
+    new: String,
+}
+
+fn password_page(me: &Signed, errors: &BTreeMap<&str, &str>) -> Response {
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let frame = Frame::of(me, "");
+    render::page(
+        "password.html",
+        &frame,
+        context! { errors => errors },
+        status,
+    )
+}
+
+/// `GET /me/password`.
+#[handler]
+pub async fn password_form(me: Signed) -> Response {
+    password_page(&me, &BTreeMap::new())
+}
+
+/// `POST /me/password`: with the current password; every session ends, this one too,
+/// and the sign-in page says so.
+#[handler]
+pub async fn password_change(state: Data<&AppState>, change: Change<PasswordForm>) -> Response {
+    let Change { me, form } = change;
+    let refused = |field, code| password_page(&me, &BTreeMap::from([(field, code)]));
+    match change_own_password(&state.ctx, &me.user, &form.current, &form.new).await {
+        Ok(()) => {
+            let mut resp = signed_out(&state);
+            if let Ok(to) = "/sign-in?changed=1".parse() {
+                resp.headers_mut().insert(header::LOCATION, to);
+            }
+            resp
+        }
+        Err(UserActionError::WrongPassword) => refused("current", "password_wrong"),
+        Err(UserActionError::Locked) => refused("current", "password_locked"),
+        Err(UserActionError::User(UserError::Password(p))) => refused("new", p.code()),
+        Err(e) => unavailable(&Frame::of(&me, ""), "password change", &e),
+    }
 }

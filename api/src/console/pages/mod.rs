@@ -68,14 +68,23 @@ pub fn not_found(frame: &Frame) -> poem::Response {
 /// The page for an operator action that did not happen.
 pub fn action_failed(frame: &Frame, e: jobs::actions::ActionError) -> poem::Response {
     use jobs::actions::ActionError;
-    use poem::http::StatusCode;
     match e {
         ActionError::NotFound => not_found(frame),
-        ActionError::Conflict(_) => {
-            render::message(frame, "error", "action_conflict", StatusCode::CONFLICT)
-        }
+        ActionError::Conflict(why) => refused(frame, &why),
         e => unavailable(frame, "console action", &e),
     }
+}
+
+/// 409: an action that does not apply, with the domain's reason (in the page's language).
+pub fn refused(frame: &Frame, why: &str) -> poem::Response {
+    let data =
+        minijinja::context! { title_key => "error", text_key => "action_conflict", detail => why };
+    render::page(
+        "message.html",
+        frame,
+        data,
+        poem::http::StatusCode::CONFLICT,
+    )
 }
 
 /// A form with nothing but its CSRF token (a button).

@@ -27,6 +27,8 @@ use crate::{
 #[derive(Deserialize)]
 pub struct Next {
     next: Option<String>,
+    /// Set after one's own password change, which ended every session.
+    changed: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -53,17 +55,17 @@ fn form(
     error: Option<&str>,
     status: StatusCode,
 ) -> Response {
+    let data = context! { next => next, name => name, error => error };
+    sign_in_page(req, data, status)
+}
+
+fn sign_in_page(req: &Request, data: minijinja::Value, status: StatusCode) -> Response {
     let frame = Frame {
         locale: locale(req),
         me: None,
         nav: "",
     };
-    render::page(
-        "sign_in.html",
-        &frame,
-        context! { next => next, name => name, error => error },
-        status,
-    )
+    render::page("sign_in.html", &frame, data, status)
 }
 
 #[handler]
@@ -74,7 +76,9 @@ pub async fn page(req: &Request, state: Data<&AppState>, Query(q): Query<Next>) 
     {
         return render::see_other(next);
     }
-    form(req, next, "", None, StatusCode::OK)
+    let notice = q.changed.is_some().then_some("password_changed_sign_in");
+    let data = context! { next => next, name => "", error => (), notice => notice };
+    sign_in_page(req, data, StatusCode::OK)
 }
 
 #[handler]

@@ -91,7 +91,20 @@ async fn viewers_and_forgeries_are_refused(backend: Backend) {
     let admin_csrf = csrf_of(&app, &admin).await;
     // A viewer's forged POST, with its own valid token.
     assert_eq!(sync(&app, &viewer, &base, Some(&viewer_csrf)).await, 403);
+    let ana = jobs::users::find_by_name(&app.ctx.db, "ana")
+        .await
+        .expect("db")
+        .expect("ana");
+    let (demote, reset) = (
+        format!("/admin/users/{}/role", ana.id),
+        format!("/admin/users/{}/password", ana.id),
+    );
     for (path, form) in [
+        (
+            demote.as_str(),
+            vec![("csrf", viewer_csrf.as_str()), ("role", "viewer")],
+        ),
+        (reset.as_str(), vec![("csrf", viewer_csrf.as_str())]),
         ("/queues/sync/pause", vec![("csrf", viewer_csrf.as_str())]),
         (
             "/dead-letters/all",
@@ -122,6 +135,15 @@ async fn viewers_and_forgeries_are_refused(backend: Backend) {
             .len(),
         0,
         "a refused change started a run"
+    );
+    let after = jobs::users::find_by_name(&app.ctx.db, "ana")
+        .await
+        .expect("db")
+        .expect("ana");
+    assert_eq!(
+        (after.role, &after.password_hash),
+        (jobs::api_keys::Role::Admin, &ana.password_hash),
+        "a viewer changed an admin"
     );
     // The real thing.
     assert_eq!(sync(&app, &admin, &base, Some(&admin_csrf)).await, 303);

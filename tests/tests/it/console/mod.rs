@@ -10,6 +10,7 @@ mod every_page;
 mod exports;
 mod guards;
 mod notifications;
+mod people;
 mod schedules;
 mod sign_in;
 mod sync_now;
