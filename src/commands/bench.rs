@@ -139,20 +139,15 @@ impl BenchEnv {
         username: &str,
         password: &str,
     ) -> anyhow::Result<()> {
-        jobs::accounts::create(
-            &self.ctx.db,
-            self.ctx.sealer.as_ref(),
-            jobs::accounts::NewAccount {
-                name: name.into(),
-                kind: jobs::accounts::AccountKind::Main,
-                platform: None,
-                base_url: Some(sim.base_url.clone()),
-                username: username.into(),
-                password: password.into(),
-            },
-            &self.ctx.config.emag_http_hosts,
-        )
-        .await?;
+        let new = jobs::accounts::NewAccount {
+            name: name.into(),
+            kind: jobs::accounts::AccountKind::Main,
+            platform: None,
+            base_url: Some(sim.base_url.clone()),
+            username: username.into(),
+            password: password.into(),
+        };
+        jobs::actions::accounts::create(&self.ctx, new, "bench").await?;
         Ok(())
     }
 

@@ -98,13 +98,7 @@ async fn sync_demo(ctx: JobContext, base_url: String) -> anyhow::Result<()> {
                 username: name.into(),
                 password: password.into(),
             };
-            accounts::create(
-                &ctx.db,
-                ctx.sealer.as_ref(),
-                new,
-                &ctx.config.emag_http_hosts,
-            )
-            .await?;
+            jobs::actions::accounts::create(&ctx, new, "demo").await?;
         }
     }
     println!(

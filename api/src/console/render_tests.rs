@@ -199,14 +199,14 @@ fn admin_pages() -> Vec<(&'static str, Value)> {
         (
             "admin_users.html",
             context! {
-                users => vec![context! { id => "u", name => "ana", role => "admin", two_factor => true, last_sign_in_at => (), me => false }],
+                rows => vec![context! { id => "u", name => "ana", role => "admin", two_factor => true, last_sign_in_at => (), me => false }],
                 shown => shown.clone(), roles => vec!["viewer", "admin"], errors => context! { name => "taken" },
             },
         ),
         (
             "admin_keys.html",
             context! {
-                keys => vec![context! {
+                rows => vec![context! {
                     id => "k", name => "ci", role => "admin", prefix => "abc", working => true,
                     last_used_at => (), expires_at => "2026-12-03T10:00:00Z", revoked_at => (),
                 }],

@@ -14,7 +14,7 @@ use entity::{
 };
 use jobs::{
     Config, JobContext, SecretUrl,
-    accounts::{self, AccountKind, NewAccount, Platform},
+    accounts::{AccountKind, NewAccount, Platform},
     api_keys::Role,
     users::{self, sessions},
 };
@@ -129,13 +129,7 @@ async fn seed_accounts(ctx: &JobContext, n: usize) -> anyhow::Result<Vec<String>
             username: format!("user{i}"),
             password: "bench-password".into(),
         };
-        accounts::create(
-            &ctx.db,
-            ctx.sealer.as_ref(),
-            new,
-            &ctx.config.emag_http_hosts,
-        )
-        .await?;
+        jobs::actions::accounts::create(ctx, new, "bench").await?;
         names.push(name);
     }
     Ok(names)

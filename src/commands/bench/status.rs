@@ -8,7 +8,7 @@ use anyhow::Context;
 use entity::job_run;
 use jobs::{
     Config, JobContext, JobKind, SecretUrl,
-    accounts::{self, AccountKind, NewAccount},
+    accounts::{AccountKind, NewAccount},
     api_keys,
     emag::sim::{LimitMode, SimConfig, Simulator},
     registry,
@@ -58,20 +58,15 @@ pub async fn run(args: StatusBench) -> anyhow::Result<()> {
         ("main", AccountKind::Main, "main-secret"),
         ("fbe", AccountKind::Fbe, "fbe-secret"),
     ] {
-        accounts::create(
-            &ctx.db,
-            ctx.sealer.as_ref(),
-            NewAccount {
-                name: name.into(),
-                kind,
-                platform: None,
-                base_url: Some(sim.base_url.clone()),
-                username: name.into(),
-                password: password.into(),
-            },
-            &ctx.config.emag_http_hosts,
-        )
-        .await?;
+        let new = NewAccount {
+            name: name.into(),
+            kind,
+            platform: None,
+            base_url: Some(sim.base_url.clone()),
+            username: name.into(),
+            password: password.into(),
+        };
+        jobs::actions::accounts::create(&ctx, new, "bench").await?;
     }
     sync_all(&ctx).await?;
 

@@ -50,34 +50,45 @@ impl NameRole {
     }
 }
 
-/// The users page, with a password to show once after a creation.
-async fn users_page(
-    state: &AppState,
+/// An admin list (users or keys) as `template`'s `rows`: admins only (`load` runs only
+/// for them); `shown` is a password or key to show once, `errors` the create form's.
+async fn list_page<T>(
     frame: &Frame<'_>,
+    template: &str,
+    load: impl Future<Output = Result<Vec<T>, sea_orm::DbErr>>,
+    row: impl Fn(&T) -> Value,
     shown: Option<Value>,
     errors: &Errors,
 ) -> Response {
     if let Some(no) = forbidden(frame) {
         return no;
     }
-    let rows = match users::list(&state.ctx.db).await {
-        Ok(rows) => rows,
-        Err(e) => return unavailable(frame, "users", &e),
+    let rows: Vec<Value> = match load.await {
+        Ok(rows) => rows.iter().map(row).collect(),
+        Err(e) => return unavailable(frame, template, &e),
     };
-    let rows: Vec<Value> = rows
-        .iter()
-        .map(|u| {
-            context! {
-                id => u.id.to_string(), name => u.name, role => u.role.as_str(),
-                two_factor => u.totp_enabled_at.is_some(),
-                last_sign_in_at => u.last_sign_in_at.map(|t| t.to_rfc3339()),
-                me => frame.me.is_some_and(|m| m.user.id == u.id),
-            }
-        })
-        .collect();
     let data =
-        context! { users => rows, shown => shown, roles => ["viewer", "admin"], errors => errors };
-    render::page("admin_users.html", frame, data, form_status(errors))
+        context! { rows => rows, shown => shown, roles => ["viewer", "admin"], errors => errors };
+    render::page(template, frame, data, form_status(errors))
+}
+
+/// The users page, with a password to show once after a creation or a reset.
+async fn users_page(
+    state: &AppState,
+    frame: &Frame<'_>,
+    shown: Option<Value>,
+    errors: &Errors,
+) -> Response {
+    let row = |u: &entity::user::Model| {
+        context! {
+            id => u.id.to_string(), name => u.name, role => u.role.as_str(),
+            two_factor => u.totp_enabled_at.is_some(),
+            last_sign_in_at => u.last_sign_in_at.map(|t| t.to_rfc3339()),
+            me => frame.me.is_some_and(|m| m.user.id == u.id),
+        }
+    };
+    let load = users::list(&state.ctx.db);
+    list_page(frame, "admin_users.html", load, row, shown, errors).await
 }
 
 #[handler]
@@ -167,29 +178,18 @@ async fn keys_page(
     shown: Option<Value>,
     errors: &Errors,
 ) -> Response {
-    if let Some(no) = forbidden(frame) {
-        return no;
-    }
-    let rows = match api_keys::list(&state.ctx.db).await {
-        Ok(rows) => rows,
-        Err(e) => return unavailable(frame, "keys", &e),
-    };
     let now = chrono::Utc::now();
-    let rows: Vec<Value> = rows
-        .iter()
-        .map(|k| {
-            context! {
-                id => k.id.to_string(), name => k.name, role => k.role.as_str(), prefix => k.prefix,
-                working => api_keys::is_active(k, now),
-                last_used_at => k.last_used_at.map(|t| t.to_rfc3339()),
-                expires_at => k.expires_at.map(|t| t.to_rfc3339()),
-                revoked_at => k.revoked_at.map(|t| t.to_rfc3339()),
-            }
-        })
-        .collect();
-    let data =
-        context! { keys => rows, shown => shown, roles => ["viewer", "admin"], errors => errors };
-    render::page("admin_keys.html", frame, data, form_status(errors))
+    let row = |k: &entity::api_key::Model| {
+        context! {
+            id => k.id.to_string(), name => k.name, role => k.role.as_str(), prefix => k.prefix,
+            working => api_keys::is_active(k, now),
+            last_used_at => k.last_used_at.map(|t| t.to_rfc3339()),
+            expires_at => k.expires_at.map(|t| t.to_rfc3339()),
+            revoked_at => k.revoked_at.map(|t| t.to_rfc3339()),
+        }
+    };
+    let load = api_keys::list(&state.ctx.db);
+    list_page(frame, "admin_keys.html", load, row, shown, errors).await
 }
 
 #[handler]
