@@ -21,7 +21,17 @@
     main.dataset.live = fresh.dataset.live || "";
     document.title = doc.title;
     if (url && url !== window.location.href) history.replaceState(null, "", url);
+    // A run may have changed while this page was being made (or the page came from the
+    // server's one-second cache): read it again while a row is behind what /live said.
+    var behind = Array.prototype.some.call(main.querySelectorAll("[data-run]"), function (el) {
+      var s = latest[el.dataset.run];
+      return s && s !== el.dataset.status;
+    });
+    if (!behind) retries = 0;
+    else if (retries++ < 10) refresh();
   }
+  var latest = {};
+  var retries = 0;
   var pending = null;
   function refresh() {
     if (pending) return;
@@ -35,6 +45,7 @@
   }
 
   function update(run) {
+    latest[run.id] = run.status;
     var rows = document.querySelectorAll('[data-run="' + run.id + '"]');
     if (!rows.length) {
       var lists = main.dataset.live === "overview" || main.dataset.live === "runs";

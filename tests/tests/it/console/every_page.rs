@@ -61,6 +61,7 @@ async fn every_page_is_accessible_in_both_themes_and_widths() {
         ("admin-keys", "/admin/keys".to_owned()),
         ("admin-audit", "/admin/audit".to_owned()),
         ("two-factor", "/me/two-factor".to_owned()),
+        ("password", "/me/password".to_owned()),
     ];
     let base = app.client.base.clone();
     let mut found = Vec::new();
