@@ -27,14 +27,14 @@ pub struct Options {
     pub lease_secs: u64,
     pub attempt_timeout_secs: Option<u64>,
     pub breaker_cooldown_secs: u64,
-    /// `MAGFLOW_SMTP_URL`, e.g. an [`smtp::SmtpSink`]'s.
+    /// `MAGFLOW_SMTP_URL`, e.g. an [`crate::smtp::SmtpSink`]'s.
     pub smtp_url: Option<String>,
     pub export_retention_hours: u64,
     /// `MAGFLOW_CORS_ORIGINS`.
     pub cors_origins: Vec<String>,
-    /// A Redis of the test's own (a [`redis_server::RedisServer`]) instead of the shared one.
+    /// A Redis of the test's own (a [`crate::redis_server::RedisServer`]) instead of the shared one.
     pub redis_url: Option<String>,
-    /// A PostgreSQL database of the test's own (a [`pg_server::PgServer`]).
+    /// A PostgreSQL database of the test's own (a [`crate::pg_server::PgServer`]).
     pub database_url: Option<String>,
     /// `MAGFLOW_EMAG_HTTP_HOSTS`; default `["127.0.0.1"]`, where the simulator answers.
     pub emag_http_hosts: Option<Vec<String>>,
