@@ -43,6 +43,11 @@ pub struct Model {
     pub last_synced_at: DateTimeUtc,
     /// The last time its content changed.
     pub updated_at: DateTimeUtc,
+    /// When a full read of the account's offers no longer found it on eMAG; `None`
+    /// while eMAG lists it (set back to `None` if it comes back).
+    pub removed_at: Option<DateTimeUtc>,
+    /// The sync run that last read it.
+    pub last_seen_run: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

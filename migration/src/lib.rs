@@ -18,6 +18,7 @@ mod m20261202_000011_console_users;
 mod m20261202_000012_totp_last_step;
 mod m20261203_000013_console_uploads;
 mod m20261203_000014_attempt_events;
+mod m20261203_000015_offer_removals;
 
 pub struct Migrator;
 
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000012_totp_last_step::Migration),
             Box::new(m20261203_000013_console_uploads::Migration),
             Box::new(m20261203_000014_attempt_events::Migration),
+            Box::new(m20261203_000015_offer_removals::Migration),
         ]
     }
 }

@@ -11,8 +11,8 @@ use entity::{
 };
 use jobs::{counters::Counters, runs};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    sea_query::ExprTrait,
+    ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, sea_query::ExprTrait,
 };
 
 use super::{
@@ -41,6 +41,8 @@ pub async fn compute(
             offer::Column::Status,
             offer::Column::EmagId,
         ),
+        // An offer eMAG no longer lists is not counted.
+        Some(offer::Column::RemovedAt),
     )
     .await?;
     let order_counts = by_status::<order::Entity>(
@@ -51,6 +53,7 @@ pub async fn compute(
             order::Column::Status,
             order::Column::EmagId,
         ),
+        None,
     )
     .await?;
     let states = sync_state::Entity::find()
@@ -157,8 +160,14 @@ async fn by_status<E: EntityTrait>(
     db: &DatabaseConnection,
     names: &[String],
     (account, status, id): (E::Column, E::Column, E::Column),
+    removed: Option<E::Column>,
 ) -> Result<HashMap<String, Counts>, DbErr> {
+    let mut listed = Condition::all();
+    if let Some(removed) = removed {
+        listed = listed.add(removed.is_null());
+    }
     let rows = E::find()
+        .filter(listed)
         .select_only()
         .column(account)
         .column(status)

@@ -225,12 +225,30 @@ struct Offers {
 }
 
 impl Offers {
-    /// The stored offer an item names, or the problem that it names none.
+    /// The stored offer an item names, or the problem that it names none (or one eMAG
+    /// no longer lists).
     fn find(&self, item: &ParsedItem) -> Result<&offer::Model, Problem> {
         let found = match &item.key {
             Key::Id(id) => self.by_id.get(&(item.account.clone(), *id)),
             Key::PartNumber(pn) => self.by_part_number.get(&(item.account.clone(), pn.clone())),
         };
+        if let Some(offer) = found
+            && let Some(gone) = offer.removed_at
+        {
+            let field = match item.key {
+                Key::Id(_) => "id",
+                Key::PartNumber(_) => "part_number",
+            };
+            return Err(Problem {
+                row: item.row,
+                field: field.to_owned(),
+                reason: format!(
+                    "offer {} is no longer on eMAG: a full sync found it removed on {}",
+                    offer.emag_id,
+                    gone.format("%Y-%m-%d %H:%M UTC")
+                ),
+            });
+        }
         found.ok_or_else(|| {
             let (field, what) = match &item.key {
                 Key::Id(id) => ("id", format!("id {id}")),

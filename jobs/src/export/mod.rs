@@ -105,6 +105,9 @@ pub struct ExportParams {
     /// Before this time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to: Option<DateTime<Utc>>,
+    /// Offers: also those eMAG no longer lists (with the time they were found removed).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub include_removed: bool,
 }
 
 impl ExportParams {

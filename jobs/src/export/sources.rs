@@ -14,7 +14,7 @@ use super::{ExportParams, Resource, sink::Cell};
 /// Rows read per query.
 pub const PAGE: u64 = 1000;
 
-pub const OFFER_COLUMNS: [&str; 17] = [
+pub const OFFER_COLUMNS: [&str; 18] = [
     "account",
     "id",
     "part_number",
@@ -32,6 +32,8 @@ pub const OFFER_COLUMNS: [&str; 17] = [
     "vat_id",
     "updated_at",
     "last_synced_at",
+    // Empty unless the export asked for removed offers too.
+    "removed_at",
 ];
 
 pub const ORDER_COLUMNS: [&str; 22] = [
@@ -188,6 +190,9 @@ fn after_item<A: ColumnTrait, I: ColumnTrait>(after: &After, account: A, id: I) 
 
 fn offers_query(p: &ExportParams) -> Select<offer::Entity> {
     let mut q = offer::Entity::find();
+    if !p.include_removed {
+        q = q.filter(offer::Column::RemovedAt.is_null());
+    }
     if let Some(a) = &p.account {
         q = q.filter(offer::Column::Account.eq(a.as_str()));
     }
@@ -287,6 +292,7 @@ fn offer_row(o: offer::Model) -> Vec<Cell> {
         Cell::Int(o.vat_id),
         Cell::Time(Some(o.updated_at)),
         Cell::Time(Some(o.last_synced_at)),
+        Cell::Time(o.removed_at),
     ]
 }
 

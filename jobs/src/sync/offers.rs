@@ -95,6 +95,8 @@ pub(super) async fn run(s: &mut Session<'_>, progress: &mut Progress) -> Result<
     let mut ahead: VecDeque<(u32, AbortOnDrop)> = VecDeque::new();
     let mut requested = start - 1;
     let mut page = start;
+    // Whether any attempt of this run wrote a page (a resumed one did, before it).
+    let mut wrote = start > 1;
     loop {
         while ahead.len() < IN_FLIGHT as usize && requested < counted {
             requested += 1;
@@ -126,8 +128,10 @@ pub(super) async fn run(s: &mut Session<'_>, progress: &mut Progress) -> Result<
             break;
         }
         let n = items.len();
+        wrote = true;
         let txn = s.begin_page().await?;
-        let outcome = store::save_offers(&txn, s.name(), items, Utc::now()).await?;
+        let run = progress.run_id();
+        let outcome = store::save_offers(&txn, s.name(), run, items, Utc::now()).await?;
         s.record(progress, &outcome);
         progress.page_done();
         progress.set_checkpoint(json!({ "page": page + 1 }));
@@ -140,9 +144,28 @@ pub(super) async fn run(s: &mut Session<'_>, progress: &mut Progress) -> Result<
         }
         page += 1;
     }
+    finish(s, progress, s.params.offer_status.is_none() && wrote).await
+}
+
+/// Records the sync's success; when `whole` (every page read, under the same run id by
+/// this attempt or the ones before it), what the run did not see is gone from eMAG. Not
+/// when the read was narrowed to one status, and not when eMAG listed nothing at all (an
+/// empty first page is more likely a glitch than a seller who deleted every offer).
+async fn finish(s: &mut Session<'_>, progress: &mut Progress, whole: bool) -> Result<(), JobError> {
     // In a page's transaction: a deleted account gets no bookmark back.
     let txn = s.begin_page().await?;
+    if whole {
+        let run = progress.run_id();
+        let removed = store::mark_removed(&txn, s.name(), run, Utc::now()).await?;
+        if removed > 0 {
+            progress.log(
+                Level::Info,
+                format!("{removed} offers no longer on eMAG: marked removed"),
+            );
+        }
+    }
     record_success(&txn, s.name(), "offers", progress.run_id(), None).await?;
+    progress.flush_with(&txn).await?;
     txn.commit().await?;
     Ok(())
 }

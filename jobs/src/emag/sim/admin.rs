@@ -80,6 +80,9 @@ struct MutateRequest {
     /// New orders to add (status 1, type of the login).
     #[serde(default)]
     add_orders: usize,
+    /// Offers the seller deleted: gone from every read and count.
+    #[serde(default)]
+    delete_offers: Vec<u64>,
 }
 
 #[handler]
@@ -91,6 +94,9 @@ pub(super) fn mutate(state: Data<&Arc<SimState>>, Json(req): Json<MutateRequest>
     let now = now_text();
     for change in &req.offers {
         overwrite(&mut data.offers, change);
+    }
+    for id in &req.delete_offers {
+        data.offers.remove(id);
     }
     for change in &req.orders {
         if let Some(order) = overwrite(&mut data.orders, change) {

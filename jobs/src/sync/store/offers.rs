@@ -2,10 +2,15 @@
 
 use chrono::{DateTime, Utc};
 use entity::offer;
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait, sea_query::OnConflict};
+use sea_orm::{
+    ActiveValue::Set,
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
+    sea_query::{Expr, OnConflict},
+};
 use serde_json::Value;
+use uuid::Uuid;
 
-use super::{PageOutcome, Synced, readable, small, split, touch};
+use super::{PageOutcome, Synced, readable, small, split, touch_with};
 use crate::emag::types::{Offer, Parsed};
 
 const OFFERS: Synced<offer::Entity> = Synced {
@@ -15,9 +20,13 @@ const OFFERS: Synced<offer::Entity> = Synced {
     last_synced: offer::Column::LastSyncedAt,
 };
 
+/// Writes one page of offers read by run `run`: new and changed ones in full, unchanged
+/// ones only marked as read. Every offer on the page is listed by eMAG, so none of them
+/// stays removed.
 pub async fn save_offers<C: ConnectionTrait>(
     conn: &C,
     account: &str,
+    run: Uuid,
     items: Vec<Parsed<Offer>>,
     now: DateTime<Utc>,
 ) -> Result<PageOutcome, DbErr> {
@@ -27,7 +36,7 @@ pub async fn save_offers<C: ConnectionTrait>(
         .iter()
         .chain(&changed)
         .filter_map(|id| ok.get(id).map(|(o, raw, hash)| (*id, o, raw, hash)))
-        .map(|(id, o, raw, hash)| offer_model(account, id, o, raw, hash, now))
+        .map(|(id, o, raw, hash)| offer_model(account, id, o, raw, hash, (run, now)))
         .collect();
     if !models.is_empty() {
         offer::Entity::insert_many(models)
@@ -39,7 +48,14 @@ pub async fn save_offers<C: ConnectionTrait>(
             .exec_without_returning(conn)
             .await?;
     }
-    touch(conn, &OFFERS, account, &unchanged, now).await?;
+    let seen = vec![
+        (offer::Column::LastSeenRun, Expr::value(run)),
+        (
+            offer::Column::RemovedAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        ),
+    ];
+    touch_with(conn, &OFFERS, account, &unchanged, now, seen).await?;
     Ok(PageOutcome {
         created: new.len() as u64,
         updated: changed.len() as u64,
@@ -49,7 +65,7 @@ pub async fn save_offers<C: ConnectionTrait>(
 }
 
 /// Every column an upsert rewrites: all but the key and `first_seen_at`.
-const OFFER_CONTENT: [offer::Column; 22] = [
+const OFFER_CONTENT: [offer::Column; 24] = [
     offer::Column::PartNumber,
     offer::Column::PartNumberKey,
     offer::Column::Ean,
@@ -72,6 +88,8 @@ const OFFER_CONTENT: [offer::Column; 22] = [
     offer::Column::ContentHash,
     offer::Column::LastSyncedAt,
     offer::Column::UpdatedAt,
+    offer::Column::RemovedAt,
+    offer::Column::LastSeenRun,
 ];
 
 fn offer_model(
@@ -80,7 +98,7 @@ fn offer_model(
     o: &Offer,
     raw: &Value,
     hash: &str,
-    now: DateTime<Utc>,
+    (run, now): (Uuid, DateTime<Utc>),
 ) -> offer::ActiveModel {
     let offer_validation = o
         .offer_validation_status
@@ -120,5 +138,30 @@ fn offer_model(
         first_seen_at: Set(now),
         last_synced_at: Set(now),
         updated_at: Set(now),
+        removed_at: Set(None),
+        last_seen_run: Set(Some(run)),
     }
+}
+
+/// After a read of every page of `account`'s offers by run `run`: the offers it did not
+/// see are no longer on eMAG. Marks them removed (keeping the first time it was noticed);
+/// the number marked.
+pub async fn mark_removed<C: ConnectionTrait>(
+    conn: &C,
+    account: &str,
+    run: Uuid,
+    now: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    let result = offer::Entity::update_many()
+        .col_expr(offer::Column::RemovedAt, Expr::value(now))
+        .filter(offer::Column::Account.eq(account))
+        .filter(offer::Column::RemovedAt.is_null())
+        .filter(
+            Condition::any()
+                .add(offer::Column::LastSeenRun.is_null())
+                .add(offer::Column::LastSeenRun.ne(run)),
+        )
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected)
 }

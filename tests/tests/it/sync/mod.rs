@@ -6,6 +6,7 @@
 mod control;
 mod data;
 mod failures;
+mod removals;
 
 use std::{collections::BTreeMap, time::Duration};
 
