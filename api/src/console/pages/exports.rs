@@ -29,6 +29,8 @@ pub struct Fields {
     from: String,
     #[serde(default)]
     to: String,
+    /// A ticked box sends `on`; an unticked one sends nothing.
+    include_removed: Option<String>,
 }
 
 type Errors = BTreeMap<String, String>;
@@ -70,6 +72,9 @@ impl Fields {
                 }
             }
         }
+        if self.include_removed.is_some() && self.resource == "offers" {
+            p.insert("include_removed".into(), json!(true));
+        }
         serde_json::Value::Object(p)
     }
 }
@@ -97,6 +102,7 @@ async fn page(state: &AppState, frame: &Frame<'_>, fields: &Fields, errors: &Err
         v => context! {
             resource => fields.resource, format => fields.format, account => fields.account,
             status => fields.status, from => fields.from, to => fields.to,
+            include_removed => fields.include_removed.is_some(),
         },
         errors => errors,
         live => "runs",

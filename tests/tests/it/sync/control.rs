@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use entity::offer;
 use jobs::emag::sim::Faults;
-use sea_orm::{EntityTrait, PaginatorTrait};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::json;
 use tests::{Backend, TestApp, sim_dump};
 
@@ -26,6 +26,8 @@ async fn killed_worker_resumes_sync_from_its_checkpoint() {
     // 60 pages at eMAG's 3 requests/s: about 20 s, time enough to kill it half-way.
     let sim = simulator(6_000, 10, Faults::default()).await;
     app.add_account("main", &sim, "main", "main-secret").await;
+    // 37 offers stored by an earlier sync and deleted at eMAG since.
+    let deleted = stored_but_deleted(&app, 37).await;
     let env = app.process_env();
     let mut doomed = tests::process::spawn(&["worker"], &env);
     let run = start_sync(&app, json!({ "accounts": ["main"], "resource": "offers" })).await;
@@ -57,13 +59,26 @@ async fn killed_worker_resumes_sync_from_its_checkpoint() {
         done["progress"]["created"], 6_000,
         "each offer created once: {done:#}"
     );
+    // The read of every page spans both attempts: exactly the 37 are removed, none of
+    // the pages the killed attempt wrote.
+    let removed: std::collections::BTreeSet<i64> = offer::Entity::find()
+        .filter(offer::Column::RemovedAt.is_not_null())
+        .all(&app.ctx.db)
+        .await
+        .expect("removed")
+        .iter()
+        .map(|o| o.emag_id)
+        .collect();
+    assert_eq!(removed, deleted);
     let stored = offer::Entity::find()
+        .filter(offer::Column::RemovedAt.is_null())
         .count(&app.ctx.db)
         .await
         .expect("count");
     assert_eq!(stored, 6_000);
     let want = sim_dump(&sim, "main", "offers").await;
     let have = offer::Entity::find()
+        .filter(offer::Column::RemovedAt.is_null())
         .all(&app.ctx.db)
         .await
         .expect("offers");
@@ -74,6 +89,47 @@ async fn killed_worker_resumes_sync_from_its_checkpoint() {
     tests::process::terminate(&survivor);
     assert!(survivor.wait().await.expect("wait").success());
     app.shutdown().await;
+}
+
+/// `n` offers of account `main` as an earlier sync stored them, with ids eMAG does not
+/// list (the simulator's start far above).
+async fn stored_but_deleted(app: &TestApp, n: i64) -> std::collections::BTreeSet<i64> {
+    let now = chrono::Utc::now() - chrono::Duration::days(1);
+    let ids: std::collections::BTreeSet<i64> = (900_000_001..=900_000_000 + n).collect();
+    let rows = ids.iter().map(|&id| offer::ActiveModel {
+        account: Set("main".into()),
+        emag_id: Set(id),
+        part_number: Set(Some(format!("gone-{id}"))),
+        part_number_key: Set(None),
+        ean: Set(None),
+        name: Set(Some("deleted at eMAG".into())),
+        brand: Set(None),
+        category_id: Set(None),
+        sale_price: Set(None),
+        recommended_price: Set(None),
+        min_sale_price: Set(None),
+        max_sale_price: Set(None),
+        currency: Set(None),
+        vat_id: Set(None),
+        status: Set(Some(1)),
+        validation_status: Set(None),
+        offer_validation_status: Set(None),
+        stock: Set(None),
+        general_stock: Set(Some(1)),
+        estimated_stock: Set(None),
+        raw: Set(json!({})),
+        content_hash: Set("old".into()),
+        first_seen_at: Set(now),
+        last_synced_at: Set(now),
+        updated_at: Set(now),
+        removed_at: Set(None),
+        last_seen_run: Set(Some(uuid::Uuid::now_v7())),
+    });
+    offer::Entity::insert_many(rows)
+        .exec(&app.ctx.db)
+        .await
+        .expect("earlier offers");
+    ids
 }
 
 both!(
