@@ -195,6 +195,16 @@ impl TestApp {
     }
 
     /// Starts a ping run through the API as admin and returns its id.
+    /// Syncs `account`'s offers and waits for the run to succeed.
+    pub async fn sync_offers(&self, account: &str) {
+        let params = serde_json::json!({ "accounts": [account], "resource": "offers" });
+        let id = self
+            .start_run(serde_json::json!({ "kind": "sync", "params": params }))
+            .await;
+        self.wait_status(id, &["succeeded"], Duration::from_secs(60))
+            .await;
+    }
+
     pub async fn start_ping(&self, params: Value) -> Uuid {
         self.start_run(serde_json::json!({ "kind": "ping", "params": params }))
             .await

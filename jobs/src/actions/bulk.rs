@@ -4,7 +4,7 @@
 use entity::job_run;
 
 use crate::{
-    JobContext, audit,
+    JobContext,
     bulk_update::{self, RawItem},
     error::SubmitError,
 };
@@ -23,14 +23,6 @@ pub async fn accept(
         "source": source,
         "items": items.len(),
     });
-    let target = format!("run:{}", run.id);
-    audit::record(
-        &ctx.db,
-        actor,
-        audit::Action::RunCreate,
-        &target,
-        Some(details),
-    )
-    .await?;
+    super::audit_created(ctx, actor, run.id, details).await?;
     Ok(run)
 }

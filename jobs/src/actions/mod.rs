@@ -210,15 +210,25 @@ pub async fn submit(
     let submitted = registry::submit(kind, &ctx.db, &ctx.queue, params, max_attempts).await?;
     if let crate::submit::Submitted::Queued(run) = &submitted {
         let details = serde_json::json!({ "kind": kind.as_str() });
-        let target = format!("run:{}", run.id);
-        audit::record(
-            &ctx.db,
-            actor,
-            audit::Action::RunCreate,
-            &target,
-            Some(details),
-        )
-        .await?;
+        audit_created(ctx, actor, run.id, details).await?;
     }
     Ok(submitted)
+}
+
+/// The audit row of a run created by `actor`.
+pub(crate) async fn audit_created(
+    ctx: &JobContext,
+    actor: &str,
+    run: Uuid,
+    details: serde_json::Value,
+) -> Result<(), DbErr> {
+    let target = format!("run:{run}");
+    audit::record(
+        &ctx.db,
+        actor,
+        audit::Action::RunCreate,
+        &target,
+        Some(details),
+    )
+    .await
 }

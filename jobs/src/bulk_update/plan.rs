@@ -228,41 +228,37 @@ impl Offers {
     /// The stored offer an item names, or the problem that it names none (or one eMAG
     /// no longer lists).
     fn find(&self, item: &ParsedItem) -> Result<&offer::Model, Problem> {
-        let found = match &item.key {
-            Key::Id(id) => self.by_id.get(&(item.account.clone(), *id)),
-            Key::PartNumber(pn) => self.by_part_number.get(&(item.account.clone(), pn.clone())),
+        let (found, field, what) = match &item.key {
+            Key::Id(id) => (
+                self.by_id.get(&(item.account.clone(), *id)),
+                "id",
+                format!("id {id}"),
+            ),
+            Key::PartNumber(pn) => (
+                self.by_part_number.get(&(item.account.clone(), pn.clone())),
+                "part_number",
+                format!("part_number {pn:?}"),
+            ),
         };
-        if let Some(offer) = found
-            && let Some(gone) = offer.removed_at
-        {
-            let field = match item.key {
-                Key::Id(_) => "id",
-                Key::PartNumber(_) => "part_number",
-            };
-            return Err(Problem {
-                row: item.row,
-                field: field.to_owned(),
-                reason: format!(
+        let refused = |reason: String| Problem {
+            row: item.row,
+            field: field.to_owned(),
+            reason,
+        };
+        match found {
+            Some(offer) => match offer.removed_at {
+                None => Ok(offer),
+                Some(gone) => Err(refused(format!(
                     "offer {} is no longer on eMAG: a full sync found it removed on {}",
                     offer.emag_id,
                     gone.format("%Y-%m-%d %H:%M UTC")
-                ),
-            });
+                ))),
+            },
+            None => Err(refused(format!(
+                "account {:?} has no offer with {what} in the database (a new offer appears after a sync of the account's offers)",
+                item.account
+            ))),
         }
-        found.ok_or_else(|| {
-            let (field, what) = match &item.key {
-                Key::Id(id) => ("id", format!("id {id}")),
-                Key::PartNumber(pn) => ("part_number", format!("part_number {pn:?}")),
-            };
-            Problem {
-                row: item.row,
-                field: field.to_owned(),
-                reason: format!(
-                    "account {:?} has no offer with {what} in the database (a new offer appears after a sync of the account's offers)",
-                    item.account
-                ),
-            }
-        })
     }
 }
 

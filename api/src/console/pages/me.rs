@@ -9,14 +9,10 @@ use jobs::{
     users::{self, UserError},
 };
 use minijinja::context;
-use poem::{
-    Request, Response, handler,
-    http::{StatusCode, header},
-    web::Data,
-};
+use poem::{Request, Response, handler, http::header, web::Data};
 use serde::Deserialize;
 
-use super::{Empty, local_path, unavailable};
+use super::{Empty, form_status, local_path, unavailable};
 use crate::{
     console::{
         render::{self, Frame},
@@ -112,18 +108,9 @@ pub struct PasswordForm {
 }
 
 fn password_page(me: &Signed, errors: &BTreeMap<&str, &str>) -> Response {
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
     let frame = Frame::of(me, "");
-    render::page(
-        "password.html",
-        &frame,
-        context! { errors => errors },
-        status,
-    )
+    let data = context! { errors => errors };
+    render::page("password.html", &frame, data, form_status(errors))
 }
 
 /// `GET /me/password`.

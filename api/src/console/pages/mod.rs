@@ -92,7 +92,7 @@ pub fn refused(frame: &Frame, why: &str) -> poem::Response {
 pub struct Empty {}
 
 /// A form's answer: 200, or 422 when a field was refused.
-pub fn form_status(errors: &std::collections::BTreeMap<String, String>) -> poem::http::StatusCode {
+pub fn form_status<K, V>(errors: &std::collections::BTreeMap<K, V>) -> poem::http::StatusCode {
     if errors.is_empty() {
         poem::http::StatusCode::OK
     } else {

@@ -8,7 +8,6 @@ use std::{path::Path, time::Duration};
 use entity::offer;
 use jobs::api_keys::Role;
 use sea_orm::{EntityTrait, QueryOrder};
-use serde_json::json;
 use tests::{Backend, TestApp, browser::Browser};
 
 use super::{PASSWORD, user};
@@ -30,13 +29,7 @@ async fn upload_fix_confirm_download(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let sim = tests::quick_simulator(20, 0).await;
     app.add_account("main", &sim, "main", "main-secret").await;
-    let sync = app
-        .start_run(
-            json!({ "kind": "sync", "params": { "accounts": ["main"], "resource": "offers" } }),
-        )
-        .await;
-    app.wait_status(sync, &["succeeded"], Duration::from_secs(60))
-        .await;
+    app.sync_offers("main").await;
     let offers = offer::Entity::find()
         .order_by_asc(offer::Column::EmagId)
         .all(&app.ctx.db)

@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use jobs::api_keys::Role;
-use serde_json::json;
 use tests::{Backend, TestApp, browser::Browser};
 
 use super::{PASSWORD, user};
@@ -15,13 +14,7 @@ async fn export_offers_and_download(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let sim = tests::quick_simulator(25, 0).await;
     app.add_account("main", &sim, "main", "main-secret").await;
-    let sync = app
-        .start_run(
-            json!({ "kind": "sync", "params": { "accounts": ["main"], "resource": "offers" } }),
-        )
-        .await;
-    app.wait_status(sync, &["succeeded"], Duration::from_secs(60))
-        .await;
+    app.sync_offers("main").await;
     user(&app, "ana", Role::Admin).await;
     let base = app.client.base.clone();
     let browser = Browser::start(1280).await;
