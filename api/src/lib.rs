@@ -13,8 +13,10 @@ pub mod body_limit;
 pub mod console;
 pub mod enums;
 pub mod error;
+pub mod hook_guard;
 pub mod http_metrics;
 pub mod key_cache;
+pub mod request_log;
 pub mod routes;
 pub mod snapshot;
 pub mod sse;
@@ -33,7 +35,7 @@ use poem::{
     handler,
     http::Method,
     listener::{Acceptor, TcpAcceptor},
-    middleware::{Cors, Tracing},
+    middleware::Cors,
     web::Data,
 };
 use poem_openapi::OpenApiService;
@@ -41,7 +43,7 @@ use tokio_util::sync::CancellationToken;
 
 use routes::{
     accounts::AccountsApi, audit::AuditApi, bulk::BulkApi, dead_letters::DeadLettersApi,
-    files::FilesApi, keys::KeysApi, notifications::NotificationsApi, ops::OpsApi,
+    files::FilesApi, hooks::HooksApi, keys::KeysApi, notifications::NotificationsApi, ops::OpsApi,
     queues::QueuesApi, runs::RunsApi, schedules::SchedulesApi, status::StatusApi,
     stream::StreamApi,
 };
@@ -63,6 +65,7 @@ type Apis = (
     StreamApi,
     StatusApi,
     OpsApi,
+    HooksApi,
 );
 
 fn service(state: &AppState) -> OpenApiService<Apis, ()> {
@@ -81,6 +84,7 @@ fn service(state: &AppState) -> OpenApiService<Apis, ()> {
             StreamApi { state: state.clone() },
             StatusApi { state: state.clone() },
             OpsApi { state: state.clone() },
+            HooksApi { state: state.clone() },
         ),
         TITLE,
         env!("CARGO_PKG_VERSION"),
@@ -120,6 +124,7 @@ pub fn app(state: AppState) -> impl Endpoint {
     console::mount(
         Route::new()
             .nest_no_strip("/api", api.clone())
+            .nest_no_strip("/hooks", api.clone())
             .at("/health", api.clone())
             .at("/ready", api),
     )
@@ -131,7 +136,7 @@ pub fn app(state: AppState) -> impl Endpoint {
     .around(error::json_errors)
     .around(http_metrics::record)
     .with_if(cors.is_some(), cors.unwrap_or_default())
-    .with(Tracing)
+    .around(request_log::around)
 }
 
 /// Browsers may call the API only from the configured origins; with none configured
@@ -166,6 +171,7 @@ pub fn state(ctx: JobContext, stop: CancellationToken) -> AppState {
         auth_throttle: std::sync::Arc::new(auth_throttle::AuthThrottle::new(
             ctx.config.api_auth_failures_per_minute,
         )),
+        hooks: std::sync::Arc::new(hook_guard::HookGuard::new(ctx.config.hook_calls_per_minute)),
         large_bodies: std::sync::Arc::new(tokio::sync::Semaphore::new(
             ctx.config.api_large_bodies.max(1),
         )),

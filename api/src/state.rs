@@ -19,6 +19,8 @@ pub struct AppState {
     pub streams: std::sync::Arc<crate::stream_slots::StreamSlots>,
     /// Failed authentications per client address.
     pub auth_throttle: std::sync::Arc<crate::auth_throttle::AuthThrottle>,
+    /// eMAG callbacks: calls per account, orders called about lately.
+    pub hooks: std::sync::Arc<crate::hook_guard::HookGuard>,
     /// The console overview's data, shared by its viewers for a second.
     pub overview: std::sync::Arc<crate::snapshot::Snapshot>,
     /// The console's unfiltered first page of runs, shared the same way.

@@ -21,6 +21,12 @@ pub struct Model {
     /// pause until then instead of failing.
     pub degraded_until: Option<DateTimeUtc>,
     pub degraded_reason: Option<String>,
+    /// SHA-256 (hex) of the secret in the URLs eMAG calls back; none: callbacks are off.
+    pub callback_secret_hash: Option<String>,
+    pub callback_secret_set_at: Option<DateTimeUtc>,
+    /// A new seller-fulfilled order read because eMAG called back is acknowledged
+    /// (status 1 → 2) at once.
+    pub auto_acknowledge: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

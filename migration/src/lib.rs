@@ -19,6 +19,7 @@ mod m20261202_000012_totp_last_step;
 mod m20261203_000013_console_uploads;
 mod m20261203_000014_attempt_events;
 mod m20261203_000015_offer_removals;
+mod m20261203_000016_account_callbacks;
 
 pub struct Migrator;
 
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000013_console_uploads::Migration),
             Box::new(m20261203_000014_attempt_events::Migration),
             Box::new(m20261203_000015_offer_removals::Migration),
+            Box::new(m20261203_000016_account_callbacks::Migration),
         ]
     }
 }

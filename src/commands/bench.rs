@@ -4,6 +4,7 @@
 mod bulk;
 mod console;
 mod export;
+mod freshness;
 mod load;
 mod queue;
 mod ratelimit;
@@ -35,6 +36,9 @@ pub enum BenchCommand {
     /// The console's overview, runs list and a run detail under N signed-in sessions,
     /// with 100,000 runs and 20 accounts stored, against `/health`.
     Console(console::ConsoleBench),
+    /// Seconds from a new order at eMAG to its stored row, with eMAG's callbacks and with
+    /// polling alone, in the same run.
+    Freshness(freshness::FreshnessBench),
     /// One load process of `bench ratelimit` (started by it).
     #[command(hide = true)]
     RatelimitLoad(ratelimit::RateLimitLoad),
@@ -51,6 +55,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Bulk(args) => bulk::run(args).await,
         BenchCommand::Export(args) => export::run(args).await,
         BenchCommand::Console(args) => console::run(args).await,
+        BenchCommand::Freshness(args) => freshness::run(args).await,
     }
 }
 
@@ -146,6 +151,7 @@ impl BenchEnv {
             base_url: Some(sim.base_url.clone()),
             username: username.into(),
             password: password.into(),
+            auto_acknowledge: false,
         };
         jobs::actions::accounts::create(&self.ctx, new, "bench").await?;
         Ok(())

@@ -97,6 +97,7 @@ async fn sync_demo(ctx: JobContext, base_url: String) -> anyhow::Result<()> {
                 base_url: Some(base_url.clone()),
                 username: name.into(),
                 password: password.into(),
+                auto_acknowledge: false,
             };
             jobs::actions::accounts::create(&ctx, new, "demo").await?;
         }

@@ -46,6 +46,8 @@ pub struct Options {
     pub schedule_min_interval_s: Option<u64>,
     /// `MAGFLOW_API_AUTH_FAILURES_PER_MINUTE`; default 20.
     pub auth_failures_per_minute: Option<u32>,
+    /// `MAGFLOW_HOOK_CALLS_PER_MINUTE`.
+    pub hook_calls_per_minute: Option<u32>,
     /// `MAGFLOW_CONSOLE_IDLE_TIMEOUT_S`; default 30 minutes.
     pub console_idle_timeout_s: Option<u64>,
     /// `MAGFLOW_CONSOLE_REQUIRE_2FA`; default off (only the second-factor tests want it).
@@ -80,6 +82,7 @@ impl Default for Options {
             smtp_from: None,
             schedule_min_interval_s: None,
             auth_failures_per_minute: None,
+            hook_calls_per_minute: None,
             console_idle_timeout_s: None,
             console_require_2fa: false,
         }
@@ -167,6 +170,7 @@ pub async fn test_config(
         // The schedule tests fire every second; the 60 s floor has a test of its own.
         schedule_min_interval_s: opts.schedule_min_interval_s.unwrap_or(1),
         api_auth_failures_per_minute: opts.auth_failures_per_minute.unwrap_or(20),
+        hook_calls_per_minute: opts.hook_calls_per_minute.unwrap_or(600),
         console_idle_timeout_s: opts.console_idle_timeout_s.unwrap_or(30 * 60),
         console_require_2fa: opts.console_require_2fa,
         ..Config::default()

@@ -33,6 +33,12 @@ pub struct AccountView {
     /// e.g. after a change made directly in the database): runs of this account fail
     /// with `credentials` until an admin sets the password again.
     pub needs_password: bool,
+    /// eMAG's callbacks are on: a secret exists (`POST …/callback-secret` makes one).
+    pub callbacks: bool,
+    /// When the current callback secret was made.
+    pub callback_secret_set_at: Option<DateTime<Utc>>,
+    /// New seller-fulfilled orders eMAG calls back about are acknowledged (1 → 2).
+    pub auto_acknowledge: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -46,6 +52,9 @@ impl AccountView {
             platform: a.platform.map(Into::into),
             base_url: a.base_url.clone(),
             username: a.username.clone(),
+            callbacks: a.callback_secret_hash.is_some(),
+            callback_secret_set_at: a.callback_secret_set_at,
+            auto_acknowledge: a.auto_acknowledge,
             created_at: a.created_at,
             updated_at: a.updated_at,
         }
@@ -69,6 +78,9 @@ pub struct CreateAccountRequest {
     /// Stored sealed; never returned.
     #[oai(write_only)]
     pub password: String,
+    /// Acknowledge new orders eMAG calls back about; default false.
+    #[serde(default, deserialize_with = "crate::body::not_null")]
+    pub auto_acknowledge: Option<bool>,
 }
 
 #[derive(Object, Debug, serde::Deserialize)]
@@ -86,6 +98,8 @@ pub struct UpdateAccountRequest {
     #[oai(write_only)]
     #[serde(default, deserialize_with = "crate::body::not_null")]
     pub password: Option<String>,
+    #[serde(default, deserialize_with = "crate::body::not_null")]
+    pub auto_acknowledge: Option<bool>,
 }
 
 #[derive(Object, Debug)]
@@ -99,6 +113,23 @@ pub struct CheckView {
 pub enum Created {
     #[oai(status = 201)]
     Created(Json<AccountView>),
+}
+
+/// A new callback secret, shown this once.
+#[derive(Object, Debug)]
+pub struct CallbackSecretView {
+    pub account: AccountView,
+    /// Not stored: only its SHA-256 is. Make a new one if it is lost.
+    pub secret: String,
+    /// Paste into eMAG's seller settings as the URL for new orders and for cancelled
+    /// orders (eMAG appends `?order_id=…`).
+    pub order_url: String,
+}
+
+#[derive(ApiResponse)]
+pub enum SecretCreated {
+    #[oai(status = 201)]
+    Created(Json<CallbackSecretView>),
 }
 
 #[derive(ApiResponse)]
@@ -162,6 +193,7 @@ impl AccountsApi {
             base_url: req.base_url,
             username: req.username,
             password: req.password,
+            auto_acknowledge: req.auto_acknowledge.unwrap_or(false),
         };
         let account = jobs::actions::accounts::create(ctx, new, &principal.actor()).await?;
         Ok(Created::Created(Json(AccountView::new(
@@ -207,6 +239,7 @@ impl AccountsApi {
             base_url: req.base_url,
             username: req.username,
             password: req.password,
+            auto_acknowledge: req.auto_acknowledge,
         };
         let account =
             jobs::actions::accounts::update(ctx, &name, change, &principal.actor()).await?;
@@ -249,5 +282,48 @@ impl AccountsApi {
             message: outcome.message,
             latency_ms: outcome.latency_ms,
         }))
+    }
+
+    /// Make (or replace) the account's callback secret
+    ///
+    /// Returns the secret and the URL to give eMAG, this once; the previous secret stops
+    /// working at once. Polling stays on either way.
+    #[oai(
+        path = "/api/v1/accounts/:name/callback-secret",
+        method = "post",
+        operation_id = "rotate_callback_secret"
+    )]
+    async fn rotate_callback_secret(
+        &self,
+        auth: ApiKey,
+        name: Path<String>,
+    ) -> Result<SecretCreated, ApiError> {
+        let principal = auth.admin()?;
+        let ctx = &self.state.ctx;
+        let (account, secret) =
+            jobs::actions::accounts::rotate_callback_secret(ctx, &name, &principal.actor()).await?;
+        let order_url = accounts::order_hook_url(&ctx.config.public_url(), &account.name, &secret);
+        Ok(SecretCreated::Created(Json(CallbackSecretView {
+            account: AccountView::new(&account, ctx.sealer.as_ref()),
+            secret,
+            order_url,
+        })))
+    }
+
+    /// Turn the account's callbacks off
+    #[oai(
+        path = "/api/v1/accounts/:name/callback-secret",
+        method = "delete",
+        operation_id = "disable_callbacks"
+    )]
+    async fn disable_callbacks(
+        &self,
+        auth: ApiKey,
+        name: Path<String>,
+    ) -> Result<Deleted, ApiError> {
+        let principal = auth.admin()?;
+        let ctx = &self.state.ctx;
+        jobs::actions::accounts::disable_callbacks(ctx, &name, &principal.actor()).await?;
+        Ok(Deleted::Deleted)
     }
 }

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod bulk;
 pub mod dead_letters;
 pub mod files;
+pub mod hooks;
 pub mod keys;
 pub mod notifications;
 pub mod ops;
@@ -35,4 +36,6 @@ pub enum ApiTags {
     Queues,
     /// API keys and the audit log.
     Keys,
+    /// What eMAG calls: no API key, the account's callback secret in the URL.
+    Hooks,
 }

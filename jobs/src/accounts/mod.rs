@@ -2,9 +2,10 @@
 //! password is sealed at rest. Runs refer to accounts by name.
 //!
 //! Here: the rows and their checks. `credentials`: the sealed password, bound to its
-//! account. `check`: one authenticated call to eMAG. `delete`: an account with
-//! everything synced from it.
+//! account. `callbacks`: the secret in the URLs eMAG calls back. `check`: one
+//! authenticated call to eMAG. `delete`: an account with everything synced from it.
 
+mod callbacks;
 mod check;
 mod credentials;
 mod delete;
@@ -18,6 +19,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+pub use callbacks::{disable_callbacks, order_hook_url, rotate_callback_secret, verify_callback};
 pub use check::{CheckOutcome, CheckStatus, check};
 use credentials::sealing_context;
 pub use credentials::{login, needs_password, verify_key};
@@ -60,6 +62,8 @@ pub struct NewAccount {
     pub base_url: Option<String>,
     pub username: String,
     pub password: String,
+    /// Acknowledge new orders eMAG calls back about.
+    pub auto_acknowledge: bool,
 }
 
 /// Changes to an account; `None` keeps the current value.
@@ -70,6 +74,7 @@ pub struct AccountChange {
     pub base_url: Option<String>,
     pub username: Option<String>,
     pub password: Option<String>,
+    pub auto_acknowledge: Option<bool>,
 }
 
 fn invalid(field: &'static str, message: impl Into<String>) -> AccountError {
@@ -220,6 +225,9 @@ pub async fn create(
         password_sealed: Set(sealed),
         degraded_until: Set(None),
         degraded_reason: Set(None),
+        callback_secret_hash: Set(None),
+        callback_secret_set_at: Set(None),
+        auto_acknowledge: Set(new.auto_acknowledge),
         created_at: Set(now),
         updated_at: Set(now),
     };
@@ -242,6 +250,9 @@ pub async fn update(
     let mut model: emag_account::ActiveModel = current.clone().into();
     if let Some(kind) = change.kind {
         model.kind = Set(kind);
+    }
+    if let Some(auto) = change.auto_acknowledge {
+        model.auto_acknowledge = Set(auto);
     }
     let (mut base_url, mut username) = (current.base_url.clone(), current.username.clone());
     if change.platform.is_some() || change.base_url.is_some() {

@@ -44,6 +44,7 @@ pub async fn update(
         ("base_url", change.base_url.is_some()),
         ("username", change.username.is_some()),
         ("password", change.password.is_some()),
+        ("auto_acknowledge", change.auto_acknowledge.is_some()),
     ]
     .into_iter()
     .filter_map(|(f, set)| set.then_some(f))
@@ -62,6 +63,47 @@ pub async fn update(
     )
     .await?;
     Ok(account)
+}
+
+/// A new callback secret for the account (the old one stops working): the account and
+/// the secret in plain text, shown this once. The audit row says only that it changed.
+pub async fn rotate_callback_secret(
+    ctx: &JobContext,
+    name: &str,
+    actor: &str,
+) -> Result<(emag_account::Model, String), AccountError> {
+    let (account, secret) = crate::accounts::rotate_callback_secret(&ctx.db, name).await?;
+    audit_callbacks(ctx, &account, actor, "rotated").await?;
+    Ok((account, secret))
+}
+
+/// Turns the account's callbacks off.
+pub async fn disable_callbacks(
+    ctx: &JobContext,
+    name: &str,
+    actor: &str,
+) -> Result<emag_account::Model, AccountError> {
+    let account = crate::accounts::disable_callbacks(&ctx.db, name).await?;
+    audit_callbacks(ctx, &account, actor, "disabled").await?;
+    Ok(account)
+}
+
+async fn audit_callbacks(
+    ctx: &JobContext,
+    account: &emag_account::Model,
+    actor: &str,
+    what: &str,
+) -> Result<(), sea_orm::DbErr> {
+    let target = format!("account:{}", account.name);
+    let details = json!({ "changed": ["callback_secret"], "callback_secret": what });
+    audit::record(
+        &ctx.db,
+        actor,
+        audit::Action::AccountUpdate,
+        &target,
+        Some(details),
+    )
+    .await
 }
 
 /// Deletes the account and everything synced from it; false if there is none.

@@ -3,11 +3,12 @@
 //! notifications). Both front ends map [`ActionError`] to their own answers.
 //! [`accounts`]: the same for eMAG accounts; [`bulk`]: a bulk update accepted;
 //! [`notifications`]: subscriptions and suppressed addresses; [`admin`]: API keys and
-//! console users.
+//! console users; [`callback`]: what eMAG calling back about an order starts.
 
 pub mod accounts;
 pub mod admin;
 pub mod bulk;
+pub mod callback;
 pub mod notifications;
 pub mod users;
 

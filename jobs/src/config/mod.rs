@@ -89,6 +89,9 @@ pub struct Config {
     /// Failed authentications a client address may make in a minute; past that its
     /// requests get 429 until the minute is over.
     pub api_auth_failures_per_minute: u32,
+    /// Calls eMAG may make to one account's callback URLs in a minute; past that they get
+    /// 429 (polling still catches up).
+    pub hook_calls_per_minute: u32,
     /// The shortest interval between two ticks a schedule may have.
     pub schedule_min_interval_s: u64,
     /// Lets test-only faults act (a ping's `abort_at` aborts the worker process). Never in
@@ -144,6 +147,7 @@ impl Default for Config {
             api_large_bodies: 2,
             metrics_token: None,
             api_auth_failures_per_minute: 20,
+            hook_calls_per_minute: 600,
             api_streams_per_key: 20,
             test_faults: false,
             schedule_min_interval_s: 60,

@@ -7,6 +7,7 @@
 
 pub mod breaker;
 pub mod clock;
+mod named_orders;
 mod offers;
 mod orders;
 pub mod params;

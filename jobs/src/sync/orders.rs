@@ -9,10 +9,10 @@ use entity::{order, sync_state};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 use serde::{Deserialize, Serialize};
 
-use super::{Mode, Session, clock, record_success, store};
+use super::{Mode, Session, clock, named_orders, record_success, store};
 use crate::{
     emag::types::{Order, OrderFilter, Parsed},
-    error::{ErrorCategory, JobError},
+    error::JobError,
     progress::{Level, Progress},
 };
 
@@ -72,6 +72,10 @@ async fn resume_or_plan(s: &mut Session<'_>, progress: &mut Progress) -> Result<
 }
 
 pub(super) async fn run(s: &mut Session<'_>, progress: &mut Progress) -> Result<(), JobError> {
+    if !s.params.order_ids.is_empty() {
+        // Part of the orders: no high-water mark, no last-sync time.
+        return named_orders::run(s, progress).await;
+    }
     let mut plan = resume_or_plan(s, progress).await?;
     let per_page = s.params.per_page;
     let mut seen: HashSet<u64> = HashSet::new();
@@ -298,61 +302,19 @@ async fn make_plan(s: &mut Session<'_>, progress: &mut Progress) -> Result<Plan,
     Ok(plan)
 }
 
-/// Acknowledges stored new seller-fulfilled orders (1 → 2), then reads each again so
-/// the database holds what eMAG now says, not what we assume.
+/// Acknowledges the stored new seller-fulfilled orders (1 → 2).
 async fn acknowledge_new(s: &mut Session<'_>, progress: &mut Progress) -> Result<(), JobError> {
-    let ids: Vec<i64> = order::Entity::find()
+    let ids: Vec<u64> = order::Entity::find()
         .select_only()
         .column(order::Column::EmagId)
         .filter(order::Column::Account.eq(s.name()))
         .filter(order::Column::OrderType.eq(3))
         .filter(order::Column::Status.eq(1))
-        .into_tuple()
+        .into_tuple::<i64>()
         .all(s.db())
-        .await?;
-    let mut acknowledged = 0;
-    for id in ids {
-        let Ok(id) = u64::try_from(id) else { continue };
-        match s
-            .fetch(
-                progress,
-                &format!("order/acknowledge {id}"),
-                |c| async move { c.order_acknowledge(id).await },
-            )
-            .await
-        {
-            Ok(()) => acknowledged += 1,
-            Err(JobError::Permanent {
-                category: ErrorCategory::EmagRejected,
-                message,
-            }) => {
-                progress.log(
-                    Level::Warn,
-                    format!("order {id} not acknowledged: {message}"),
-                );
-                continue;
-            }
-            Err(e) => return Err(e),
-        }
-        let filter = OrderFilter {
-            order_type: 3,
-            id: Some(id),
-            ..OrderFilter::default()
-        };
-        let fresh = s
-            .fetch(progress, &format!("order/read {id}"), |c| {
-                let f = filter.clone();
-                async move { c.read_orders(&f, 1, 1).await }
-            })
-            .await?;
-        let txn = s.begin_page().await?;
-        store::save_orders(&txn, s.name(), s.tz, fresh, Utc::now()).await?;
-        txn.commit().await?;
-        progress.tick().await?;
-    }
-    progress.log(
-        Level::Info,
-        format!("acknowledged {acknowledged} new orders"),
-    );
-    Ok(())
+        .await?
+        .into_iter()
+        .filter_map(|id| u64::try_from(id).ok())
+        .collect();
+    named_orders::acknowledge(s, progress, ids).await
 }

@@ -31,7 +31,12 @@ pub struct SyncParams {
     pub modified_after: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub modified_before: Option<String>,
+    /// Read only these orders (at most 100; `resource` must be `orders`): what an eMAG
+    /// callback asks for. Dates, statuses and mode do not apply.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub order_ids: Vec<u64>,
     /// Acknowledge new seller-fulfilled orders (status 1 → 2), then read them again.
+    /// With `order_ids`, only those of them that are new.
     #[serde(default)]
     pub acknowledge: bool,
     /// Items per eMAG page (1 to 100).
@@ -78,6 +83,12 @@ pub enum Mode {
     Incremental,
 }
 
+/// Orders one run may read by id.
+pub const MAX_ORDER_IDS: usize = 100;
+
+/// What an order id may be: positive, and stored as a signed 64-bit number.
+pub const MAX_ORDER_ID: u64 = i64::MAX as u64;
+
 fn all() -> Resource {
     Resource::All
 }
@@ -109,6 +120,7 @@ impl SyncParams {
                 "must be an order status from 0 to 5",
             ));
         }
+        self.validate_order_ids()?;
         if self.offer_status.is_some_and(|s| !(0..=2).contains(&s)) {
             return Err(ParamError::new("params.offer_status", "must be 0, 1 or 2"));
         }
@@ -153,6 +165,35 @@ impl SyncParams {
                     format!("must be after {after}"),
                 ));
             }
+        }
+        Ok(())
+    }
+
+    fn validate_order_ids(&self) -> Result<(), ParamError> {
+        if self.order_ids.is_empty() {
+            return Ok(());
+        }
+        if self.resource != Resource::Orders {
+            return Err(ParamError::new(
+                "params.order_ids",
+                "needs resource \"orders\"",
+            ));
+        }
+        if self.order_ids.len() > MAX_ORDER_IDS {
+            return Err(ParamError::new(
+                "params.order_ids",
+                format!("at most {MAX_ORDER_IDS} orders at a time"),
+            ));
+        }
+        if let Some(i) = self
+            .order_ids
+            .iter()
+            .position(|id| *id == 0 || *id > MAX_ORDER_ID)
+        {
+            return Err(ParamError::new(
+                format!("params.order_ids[{i}]"),
+                format!("must be an eMAG order id from 1 to {MAX_ORDER_ID}"),
+            ));
         }
         Ok(())
     }

@@ -41,7 +41,12 @@ pub(super) async fn insert_runs<C: ConnectionTrait>(
             account: Some(name.to_owned()),
             max_attempts,
             parent_id,
-            lock_key: Some(lock_key(name, resource.as_str())),
+            // A read of named orders (an eMAG callback) neither waits for nor blocks
+            // a whole sync; the callback route itself keeps repeats apart.
+            lock_key: p
+                .order_ids
+                .is_empty()
+                .then(|| lock_key(name, resource.as_str())),
         }
     };
     if let [(name, resource)] = targets.as_slice() {

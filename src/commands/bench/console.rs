@@ -128,6 +128,7 @@ async fn seed_accounts(ctx: &JobContext, n: usize) -> anyhow::Result<Vec<String>
             base_url: None,
             username: format!("user{i}"),
             password: "bench-password".into(),
+            auto_acknowledge: false,
         };
         jobs::actions::accounts::create(ctx, new, "bench").await?;
         names.push(name);

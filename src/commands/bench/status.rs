@@ -65,6 +65,7 @@ pub async fn run(args: StatusBench) -> anyhow::Result<()> {
             base_url: Some(sim.base_url.clone()),
             username: name.into(),
             password: password.into(),
+            auto_acknowledge: false,
         };
         jobs::actions::accounts::create(&ctx, new, "bench").await?;
     }

@@ -27,6 +27,9 @@ pub struct Fields {
     username: String,
     #[serde(default)]
     password: String,
+    /// A ticked box: present, whatever its value.
+    #[serde(default)]
+    auto_acknowledge: Option<String>,
 }
 
 type Errors = BTreeMap<String, String>;
@@ -40,6 +43,7 @@ impl Fields {
             base_url: a.base_url.clone(),
             username: a.username.clone(),
             password: String::new(),
+            auto_acknowledge: a.auto_acknowledge.then(|| "on".into()),
         }
     }
 
@@ -76,6 +80,7 @@ fn form_page(frame: &Frame, editing: bool, fields: &Fields, errors: &Errors) -> 
         v => context! {
             name => fields.name, kind => fields.kind, platform => fields.platform,
             base_url => fields.base_url, username => fields.username,
+            auto_acknowledge => fields.auto_acknowledge.is_some(),
         },
         kinds => AccountKind::names(),
         platforms => ["ro", "bg", "hu", "url"],
@@ -129,6 +134,7 @@ pub async fn create(state: Data<&AppState>, change: Change<Fields>) -> Response 
         base_url,
         username: form.username.trim().to_owned(),
         password: form.password.clone(),
+        auto_acknowledge: form.auto_acknowledge.is_some(),
     };
     match jobs::actions::accounts::create(&state.ctx, new, &me.actor()).await {
         Ok(_) => render::see_other("/accounts"),
@@ -165,6 +171,8 @@ pub async fn update(
         base_url: base_url.filter(|_| moved),
         username: (username != current.username).then(|| username.to_owned()),
         password: (!form.password.is_empty()).then(|| form.password.clone()),
+        auto_acknowledge: (form.auto_acknowledge.is_some() != current.auto_acknowledge)
+            .then_some(form.auto_acknowledge.is_some()),
     };
     match jobs::actions::accounts::update(&state.ctx, &form.name, change, &me.actor()).await {
         Ok(_) => render::see_other("/accounts"),

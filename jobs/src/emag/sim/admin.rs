@@ -98,9 +98,14 @@ pub(super) fn mutate(state: Data<&Arc<SimState>>, Json(req): Json<MutateRequest>
     for id in &req.delete_offers {
         data.offers.remove(id);
     }
+    // eMAG calls back about new orders and cancellations.
+    let mut called = Vec::new();
     for change in &req.orders {
         if let Some(order) = overwrite(&mut data.orders, change) {
             order["modified"] = json!(now);
+            if num(change.get("status")) == Some(5) {
+                called.extend(num(order.get("id")).map(|id| id as u64));
+            }
         }
     }
     let mut added = Vec::new();
@@ -125,6 +130,9 @@ pub(super) fn mutate(state: Data<&Arc<SimState>>, Json(req): Json<MutateRequest>
         data.orders.insert(id, order);
         added.push(id);
     }
+    drop(logins);
+    called.extend(&added);
+    super::callbacks::orders_changed(&state, &req.login, called);
     json_response(StatusCode::OK, &json!({ "added_orders": added }))
 }
 

@@ -6,10 +6,11 @@
 //! - [`data`]: the seeded, deterministic catalogue and orders.
 //! - [`body`]: the four body encodings, normalised to one JSON value.
 //! - [`state`]: per-login data, rate windows, faults and the request log.
-//! - [`server`]: the routes.
+//! - [`server`]: the routes. [`callbacks`]: eMAG calling the seller back.
 
 mod admin;
 pub mod body;
+pub mod callbacks;
 pub mod config;
 pub mod data;
 mod reads;

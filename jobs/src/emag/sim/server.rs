@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 use super::{
     admin::{dump, get_faults, ip_block, mutate, outage, requests, set_faults},
     body,
+    callbacks::set_callbacks,
     config::Faults,
     reads::{Resource, count, read},
     state::{SimState, lock},
@@ -30,6 +31,7 @@ pub fn app(state: Arc<SimState>) -> impl Endpoint {
         .at("/__sim/outage", post(outage))
         .at("/__sim/ip-block", post(ip_block))
         .at("/__sim/mutate", post(mutate))
+        .at("/__sim/callbacks", post(set_callbacks))
         .at("/__sim/requests", get(requests))
         .at("/__sim/data/:login/:resource", get(dump))
         .data(state)

@@ -46,6 +46,8 @@ pub struct SimState {
     pub outages: Mutex<HashMap<String, Instant>>,
     pub ip_blocked: Mutex<HashSet<String>>,
     log: Mutex<Vec<LogEntry>>,
+    /// The URLs eMAG calls back, per login.
+    pub callbacks: super::callbacks::Callbacks,
     /// Requests past the gateway, for `Faults::error_every`.
     served: std::sync::atomic::AtomicU64,
 }
@@ -90,6 +92,7 @@ impl SimState {
             outages: Mutex::default(),
             ip_blocked: Mutex::default(),
             log: Mutex::default(),
+            callbacks: super::callbacks::Callbacks::default(),
             served: std::sync::atomic::AtomicU64::new(0),
         }
     }

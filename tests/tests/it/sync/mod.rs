@@ -3,6 +3,7 @@
 //! only what changed on eMAG; credential, IP and outage failures end in the right state;
 //! killed workers and cancelled parents. The helpers here are shared by the modules.
 
+mod callbacks;
 mod control;
 mod data;
 mod failures;
