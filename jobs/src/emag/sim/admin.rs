@@ -98,12 +98,12 @@ pub(super) fn mutate(state: Data<&Arc<SimState>>, Json(req): Json<MutateRequest>
     for id in &req.delete_offers {
         data.offers.remove(id);
     }
-    // eMAG calls back about new orders and cancellations.
+    // eMAG calls back about new orders and cancellations (status 0).
     let mut called = Vec::new();
     for change in &req.orders {
         if let Some(order) = overwrite(&mut data.orders, change) {
             order["modified"] = json!(now);
-            if num(change.get("status")) == Some(5) {
+            if num(change.get("status")) == Some(0) {
                 called.extend(num(order.get("id")).map(|id| id as u64));
             }
         }

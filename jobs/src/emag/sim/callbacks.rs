@@ -15,13 +15,26 @@ use serde::Deserialize;
 use super::state::{SimState, lock};
 
 /// Login → the URL eMAG calls for new and cancelled orders.
-#[derive(Default)]
 pub struct Callbacks {
     order_urls: std::sync::Mutex<HashMap<String, String>>,
     http: reqwest::Client,
     /// Calls answered with a 2xx, and the others: what tests read.
     pub delivered: std::sync::atomic::AtomicU64,
     pub failed: std::sync::atomic::AtomicU64,
+}
+
+impl Default for Callbacks {
+    fn default() -> Callbacks {
+        // reqwest is built without a default TLS provider: a process that starts only the
+        // simulator has none yet.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        Callbacks {
+            order_urls: std::sync::Mutex::default(),
+            http: reqwest::Client::new(),
+            delivered: std::sync::atomic::AtomicU64::default(),
+            failed: std::sync::atomic::AtomicU64::default(),
+        }
+    }
 }
 
 #[derive(Deserialize)]

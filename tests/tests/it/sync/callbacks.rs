@@ -116,10 +116,10 @@ async fn callbacks_bring_new_and_cancelled_orders(backend: Backend) {
     sim_admin(
         &sim,
         "mutate",
-        &json!({ "login": "main", "orders": [{ "id": ids[0], "status": 5 }] }),
+        &json!({ "login": "main", "orders": [{ "id": ids[0], "status": 0 }] }),
     )
     .await;
-    wait_order(&app, ids[0], 5).await;
+    wait_order(&app, ids[0], 0).await;
     app.shutdown().await;
 }
 
