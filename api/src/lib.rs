@@ -45,7 +45,7 @@ use routes::{
     accounts::AccountsApi, audit::AuditApi, bulk::BulkApi, dead_letters::DeadLettersApi,
     files::FilesApi, hooks::HooksApi, keys::KeysApi, notifications::NotificationsApi, ops::OpsApi,
     queues::QueuesApi, runs::RunsApi, schedules::SchedulesApi, status::StatusApi,
-    stream::StreamApi,
+    stream::StreamApi, synced::SyncedApi,
 };
 pub use state::AppState;
 
@@ -66,6 +66,7 @@ type Apis = (
     StatusApi,
     OpsApi,
     HooksApi,
+    SyncedApi,
 );
 
 fn service(state: &AppState) -> OpenApiService<Apis, ()> {
@@ -85,6 +86,7 @@ fn service(state: &AppState) -> OpenApiService<Apis, ()> {
             StatusApi { state: state.clone() },
             OpsApi { state: state.clone() },
             HooksApi { state: state.clone() },
+            SyncedApi { state: state.clone() },
         ),
         TITLE,
         env!("CARGO_PKG_VERSION"),

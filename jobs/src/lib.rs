@@ -32,6 +32,7 @@ pub mod schedules;
 pub mod secrets;
 pub mod stored;
 pub mod submit;
+pub mod synced;
 pub mod task;
 pub mod users;
 

@@ -15,6 +15,7 @@ pub mod runs;
 pub mod schedules;
 pub mod status;
 pub mod stream;
+pub mod synced;
 
 use poem_openapi::Tags;
 
@@ -24,6 +25,8 @@ pub enum ApiTags {
     Runs,
     /// eMAG seller accounts.
     Accounts,
+    /// Offers and orders as syncs stored them.
+    Data,
     /// Live progress of many runs.
     Stream,
     /// Liveness, readiness and account status.

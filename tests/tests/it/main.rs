@@ -48,4 +48,5 @@ mod shutdown;
 mod status;
 mod stored_values;
 mod sync;
+mod synced;
 mod tls;
