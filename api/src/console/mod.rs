@@ -22,8 +22,8 @@ use poem::{Route, get, post};
 /// Adds the console's routes to `route` (beside the API's).
 pub fn mount(route: Route) -> Route {
     use pages::{
-        account_form, accounts, admin, bulk, dead_letters, exports, live, notifications, overview,
-        queues, runs, schedule_form, schedules,
+        account_form, accounts, admin, bulk, data, dead_letters, exports, live, notifications,
+        overview, queues, runs, schedule_form, schedules,
     };
     let route = route
         .at("/", get(overview::page))
@@ -51,6 +51,9 @@ pub fn mount(route: Route) -> Route {
         .at("/bulk/:upload", get(bulk::dry_run))
         .at("/bulk/:upload/send", post(bulk::send))
         .at("/exports", get(exports::list).post(exports::create))
+        .at("/offers", get(data::offers))
+        .at("/orders", get(data::orders))
+        .at("/orders/:account/:id", get(data::order))
         .at(
             "/notifications",
             get(notifications::list).post(notifications::subscribe),

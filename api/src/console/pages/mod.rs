@@ -5,6 +5,7 @@ pub mod account_form;
 pub mod accounts;
 pub mod admin;
 pub mod bulk;
+pub mod data;
 pub mod dead_letters;
 pub mod exports;
 pub mod live;

@@ -39,6 +39,11 @@ async fn every_page_is_accessible_in_both_themes_and_widths() {
         .await;
     assert_eq!(status, 201, "{schedule}");
     user(&app, "ana", Role::Admin).await;
+    let (_, orders) = app
+        .client
+        .get("/api/v1/orders?limit=1", Some(&app.viewer))
+        .await;
+    let order = orders["items"][0]["id"].as_i64().expect("an order");
     let pages = [
         ("overview", "/".to_owned()),
         ("runs", "/runs".to_owned()),
@@ -56,6 +61,9 @@ async fn every_page_is_accessible_in_both_themes_and_widths() {
         ("account-edit", "/accounts/main/edit".to_owned()),
         ("bulk", "/bulk".to_owned()),
         ("exports", "/exports".to_owned()),
+        ("offers", "/offers".to_owned()),
+        ("orders", "/orders".to_owned()),
+        ("order", format!("/orders/main/{order}")),
         ("notifications", "/notifications".to_owned()),
         ("admin-users", "/admin/users".to_owned()),
         ("admin-keys", "/admin/keys".to_owned()),

@@ -5,6 +5,7 @@
 mod accounts;
 mod admin;
 mod bulk;
+mod data;
 mod dead_letters;
 mod every_page;
 mod exports;
