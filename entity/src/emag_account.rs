@@ -21,6 +21,8 @@ pub struct Model {
     /// pause until then instead of failing.
     pub degraded_until: Option<DateTimeUtc>,
     pub degraded_reason: Option<String>,
+    /// When the breaker first opened in the current outage; cleared when eMAG answers.
+    pub unreachable_since: Option<DateTimeUtc>,
     /// SHA-256 (hex) of the secret in the URLs eMAG calls back; none: callbacks are off.
     pub callback_secret_hash: Option<String>,
     pub callback_secret_set_at: Option<DateTimeUtc>,

@@ -20,6 +20,7 @@ mod m20261203_000013_console_uploads;
 mod m20261203_000014_attempt_events;
 mod m20261203_000015_offer_removals;
 mod m20261203_000016_account_callbacks;
+mod m20261203_000017_account_unreachable;
 
 pub struct Migrator;
 
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000014_attempt_events::Migration),
             Box::new(m20261203_000015_offer_removals::Migration),
             Box::new(m20261203_000016_account_callbacks::Migration),
+            Box::new(m20261203_000017_account_unreachable::Migration),
         ]
     }
 }

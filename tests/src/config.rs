@@ -27,6 +27,8 @@ pub struct Options {
     pub lease_secs: u64,
     pub attempt_timeout_secs: Option<u64>,
     pub breaker_cooldown_secs: u64,
+    /// `MAGFLOW_EMAG_MAX_PAUSE`; default 2 h.
+    pub emag_max_pause: std::time::Duration,
     /// `MAGFLOW_SMTP_URL`, e.g. an [`crate::smtp::SmtpSink`]'s.
     pub smtp_url: Option<String>,
     pub export_retention_hours: u64,
@@ -72,6 +74,7 @@ impl Default for Options {
             lease_secs: 3,
             attempt_timeout_secs: None,
             breaker_cooldown_secs: 2,
+            emag_max_pause: std::time::Duration::from_secs(2 * 3600),
             smtp_url: None,
             export_retention_hours: 168,
             cors_origins: Vec::new(),
@@ -152,6 +155,7 @@ pub async fn test_config(
         emag_backoff_ms: 20,
         emag_max_attempts: 5,
         emag_breaker_cooldown_secs: opts.breaker_cooldown_secs,
+        emag_max_pause: opts.emag_max_pause,
         exports_dir: dir.join("exports").display().to_string(),
         export_retention_hours: opts.export_retention_hours,
         smtp_url: opts.smtp_url.clone().map(SecretUrl::new),

@@ -120,6 +120,7 @@ fn account_status(
         .collect();
     let mut status = AccountStatus {
         needs_password: jobs::accounts::needs_password(sealer, &a),
+        emag_unreachable_since: a.unreachable_since,
         degraded: match (a.degraded_until, &a.degraded_reason) {
             (Some(until), reason) if until > now => Some(Degraded {
                 until,

@@ -72,7 +72,14 @@ pub fn score(a: &AccountStatus) -> HealthScore {
         penalise(
             HealthComponent::Degraded,
             20,
-            format!("circuit breaker open: {}", d.reason),
+            match a.emag_unreachable_since {
+                Some(since) => format!(
+                    "circuit breaker open: {} (eMAG failing since {})",
+                    d.reason,
+                    since.format("%Y-%m-%d %H:%M UTC")
+                ),
+                None => format!("circuit breaker open: {}", d.reason),
+            },
         );
     }
     for detail in stale(a) {

@@ -30,6 +30,9 @@ pub struct AccountStatus {
     pub kind: AccountKind,
     /// Set while the circuit breaker holds the account's runs.
     pub degraded: Option<Degraded>,
+    /// Since when eMAG has kept failing for this account (the breaker's first opening in
+    /// the current outage); absent once eMAG answers again.
+    pub emag_unreachable_since: Option<DateTime<Utc>>,
     /// The stored password cannot be used; runs fail with `credentials` until an admin
     /// sets it again.
     pub needs_password: bool,

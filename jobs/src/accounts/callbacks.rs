@@ -81,6 +81,7 @@ mod tests {
             password_sealed: String::new(),
             degraded_until: None,
             degraded_reason: None,
+            unreachable_since: None,
             callback_secret_hash: hash,
             callback_secret_set_at: None,
             auto_acknowledge: false,

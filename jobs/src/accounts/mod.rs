@@ -225,6 +225,7 @@ pub async fn create(
         password_sealed: Set(sealed),
         degraded_until: Set(None),
         degraded_reason: Set(None),
+        unreachable_since: Set(None),
         callback_secret_hash: Set(None),
         callback_secret_set_at: Set(None),
         auto_acknowledge: Set(new.auto_acknowledge),

@@ -16,6 +16,7 @@ pub const TEXT_SETTINGS: &[&str] = &[
     "tls_cert",
     "tls_key",
     "metrics_token",
+    "emag_max_pause",
 ];
 
 /// The `MAGFLOW_*` entries of `vars` as settings: text settings verbatim, the others

@@ -57,6 +57,10 @@ pub struct Config {
     pub emag_max_attempts: u32,
     /// How long an account stays degraded (its runs paused) after an eMAG error storm.
     pub emag_breaker_cooldown_secs: u64,
+    /// How long a run may wait for an account eMAG keeps failing for before it fails
+    /// (`emag_unavailable`), e.g. `2h`, `90m`.
+    #[serde(with = "humantime_serde")]
+    pub emag_max_pause: Duration,
     /// Where export files are written; the API serves them from here (same machine, or a
     /// shared volume).
     pub exports_dir: String,
@@ -132,6 +136,7 @@ impl Default for Config {
             emag_backoff_ms: 2000,
             emag_max_attempts: 5,
             emag_breaker_cooldown_secs: 60,
+            emag_max_pause: Duration::from_secs(2 * 3600),
             exports_dir: "./magflow-data/exports".into(),
             export_retention_hours: 168,
             smtp_url: None,
@@ -310,9 +315,11 @@ mod tests {
                 ("MAGFLOW_WORKER_CONCURRENCY".into(), "7".into()),
                 ("MAGFLOW_EMAG_HTTP_HOSTS".into(), r#"["emag-sim"]"#.into()),
                 ("MAGFLOW_EMAG_RATE_LIMIT".into(), "false".into()),
+                ("MAGFLOW_EMAG_MAX_PAUSE".into(), "1h 30m".into()),
             ],
         )
         .expect("typed settings");
+        assert_eq!(config.emag_max_pause, Duration::from_secs(5400));
         assert_eq!(config.worker_concurrency, 7);
         assert_eq!(config.emag_http_hosts, ["emag-sim"]);
         assert!(!config.emag_rate_limit);

@@ -42,6 +42,26 @@ pub async fn attempts<C: ConnectionTrait>(db: &C, run_id: Uuid) -> Result<Vec<At
     Ok(pair(lines))
 }
 
+/// When the run's current wait began: the start of the unbroken row of paused attempts
+/// just before the one now running, if the last ended attempt was paused.
+pub async fn paused_since<C: ConnectionTrait>(
+    db: &C,
+    run_id: Uuid,
+) -> Result<Option<DateTime<Utc>>, DbErr> {
+    let attempts = attempts(db, run_id).await?;
+    Ok(paused_streak_start(&attempts))
+}
+
+fn paused_streak_start(attempts: &[Attempt]) -> Option<DateTime<Utc>> {
+    attempts
+        .iter()
+        .rev()
+        .skip_while(|a| a.outcome.is_none())
+        .take_while(|a| a.outcome == Some(AttemptOutcome::Paused))
+        .last()
+        .and_then(|a| a.started_at.or(a.ended_at))
+}
+
 fn pair(lines: Vec<run_event::Model>) -> Vec<Attempt> {
     let mut out: Vec<Attempt> = Vec::new();
     for line in lines {
@@ -98,6 +118,29 @@ mod tests {
                 .filter(|o| *o != AttemptOutcome::Succeeded)
                 .map(|_| ErrorCategory::Transient),
         }
+    }
+
+    #[test]
+    fn a_wait_begins_with_the_first_of_the_latest_pauses() {
+        use AttemptOutcome::{Failed, Paused, Retry};
+        let lines = vec![
+            line(1, 1, None),
+            line(2, 1, Some(Paused)),
+            line(3, 1, None),
+            line(4, 1, Some(Failed)),
+            // Retried by hand: a new wait.
+            line(5, 2, None),
+            line(6, 2, Some(Paused)),
+            line(7, 2, None),
+            line(8, 2, Some(Paused)),
+            line(9, 2, None),
+        ];
+        let start = |l: &[run_event::Model]| paused_streak_start(&pair(l.to_vec()));
+        assert_eq!(start(&lines), Some(lines[4].at));
+        assert_eq!(start(&lines[..4]), None, "the last ended attempt failed");
+        assert_eq!(start(&lines[..3]), Some(lines[0].at));
+        let retried = [line(1, 1, None), line(2, 1, Some(Retry)), line(3, 2, None)];
+        assert_eq!(start(&retried), None);
     }
 
     #[test]

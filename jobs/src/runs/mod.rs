@@ -20,7 +20,7 @@ use crate::{counters::Counters, error::RunsError, kind::JobKind, queue::Queue, t
 mod attempts;
 mod parents;
 
-pub use attempts::{Attempt, attempts};
+pub use attempts::{Attempt, attempts, paused_since};
 pub use parents::{children, is_parent, refresh_parent, stuck_parents};
 
 /// A run to create. `params` must already be validated (the kind's `Job::validate`).

@@ -1,7 +1,8 @@
 //! The per-account circuit breaker. eMAG has per-account storms of 5xx answers that last
 //! minutes (docs/emag.md §5.5, §5.6.7): once a page keeps failing after the client's own
 //! retries, the account is marked degraded until a cool-down ends, and every run of it
-//! pauses (without using an attempt) instead of failing.
+//! pauses (without using an attempt) instead of failing, up to `MAGFLOW_EMAG_MAX_PAUSE`
+//! (then it fails with `emag_unavailable`, and its subscribers hear of it).
 
 use std::time::Duration;
 
@@ -11,19 +12,33 @@ use sea_orm::{
     ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QuerySelect, sea_query::Expr,
 };
 
-/// Until when the account is degraded, if it is now.
-pub async fn degraded_until(
-    db: &DatabaseConnection,
-    account: &str,
-) -> Result<Option<DateTime<Utc>>, DbErr> {
-    let until: Option<Option<DateTime<Utc>>> = emag_account::Entity::find()
+/// An account eMAG is failing for.
+#[derive(Clone, Copy, Debug)]
+pub struct Outage {
+    /// The breaker holds the account's runs until then.
+    pub until: DateTime<Utc>,
+    /// When the breaker first opened in this outage.
+    pub since: DateTime<Utc>,
+}
+
+/// The account's outage, if the breaker holds it now.
+pub async fn outage(db: &DatabaseConnection, account: &str) -> Result<Option<Outage>, DbErr> {
+    let row: Option<(Option<DateTime<Utc>>, Option<DateTime<Utc>>)> = emag_account::Entity::find()
         .select_only()
         .column(emag_account::Column::DegradedUntil)
+        .column(emag_account::Column::UnreachableSince)
         .filter(emag_account::Column::Name.eq(account))
         .into_tuple()
         .one(db)
         .await?;
-    Ok(until.flatten().filter(|t| *t > Utc::now()))
+    let now = Utc::now();
+    Ok(match row {
+        Some((Some(until), since)) if until > now => Some(Outage {
+            until,
+            since: since.unwrap_or(now),
+        }),
+        _ => None,
+    })
 }
 
 pub async fn open(
@@ -39,12 +54,26 @@ pub async fn open(
         .filter(emag_account::Column::Name.eq(account))
         .exec(db)
         .await?;
+    // The outage began at the first opening; a later one keeps that time.
+    emag_account::Entity::update_many()
+        .col_expr(
+            emag_account::Column::UnreachableSince,
+            Expr::value(Utc::now()),
+        )
+        .filter(emag_account::Column::Name.eq(account))
+        .filter(emag_account::Column::UnreachableSince.is_null())
+        .exec(db)
+        .await?;
     Ok(until)
 }
 
-/// eMAG answered again: the account is healthy.
+/// eMAG answered again: the account is healthy, and its outage over.
 pub async fn close(db: &DatabaseConnection, account: &str) -> Result<(), DbErr> {
     emag_account::Entity::update_many()
+        .col_expr(
+            emag_account::Column::UnreachableSince,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
         .col_expr(
             emag_account::Column::DegradedUntil,
             Expr::value(Option::<DateTime<Utc>>::None),
@@ -54,7 +83,11 @@ pub async fn close(db: &DatabaseConnection, account: &str) -> Result<(), DbErr> 
             Expr::value(Option::<String>::None),
         )
         .filter(emag_account::Column::Name.eq(account))
-        .filter(emag_account::Column::DegradedUntil.is_not_null())
+        .filter(
+            sea_orm::Condition::any()
+                .add(emag_account::Column::DegradedUntil.is_not_null())
+                .add(emag_account::Column::UnreachableSince.is_not_null()),
+        )
         .exec(db)
         .await?;
     Ok(())

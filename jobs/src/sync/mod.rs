@@ -16,7 +16,7 @@ mod submit;
 
 use std::{future::Future, time::Duration};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use entity::{emag_account, sync_state};
 use sea_orm::{ActiveValue::Set, DatabaseConnection, DbErr, EntityTrait, sea_query::OnConflict};
@@ -98,6 +98,11 @@ pub(crate) struct Session<'a> {
     params: &'a SyncParams,
     /// Consecutive failed tries of the current page.
     failures: u32,
+    /// eMAG has answered this attempt: the account's outage, if any, is over.
+    reached: bool,
+    /// When the run's current wait for eMAG began (its first paused attempt in a row),
+    /// or this attempt's start: it waits at most `MAGFLOW_EMAG_MAX_PAUSE`.
+    waiting_since: DateTime<Utc>,
 }
 
 pub async fn run(
@@ -115,6 +120,9 @@ pub async fn run(
         _ => return Err(invalid("a sync run covers exactly one resource")),
     };
     let (account, client) = open_client(ctx, &name).await?;
+    let waiting_since = crate::runs::paused_since(&ctx.db, progress.run_id())
+        .await?
+        .unwrap_or_else(Utc::now);
     let mut session = Session {
         ctx,
         tz: clock::platform_tz(account.platform),
@@ -122,6 +130,8 @@ pub async fn run(
         client,
         params: &params,
         failures: 0,
+        reached: false,
+        waiting_since,
     };
     let result = match resource {
         Resource::Offers => offers::run(&mut session, progress).await,
@@ -172,7 +182,9 @@ impl Session<'_> {
         Fut: Future<Output = Result<T, EmagError>>,
     {
         loop {
-            if let Some(until) = breaker::degraded_until(self.db(), self.name()).await? {
+            if let Some(outage) = breaker::outage(self.db(), self.name()).await? {
+                self.give_up_after_max_pause(outage)?;
+                let until = outage.until;
                 let delay = (until - Utc::now()).to_std().unwrap_or_default();
                 return Err(JobError::Paused {
                     category: ErrorCategory::EmagUnavailable,
@@ -188,8 +200,9 @@ impl Session<'_> {
             progress.track_emag(self.client.stats());
             let error = match result {
                 Ok(value) => {
-                    if self.failures > 0 {
+                    if self.failures > 0 || !self.reached {
                         self.failures = 0;
+                        self.reached = true;
                         breaker::close(self.db(), self.name()).await?;
                     }
                     return Ok(value);
@@ -219,6 +232,27 @@ impl Session<'_> {
             let wait = self.ctx.config.emag_client_options().backoff_base * self.failures;
             progress.sleep(wait).await?;
         }
+    }
+
+    /// Fails the run once it has waited for eMAG longer than `MAGFLOW_EMAG_MAX_PAUSE`: its
+    /// subscribers hear of it, and a retry resumes from the checkpoint.
+    fn give_up_after_max_pause(&self, outage: breaker::Outage) -> Result<(), JobError> {
+        let max = self.ctx.config.emag_max_pause;
+        let waited = (Utc::now() - self.waiting_since)
+            .to_std()
+            .unwrap_or_default();
+        if waited < max {
+            return Ok(());
+        }
+        Err(JobError::permanent(
+            ErrorCategory::EmagUnavailable,
+            format!(
+                "eMAG has been failing for account {:?} since {}; the run waited longer than MAGFLOW_EMAG_MAX_PAUSE ({}) and stops (a retry resumes where it stopped)",
+                self.name(),
+                outage.since.format("%Y-%m-%d %H:%M:%S UTC"),
+                humantime_serde::re::humantime::format_duration(max)
+            ),
+        ))
     }
 
     fn fatal(&self, e: EmagError) -> JobError {

@@ -182,6 +182,7 @@ async fn legacy_passwords_are_bound_at_start_up(backend: Backend) {
         password_sealed: Set(LEGACY.into()),
         degraded_until: Set(None),
         degraded_reason: Set(None),
+        unreachable_since: Set(None),
         callback_secret_hash: Set(None),
         callback_secret_set_at: Set(None),
         auto_acknowledge: Set(false),

@@ -7,6 +7,7 @@ mod callbacks;
 mod control;
 mod data;
 mod failures;
+mod outage;
 mod removals;
 
 use std::{collections::BTreeMap, time::Duration};
