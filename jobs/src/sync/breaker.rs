@@ -23,7 +23,8 @@ pub struct Outage {
 
 /// The account's outage, if the breaker holds it now.
 pub async fn outage(db: &DatabaseConnection, account: &str) -> Result<Option<Outage>, DbErr> {
-    let row: Option<(Option<DateTime<Utc>>, Option<DateTime<Utc>>)> = emag_account::Entity::find()
+    type Times = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+    let row: Option<Times> = emag_account::Entity::find()
         .select_only()
         .column(emag_account::Column::DegradedUntil)
         .column(emag_account::Column::UnreachableSince)
