@@ -43,6 +43,10 @@ pub struct EmagSimArgs {
     /// Make `order/read` without `type` return every type (default: only type 3).
     #[arg(long)]
     all_order_types_by_default: bool,
+    /// Accept `PATCH offer_stock` with `{"stock": [{"warehouse_id": 1, "value": n}]}` too
+    /// (the predecessor's shape; eMAG documents only `{"stock": n}`).
+    #[arg(long)]
+    offer_stock_array: bool,
 }
 
 pub async fn run(args: EmagSimArgs) -> anyhow::Result<()> {
@@ -57,6 +61,7 @@ pub async fn run(args: EmagSimArgs) -> anyhow::Result<()> {
         ip_status: args.ip_status,
         reject_page_size: args.reject_page_size,
         default_order_type_3: !args.all_order_types_by_default,
+        offer_stock_array: args.offer_stock_array,
         ..SimConfig::default()
     };
     if !args.logins.is_empty() {

@@ -4,11 +4,13 @@
 //! - [`client`]: requests, tolerant parsing, error classification, retries, bulk chunking.
 //! - [`rate_limit`]: one budget per login and bucket, shared by every process.
 //! - [`types`]: offers, orders, counts, per-item save outcomes.
+//! - [`helpers`]: handling times, and eMAG products by EAN.
 //! - [`sim`]: the simulator (a real HTTP server) used by tests, demos and benchmarks.
 
 pub mod bulk;
 pub mod client;
 pub mod error;
+pub mod helpers;
 pub mod options;
 pub mod rate_limit;
 pub mod response;

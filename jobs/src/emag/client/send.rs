@@ -176,7 +176,9 @@ fn without_url(e: &reqwest::Error) -> String {
 
 /// `product_offer/read`, `offer_stock/123` → `product_offer/read`, `offer_stock`.
 fn route_label(route: &str) -> String {
-    let parts: Vec<&str> = route
+    // A query (e.g. the EANs of `documentation/find_by_eans`) is no part of the label.
+    let path = route.split('?').next().unwrap_or_default();
+    let parts: Vec<&str> = path
         .split('/')
         .filter(|p| !p.is_empty() && !p.chars().all(|c| c.is_ascii_digit()))
         .collect();

@@ -163,6 +163,9 @@ pub struct SimConfig {
     pub reject_page_size: bool,
     /// `order/read` without `type` returns only type-3 orders (UNCERTAIN; on by default).
     pub default_order_type_3: bool,
+    /// `PATCH offer_stock` also takes the predecessor's `{"stock": [{"warehouse_id": 1,
+    /// "value": n}]}` (UNCERTAIN; off: only eMAG's documented `{"stock": n}`).
+    pub offer_stock_array: bool,
 }
 
 impl Default for SimConfig {
@@ -190,6 +193,7 @@ impl Default for SimConfig {
             ip_status: 200,
             reject_page_size: false,
             default_order_type_3: true,
+            offer_stock_array: false,
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod body;
 pub mod callbacks;
 pub mod config;
 pub mod data;
+mod helpers;
 mod reads;
 pub mod server;
 pub mod state;

@@ -247,6 +247,10 @@ async fn authorised(
         let status = StatusCode::from_u16(state.config.ip_status).unwrap_or(StatusCode::OK);
         return error_envelope(status, &[&format!("ERROR: Invalid vendor ip [{ip}]")]);
     }
+    // The one GET: its EANs are in the query, and it has no body.
+    if route == "documentation/find_by_eans" && req.method() == Method::GET {
+        return super::helpers::find_by_eans(state, &user, req.uri().query());
+    }
     let bytes = match body.into_vec().await {
         Ok(b) => b,
         Err(_) => return short(StatusCode::BAD_REQUEST, "Invalid content"),
@@ -276,7 +280,10 @@ async fn authorised(
         (Method::POST, "order/count") => count(state, data, &input, Resource::Orders, true),
         (Method::POST, "offer/save") => save_offers(data, &input, false),
         (Method::POST, "product_offer/save") => save_offers(data, &input, true),
-        (Method::PATCH, "offer_stock") => offer_stock(data, id_in_path, &input),
+        (Method::PATCH, "offer_stock") => {
+            offer_stock(data, id_in_path, &input, state.config.offer_stock_array)
+        }
+        (Method::POST, "handling_time/read") => super::helpers::handling_times(),
         (Method::POST, "order/acknowledge") => acknowledge(data, id_in_path),
         (Method::POST, "order/save") => save_orders(data, &input),
         (Method::POST, "vat/read") => envelope(

@@ -185,11 +185,26 @@ pub(super) fn save_offers(data: &mut LoginData, input: &Value, may_create: bool)
     envelope(Value::Object(results))
 }
 
-pub(super) fn offer_stock(data: &mut LoginData, id: Option<u64>, input: &Value) -> Response {
+/// `accept_array`: also the predecessor's `[{"warehouse_id": 1, "value": n}]` form.
+pub(super) fn offer_stock(
+    data: &mut LoginData,
+    id: Option<u64>,
+    input: &Value,
+    accept_array: bool,
+) -> Response {
     let Some(id) = id else {
         return short(StatusCode::NOT_FOUND, "Invalid URL");
     };
-    let Some(stock) = input.get("stock").and_then(Value::as_i64) else {
+    let stock = match input.get("stock") {
+        Some(Value::Array(list)) if accept_array => list
+            .iter()
+            .find(|w| w.get("warehouse_id").and_then(Value::as_i64) == Some(1))
+            .and_then(|w| w.get("value"))
+            .and_then(Value::as_i64),
+        Some(v) => v.as_i64(),
+        None => None,
+    };
+    let Some(stock) = stock else {
         return short(StatusCode::BAD_REQUEST, "Invalid content");
     };
     let Some(offer) = data.offers.get_mut(&id) else {

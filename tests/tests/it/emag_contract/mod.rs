@@ -1,10 +1,12 @@
-//! The 22 contract checks of docs/emag.md §6: the real client against the simulator over
+//! The 24 contract checks of docs/emag.md §6: the real client against the simulator over
 //! real HTTP. Numbered as in the contract.
 //!
 //! - [`reads`]: envelope, paging, counts, filters, encodings, parsing, incremental windows.
 //! - [`writes`]: bulk saves, price rules, stock, FBE, acknowledge and status changes.
 //! - [`limits`]: auth, 429s, shared budgets, 5xx, latency and timeouts.
+//! - [`helpers`]: handling times, products by EAN, the two `offer_stock` bodies.
 
+mod helpers;
 mod limits;
 mod reads;
 mod writes;
