@@ -267,6 +267,35 @@ impl EmagClient {
         .await
     }
 
+    /// One order exactly as eMAG sends it (what `order/save` must send back), if any.
+    pub async fn order_as_read(
+        &self,
+        id: u64,
+        order_type: i64,
+    ) -> Result<Option<Value>, EmagError> {
+        let filter = json!({ "id": id, "type": order_type });
+        Ok(self
+            .read_page("order", &filter, 1, 1)
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    /// `order/attachments/save` of one PDF (`kind` 1: invoice).
+    pub async fn order_attachment_save(
+        &self,
+        order_id: u64,
+        order_type: i64,
+        name: &str,
+        url: &str,
+        kind: i64,
+    ) -> Result<(), EmagError> {
+        let body = json!([{ "order_id": order_id, "order_type": order_type, "name": name, "url": url, "type": kind }]);
+        self.call(Method::POST, "order/attachments/save", Some(&body))
+            .await
+            .map(|_| ())
+    }
+
     pub async fn vat_read(&self) -> Result<Value, EmagError> {
         self.call(Method::POST, "vat/read", Some(&json!({}))).await
     }

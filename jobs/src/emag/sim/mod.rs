@@ -14,6 +14,7 @@ pub mod callbacks;
 pub mod config;
 pub mod data;
 mod helpers;
+mod order_writes;
 mod reads;
 pub mod server;
 pub mod state;

@@ -18,9 +18,10 @@ use super::{
     body,
     callbacks::set_callbacks,
     config::Faults,
+    order_writes::{acknowledge, save_attachments, save_orders},
     reads::{Resource, count, read},
     state::{SimState, lock},
-    writes::{acknowledge, offer_stock, save_offers, save_orders},
+    writes::{offer_stock, save_offers},
 };
 use crate::emag::bulk::leaf_count;
 
@@ -286,6 +287,7 @@ async fn authorised(
         (Method::POST, "handling_time/read") => super::helpers::handling_times(),
         (Method::POST, "order/acknowledge") => acknowledge(data, id_in_path),
         (Method::POST, "order/save") => save_orders(data, &input),
+        (Method::POST, "order/attachments/save") => save_attachments(data, &input),
         (Method::POST, "vat/read") => envelope(
             json!([{ "vat_id": 1, "vat_rate": "0.2100", "is_default": 1 }, { "vat_id": 2, "vat_rate": "0.1100", "is_default": 0 }]),
         ),

@@ -1,5 +1,5 @@
-//! Saves: `offer/save`, `product_offer/save`, `offer_stock`, `order/acknowledge`,
-//! `order/save`, with eMAG's validation rules and status transitions.
+//! Offer saves: `offer/save`, `product_offer/save`, `offer_stock`, with eMAG's validation
+//! rules (orders: `order_writes`).
 
 use poem::{Response, http::StatusCode};
 use serde_json::{Value, json};
@@ -239,72 +239,6 @@ pub(super) fn offer_stock(
 
 pub(super) fn now_text() -> String {
     emag_time(platform_now())
-}
-
-pub(super) fn acknowledge(data: &mut LoginData, id: Option<u64>) -> Response {
-    let Some(order) = id.and_then(|id| data.orders.get_mut(&id)) else {
-        return error_envelope(StatusCode::OK, &["Order not found"]);
-    };
-    if num(order.get("type")) != Some(3) {
-        return error_envelope(
-            StatusCode::OK,
-            &["Acknowledge is available only for orders fulfilled by the seller"],
-        );
-    }
-    match num(order.get("status")) {
-        Some(1) => {
-            order["status"] = json!(2);
-            order["modified"] = json!(now_text());
-            envelope(json!([]))
-        }
-        // Repeating an acknowledge changes nothing and says so.
-        Some(2) => error_envelope(StatusCode::OK, &["Order already acknowledged"]),
-        _ => error_envelope(
-            StatusCode::OK,
-            &["Only new orders (status 1) can be acknowledged"],
-        ),
-    }
-}
-
-/// docs/emag.md §4.5: from → allowed targets (1 → 2 only by acknowledge; 5 is terminal).
-fn transition_allowed(from: i64, to: i64) -> bool {
-    matches!(
-        (from, to),
-        (2, 0 | 2 | 3 | 4) | (3, 0 | 3 | 4) | (4, 0 | 3 | 4 | 5) | (0, 0 | 2 | 3 | 4)
-    )
-}
-
-pub(super) fn save_orders(data: &mut LoginData, input: &Value) -> Response {
-    let orders: Vec<Value> = match input {
-        Value::Array(items) => items.clone(),
-        Value::Object(_) => vec![input.clone()],
-        _ => return error_envelope(StatusCode::OK, &["Invalid content"]),
-    };
-    for change in &orders {
-        let Some(id) = num(change.get("id")) else {
-            return error_envelope(StatusCode::OK, &["The id field is mandatory"]);
-        };
-        let Some(order) = data.orders.get_mut(&(id as u64)) else {
-            return error_envelope(StatusCode::OK, &[&format!("Order {id} not found")]);
-        };
-        if num(order.get("type")) != Some(3) {
-            return error_envelope(
-                StatusCode::OK,
-                &["Only orders fulfilled by the seller can be edited"],
-            );
-        }
-        let from = num(order.get("status")).unwrap_or(-1);
-        let to = num(change.get("status")).unwrap_or(from);
-        if !transition_allowed(from, to) {
-            return error_envelope(
-                StatusCode::OK,
-                &[&format!("Status change from {from} to {to} is not allowed")],
-            );
-        }
-        order["status"] = json!(to);
-        order["modified"] = json!(now_text());
-    }
-    envelope(json!([]))
 }
 
 // ---- admin endpoints (tests and demos) ----

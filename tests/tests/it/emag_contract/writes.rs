@@ -249,23 +249,71 @@ async fn c19_c20_acknowledge_and_status_matrix() {
             "type-2 orders cannot be acknowledged"
         );
     }
-    // 2 → 3 allowed, 3 → 1 not, 5 terminal.
-    client
-        .order_save(&[json!({"id": new.id, "status": 3})])
-        .await
-        .expect("2 → 3");
+    // 2 → 3 allowed, 3 → 1 not, 5 terminal; a save carries every field as read.
+    let as_read = |status: i64| {
+        let client = client.clone();
+        async move {
+            let mut order = client
+                .order_as_read(new.id, 3)
+                .await
+                .expect("read")
+                .expect("order");
+            order["status"] = json!(status);
+            order
+        }
+    };
     assert!(
         client
-            .order_save(&[json!({"id": new.id, "status": 1})])
+            .order_save(&[json!({"id": new.id, "status": 3})])
+            .await
+            .is_err(),
+        "a save without the fields read is refused"
+    );
+    client.order_save(&[as_read(3).await]).await.expect("2 → 3");
+    assert!(client.order_save(&[as_read(1).await]).await.is_err());
+    if let Some(returned) = order_with(&client, json!({"type": 3, "status": 5})).await {
+        let mut order = client
+            .order_as_read(returned.id, 3)
+            .await
+            .expect("read")
+            .expect("order");
+        order["status"] = json!(4);
+        assert!(client.order_save(&[order]).await.is_err());
+    }
+    // A cancellation names one of eMAG's reasons.
+    let mut cancel = as_read(0).await;
+    assert!(client.order_save(&[cancel.clone()]).await.is_err());
+    cancel["reason_cancellation"] = json!(2);
+    client
+        .order_save(&[cancel])
+        .await
+        .expect("3 → 0 with a reason");
+    // Back from cancelled only within 48 h.
+    tests::sim_admin(
+        &sim,
+        "mutate",
+        &json!({"login": "main", "orders": [{"id": new.id, "modified": "2020-01-01 10:00:00"}]}),
+    )
+    .await;
+    assert!(
+        client.order_save(&[as_read(2).await]).await.is_err(),
+        "0 → 2 after 48 h"
+    );
+    // Attachments are PDFs, and name the order's type.
+    assert!(
+        client
+            .order_attachment_save(new.id, 3, "Factura", "https://shop.ro/f.png", 1)
             .await
             .is_err()
     );
-    if let Some(returned) = order_with(&client, json!({"type": 3, "status": 5})).await {
-        assert!(
-            client
-                .order_save(&[json!({"id": returned.id, "status": 4})])
-                .await
-                .is_err()
-        );
-    }
+    client
+        .order_attachment_save(new.id, 3, "Factura", "https://shop.ro/f.pdf", 1)
+        .await
+        .expect("PDF attached");
+    let attached = client
+        .order_as_read(new.id, 3)
+        .await
+        .expect("read")
+        .expect("order");
+    assert_eq!(attached["attachments"][0]["url"], "https://shop.ro/f.pdf");
 }
