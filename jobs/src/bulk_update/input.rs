@@ -5,7 +5,10 @@ use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-use super::plan::{Cell, FIELDS, Problem, RawItem};
+use super::{
+    order_plan::ORDER_FIELDS,
+    plan::{Cell, FIELDS, Problem, RawItem},
+};
 
 /// Most items in one request.
 pub const MAX_ITEMS: usize = 100_000;
@@ -212,6 +215,26 @@ impl<'de> Visitor<'de> for CellVisitor {
     }
 }
 
+/// What is wrong with a CSV header, if anything: an unknown column, or no account and key.
+fn header_fault(headers: &[String]) -> Option<String> {
+    let known = |c: &str| {
+        ["account", "id", "part_number"].contains(&c)
+            || FIELDS.contains(&c)
+            || ORDER_FIELDS.contains(&c)
+    };
+    if let Some(bad) = headers.iter().find(|c| !known(c)) {
+        return Some(format!(
+            "unknown column {bad:?}; columns are account, id or part_number, {} (offers) or {} (orders)",
+            FIELDS.join(", "),
+            ORDER_FIELDS[1..].join(", ")
+        ));
+    }
+    let has = |names: &[&str]| headers.iter().any(|c| names.contains(&c.as_str()));
+    (!has(&["account"]) || !has(&["id", "part_number", "order_id"])).then(|| {
+        "the header must name account and id or part_number (offers) or order_id (orders)".into()
+    })
+}
+
 /// A CSV file with a header line naming its columns (row = line number, header = 1).
 /// Empty cells change nothing.
 pub fn from_csv(data: &[u8]) -> Result<Vec<RawItem>, Vec<Problem>> {
@@ -233,19 +256,8 @@ pub fn from_csv(data: &[u8]) -> Result<Vec<RawItem>, Vec<Problem>> {
             .collect(),
         Err(e) => return Err(header_problem(format!("unreadable CSV header: {e}"))),
     };
-    let known = |c: &str| ["account", "id", "part_number"].contains(&c) || FIELDS.contains(&c);
-    if let Some(bad) = headers.iter().find(|c| !known(c)) {
-        return Err(header_problem(format!(
-            "unknown column {bad:?}; columns are account, id or part_number, {}",
-            FIELDS.join(", ")
-        )));
-    }
-    if !headers.iter().any(|c| c == "account")
-        || !headers.iter().any(|c| c == "id" || c == "part_number")
-    {
-        return Err(header_problem(
-            "the header must name account and id or part_number".into(),
-        ));
+    if let Some(reason) = header_fault(&headers) {
+        return Err(header_problem(reason));
     }
     let mut problems = Vec::new();
     let mut out = Vec::new();

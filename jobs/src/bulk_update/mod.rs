@@ -9,6 +9,8 @@
 
 mod fields;
 pub mod input;
+pub mod order_plan;
+mod order_send;
 pub mod plan;
 mod reconcile;
 mod result;

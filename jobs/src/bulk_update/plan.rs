@@ -1,6 +1,7 @@
 //! Checking a bulk update against the database before anything is queued: every bad item
 //! is reported at once (row, field, reason), and a good request becomes one planned change
-//! per offer, with what the database holds now for the dry run's diff.
+//! per offer or order (`order_plan`), with what the database holds now for the dry run's
+//! diff.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -13,7 +14,10 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use super::fields::{Key, ParsedItem, parse_item};
+use super::{
+    fields::{Key, ParsedItem, parse_item},
+    order_plan::{is_order_item, plan_orders},
+};
 
 /// The offer fields a bulk update may change, in the order of the CSV and the result.
 pub const FIELDS: [&str; 7] = [
@@ -62,8 +66,10 @@ pub async fn plan<C: ConnectionTrait>(
     items: &[RawItem],
 ) -> Result<Result<Vec<PlannedItem>, Vec<Problem>>, DbErr> {
     let mut problems = Vec::new();
-    let mut parsed = Vec::with_capacity(items.len());
-    for item in items {
+    let (order_items, offer_items): (Vec<&RawItem>, Vec<&RawItem>) =
+        items.iter().partition(|i| is_order_item(i));
+    let mut parsed = Vec::with_capacity(offer_items.len());
+    for item in offer_items {
         if let Some(p) = parse_item(item, &mut problems) {
             parsed.push(p);
         }
@@ -123,6 +129,8 @@ pub async fn plan<C: ConnectionTrait>(
             change: item.normalised(),
         });
     }
+    planned.extend(plan_orders(db, &order_items, &accounts, &mut problems).await?);
+    planned.sort_by_key(|p| p.row);
     problems.sort_by_key(|p| p.row);
     Ok(if problems.is_empty() {
         Ok(planned)

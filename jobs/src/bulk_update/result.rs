@@ -9,15 +9,20 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::plan::FIELDS;
+
+/// What an order item changes (`id` is then the order's id).
+const ORDER_COLUMNS: [&str; 4] = ["action", "order_status", "invoice_url", "reason"];
 use crate::csv_cells;
 
 const PAGE: u64 = 5000;
 
-/// `row, account, id, part_number`, the new value of each field, `outcome`, `message`.
+/// `row, account, id, part_number`, the new value of each offer field, an order item's
+/// action, target status, invoice and reason, `outcome`, `message`.
 pub async fn result_csv<C: ConnectionTrait>(db: &C, run_id: Uuid) -> Result<Vec<u8>, DbErr> {
     let mut out = csv::Writer::from_writer(Vec::new());
     let mut header = vec!["row", "account", "id", "part_number"];
     header.extend(FIELDS);
+    header.extend(ORDER_COLUMNS);
     header.extend(["outcome", "message"]);
     let write = |out: &mut csv::Writer<Vec<u8>>, record: Vec<String>| {
         out.write_record(record)
@@ -43,7 +48,7 @@ pub async fn result_csv<C: ConnectionTrait>(db: &C, run_id: Uuid) -> Result<Vec<
                 item.emag_id.to_string(),
                 text(item.part_number.as_deref().unwrap_or_default()),
             ];
-            for field in FIELDS {
+            for field in FIELDS.iter().chain(ORDER_COLUMNS.iter()) {
                 record.push(match item.change.get(field) {
                     Some(Value::String(s)) => text(s),
                     Some(Value::Null) | None => String::new(),

@@ -1,5 +1,6 @@
-//! Sending a stored bulk update: chunks of at most 50 per account through `offer/save`,
-//! several in flight, each chunk's answer recorded in one transaction.
+//! Sending a stored bulk update: chunks of at most 50 offers per account through
+//! `offer/save`, several in flight, each chunk's answer recorded in one transaction; then
+//! the account's orders (`order_send`).
 
 use std::collections::BTreeMap;
 
@@ -15,7 +16,7 @@ use sea_orm::{
 };
 use serde_json::{Value, json};
 
-use super::{StoredParams, reconcile};
+use super::{StoredParams, order_plan::is_order_change, order_send::send_orders, reconcile};
 use crate::{
     context::JobContext,
     emag::{EmagClient, EmagError, bulk::MAX_BULK, types::BulkOutcome},
@@ -56,9 +57,15 @@ pub async fn run(
             .push(item);
     }
     for (account, items) in by_account {
-        let (_, client) = open_client(ctx, &account).await?;
-        let result = match skip_applied(ctx, progress, &client, items).await {
-            Ok(items) => send_account(ctx, progress, &client, items).await,
+        let (row, client) = open_client(ctx, &account).await?;
+        let (orders, offers): (Vec<_>, Vec<_>) =
+            items.into_iter().partition(|i| is_order_change(&i.change));
+        let tz = crate::sync::clock::platform_tz(row.platform);
+        let result = match skip_applied(ctx, progress, &client, offers).await {
+            Ok(offers) => match send_account(ctx, progress, &client, offers).await {
+                Ok(()) => send_orders(ctx, progress, &client, tz, orders).await,
+                Err(e) => Err(e),
+            },
             Err(e) => Err(e),
         };
         progress.track_emag(client.stats());
@@ -93,7 +100,7 @@ pub async fn run(
     Ok(())
 }
 
-enum Failure {
+pub(super) enum Failure {
     Job(JobError),
     Emag(EmagError),
 }
@@ -203,7 +210,7 @@ fn request_item(item: &bulk_item::Model) -> Value {
 /// Marks a chunk as sent before it goes to eMAG, in the name of the run's current holder
 /// only: an attempt that lost its run (its lease ran out and another worker took over)
 /// stops here, before its next eMAG write.
-async fn mark_sent(
+pub(super) async fn mark_sent(
     ctx: &JobContext,
     progress: &Progress,
     chunk: &[bulk_item::Model],

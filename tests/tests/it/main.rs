@@ -27,6 +27,7 @@ mod api_fuzz;
 mod auth;
 mod bad_input;
 mod bulk;
+mod bulk_orders;
 mod cancel;
 mod cli;
 mod console;
