@@ -168,6 +168,25 @@ mod tests {
             let problems = jobs::bulk_update::input::from_csv(csv).expect_err("refused");
             messages.extend(problems.into_iter().map(|p| p.reason));
         }
+        let orders = b"account,order_id,action,invoice_url,reason\n\
+            main,x,fly,,\nmain,1,finalised,ftp://a/b.png,2\nmain,1,cancel,,99\nmain,1,cancel,,\n\
+            main,1,finalised,,\nmain,1,prepared,https://a/b.pdf,\n";
+        let mut items = jobs::bulk_update::input::from_csv(orders).expect("order items");
+        assert_eq!(items.len(), 6);
+        items.push(jobs::bulk_update::RawItem {
+            row: 8,
+            fields: vec![
+                ("order_id".into(), jobs::bulk_update::Cell::Text("1".into())),
+                (
+                    "sale_price".into(),
+                    jobs::bulk_update::Cell::Text("1".into()),
+                ),
+            ],
+        });
+        for item in items {
+            let problems = jobs::bulk_update::order_plan::item_problems(&item);
+            messages.extend(problems.into_iter().map(|p| p.reason));
+        }
         for m in messages {
             assert_ne!(ro(&m), m, "no Romanian for {m:?}");
         }

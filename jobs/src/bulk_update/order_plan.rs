@@ -71,15 +71,6 @@ impl Action {
     /// Whether eMAG's table lets an order in `stored` take this action; why not, if not.
     fn check(self, stored: &order::Model) -> Result<(), String> {
         let status = stored.status;
-        let name = |s: i32| match s {
-            0 => "cancelled (0)",
-            1 => "new (1)",
-            2 => "in progress (2)",
-            3 => "prepared (3)",
-            4 => "finalised (4)",
-            5 => "returned (5)",
-            _ => "unknown",
-        };
         let ok = match self {
             Action::Acknowledge => status == 1,
             Action::Prepared => status == 2,
@@ -95,23 +86,26 @@ impl Action {
         if ok {
             return Ok(());
         }
+        let id = stored.emag_id;
         Err(match (self, status) {
-            (Action::Cancel, 4) => {
-                "was finalised more than 48 hours ago: eMAG no longer allows cancelling it".into()
-            }
-            (Action::Cancel, 1) => {
-                "is new (1): acknowledge it first; eMAG cancels only acknowledged orders".into()
-            }
-            (_, s) => format!(
-                "cannot be {} from its stored status, {}",
-                match self {
-                    Action::Acknowledge => "acknowledged",
-                    Action::Prepared => "marked prepared",
-                    Action::Finalised => "finalised",
-                    Action::Cancel => "cancelled",
-                },
-                name(s)
+            (Action::Cancel, 4) => format!(
+                "order {id} was finalised more than 48 hours ago: eMAG no longer allows cancelling it"
             ),
+            (Action::Cancel, 1) => format!(
+                "order {id} is new (1): acknowledge it first; eMAG cancels only acknowledged orders"
+            ),
+            (Action::Acknowledge, s) => {
+                format!("order {id} cannot be acknowledged: its stored status is {s}, not new (1)")
+            }
+            (Action::Prepared, s) => format!(
+                "order {id} cannot be marked prepared: its stored status is {s}, not in progress (2)"
+            ),
+            (Action::Finalised, s) => {
+                format!("order {id} cannot be finalised: its stored status is {s}, not 2 or 3")
+            }
+            (Action::Cancel, s) => {
+                format!("order {id} cannot be cancelled: its stored status is {s}")
+            }
         })
     }
 }
@@ -212,6 +206,13 @@ fn parse(item: &RawItem, problems: &mut Vec<Problem>) -> Option<ParsedOrder> {
     })
 }
 
+/// What is wrong with an order item on its own, before the database is asked.
+pub fn item_problems(item: &RawItem) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    parse(item, &mut problems);
+    problems
+}
+
 /// eMAG fetches the invoice itself: an absolute http(s) URL of a PDF.
 fn check_invoice_url(url: &str) -> Result<(), String> {
     let parsed = url::Url::parse(url).map_err(|_| "is not a URL".to_owned())?;
@@ -282,7 +283,7 @@ pub(super) async fn plan_orders<C: ConnectionTrait>(
             continue;
         }
         if let Err(reason) = item.action.check(order) {
-            problem("action", format!("order {} {reason}", item.order_id));
+            problem("action", reason);
             continue;
         }
         let mut change = Map::new();
