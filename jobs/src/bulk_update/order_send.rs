@@ -28,7 +28,10 @@ const ORDER_TYPE: i64 = 3;
 
 /// What eMAG said to one order's change.
 enum Answer {
-    Done,
+    /// Made now, or (`already`) eMAG showed all of it before anything was sent.
+    Done {
+        already: bool,
+    },
     Refused(String),
 }
 
@@ -39,6 +42,7 @@ pub(super) async fn send_orders(
     tz: Tz,
     items: Vec<bulk_item::Model>,
 ) -> Result<(), Failure> {
+    let mut already = 0usize;
     for item in items {
         mark_sent(ctx, progress, std::slice::from_ref(&item)).await?;
         let answer = match apply(client, &item).await {
@@ -51,7 +55,8 @@ pub(super) async fn send_orders(
         };
         progress.track_emag(client.stats());
         let fresh = match &answer {
-            Answer::Done => {
+            Answer::Done { already: shown } => {
+                already += usize::from(*shown);
                 let filter = OrderFilter {
                     order_type: ORDER_TYPE,
                     id: u64::try_from(item.emag_id).ok(),
@@ -66,6 +71,14 @@ pub(super) async fn send_orders(
         };
         record(ctx, progress, &item, answer, tz, fresh).await?;
         progress.tick().await?;
+    }
+    if already > 0 {
+        progress.log(
+            Level::Info,
+            format!(
+                "{already} orders already showed their change at eMAG (made by an interrupted attempt, or at eMAG): recorded, not sent again"
+            ),
+        );
     }
     Ok(())
 }
@@ -88,7 +101,9 @@ async fn apply(client: &EmagClient, item: &bulk_item::Model) -> Result<Answer, E
     };
     let status = order.get("status").and_then(as_i64);
     let target = action.target();
+    let mut sent = false;
     if status != Some(target) {
+        sent = true;
         if action == Action::Acknowledge {
             client.order_acknowledge(id).await?;
         } else {
@@ -104,13 +119,14 @@ async fn apply(client: &EmagClient, item: &bulk_item::Model) -> Result<Answer, E
             .as_array()
             .is_some_and(|list| list.iter().any(|a| a["url"].as_str() == Some(url)));
         if !attached {
+            sent = true;
             let name = format!("Factura comanda {id}");
             client
                 .order_attachment_save(id, ORDER_TYPE, &name, url, 1)
                 .await?;
         }
     }
-    Ok(Answer::Done)
+    Ok(Answer::Done { already: !sent })
 }
 
 fn as_i64(v: &Value) -> Option<i64> {
@@ -131,7 +147,7 @@ async fn record(
     let txn = crate::db::begin_write(&ctx.db).await?;
     let now = chrono::Utc::now();
     let (state, message) = match answer {
-        Answer::Done => (ItemState::Accepted, None),
+        Answer::Done { .. } => (ItemState::Accepted, None),
         Answer::Refused(message) => {
             progress.log(
                 Level::Warn,

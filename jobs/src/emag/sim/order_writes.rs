@@ -35,6 +35,9 @@ pub(super) fn acknowledge(data: &mut LoginData, id: Option<u64>) -> Response {
         Some(1) => {
             order["status"] = json!(2);
             order["modified"] = json!(now_text());
+            if let Some(id) = id {
+                *data.order_changes.entry(id).or_default() += 1;
+            }
             envelope(json!([]))
         }
         // Repeating an acknowledge changes nothing and says so.
@@ -119,6 +122,7 @@ pub(super) fn save_orders(data: &mut LoginData, input: &Value) -> Response {
         if from != to {
             order["status"] = json!(to);
             order["modified"] = json!(now_text());
+            *data.order_changes.entry(id as u64).or_default() += 1;
         }
     }
     envelope(json!([]))
@@ -154,6 +158,7 @@ pub(super) fn save_attachments(data: &mut LoginData, input: &Value) -> Response 
             Some(list) => list.push(entry),
             None => order["attachments"] = json!([entry]),
         }
+        *data.order_changes.entry(id as u64).or_default() += 1;
     }
     envelope(json!([]))
 }

@@ -24,6 +24,8 @@ pub struct LoginData {
     /// Changes applied by `offer/save` and `product_offer/save`, per offer: what a test
     /// counts to prove no change was applied twice.
     pub saves_applied: BTreeMap<u64, u32>,
+    /// Status changes and attachments applied, per order: the same proof for orders.
+    pub order_changes: BTreeMap<u64, u32>,
 }
 
 /// One request as the simulator saw it.
@@ -80,6 +82,7 @@ impl SimState {
                     offers: by_id(offers),
                     orders: by_id(orders),
                     saves_applied: BTreeMap::new(),
+                    order_changes: BTreeMap::new(),
                 },
             );
         }

@@ -1,6 +1,7 @@
 //! Failure drills with real processes: servers restarted and workers killed under load.
 
 mod killed_bulk;
+mod killed_orders;
 mod restarts;
 
 use std::time::Duration;
