@@ -267,6 +267,14 @@ impl EmagClient {
         .await
     }
 
+    /// The same client, trying each request once: for reads made ahead of need, whose
+    /// failure the caller's own path retries (and counts toward the breaker).
+    pub fn single_try(&self) -> EmagClient {
+        let mut client = self.clone();
+        client.options.max_attempts = 1;
+        client
+    }
+
     /// One order exactly as eMAG sends it (what `order/save` must send back), if any.
     pub async fn order_as_read(
         &self,

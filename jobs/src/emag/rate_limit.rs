@@ -2,7 +2,9 @@
 //!
 //! eMAG allows 12 requests/s (720/min) on order routes and 3/s (180/min) on everything
 //! else together, per seller login (docs/emag.md §3.1). magflow spaces requests evenly
-//! (GCRA with no burst): each acquire reserves the next free slot and sleeps until it.
+//! (GCRA with no burst): each acquire reserves the next free slot and sleeps until it;
+//! then the request leaves only if the `limit`-th departure before it is a [`WINDOW`]
+//! old, which catches a slot that came late.
 //! Even spacing never exceeds either window (3/s × 60 s = 180/min) and keeps any one
 //! process from bursting. With Redis the slot clock lives in Redis (one atomic script per
 //! acquire, Redis' own clock), so all processes share it; with the embedded backend
@@ -63,25 +65,34 @@ impl Limits {
         margin: 0.0,
     };
 
-    /// Time between two requests of `bucket`: a second plus [`JITTER_ALLOWANCE`], divided
-    /// by the rate. eMAG counts arrivals in a sliding second; a request that leaves late
-    /// (a busy machine, a slow connection) arrives closer to the next one. Spreading the
-    /// allowance over the window keeps any second at or under the limit as long as no
-    /// request is delayed by more than the allowance, at the cost of ~5% of the budget.
-    pub fn spacing(&self, bucket: Bucket) -> Duration {
-        let rate = match bucket {
+    fn rate(&self, bucket: Bucket) -> f64 {
+        match bucket {
             Bucket::Orders => self.orders_per_second,
             Bucket::Other => self.other_per_second,
-        } * (1.0 - self.margin.clamp(0.0, 0.5));
+        }
+    }
+
+    /// Time between two planned slots of `bucket`: a second divided by the rate (less the
+    /// margin kept in reserve).
+    pub fn spacing(&self, bucket: Bucket) -> Duration {
+        let rate = self.rate(bucket) * (1.0 - self.margin.clamp(0.0, 0.5));
         if rate <= 0.0 || !rate.is_finite() {
             return Duration::ZERO;
         }
-        (Duration::from_secs(1) + JITTER_ALLOWANCE).div_f64(rate)
+        Duration::from_secs(1).div_f64(rate)
+    }
+
+    /// Requests that may leave in any [`WINDOW`]: eMAG's per-second limit.
+    pub fn per_window(&self, bucket: Bucket) -> usize {
+        (self.rate(bucket).floor() as usize).max(1)
     }
 }
 
-/// How late a request may leave without pushing a second over eMAG's limit.
-pub const JITTER_ALLOWANCE: Duration = Duration::from_millis(50);
+/// eMAG counts the requests that arrive in a sliding second. A request may leave only
+/// when the one `limit` departures before it left at least this long ago: a request whose
+/// slot came late (a busy machine) delays only the requests after it, by as much as it
+/// was late, instead of every request giving up a fixed allowance.
+pub const WINDOW: Duration = Duration::from_millis(1010);
 
 #[derive(Clone)]
 pub struct RateLimiter {
@@ -93,11 +104,34 @@ pub struct RateLimiter {
 enum Store {
     /// Unlimited (the simulator's `--limits off` counterpart, for benchmarks).
     Off,
-    Local(Arc<Mutex<HashMap<String, Instant>>>),
+    Local(Arc<Mutex<HashMap<String, LocalSlots>>>),
     Redis {
         conn: ConnectionManager,
         prefix: String,
     },
+}
+
+/// One login and bucket in this process: the next planned slot and the latest actual
+/// departures, newest first.
+#[derive(Default)]
+struct LocalSlots {
+    tat: Option<Instant>,
+    sent: std::collections::VecDeque<Instant>,
+}
+
+impl LocalSlots {
+    /// Records a departure now, or says how long to wait for one.
+    fn depart(&mut self, now: Instant, limit: usize) -> Duration {
+        if self.sent.len() >= limit
+            && let Some(oldest) = self.sent.get(limit - 1)
+            && now.duration_since(*oldest) < WINDOW
+        {
+            return WINDOW - now.duration_since(*oldest);
+        }
+        self.sent.push_front(now);
+        self.sent.truncate(limit);
+        Duration::ZERO
+    }
 }
 
 impl std::fmt::Debug for RateLimiter {
@@ -114,7 +148,8 @@ impl std::fmt::Debug for RateLimiter {
     }
 }
 
-/// Reserve the next slot: returns how many microseconds to wait for it.
+/// Reserve the next slot (KEYS[1]) and, when it is now, depart at once: returns
+/// `{microseconds to wait, 1 if departed}`. Departures are KEYS[2], newest first.
 const ACQUIRE: &str = r"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -123,7 +158,34 @@ local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tat < now then tat = now end
 local next = tat + spacing
 redis.call('SET', KEYS[1], string.format('%.0f', next), 'PX', math.floor((next - now) / 1000) + 2000)
-return tat - now
+if tat > now then return {tat - now, 0} end
+local limit = tonumber(ARGV[2])
+local window = tonumber(ARGV[3])
+local oldest = redis.call('LINDEX', KEYS[2], limit - 1)
+if oldest and now - tonumber(oldest) < window then
+  return {tonumber(oldest) + window - now, 0}
+end
+redis.call('LPUSH', KEYS[2], string.format('%.0f', now))
+redis.call('LTRIM', KEYS[2], 0, limit - 1)
+redis.call('PEXPIRE', KEYS[2], math.floor(window / 1000) + 2000)
+return {0, 1}
+";
+
+/// Depart now if the `limit`-th latest departure left a window ago: returns the
+/// microseconds to wait first (0: departed).
+const DEPART: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local limit = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local oldest = redis.call('LINDEX', KEYS[1], limit - 1)
+if oldest and now - tonumber(oldest) < window then
+  return tonumber(oldest) + window - now
+end
+redis.call('LPUSH', KEYS[1], string.format('%.0f', now))
+redis.call('LTRIM', KEYS[1], 0, limit - 1)
+redis.call('PEXPIRE', KEYS[1], math.floor(window / 1000) + 2000)
+return 0
 ";
 
 /// Push the next free slot to at least now + pause.
@@ -173,38 +235,79 @@ impl RateLimiter {
         format!("{prefix}.ratelimit.{}.{digest}", bucket.as_str())
     }
 
-    /// Waits for this login's next slot in `bucket`; returns how long it waited.
+    /// Waits for this login's next slot in `bucket`, then until the request may leave
+    /// (see [`WINDOW`]), and records its departure; returns how long it waited.
     pub async fn acquire(
         &self,
         login: &str,
         bucket: Bucket,
     ) -> Result<Duration, redis::RedisError> {
         let spacing = self.limits.spacing(bucket);
-        let wait = match &self.store {
-            Store::Off => Duration::ZERO,
+        let limit = self.limits.per_window(bucket);
+        let key = self.key(login, bucket);
+        let (mut waited, mut departed) = match &self.store {
+            Store::Off => return Ok(Duration::ZERO),
             Store::Local(slots) => {
-                let key = self.key(login, bucket);
                 let now = Instant::now();
                 let mut slots = slots
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
-                let tat = slots.get(&key).copied().filter(|t| *t > now).unwrap_or(now);
-                slots.insert(key, tat + spacing);
-                tat - now
+                let slot = slots.entry(key.clone()).or_default();
+                let tat = slot.tat.filter(|t| *t > now).unwrap_or(now);
+                slot.tat = Some(tat + spacing);
+                if tat > now {
+                    (tat - now, false)
+                } else {
+                    let wait = slot.depart(now, limit);
+                    (wait, wait.is_zero())
+                }
             }
             Store::Redis { conn, .. } => {
                 let mut conn = conn.clone();
                 let script = Script::new(ACQUIRE);
-                let mut call = script.key(self.key(login, bucket));
-                call.arg(spacing.as_micros() as u64);
-                let micros: i64 = bounded(call.invoke_async(&mut conn)).await?;
-                Duration::from_micros(micros.max(0) as u64)
+                let mut call = script.key(&key);
+                call.key(format!("{key}.sent"));
+                call.arg(spacing.as_micros() as u64)
+                    .arg(limit)
+                    .arg(WINDOW.as_micros() as u64);
+                let (micros, departed): (i64, i64) = bounded(call.invoke_async(&mut conn)).await?;
+                (Duration::from_micros(micros.max(0) as u64), departed == 1)
             }
         };
-        if !wait.is_zero() {
-            tokio::time::sleep(wait).await;
+        let mut wait = waited;
+        while !departed {
+            if !wait.is_zero() {
+                tokio::time::sleep(wait).await;
+            }
+            wait = self.depart(&key, limit).await?;
+            waited += wait;
+            departed = wait.is_zero();
         }
-        Ok(wait)
+        Ok(waited)
+    }
+
+    /// Departs now, or says how long to wait first.
+    async fn depart(&self, key: &str, limit: usize) -> Result<Duration, redis::RedisError> {
+        match &self.store {
+            Store::Off => Ok(Duration::ZERO),
+            Store::Local(slots) => {
+                let mut slots = slots
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                Ok(slots
+                    .entry(key.to_owned())
+                    .or_default()
+                    .depart(Instant::now(), limit))
+            }
+            Store::Redis { conn, .. } => {
+                let mut conn = conn.clone();
+                let script = Script::new(DEPART);
+                let mut call = script.key(format!("{key}.sent"));
+                call.arg(limit).arg(WINDOW.as_micros() as u64);
+                let micros: i64 = bounded(call.invoke_async(&mut conn)).await?;
+                Ok(Duration::from_micros(micros.max(0) as u64))
+            }
+        }
     }
 
     /// After a 429: nobody using this login sends in `bucket` for `pause`.
@@ -222,8 +325,8 @@ impl RateLimiter {
                 let mut slots = slots
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
-                let slot = slots.entry(key).or_insert(until);
-                *slot = (*slot).max(until);
+                let slot = slots.entry(key).or_default();
+                slot.tat = Some(slot.tat.map_or(until, |t| t.max(until)));
                 Ok(())
             }
             Store::Redis { conn, .. } => {
@@ -304,8 +407,9 @@ mod tests {
                     .expect("local never fails"),
             );
         }
-        // 7 requests at 3/s: six gaps of 1.05 s / 3 = 350 ms.
-        assert_eq!(start.elapsed(), Duration::from_millis(2100));
+        // 7 requests at 3/s: slots 333 ms apart, and the 4th and 7th wait until the
+        // 1st and 4th left 1,010 ms before them.
+        assert_eq!(start.elapsed(), Duration::from_millis(2020));
         assert!(waited[0].is_zero());
         // Another login and the other bucket are independent.
         assert!(

@@ -1,10 +1,11 @@
 //! Offers: count (for progress and ETA), then every page of `product_offer/read`.
 //!
 //! eMAG takes 3–4 s to answer a page (docs/emag.md §5.5) but allows 3 requests a second:
-//! one request at a time would use a tenth of the budget. Up to [`IN_FLIGHT`] pages are
-//! requested ahead (each still waits for its slot in the shared rate limit) and written
-//! strictly in order, each with its checkpoint, so a crash still loses at most the pages
-//! not yet written, which the next attempt requests again.
+//! one request at a time would use a tenth of the budget. The first pages go out with the
+//! count, and up to [`IN_FLIGHT`] pages are requested ahead (each still waits for its slot
+//! in the shared rate limit) and written strictly in order, each with its checkpoint, so a
+//! crash still loses at most the pages not yet written, which the next attempt requests
+//! again.
 
 use std::collections::VecDeque;
 
@@ -23,6 +24,10 @@ use crate::{
 
 /// Pages requested ahead of the one being written.
 const IN_FLIGHT: u32 = 16;
+
+/// Pages requested while the count is in flight, before the number of pages is known:
+/// an account with fewer pages costs at most this many requests that come back empty.
+const BEFORE_COUNT: u32 = 4;
 
 type Page = Result<Vec<Parsed<Offer>>, EmagError>;
 
@@ -89,24 +94,30 @@ pub(super) async fn run(s: &mut Session<'_>, progress: &mut Progress) -> Result<
         .and_then(|p| u32::try_from(p).ok())
         .unwrap_or(1)
         .max(1);
-    // The counted pages are requested ahead; past them (offers added since the count)
-    // the loop goes on one page at a time until a short or empty page.
+    // A page read ahead is tried once: if it fails, the page is read in order through
+    // `Session::fetch`, which retries, pauses or fails as the error deserves.
+    let reader = s.client.single_try();
+    let request = |p: u32| {
+        let (client, f) = (reader.clone(), filter.clone());
+        AbortOnDrop(tokio::spawn(async move {
+            client.read_offers(&f, p, per_page).await
+        }))
+    };
+    // The first pages go out with the count, so eMAG's answer time is paid once; then
+    // the counted pages are requested ahead. Past them (offers added since the count) the
+    // loop goes on one page at a time until a short or empty page.
+    let mut ahead: VecDeque<(u32, AbortOnDrop)> = (start..start + BEFORE_COUNT)
+        .map(|p| (p, request(p)))
+        .collect();
+    let mut requested = start + BEFORE_COUNT - 1;
     let counted = count_pages(s, progress, &filter, start).await?;
-    let mut ahead: VecDeque<(u32, AbortOnDrop)> = VecDeque::new();
-    let mut requested = start - 1;
     let mut page = start;
     // Whether any attempt of this run wrote a page (a resumed one did, before it).
     let mut wrote = start > 1;
     loop {
         while ahead.len() < IN_FLIGHT as usize && requested < counted {
             requested += 1;
-            let (client, f, p) = (s.client.clone(), filter.clone(), requested);
-            ahead.push_back((
-                p,
-                AbortOnDrop(tokio::spawn(async move {
-                    client.read_offers(&f, p, per_page).await
-                })),
-            ));
+            ahead.push_back((requested, request(requested)));
         }
         let prefetched = match ahead.pop_front() {
             Some((p, handle)) if p == page => handle.await.ok().and_then(Result::ok),

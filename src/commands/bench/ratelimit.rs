@@ -34,6 +34,10 @@ pub struct RateLimitBench {
     /// Print one JSON line instead of a table.
     #[arg(long)]
     json: bool,
+    /// Keep every core busy meanwhile (one spinning process per core), as a loaded
+    /// machine would: requests whose slot comes late must still not exceed the limit.
+    #[arg(long)]
+    load: bool,
 }
 
 /// One load process (started by `bench ratelimit`; not for direct use).
@@ -49,6 +53,21 @@ pub struct RateLimitLoad {
     seconds: u64,
     #[arg(long)]
     mix: String,
+}
+
+/// One busy-looping shell per core, killed when dropped.
+fn cpu_hogs() -> anyhow::Result<Vec<tokio::process::Child>> {
+    let cores = std::thread::available_parallelism().map_or(2, usize::from);
+    (0..cores)
+        .map(|_| {
+            tokio::process::Command::new("sh")
+                .args(["-c", "while :; do :; done"])
+                .stdin(Stdio::null())
+                .kill_on_drop(true)
+                .spawn()
+                .context("start a CPU hog")
+        })
+        .collect()
 }
 
 const LOGIN: &str = "bench";
@@ -68,6 +87,7 @@ pub async fn run(args: RateLimitBench) -> anyhow::Result<()> {
         ..SimConfig::default()
     };
     let sim = Simulator::start(config, "127.0.0.1:0").await?;
+    let _hogs = if args.load { cpu_hogs()? } else { Vec::new() };
     let prefix = format!("bench{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
     let exe = std::env::current_exe()?;
     let mut children = Vec::new();
@@ -101,8 +121,11 @@ pub async fn run(args: RateLimitBench) -> anyhow::Result<()> {
         return Ok(());
     }
     println!(
-        "magflow bench ratelimit --processes {} --seconds {} --mix {}",
-        args.processes, args.seconds, args.mix
+        "magflow bench ratelimit --processes {} --seconds {} --mix {}{}",
+        args.processes,
+        args.seconds,
+        args.mix,
+        if args.load { " --load" } else { "" }
     );
     println!("| bucket | requests | 429s | max in any 1 s | limit/s | achieved/s | utilisation |");
     println!("|---|---|---|---|---|---|---|");
