@@ -30,6 +30,7 @@ pub mod retention;
 pub mod runs;
 pub mod schedules;
 pub mod secrets;
+pub mod spawned;
 pub mod stored;
 pub mod submit;
 pub mod synced;

@@ -22,6 +22,7 @@ use crate::{
     emag::{EmagClient, EmagError, bulk::MAX_BULK, types::BulkOutcome},
     error::JobError,
     progress::{ItemOutcome, Level, Progress},
+    spawned::Spawned,
     sync::{fatal, open_client},
 };
 
@@ -168,8 +169,13 @@ async fn send_account(
             mark_sent(ctx, progress, &chunk).await?;
             let body: Vec<Value> = chunk.iter().map(request_item).collect();
             let client = client.clone();
+            let request = Spawned::new(async move { client.save_chunk("offer/save", &body).await });
             in_flight.push_back(async move {
-                let answer = client.save_chunk("offer/save", &body).await;
+                let answer = request.await.unwrap_or_else(|e| {
+                    Err(EmagError::Transport(format!(
+                        "the request's task ended: {e}"
+                    )))
+                });
                 (chunk, answer)
             });
         }

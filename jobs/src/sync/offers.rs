@@ -20,6 +20,7 @@ use crate::{
     },
     error::JobError,
     progress::{Level, Progress},
+    spawned::Spawned,
 };
 
 /// Pages requested ahead of the one being written.
@@ -30,26 +31,6 @@ const IN_FLIGHT: u32 = 16;
 const BEFORE_COUNT: u32 = 4;
 
 type Page = Result<Vec<Parsed<Offer>>, EmagError>;
-
-/// A prefetch that stops when the run stops (cancel, shutdown, error).
-struct AbortOnDrop(tokio::task::JoinHandle<Page>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-impl std::future::Future for AbortOnDrop {
-    type Output = Result<Page, tokio::task::JoinError>;
-
-    fn poll(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Self::Output> {
-        std::pin::Pin::new(&mut self.0).poll(cx)
-    }
-}
 
 /// Counts the offers and sets the run's totals; the number of pages.
 async fn count_pages(
@@ -99,14 +80,12 @@ pub(super) async fn run(s: &mut Session<'_>, progress: &mut Progress) -> Result<
     let reader = s.client.single_try();
     let request = |p: u32| {
         let (client, f) = (reader.clone(), filter.clone());
-        AbortOnDrop(tokio::spawn(async move {
-            client.read_offers(&f, p, per_page).await
-        }))
+        Spawned::new(async move { client.read_offers(&f, p, per_page).await })
     };
     // The first pages go out with the count, so eMAG's answer time is paid once; then
     // the counted pages are requested ahead. Past them (offers added since the count) the
     // loop goes on one page at a time until a short or empty page.
-    let mut ahead: VecDeque<(u32, AbortOnDrop)> = (start..start + BEFORE_COUNT)
+    let mut ahead: VecDeque<(u32, Spawned<Page>)> = (start..start + BEFORE_COUNT)
         .map(|p| (p, request(p)))
         .collect();
     let mut requested = start + BEFORE_COUNT - 1;
