@@ -35,7 +35,8 @@ pub enum Action {
 }
 
 impl Action {
-    fn parse(text: &str) -> Option<Action> {
+    /// An action's name as a person writes it (either spelling).
+    pub fn from_name(text: &str) -> Option<Action> {
         Some(match text.trim().to_ascii_lowercase().as_str() {
             "acknowledge" | "acknowledged" => Action::Acknowledge,
             "prepare" | "prepared" => Action::Prepared,
@@ -52,10 +53,6 @@ impl Action {
             Action::Finalised => "finalised",
             Action::Cancel => "cancel",
         }
-    }
-
-    pub fn from_name(text: &str) -> Option<Action> {
-        Action::parse(text)
     }
 
     /// The status the order ends in.
@@ -160,7 +157,7 @@ fn parse(item: &RawItem, problems: &mut Vec<Problem>) -> Option<ParsedOrder> {
             "must be a positive whole number (eMAG's order id)".into(),
         );
     }
-    let action = text(item.get("action")).and_then(|a| Action::parse(&a));
+    let action = text(item.get("action")).and_then(|a| Action::from_name(&a));
     if action.is_none() {
         problem(
             "action",

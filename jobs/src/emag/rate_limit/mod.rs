@@ -17,6 +17,9 @@ use std::{
 };
 
 use redis::{Script, aio::ConnectionManager};
+
+mod scripts;
+use scripts::{ACQUIRE, DEPART, PENALIZE};
 use sha2::{Digest, Sha256};
 // tokio's clock, so tests can pause time.
 use tokio::time::Instant;
@@ -151,58 +154,6 @@ impl std::fmt::Debug for RateLimiter {
             .finish()
     }
 }
-
-/// Reserve the next slot (KEYS[1]) and, when it is now, depart at once: returns
-/// `{microseconds to wait, 1 if departed}`. Departures are KEYS[2], newest first.
-const ACQUIRE: &str = r"
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local spacing = tonumber(ARGV[1])
-local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tat < now then tat = now end
-local next = tat + spacing
-redis.call('SET', KEYS[1], string.format('%.0f', next), 'PX', math.floor((next - now) / 1000) + 2000)
-if tat > now then return {tat - now, 0} end
-local limit = tonumber(ARGV[2])
-local window = tonumber(ARGV[3])
-local oldest = redis.call('LINDEX', KEYS[2], limit - 1)
-if oldest and now - tonumber(oldest) < window then
-  return {tonumber(oldest) + window - now, 0}
-end
-redis.call('LPUSH', KEYS[2], string.format('%.0f', now))
-redis.call('LTRIM', KEYS[2], 0, limit - 1)
-redis.call('PEXPIRE', KEYS[2], math.floor(window / 1000) + 2000)
-return {0, 1}
-";
-
-/// Depart now if the `limit`-th latest departure left a window ago: returns the
-/// microseconds to wait first (0: departed).
-const DEPART: &str = r"
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local limit = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
-local oldest = redis.call('LINDEX', KEYS[1], limit - 1)
-if oldest and now - tonumber(oldest) < window then
-  return tonumber(oldest) + window - now
-end
-redis.call('LPUSH', KEYS[1], string.format('%.0f', now))
-redis.call('LTRIM', KEYS[1], 0, limit - 1)
-redis.call('PEXPIRE', KEYS[1], math.floor(window / 1000) + 2000)
-return 0
-";
-
-/// Push the next free slot to at least now + pause.
-const PENALIZE: &str = r"
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local until_ = now + tonumber(ARGV[1])
-local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tat < until_ then
-  redis.call('SET', KEYS[1], string.format('%.0f', until_), 'PX', math.floor(tonumber(ARGV[1]) / 1000) + 2000)
-end
-return 0
-";
 
 impl RateLimiter {
     pub fn off() -> RateLimiter {
