@@ -22,7 +22,7 @@ use crate::{
     emag::{EmagClient, EmagError, bulk::MAX_BULK, types::BulkOutcome},
     error::JobError,
     progress::{ItemOutcome, Level, Progress},
-    spawned::Spawned,
+    spawned::InOrder,
     sync::{fatal, open_client},
 };
 
@@ -162,6 +162,7 @@ async fn send_account(
         .collect::<Vec<_>>()
         .into_iter();
     let mut in_flight = FuturesOrdered::new();
+    let mut queue = InOrder::default();
     let mut failure: Option<EmagError> = None;
     loop {
         while failure.is_none() && in_flight.len() < IN_FLIGHT {
@@ -169,7 +170,7 @@ async fn send_account(
             mark_sent(ctx, progress, &chunk).await?;
             let body: Vec<Value> = chunk.iter().map(request_item).collect();
             let client = client.clone();
-            let request = Spawned::new(async move { client.save_chunk("offer/save", &body).await });
+            let request = queue.spawn(async move { client.save_chunk("offer/save", &body).await });
             in_flight.push_back(async move {
                 let answer = request.await.unwrap_or_else(|e| {
                     Err(EmagError::Transport(format!(

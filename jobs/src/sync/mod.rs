@@ -168,6 +168,37 @@ impl Session<'_> {
         Ok(txn)
     }
 
+    /// Pauses the run while the account's breaker is open (or fails it once it has
+    /// waited `MAGFLOW_EMAG_MAX_PAUSE`).
+    pub(crate) async fn unless_degraded(&self) -> Result<(), JobError> {
+        let Some(outage) = breaker::outage(self.db(), self.name()).await? else {
+            return Ok(());
+        };
+        self.give_up_after_max_pause(outage)?;
+        let until = outage.until;
+        let delay = (until - Utc::now()).to_std().unwrap_or_default();
+        Err(JobError::Paused {
+            category: ErrorCategory::EmagUnavailable,
+            message: format!(
+                "eMAG account {:?} is degraded until {}; the run waits",
+                self.name(),
+                until.format("%H:%M:%S UTC")
+            ),
+            delay: delay.max(Duration::from_secs(1)),
+        })
+    }
+
+    /// eMAG answered: the page's tries start again, and the account's outage, if any,
+    /// is over.
+    pub(crate) async fn answered(&mut self) -> Result<(), JobError> {
+        if self.failures > 0 || !self.reached {
+            self.failures = 0;
+            self.reached = true;
+            breaker::close(self.db(), self.name()).await?;
+        }
+        Ok(())
+    }
+
     /// One eMAG call for the current page: paused while the account is degraded, tried
     /// again with backoff when the failure may pass, and opening the breaker when it
     /// keeps failing.
@@ -182,29 +213,12 @@ impl Session<'_> {
         Fut: Future<Output = Result<T, EmagError>>,
     {
         loop {
-            if let Some(outage) = breaker::outage(self.db(), self.name()).await? {
-                self.give_up_after_max_pause(outage)?;
-                let until = outage.until;
-                let delay = (until - Utc::now()).to_std().unwrap_or_default();
-                return Err(JobError::Paused {
-                    category: ErrorCategory::EmagUnavailable,
-                    message: format!(
-                        "eMAG account {:?} is degraded until {}; the run waits",
-                        self.name(),
-                        until.format("%H:%M:%S UTC")
-                    ),
-                    delay: delay.max(Duration::from_secs(1)),
-                });
-            }
+            self.unless_degraded().await?;
             let result = call(self.client.clone()).await;
             progress.track_emag(self.client.stats());
             let error = match result {
                 Ok(value) => {
-                    if self.failures > 0 || !self.reached {
-                        self.failures = 0;
-                        self.reached = true;
-                        breaker::close(self.db(), self.name()).await?;
-                    }
+                    self.answered().await?;
                     return Ok(value);
                 }
                 Err(e) if !e.is_retryable() => return Err(self.fatal(e)),

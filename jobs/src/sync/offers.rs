@@ -10,41 +10,74 @@
 use std::collections::VecDeque;
 
 use chrono::Utc;
+use entity::sync_state;
+use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 
 use super::{Session, record_success, store};
 use crate::{
     emag::{
-        EmagError,
-        types::{Offer, OfferFilter, Parsed},
+        EmagClient, EmagError,
+        types::{Count, Offer, OfferFilter, Parsed},
     },
     error::JobError,
     progress::{Level, Progress},
-    spawned::Spawned,
+    spawned::{InOrder, Spawned},
 };
 
 /// Pages requested ahead of the one being written.
 const IN_FLIGHT: u32 = 16;
 
-/// Pages requested while the count is in flight, before the number of pages is known:
-/// an account with fewer pages costs at most this many requests that come back empty.
-const BEFORE_COUNT: u32 = 4;
+/// Pages requested while the count is in flight on an account's first read, when
+/// nothing says how many it has: the budget's 3 requests/s over the count's 3–4 s. An
+/// account with fewer pages costs that many requests that come back empty, once.
+const BEFORE_COUNT_FIRST: u32 = 12;
 
 type Page = Result<Vec<Parsed<Offer>>, EmagError>;
 
-/// Counts the offers and sets the run's totals; the number of pages.
+/// Pages to request while the count is in flight: after a first read, those the offers
+/// it stored fill from `start` on, and the one past them (eMAG's answer takes seconds, and
+/// the budget would otherwise idle until the count comes back).
+async fn before_count(s: &Session<'_>, start: u32) -> Result<u32, JobError> {
+    let key = (s.name().to_owned(), "offers".to_owned());
+    if sync_state::Entity::find_by_id(key)
+        .one(&s.ctx.db)
+        .await?
+        .is_none()
+    {
+        return Ok(BEFORE_COUNT_FIRST);
+    }
+    let stored = store::live_offers(&s.ctx.db, s.name(), s.params.offer_status).await?;
+    let pages = u32::try_from(stored.div_ceil(u64::from(s.params.per_page))).unwrap_or(u32::MAX);
+    Ok(pages
+        .saturating_add(2)
+        .saturating_sub(start)
+        .clamp(1, IN_FLIGHT))
+}
+
+/// Counts the offers and sets the run's totals; the pages the read needs: the counted
+/// ones, and the one past them when the last is full (offers added since the count
+/// would be there), so it too is requested ahead.
 async fn count_pages(
     s: &mut Session<'_>,
     progress: &mut Progress,
     filter: &OfferFilter,
     start: u32,
+    answered: Option<Count>,
 ) -> Result<u32, JobError> {
-    let count = s
-        .fetch(progress, "product_offer/count", |c| {
-            let f = filter.clone();
-            async move { c.count_offers(&f).await }
-        })
-        .await?;
+    let count = match answered {
+        Some(count) => {
+            s.answered().await?;
+            count
+        }
+        None => {
+            s.fetch(progress, "product_offer/count", |c| {
+                let f = filter.clone();
+                async move { c.count_offers(&f).await }
+            })
+            .await?
+        }
+    };
     let pages = count.items.div_ceil(u64::from(s.params.per_page));
     progress.set_total(count.items);
     progress.set_pages_total(u32::try_from(pages).unwrap_or(u32::MAX));
@@ -59,7 +92,34 @@ async fn count_pages(
             format!("{} offers on eMAG in {pages} pages", count.items),
         );
     }
-    Ok(u32::try_from(pages).unwrap_or(u32::MAX))
+    let past = u64::from(count.items.is_multiple_of(u64::from(s.params.per_page)));
+    Ok(u32::try_from(pages + past).unwrap_or(u32::MAX))
+}
+
+/// Requests made ahead of need, each tried once (if it fails, the page is read in order
+/// through `Session::fetch`, which retries, pauses or fails as the error deserves), and
+/// asking for their rate-limit slots in the order made.
+struct Ahead {
+    reader: EmagClient,
+    filter: OfferFilter,
+    per_page: u32,
+    queue: InOrder,
+}
+
+impl Ahead {
+    /// The count, made first so it takes the first slot: its answer is then back before
+    /// the pages sent with it run out.
+    fn count(&mut self) -> Spawned<Result<Count, EmagError>> {
+        let (client, f) = (self.reader.clone(), self.filter.clone());
+        self.queue
+            .spawn(async move { client.count_offers(&f).await })
+    }
+
+    fn page(&mut self, page: u32) -> Spawned<Page> {
+        let (client, f, per_page) = (self.reader.clone(), self.filter.clone(), self.per_page);
+        self.queue
+            .spawn(async move { client.read_offers(&f, page, per_page).await })
+    }
 }
 
 pub(super) async fn run(s: &mut Session<'_>, progress: &mut Progress) -> Result<(), JobError> {
@@ -75,30 +135,32 @@ pub(super) async fn run(s: &mut Session<'_>, progress: &mut Progress) -> Result<
         .and_then(|p| u32::try_from(p).ok())
         .unwrap_or(1)
         .max(1);
-    // A page read ahead is tried once: if it fails, the page is read in order through
-    // `Session::fetch`, which retries, pauses or fails as the error deserves.
-    let reader = s.client.single_try();
-    let request = |p: u32| {
-        let (client, f) = (reader.clone(), filter.clone());
-        Spawned::new(async move { client.read_offers(&f, p, per_page).await })
+    let mut ahead = Ahead {
+        reader: s.client.single_try(),
+        filter: filter.clone(),
+        per_page,
+        queue: InOrder::default(),
     };
     // The first pages go out with the count, so eMAG's answer time is paid once; then
-    // the counted pages are requested ahead. Past them (offers added since the count) the
-    // loop goes on one page at a time until a short or empty page.
-    let mut ahead: VecDeque<(u32, Spawned<Page>)> = (start..start + BEFORE_COUNT)
-        .map(|p| (p, request(p)))
-        .collect();
-    let mut requested = start + BEFORE_COUNT - 1;
-    let counted = count_pages(s, progress, &filter, start).await?;
+    // the pages the count says are there are requested ahead. Past them (offers added
+    // since the count) the loop goes on one page at a time until a short or empty page.
+    s.unless_degraded().await?;
+    let first = before_count(s, start).await?;
+    let count = ahead.count();
+    let mut pages: VecDeque<(u32, Spawned<Page>)> =
+        (start..start + first).map(|p| (p, ahead.page(p))).collect();
+    let mut requested = start + first - 1;
+    let counted = count.await.ok().and_then(Result::ok);
+    let needed = count_pages(s, progress, &filter, start, counted).await?;
     let mut page = start;
     // Whether any attempt of this run wrote a page (a resumed one did, before it).
     let mut wrote = start > 1;
     loop {
-        while ahead.len() < IN_FLIGHT as usize && requested < counted {
+        while pages.len() < IN_FLIGHT as usize && requested < needed {
             requested += 1;
-            ahead.push_back((requested, request(requested)));
+            pages.push_back((requested, ahead.page(requested)));
         }
-        let prefetched = match ahead.pop_front() {
+        let prefetched = match pages.pop_front() {
             Some((p, handle)) if p == page => handle.await.ok().and_then(Result::ok),
             _ => None,
         };

@@ -21,7 +21,8 @@ pub struct RateLimitBench {
     processes: usize,
     #[arg(long, default_value_t = 20)]
     seconds: u64,
-    /// `other` (non-order routes only) or `mixed` (order and other routes).
+    /// `other` (non-order routes only) or `mixed` (order and other routes, each with
+    /// requests of its own always waiting).
     #[arg(long, default_value = "other", value_parser = ["other", "mixed"])]
     mix: String,
     /// Redis that holds the shared budget.
@@ -194,15 +195,16 @@ pub async fn load(args: RateLimitLoad) -> anyhow::Result<()> {
         },
     )?;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(args.seconds);
-    // Several requests in flight per process, as a worker with concurrent jobs would have.
+    // Several requests in flight per process, as a worker with concurrent jobs would have;
+    // in `mixed`, four more that only call order routes, so that both buckets always
+    // have requests waiting.
+    let mixed = args.mix == "mixed";
     let mut tasks = Vec::new();
-    for i in 0..4 {
+    for i in 0..if mixed { 8 } else { 4 } {
         let client = client.clone();
-        let mixed = args.mix == "mixed";
         tasks.push(tokio::spawn(async move {
-            let mut n = 0u64;
             while tokio::time::Instant::now() < deadline {
-                let result = if mixed && !(n + i).is_multiple_of(5) {
+                let result = if i >= 4 {
                     client
                         .count("order", &json!({ "type": 3 }))
                         .await
@@ -213,7 +215,6 @@ pub async fn load(args: RateLimitLoad) -> anyhow::Result<()> {
                 if let Err(e) = result {
                     tracing::warn!(error = %e, "request failed");
                 }
-                n += 1;
             }
         }));
     }

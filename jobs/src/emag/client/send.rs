@@ -69,7 +69,7 @@ impl EmagClient {
         body: Option<&Value>,
         bucket: Bucket,
     ) -> Result<Value, (EmagError, bool)> {
-        let waited = self
+        let departure = self
             .limiter
             .acquire(&self.login_key, bucket)
             .await
@@ -77,7 +77,7 @@ impl EmagClient {
                 let e = EmagError::Transport(format!("rate limiter unavailable: {e}"));
                 (e, false)
             })?;
-        if !waited.is_zero() {
+        if !departure.waited.is_zero() {
             self.stats.rate_limit_waits.fetch_add(1, Ordering::Relaxed);
             metrics::counter!(EMAG_RATE_LIMIT_WAITS, "account" => self.account.clone(), "bucket" => bucket.as_str())
                 .increment(1);
@@ -91,6 +91,7 @@ impl EmagClient {
         if let Some(body) = body {
             request = request.json(body);
         }
+        self.limiter.left(departure);
         let started = std::time::Instant::now();
         let response = request.send().await.map_err(delivery_error)?;
         let status = response.status();

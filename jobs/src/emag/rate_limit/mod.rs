@@ -18,8 +18,10 @@ use std::{
 
 use redis::{Script, aio::ConnectionManager};
 
+mod local;
 mod scripts;
-use scripts::{ACQUIRE, DEPART, PENALIZE};
+use local::LocalSlots;
+use scripts::{ACQUIRE, CORRECT, DEPART, PENALIZE};
 use sha2::{Digest, Sha256};
 // tokio's clock, so tests can pause time.
 use tokio::time::Instant;
@@ -94,12 +96,31 @@ impl Limits {
 /// eMAG counts the requests that arrive in a sliding second. A request may leave only
 /// when the one `limit` departures before it left at least this long ago: a request whose
 /// slot came late (a busy machine) delays only the requests after it, by as much as it
-/// was late, instead of every request giving up a fixed allowance. The 25 ms past the
-/// second are for what passes between the departure and the arrival at eMAG's gateway
-/// (the task's wake-up, the request's write), which callers keep short by sending from a
-/// task of the request's own (`crate::spawned`). 10 ms let a 429 through now and then
-/// with every core busy (BENCHMARKS.md).
-pub const WINDOW: Duration = Duration::from_millis(1025);
+/// was late, instead of every request giving up a fixed allowance. A departure is
+/// recorded when it is granted and moved to when the request is written if that is
+/// later ([`RateLimiter::left`]); the 15 ms past the second cover what is left: the
+/// write's way to eMAG's gateway. With every core busy that took up to 8 ms
+/// (BENCHMARKS.md).
+pub const WINDOW: Duration = Duration::from_millis(1015);
+
+/// Departures later than this after they were recorded are corrected
+/// ([`RateLimiter::left`]); below it the correction would cost more than it gives.
+const LATE: Duration = Duration::from_millis(1);
+
+/// A request's turn: how long it waited, and its recorded departure.
+#[derive(Debug, Default)]
+pub struct Departure {
+    pub waited: Duration,
+    /// The key, the time recorded, and when the departing call was made.
+    recorded: Option<(String, Stamp, Instant)>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Stamp {
+    /// Redis' clock, in microseconds.
+    Redis(i64),
+    Local(Instant),
+}
 
 #[derive(Clone)]
 pub struct RateLimiter {
@@ -116,29 +137,6 @@ enum Store {
         conn: ConnectionManager,
         prefix: String,
     },
-}
-
-/// One login and bucket in this process: the next planned slot and the latest actual
-/// departures, newest first.
-#[derive(Default)]
-struct LocalSlots {
-    tat: Option<Instant>,
-    sent: std::collections::VecDeque<Instant>,
-}
-
-impl LocalSlots {
-    /// Records a departure now, or says how long to wait for one.
-    fn depart(&mut self, now: Instant, limit: usize) -> Duration {
-        if self.sent.len() >= limit
-            && let Some(oldest) = self.sent.get(limit - 1)
-            && now.duration_since(*oldest) < WINDOW
-        {
-            return WINDOW - now.duration_since(*oldest);
-        }
-        self.sent.push_front(now);
-        self.sent.truncate(limit);
-        Duration::ZERO
-    }
 }
 
 impl std::fmt::Debug for RateLimiter {
@@ -191,17 +189,19 @@ impl RateLimiter {
     }
 
     /// Waits for this login's next slot in `bucket`, then until the request may leave
-    /// (see [`WINDOW`]), and records its departure; returns how long it waited.
+    /// (see [`WINDOW`]), and records its departure. Call [`RateLimiter::left`] with it
+    /// just before the request is written.
     pub async fn acquire(
         &self,
         login: &str,
         bucket: Bucket,
-    ) -> Result<Duration, redis::RedisError> {
+    ) -> Result<Departure, redis::RedisError> {
         let spacing = self.limits.spacing(bucket);
         let limit = self.limits.per_window(bucket);
         let key = self.key(login, bucket);
-        let (mut waited, mut departed) = match &self.store {
-            Store::Off => return Ok(Duration::ZERO),
+        let mut asked = Instant::now();
+        let (mut waited, mut stamp) = match &self.store {
+            Store::Off => return Ok(Departure::default()),
             Store::Local(slots) => {
                 let now = Instant::now();
                 let mut slots = slots
@@ -211,10 +211,12 @@ impl RateLimiter {
                 let tat = slot.tat.filter(|t| *t > now).unwrap_or(now);
                 slot.tat = Some(tat + spacing);
                 if tat > now {
-                    (tat - now, false)
+                    (tat - now, None)
                 } else {
-                    let wait = slot.depart(now, limit);
-                    (wait, wait.is_zero())
+                    match slot.depart(now, limit) {
+                        Ok(at) => (Duration::ZERO, Some(Stamp::Local(at))),
+                        Err(wait) => (wait, None),
+                    }
                 }
             }
             Store::Redis { conn, .. } => {
@@ -225,43 +227,97 @@ impl RateLimiter {
                 call.arg(spacing.as_micros() as u64)
                     .arg(limit)
                     .arg(WINDOW.as_micros() as u64);
-                let (micros, departed): (i64, i64) = bounded(call.invoke_async(&mut conn)).await?;
-                (Duration::from_micros(micros.max(0) as u64), departed == 1)
+                let (micros, at): (i64, i64) = bounded(call.invoke_async(&mut conn)).await?;
+                let wait = Duration::from_micros(micros.max(0) as u64);
+                (wait, (at > 0).then_some(Stamp::Redis(at)))
             }
         };
         let mut wait = waited;
-        while !departed {
+        while stamp.is_none() {
             if !wait.is_zero() {
                 tokio::time::sleep(wait).await;
             }
-            wait = self.depart(&key, limit).await?;
-            waited += wait;
-            departed = wait.is_zero();
+            asked = Instant::now();
+            match self.depart(&key, limit).await? {
+                Ok(at) => stamp = Some(at),
+                Err(more) => {
+                    wait = more;
+                    waited += more;
+                }
+            }
         }
-        Ok(waited)
+        Ok(Departure {
+            waited,
+            recorded: stamp.map(|at| (key, at, asked)),
+        })
     }
 
     /// Departs now, or says how long to wait first.
-    async fn depart(&self, key: &str, limit: usize) -> Result<Duration, redis::RedisError> {
+    async fn depart(
+        &self,
+        key: &str,
+        limit: usize,
+    ) -> Result<Result<Stamp, Duration>, redis::RedisError> {
         match &self.store {
-            Store::Off => Ok(Duration::ZERO),
+            Store::Off => Ok(Ok(Stamp::Local(Instant::now()))),
             Store::Local(slots) => {
                 let mut slots = slots
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
-                Ok(slots
-                    .entry(key.to_owned())
-                    .or_default()
-                    .depart(Instant::now(), limit))
+                let slot = slots.entry(key.to_owned()).or_default();
+                Ok(slot.depart(Instant::now(), limit).map(Stamp::Local))
             }
             Store::Redis { conn, .. } => {
                 let mut conn = conn.clone();
                 let script = Script::new(DEPART);
                 let mut call = script.key(format!("{key}.sent"));
                 call.arg(limit).arg(WINDOW.as_micros() as u64);
-                let micros: i64 = bounded(call.invoke_async(&mut conn)).await?;
-                Ok(Duration::from_micros(micros.max(0) as u64))
+                let (micros, at): (i64, i64) = bounded(call.invoke_async(&mut conn)).await?;
+                Ok(if at > 0 {
+                    Ok(Stamp::Redis(at))
+                } else {
+                    Err(Duration::from_micros(micros.max(0) as u64))
+                })
             }
+        }
+    }
+
+    /// The request is about to be written. When that is well after its departure was
+    /// recorded (a busy machine: the task woke late), the record moves to now, so the
+    /// requests after it wait for when it really left rather than all giving up a margin.
+    pub fn left(&self, departure: Departure) {
+        let Some((key, at, asked)) = departure.recorded else {
+            return;
+        };
+        let late = asked.elapsed();
+        if late < LATE {
+            return;
+        }
+        match (&self.store, at) {
+            (Store::Local(slots), Stamp::Local(at)) => {
+                let mut slots = slots
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                if let Some(slot) = slots.get_mut(&key) {
+                    slot.correct(at, asked + late);
+                }
+            }
+            (Store::Redis { conn, .. }, Stamp::Redis(at)) => {
+                let mut conn = conn.clone();
+                // Measured from before the departing call was sent: never earlier than
+                // the request really leaves. Only the next `limit`-th request, a second
+                // from now, reads it, so it need not hold this one up.
+                let actual = at + late.as_micros() as i64;
+                tokio::spawn(async move {
+                    let script = Script::new(CORRECT);
+                    let mut call = script.key(format!("{key}.sent"));
+                    call.arg(at.to_string()).arg(actual.to_string());
+                    if let Err(e) = bounded::<i64>(call.invoke_async(&mut conn)).await {
+                        tracing::debug!(error = %e, "could not correct a late departure");
+                    }
+                });
+            }
+            _ => {}
         }
     }
 
@@ -359,12 +415,13 @@ mod tests {
                 limiter
                     .acquire("login", Bucket::Other)
                     .await
-                    .expect("local never fails"),
+                    .expect("local never fails")
+                    .waited,
             );
         }
         // 7 requests at 3/s: slots 333 ms apart, and the 4th and 7th wait until the
-        // 1st and 4th left 1,025 ms before them.
-        assert_eq!(start.elapsed(), Duration::from_millis(2050));
+        // 1st and 4th left a WINDOW before them.
+        assert_eq!(start.elapsed(), WINDOW * 2);
         assert!(waited[0].is_zero());
         // Another login and the other bucket are independent.
         assert!(
@@ -372,6 +429,7 @@ mod tests {
                 .acquire("other login", Bucket::Other)
                 .await
                 .expect("ok")
+                .waited
                 .is_zero()
         );
         assert!(
@@ -379,6 +437,7 @@ mod tests {
                 .acquire("login", Bucket::Orders)
                 .await
                 .expect("ok")
+                .waited
                 .is_zero()
         );
     }

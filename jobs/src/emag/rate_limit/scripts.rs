@@ -2,7 +2,9 @@
 //! process sharing a login sees one slot clock and one list of departures.
 
 /// Reserve the next slot (KEYS[1]) and, when it is now, depart at once: returns
-/// `{microseconds to wait, 1 if departed}`. Departures are KEYS[2], newest first.
+/// `{microseconds to wait, the departure recorded or 0}`. Departures are KEYS[2], newest
+/// first as recorded (a corrected one may be out of order, so the check sorts the
+/// `2 × limit` kept).
 pub(super) const ACQUIRE: &str = r"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -14,30 +16,46 @@ redis.call('SET', KEYS[1], string.format('%.0f', next), 'PX', math.floor((next -
 if tat > now then return {tat - now, 0} end
 local limit = tonumber(ARGV[2])
 local window = tonumber(ARGV[3])
-local oldest = redis.call('LINDEX', KEYS[2], limit - 1)
-if oldest and now - tonumber(oldest) < window then
-  return {tonumber(oldest) + window - now, 0}
+local sent = redis.call('LRANGE', KEYS[2], 0, -1)
+if #sent >= limit then
+  local times = {}
+  for i, v in ipairs(sent) do times[i] = tonumber(v) end
+  table.sort(times, function(a, b) return a > b end)
+  local oldest = times[limit]
+  if now - oldest < window then return {oldest + window - now, 0} end
 end
 redis.call('LPUSH', KEYS[2], string.format('%.0f', now))
-redis.call('LTRIM', KEYS[2], 0, limit - 1)
+redis.call('LTRIM', KEYS[2], 0, 2 * limit - 1)
 redis.call('PEXPIRE', KEYS[2], math.floor(window / 1000) + 2000)
-return {0, 1}
+return {0, now}
 ";
 
-/// Depart now if the `limit`-th latest departure left a window ago: returns the
-/// microseconds to wait first (0: departed).
+/// Depart now if the `limit`-th latest departure left a window ago: returns
+/// `{microseconds to wait first, the departure recorded or 0}`.
 pub(super) const DEPART: &str = r"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local limit = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
-local oldest = redis.call('LINDEX', KEYS[1], limit - 1)
-if oldest and now - tonumber(oldest) < window then
-  return tonumber(oldest) + window - now
+local sent = redis.call('LRANGE', KEYS[1], 0, -1)
+if #sent >= limit then
+  local times = {}
+  for i, v in ipairs(sent) do times[i] = tonumber(v) end
+  table.sort(times, function(a, b) return a > b end)
+  local oldest = times[limit]
+  if now - oldest < window then return {oldest + window - now, 0} end
 end
 redis.call('LPUSH', KEYS[1], string.format('%.0f', now))
-redis.call('LTRIM', KEYS[1], 0, limit - 1)
+redis.call('LTRIM', KEYS[1], 0, 2 * limit - 1)
 redis.call('PEXPIRE', KEYS[1], math.floor(window / 1000) + 2000)
+return {0, now}
+";
+
+/// A departure recorded as ARGV[1] left only at ARGV[2] (both microseconds): the later
+/// time replaces it, when it is still kept.
+pub(super) const CORRECT: &str = r"
+local i = redis.call('LPOS', KEYS[1], ARGV[1])
+if i then redis.call('LSET', KEYS[1], i, ARGV[2]) end
 return 0
 ";
 

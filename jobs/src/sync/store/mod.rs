@@ -14,7 +14,7 @@ use sea_orm::{
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-pub use offers::{mark_removed, save_offers};
+pub use offers::{live_offers, mark_removed, save_offers};
 pub use orders::{OrdersOutcome, save_orders};
 
 use crate::emag::types::{ItemError, Parsed};

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use entity::offer;
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
     sea_query::{Expr, OnConflict},
 };
 use serde_json::Value;
@@ -141,6 +141,22 @@ fn offer_model(
         removed_at: Set(None),
         last_seen_run: Set(Some(run)),
     }
+}
+
+/// The offers of `account` stored and not removed (with `status`, when the read is
+/// narrowed to one): what the next read of eMAG will likely find.
+pub async fn live_offers<C: ConnectionTrait>(
+    conn: &C,
+    account: &str,
+    status: Option<i64>,
+) -> Result<u64, DbErr> {
+    let mut query = offer::Entity::find()
+        .filter(offer::Column::Account.eq(account))
+        .filter(offer::Column::RemovedAt.is_null());
+    if let Some(status) = status {
+        query = query.filter(offer::Column::Status.eq(i32::try_from(status).ok()));
+    }
+    query.count(conn).await
 }
 
 /// After a read of every page of `account`'s offers by run `run`: the offers it did not
