@@ -222,11 +222,11 @@ impl RateLimiter {
             Store::Redis { conn, .. } => {
                 let mut conn = conn.clone();
                 let script = Script::new(ACQUIRE);
-                let mut call = script.key(&key);
-                call.key(format!("{key}.sent"));
-                call.arg(spacing.as_micros() as u64)
-                    .arg(limit)
-                    .arg(WINDOW.as_micros() as u64);
+                let mut call = script.key(format!("{key}.sent"));
+                call.key(&key);
+                call.arg(limit)
+                    .arg(WINDOW.as_micros() as u64)
+                    .arg(spacing.as_micros() as u64);
                 let (micros, at): (i64, i64) = bounded(call.invoke_async(&mut conn)).await?;
                 let wait = Duration::from_micros(micros.max(0) as u64);
                 (wait, (at > 0).then_some(Stamp::Redis(at)))
