@@ -35,6 +35,9 @@ pub struct RateLimitBench {
     /// Print one JSON line instead of a table.
     #[arg(long)]
     json: bool,
+    /// Fraction of the limit kept in reserve, as `MAGFLOW_EMAG_RATE_MARGIN` (0 to 0.5).
+    #[arg(long, default_value_t = 0.0)]
+    margin: f64,
     /// Keep every core busy meanwhile (one spinning process per core), as a loaded
     /// machine would: requests whose slot comes late must still not exceed the limit.
     #[arg(long)]
@@ -54,6 +57,8 @@ pub struct RateLimitLoad {
     seconds: u64,
     #[arg(long)]
     mix: String,
+    #[arg(long)]
+    margin: f64,
 }
 
 /// One busy-looping shell per core, killed when dropped.
@@ -76,6 +81,10 @@ const PASSWORD: &str = "bench-secret";
 
 pub async fn run(args: RateLimitBench) -> anyhow::Result<()> {
     anyhow::ensure!(args.processes >= 1, "--processes must be at least 1");
+    anyhow::ensure!(
+        (0.0..=0.5).contains(&args.margin),
+        "--margin must be between 0 and 0.5"
+    );
     let config = SimConfig {
         logins: vec![SimLogin {
             username: LOGIN.into(),
@@ -105,6 +114,7 @@ pub async fn run(args: RateLimitBench) -> anyhow::Result<()> {
                 &prefix,
             ])
             .args(["--seconds", &args.seconds.to_string(), "--mix", &args.mix])
+            .args(["--margin", &args.margin.to_string()])
             .stdin(Stdio::null())
             .kill_on_drop(true)
             .spawn()
@@ -180,7 +190,11 @@ fn per_bucket(log: &[jobs::emag::sim::state::LogEntry]) -> serde_json::Value {
 
 pub async fn load(args: RateLimitLoad) -> anyhow::Result<()> {
     let conn = jobs::emag::rate_limit::connect_redis(&args.redis_url).await?;
-    let limiter = RateLimiter::redis(conn, &args.prefix, Limits::EMAG);
+    let limits = Limits {
+        margin: args.margin,
+        ..Limits::EMAG
+    };
+    let limiter = RateLimiter::redis(conn, &args.prefix, limits);
     let login = Login {
         base_url: args.base_url,
         username: LOGIN.into(),
