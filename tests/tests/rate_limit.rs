@@ -5,13 +5,6 @@
 //! Its own test binary, so that it runs on a quiet machine, as a worker would: `.ci/run`
 //! runs it alone, before the other tests and the background lints start (sharing the
 //! cores with them once cost one 429 in a tight second).
-//!
-//! With 3% of the limit in reserve (`MAGFLOW_EMAG_RATE_MARGIN`, here `--margin`): the
-//! default leaves 15 ms for the way to eMAG's gateway (`WINDOW`), which a release build
-//! keeps to 8 ms with every core busy (BENCHMARKS.md), but a debug-built simulator
-//! serving both runs at once on two cores sometimes counts a request 15 ms late (CI once
-//! saw one 429 in 70). The reserve is the operator's answer to a slower way to eMAG, and
-//! it gives this test 30 ms; the default's figures are the release benchmark's.
 
 #![allow(
     clippy::expect_used,
@@ -34,8 +27,6 @@ async fn bench(mix: &str) -> Value {
             "20",
             "--mix",
             mix,
-            "--margin",
-            "0.03",
             "--json",
         ])
         .env("MAGFLOW_BENCH_REDIS_URL", redis)
