@@ -199,6 +199,13 @@ impl Session<'_> {
         Ok(())
     }
 
+    /// A request made ahead of need failed in a way that may pass: it counts as one of
+    /// the page's tries, so an outage opens the breaker no later than had it been made
+    /// in order.
+    pub(crate) fn tried_ahead(&mut self) {
+        self.failures += 1;
+    }
+
     /// One eMAG call for the current page: paused while the account is degraded, tried
     /// again with backoff when the failure may pass, and opening the breaker when it
     /// keeps failing.
@@ -319,7 +326,8 @@ pub(crate) async fn open_client(
         ctx.config.emag_client_options(),
     )
     .map_err(|e| JobError::permanent(ErrorCategory::Permanent, e.to_string()))?
-    .for_account(name);
+    .for_account(name)
+    .on_wire(ctx.wire.clone());
     Ok((account, client))
 }
 

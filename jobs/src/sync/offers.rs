@@ -122,6 +122,47 @@ impl Ahead {
     }
 }
 
+/// Pages requested ahead, in page order.
+type InFlight = VecDeque<(u32, Spawned<Page>)>;
+
+/// Sends the count and, with it, the first pages; returns the pages in flight, the last
+/// page requested, and the pages the read needs.
+async fn count_with_pages(
+    s: &mut Session<'_>,
+    progress: &mut Progress,
+    ahead: &mut Ahead,
+    start: u32,
+) -> Result<(InFlight, u32, u32), JobError> {
+    s.unless_degraded().await?;
+    let first = before_count(s, start).await?;
+    let count = ahead.count();
+    let mut pages: InFlight = (start..start + first).map(|p| (p, ahead.page(p))).collect();
+    let mut requested = start + first - 1;
+    let counted = match count.await {
+        Ok(Ok(count)) => Some(count),
+        failed => {
+            // The pages sent with it would most likely fail too (an outage, a refusal):
+            // stopped, so they use no more of the budget, and asked again once the
+            // count answers.
+            pages.clear();
+            requested = start - 1;
+            if let Ok(Err(e)) = failed
+                && e.is_retryable()
+            {
+                s.tried_ahead();
+                progress.log(
+                    Level::Warn,
+                    format!("product_offer/count failed ({e}); trying again"),
+                );
+            }
+            None
+        }
+    };
+    let filter = ahead.filter.clone();
+    let needed = count_pages(s, progress, &filter, start, counted).await?;
+    Ok((pages, requested, needed))
+}
+
 pub(super) async fn run(s: &mut Session<'_>, progress: &mut Progress) -> Result<(), JobError> {
     let filter = OfferFilter {
         status: s.params.offer_status,
@@ -144,14 +185,8 @@ pub(super) async fn run(s: &mut Session<'_>, progress: &mut Progress) -> Result<
     // The first pages go out with the count, so eMAG's answer time is paid once; then
     // the pages the count says are there are requested ahead. Past them (offers added
     // since the count) the loop goes on one page at a time until a short or empty page.
-    s.unless_degraded().await?;
-    let first = before_count(s, start).await?;
-    let count = ahead.count();
-    let mut pages: VecDeque<(u32, Spawned<Page>)> =
-        (start..start + first).map(|p| (p, ahead.page(p))).collect();
-    let mut requested = start + first - 1;
-    let counted = count.await.ok().and_then(Result::ok);
-    let needed = count_pages(s, progress, &filter, start, counted).await?;
+    let (mut pages, mut requested, needed) =
+        count_with_pages(s, progress, &mut ahead, start).await?;
     let mut page = start;
     // Whether any attempt of this run wrote a page (a resumed one did, before it).
     let mut wrote = start > 1;
