@@ -7,7 +7,10 @@ use sea_orm::DatabaseConnection;
 
 use crate::{
     config::Config,
-    emag::rate_limit::{Limits, RateLimiter},
+    emag::{
+        Wire,
+        rate_limit::{Limits, RateLimiter},
+    },
     error::SetupError,
     queue::Queue,
     secrets::Sealer,
@@ -19,6 +22,8 @@ pub struct JobContext {
     pub queue: Queue,
     /// Shared through Redis when the queue is Redis; in-process otherwise.
     pub limiter: RateLimiter,
+    /// The thread jobs' eMAG requests are written on.
+    pub wire: Wire,
     /// Present when `MAGFLOW_SECRET_KEY` is set.
     pub sealer: Option<Sealer>,
     pub config: Arc<Config>,
@@ -58,6 +63,7 @@ impl JobContext {
             db,
             queue,
             limiter,
+            wire: Wire::start()?,
             sealer,
             config: Arc::new(config),
         })

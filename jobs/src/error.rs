@@ -20,6 +20,8 @@ pub enum SetupError {
     },
     #[error("migrations failed: {0}")]
     Migrate(String),
+    #[error("cannot start the thread eMAG requests are sent on: {0}")]
+    Thread(#[from] std::io::Error),
 }
 
 #[derive(Debug, thiserror::Error)]

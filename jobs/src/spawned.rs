@@ -17,6 +17,14 @@ impl<T: Send + 'static> Spawned<T> {
     pub fn new(future: impl Future<Output = T> + Send + 'static) -> Spawned<T> {
         Spawned(tokio::spawn(future))
     }
+
+    /// On another runtime than the caller's.
+    pub fn on(
+        runtime: &tokio::runtime::Handle,
+        future: impl Future<Output = T> + Send + 'static,
+    ) -> Spawned<T> {
+        Spawned(runtime.spawn(future))
+    }
 }
 
 impl<T> Drop for Spawned<T> {

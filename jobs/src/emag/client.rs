@@ -24,6 +24,7 @@ use super::{
         BulkOutcome, Count, ItemOutcome, Offer, OfferFilter, OfferUpdate, Order, OrderFilter,
         Parsed,
     },
+    wire::Wire,
 };
 
 #[derive(Clone)]
@@ -38,6 +39,8 @@ pub struct EmagClient {
     limiter: RateLimiter,
     options: ClientOptions,
     stats: Arc<Stats>,
+    /// Where requests are written: the caller's runtime without one.
+    wire: Option<Wire>,
 }
 
 impl fmt::Debug for EmagClient {
@@ -82,6 +85,7 @@ impl EmagClient {
             limiter,
             options,
             stats: Arc::default(),
+            wire: None,
         })
     }
 
@@ -89,6 +93,14 @@ impl EmagClient {
     #[must_use]
     pub fn for_account(mut self, name: &str) -> EmagClient {
         name.clone_into(&mut self.account);
+        self
+    }
+
+    /// Writes requests on `wire`'s thread, so they leave when their slot comes however
+    /// busy the caller's runtime is.
+    #[must_use]
+    pub fn on_wire(mut self, wire: Wire) -> EmagClient {
+        self.wire = Some(wire);
         self
     }
 

@@ -3,6 +3,7 @@
 //!
 //! - [`client`]: requests, tolerant parsing, error classification, retries, bulk chunking.
 //! - [`rate_limit`]: one budget per login and bucket, shared by every process.
+//! - [`wire`]: the thread requests are written on, so they leave when their slot comes.
 //! - [`types`]: offers, orders, counts, per-item save outcomes.
 //! - [`helpers`]: handling times, and eMAG products by EAN.
 //! - [`sim`]: the simulator (a real HTTP server) used by tests, demos and benchmarks.
@@ -17,10 +18,12 @@ pub mod response;
 #[cfg(feature = "simulator")]
 pub mod sim;
 pub mod types;
+pub mod wire;
 
 pub use client::{EmagClient, Login};
 pub use error::EmagError;
 pub use rate_limit::{Bucket, RateLimiter};
+pub use wire::Wire;
 
 use entity::emag_account::Platform;
 

@@ -207,7 +207,8 @@ pub async fn load(args: RateLimitLoad) -> anyhow::Result<()> {
             max_attempts: 1,
             ..ClientOptions::default()
         },
-    )?;
+    )?
+    .on_wire(jobs::emag::Wire::start()?);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(args.seconds);
     // Several requests in flight per process, as a worker with concurrent jobs would have;
     // in `mixed`, four more that only call order routes, so that both buckets always

@@ -5,6 +5,7 @@ use std::{sync::atomic::Ordering, time::Duration};
 
 use reqwest::Method;
 use serde_json::Value;
+use tracing::Instrument;
 
 use super::{ClientOptions, EmagClient};
 use crate::{
@@ -69,6 +70,40 @@ impl EmagClient {
         body: Option<&Value>,
         bucket: Bucket,
     ) -> Result<Value, (EmagError, bool)> {
+        let url = format!("{}/{}", self.base, route.trim_start_matches('/'));
+        let mut request = self
+            .http
+            .request(method, &url)
+            .header("Authorization", &self.authorization);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        // Serialised here, so the wire's thread only writes and reads.
+        let request = request
+            .build()
+            .map_err(|e| (EmagError::Transport(without_url(&e)), false))?;
+        let exchange = self
+            .clone()
+            .exchange(request, bucket, route.to_owned())
+            .instrument(tracing::Span::current());
+        let reply = match &self.wire {
+            Some(wire) => wire.spawn(exchange).await.unwrap_or_else(|_| {
+                let e = EmagError::Transport("the eMAG request thread stopped".into());
+                // It may have been written before it stopped.
+                Err((e, true))
+            }),
+            None => exchange.await,
+        }?;
+        classify(reply.status, reply.retry_after, &reply.bytes).map_err(|e| (e, false))
+    }
+
+    /// Waits for the request's slot in the rate limit, sends it and reads the answer.
+    async fn exchange(
+        self,
+        request: reqwest::Request,
+        bucket: Bucket,
+        route: String,
+    ) -> Result<Reply, (EmagError, bool)> {
         let departure = self
             .limiter
             .acquire(&self.login_key, bucket)
@@ -83,17 +118,9 @@ impl EmagClient {
                 .increment(1);
         }
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
-        let url = format!("{}/{}", self.base, route.trim_start_matches('/'));
-        let mut request = self
-            .http
-            .request(method, &url)
-            .header("Authorization", &self.authorization);
-        if let Some(body) = body {
-            request = request.json(body);
-        }
         self.limiter.left(departure);
         let started = std::time::Instant::now();
-        let response = request.send().await.map_err(delivery_error)?;
+        let response = self.http.execute(request).await.map_err(delivery_error)?;
         let status = response.status();
         let retry_after = response
             .headers()
@@ -105,8 +132,8 @@ impl EmagClient {
         self.stats
             .latency_ms
             .fetch_add(started.elapsed().as_millis() as u64, Ordering::Relaxed);
-        metrics::counter!(EMAG_REQUESTS, "route" => route_label(route), "account" => self.account.clone(), "bucket" => bucket.as_str(), "status" => status.as_u16().to_string()).increment(1);
-        metrics::histogram!(EMAG_DURATION, "route" => route_label(route))
+        metrics::counter!(EMAG_REQUESTS, "route" => route_label(&route), "account" => self.account.clone(), "bucket" => bucket.as_str(), "status" => status.as_u16().to_string()).increment(1);
+        metrics::histogram!(EMAG_DURATION, "route" => route_label(&route))
             .record(started.elapsed().as_secs_f64());
         tracing::debug!(
             emag.route = route,
@@ -114,8 +141,19 @@ impl EmagClient {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "eMAG call"
         );
-        classify(status, retry_after, &bytes).map_err(|e| (e, false))
+        Ok(Reply {
+            status,
+            retry_after,
+            bytes,
+        })
     }
+}
+
+/// An answer as it came, classified by the caller.
+struct Reply {
+    status: reqwest::StatusCode,
+    retry_after: Option<Duration>,
+    bytes: Vec<u8>,
 }
 
 /// The most of a response body the client reads: eMAG's largest pages (100 offers with

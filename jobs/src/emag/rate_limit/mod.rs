@@ -98,11 +98,11 @@ impl Limits {
 /// slot came late (a busy machine) delays only the requests after it, by as much as it
 /// was late, instead of every request giving up a fixed allowance. A departure is
 /// recorded when it is granted and moved to when the request is written if that is
-/// later ([`RateLimiter::left`]); the 25 ms past the second cover what is left: the
-/// write's way to eMAG's gateway. A release build under full load needs 15 ms (up to
-/// 8 ms measured), but a debug build whose runtime threads parse pages delays the write
-/// itself: `magflow run --demo` drew 429s at 15 ms and none at 25 ms (BENCHMARKS.md).
-pub const WINDOW: Duration = Duration::from_millis(1025);
+/// later ([`RateLimiter::left`]; requests are written on a thread of their own,
+/// [`crate::emag::Wire`], so nothing comes between the two). The 15 ms past the second
+/// cover what is left, the write's way to eMAG's gateway: up to 8 ms measured with every
+/// core busy (BENCHMARKS.md).
+pub const WINDOW: Duration = Duration::from_millis(1015);
 
 /// Departures later than this after they were recorded are corrected
 /// ([`RateLimiter::left`]); below it the correction would cost more than it gives.
