@@ -13,7 +13,7 @@ use tokio::{runtime::Handle, sync::oneshot};
 use crate::spawned::Spawned;
 
 /// A handle to the thread; it ends when the last handle is dropped (requests still on
-/// it fail as undelivered-or-not transport errors).
+/// it then fail as transport errors that may have reached eMAG).
 #[derive(Clone)]
 pub struct Wire(Arc<Running>);
 
