@@ -41,9 +41,14 @@ pub struct Client {
 
 impl Client {
     pub fn new(base: String) -> Client {
+        Client::with_timeout(base, Duration::from_secs(30))
+    }
+
+    /// For requests that take a debug build long on a busy machine (bodies of tens of MiB).
+    pub fn with_timeout(base: String, timeout: Duration) -> Client {
         crate::install_tls_provider();
         let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
+            .timeout(timeout)
             .build()
             .expect("http client");
         Client { base, http }

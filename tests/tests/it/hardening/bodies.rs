@@ -252,7 +252,9 @@ async fn parameters_are_read_without_a_tree_of_values() {
     let _turn = tests::heavy_turn().await;
     let mut api = start_api(&[]).await;
     let pid = api.child.id().expect("pid");
-    let client = tests::Client::new(api.base.clone());
+    // What is measured is memory: a debug build reads each body in about 8 s alone, and
+    // took over 30 s beside the other tests in two CI runs.
+    let client = tests::Client::with_timeout(api.base.clone(), Duration::from_secs(180));
     let zeros = 30_000_000;
     let cases = [
         (
