@@ -20,8 +20,8 @@ use super::{follow, serve};
 
 const LOOPBACK: &str = "127.0.0.1";
 
-/// Three requests then span 1,053 ms where they need 1,000 (of the other routes' 3/s).
-const DEMO_RATE_MARGIN: f64 = 0.05;
+/// Three requests then span 1,111 ms where they need 1,000 (of the other routes' 3/s).
+const DEMO_RATE_MARGIN: f64 = 0.1;
 
 pub async fn run(mut config: jobs::Config) -> anyhow::Result<()> {
     // A newcomer looks around with the printed password at once; said at start-up.
@@ -30,7 +30,7 @@ pub async fn run(mut config: jobs::Config) -> anyhow::Result<()> {
         config.secret_key = Some(demo_key(&config)?);
     }
     // The demo's eMAG shares this machine's cores with a debug build, which keeps them
-    // busy: a request reached it up to 32 ms after it was written (measured), where the
+    // busy: a request reached it over 50 ms after it was written (measured), where the
     // limiter allows for 15 ms on the way to eMAG's own machines. Unless told otherwise,
     // it keeps a reserve that covers that, so the demo meets no 429.
     if config.emag_rate_margin == 0.0 {
