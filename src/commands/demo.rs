@@ -31,8 +31,8 @@ pub async fn run(mut config: jobs::Config) -> anyhow::Result<()> {
     }
     // The demo's eMAG shares this machine's cores with a debug build, which keeps them
     // busy: a request reached it over 50 ms after it was written (measured), where the
-    // limiter allows for 15 ms on the way to eMAG's own machines. Unless told otherwise,
-    // it keeps a reserve that covers that, so the demo meets no 429.
+    // limiter allows for 15 ms on the way to eMAG's own machines. Unless one is set, the
+    // demo keeps a reserve that covers that, so it meets no 429.
     if config.emag_rate_margin == 0.0 {
         config.emag_rate_margin = DEMO_RATE_MARGIN;
     }

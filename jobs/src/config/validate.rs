@@ -28,7 +28,7 @@ impl Config {
                 "MAGFLOW_QUEUE_PREFIX: use letters, digits, '_', '-' or '.'".into(),
             ));
         }
-        if !(0.0..=0.5).contains(&self.emag_rate_margin) {
+        if !crate::emag::rate_limit::Limits::MARGINS.contains(&self.emag_rate_margin) {
             return Err(SetupError::Config(
                 "MAGFLOW_EMAG_RATE_MARGIN: must be between 0.0 and 0.5".into(),
             ));

@@ -125,19 +125,18 @@ impl Ahead {
 /// Pages requested ahead, in page order.
 type InFlight = VecDeque<(u32, Spawned<Page>)>;
 
-/// Sends the count and, with it, the first pages; returns the pages in flight, the last
-/// page requested, and the pages the read needs.
+/// Sends the count and, with it, the first pages; returns the pages in flight (from
+/// `start` on) and the pages the read needs.
 async fn count_with_pages(
     s: &mut Session<'_>,
     progress: &mut Progress,
     ahead: &mut Ahead,
     start: u32,
-) -> Result<(InFlight, u32, u32), JobError> {
+) -> Result<(InFlight, u32), JobError> {
     s.unless_degraded().await?;
     let first = before_count(s, start).await?;
     let count = ahead.count();
     let mut pages: InFlight = (start..start + first).map(|p| (p, ahead.page(p))).collect();
-    let mut requested = start + first - 1;
     let counted = match count.await {
         Ok(Ok(count)) => Some(count),
         failed => {
@@ -145,7 +144,6 @@ async fn count_with_pages(
             // stopped, so they use no more of the budget, and asked again once the
             // count answers.
             pages.clear();
-            requested = start - 1;
             if let Ok(Err(e)) = failed
                 && e.is_retryable()
             {
@@ -158,9 +156,8 @@ async fn count_with_pages(
             None
         }
     };
-    let filter = ahead.filter.clone();
-    let needed = count_pages(s, progress, &filter, start, counted).await?;
-    Ok((pages, requested, needed))
+    let needed = count_pages(s, progress, &ahead.filter, start, counted).await?;
+    Ok((pages, needed))
 }
 
 pub(super) async fn run(s: &mut Session<'_>, progress: &mut Progress) -> Result<(), JobError> {
@@ -185,8 +182,9 @@ pub(super) async fn run(s: &mut Session<'_>, progress: &mut Progress) -> Result<
     // The first pages go out with the count, so eMAG's answer time is paid once; then
     // the pages the count says are there are requested ahead. Past them (offers added
     // since the count) the loop goes on one page at a time until a short or empty page.
-    let (mut pages, mut requested, needed) =
-        count_with_pages(s, progress, &mut ahead, start).await?;
+    let (mut pages, needed) = count_with_pages(s, progress, &mut ahead, start).await?;
+    // At most IN_FLIGHT pages, from `start` on.
+    let mut requested = start - 1 + pages.len() as u32;
     let mut page = start;
     // Whether any attempt of this run wrote a page (a resumed one did, before it).
     let mut wrote = start > 1;

@@ -82,7 +82,7 @@ const PASSWORD: &str = "bench-secret";
 pub async fn run(args: RateLimitBench) -> anyhow::Result<()> {
     anyhow::ensure!(args.processes >= 1, "--processes must be at least 1");
     anyhow::ensure!(
-        (0.0..=0.5).contains(&args.margin),
+        Limits::MARGINS.contains(&args.margin),
         "--margin must be between 0 and 0.5"
     );
     let config = SimConfig {

@@ -58,7 +58,7 @@ impl Bucket {
 pub struct Limits {
     pub orders_per_second: f64,
     pub other_per_second: f64,
-    /// Fraction of the limit kept in reserve (0.0 to 0.5; default 0).
+    /// Fraction of the limit kept in reserve (within [`Limits::MARGINS`]; default 0).
     pub margin: f64,
 }
 
@@ -70,6 +70,9 @@ impl Limits {
         margin: 0.0,
     };
 
+    /// The reserves a setting may ask for: at most half the budget.
+    pub const MARGINS: std::ops::RangeInclusive<f64> = 0.0..=0.5;
+
     fn rate(&self, bucket: Bucket) -> f64 {
         match bucket {
             Bucket::Orders => self.orders_per_second,
@@ -80,7 +83,11 @@ impl Limits {
     /// Time between two planned slots of `bucket`: a second divided by the rate (less the
     /// margin kept in reserve).
     pub fn spacing(&self, bucket: Bucket) -> Duration {
-        let rate = self.rate(bucket) * (1.0 - self.margin.clamp(0.0, 0.5));
+        let rate = self.rate(bucket)
+            * (1.0
+                - self
+                    .margin
+                    .clamp(*Self::MARGINS.start(), *Self::MARGINS.end()));
         if rate <= 0.0 || !rate.is_finite() {
             return Duration::ZERO;
         }

@@ -35,20 +35,8 @@ async fn local_limiter_spaces_requests_evenly() {
     assert_eq!(start.elapsed(), WINDOW * 2);
     assert!(waited[0].is_zero());
     // Another login and the other bucket are independent.
-    assert!(
-        limiter
-            .acquire("other login", Bucket::Other)
-            .await
-            .expect("ok")
-            .waited
-            .is_zero()
-    );
-    assert!(
-        limiter
-            .acquire("login", Bucket::Orders)
-            .await
-            .expect("ok")
-            .waited
-            .is_zero()
-    );
+    for (login, bucket) in [("other login", Bucket::Other), ("login", Bucket::Orders)] {
+        let departure = limiter.acquire(login, bucket).await.expect("ok");
+        assert!(departure.waited.is_zero(), "{login} {bucket:?}");
+    }
 }
