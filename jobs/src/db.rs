@@ -91,6 +91,14 @@ fn redact(message: &str, url: &str) -> String {
 
 /// Creates the folder of a `sqlite://` URL's file if needed.
 fn ensure_parent_dir(url: &str) -> std::io::Result<()> {
+    match sqlite_file(url).as_deref().and_then(Path::parent) {
+        Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir),
+        _ => Ok(()),
+    }
+}
+
+/// The file of a `sqlite://` URL; `None` for an in-memory database.
+pub(crate) fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
     let path = url
         .trim_start_matches("sqlite://")
         .trim_start_matches("sqlite:")
@@ -98,12 +106,9 @@ fn ensure_parent_dir(url: &str) -> std::io::Result<()> {
         .next()
         .unwrap_or_default();
     if path.is_empty() || path.starts_with(':') {
-        return Ok(());
+        return None;
     }
-    match Path::new(path).parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir),
-        _ => Ok(()),
-    }
+    Some(std::path::PathBuf::from(path))
 }
 
 /// A transaction that will write. On SQLite it takes the write lock at `BEGIN`

@@ -36,6 +36,7 @@ pub mod submit;
 pub mod synced;
 pub mod task;
 pub mod users;
+pub mod wake;
 
 pub mod bulk_update;
 pub mod export;

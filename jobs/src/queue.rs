@@ -1,7 +1,7 @@
 //! The two queue backends behind one enqueue API: apalis-redis for production, apalis-sqlite
 //! for the embedded default. Workers build their apalis storages from here too.
 
-use std::time::Duration;
+use std::{path::PathBuf, time::Duration};
 
 use apalis::prelude::{TaskBuilder, TaskSink};
 use apalis_redis::{ConnectionManager, RedisStorage};
@@ -25,8 +25,11 @@ pub struct Queue {
 
 #[derive(Clone)]
 enum Backend {
-    Redis(ConnectionManager),
-    Sqlite(SqlitePool),
+    /// The connection every command shares, and the client that opens the wake-up
+    /// subscription (a connection of its own).
+    Redis(ConnectionManager, redis::Client),
+    /// The pool, and the queue file that wake-ups watch (`None` in memory).
+    Sqlite(SqlitePool, Option<PathBuf>),
 }
 
 impl std::fmt::Debug for Queue {
@@ -55,7 +58,9 @@ impl Queue {
                 .await
                 .map_err(|_| unreachable("timed out after 10 s".into()))?
                 .map_err(|e| unreachable(e.to_string()))?;
-                Backend::Redis(conn)
+                let client =
+                    redis::Client::open(url.expose()).map_err(|e| unreachable(e.to_string()))?;
+                Backend::Redis(conn, client)
             }
             "sqlite" => {
                 let pool = crate::db::sqlite_pool(url.expose(), "MAGFLOW_QUEUE_URL").await?;
@@ -63,7 +68,7 @@ impl Queue {
                     .await
                     .map_err(|e| unreachable(e.to_string()))?;
                 // apalis' setup turns synchronous off on one connection only (docs/stack-notes.md §5.9).
-                Backend::Sqlite(pool)
+                Backend::Sqlite(pool, crate::db::sqlite_file(url.expose()))
             }
             other => {
                 return Err(SetupError::Config(format!(
@@ -80,16 +85,28 @@ impl Queue {
 
     pub fn backend_name(&self) -> &'static str {
         match self.backend {
-            Backend::Redis(_) => "redis",
-            Backend::Sqlite(_) => "sqlite",
+            Backend::Redis(..) => "redis",
+            Backend::Sqlite(..) => "sqlite",
         }
     }
 
     /// The Redis connection, when the queue is Redis (the rate limit shares it).
     pub fn redis_connection(&self) -> Option<ConnectionManager> {
         match &self.backend {
-            Backend::Redis(conn) => Some(conn.clone()),
-            Backend::Sqlite(_) => None,
+            Backend::Redis(conn, _) => Some(conn.clone()),
+            Backend::Sqlite(..) => None,
+        }
+    }
+
+    /// Where this queue's pushes are announced, for [`crate::wake::Wakeups::listen`].
+    pub fn wake_source(&self) -> crate::wake::Source {
+        match &self.backend {
+            Backend::Redis(_, client) => crate::wake::Source::Redis {
+                client: client.clone(),
+                prefix: self.prefix.clone(),
+            },
+            Backend::Sqlite(_, Some(file)) => crate::wake::Source::File(file.clone()),
+            Backend::Sqlite(_, None) => crate::wake::Source::None,
         }
     }
 
@@ -104,7 +121,7 @@ impl Queue {
 
     pub fn redis_storage(&self, kind: JobKind) -> Option<RedisStorage<Value>> {
         match &self.backend {
-            Backend::Redis(conn) => {
+            Backend::Redis(conn, _) => {
                 let cfg = apalis_redis::Config::default()
                     .queue(self.queue_name(kind))
                     .heartbeat_interval(self.heartbeat)
@@ -114,13 +131,13 @@ impl Queue {
                     .idempotency_ttl(Some(Duration::from_secs(86_400)));
                 Some(RedisStorage::new(conn.clone()).with_config(cfg))
             }
-            Backend::Sqlite(_) => None,
+            Backend::Sqlite(..) => None,
         }
     }
 
     pub fn sqlite_storage(&self, kind: JobKind) -> Option<SqliteStorage<Value>> {
         match &self.backend {
-            Backend::Sqlite(pool) => {
+            Backend::Sqlite(pool, _) => {
                 let cfg = apalis_sqlite::Config::default()
                     .queue(self.queue_name(kind))
                     .heartbeat_interval(self.heartbeat)
@@ -128,8 +145,13 @@ impl Queue {
                     .batch_size(1);
                 Some(SqliteStorage::new(pool).with_config(cfg))
             }
-            Backend::Redis(_) => None,
+            Backend::Redis(..) => None,
         }
+    }
+
+    /// A fresh task id, for [`Queue::push_as`].
+    pub fn new_task_id() -> String {
+        ulid::Ulid::generate().to_string()
     }
 
     /// Puts a task for `run` on the kind's queue, due after `delay`. Returns the task id.
@@ -139,7 +161,24 @@ impl Queue {
         run: RunTask,
         delay: Duration,
     ) -> Result<String, QueueError> {
-        let id = ulid::Ulid::generate();
+        let id = Self::new_task_id();
+        self.push_as(kind, run, delay, &id).await?;
+        Ok(id)
+    }
+
+    /// Puts a task for `run` on the kind's queue, due after `delay`, under a task id made
+    /// by [`Queue::new_task_id`], so that the caller can record it before any worker can
+    /// see the task.
+    pub async fn push_as(
+        &self,
+        kind: JobKind,
+        run: RunTask,
+        delay: Duration,
+        task_id: &str,
+    ) -> Result<(), QueueError> {
+        let id: ulid::Ulid = task_id
+            .parse()
+            .map_err(|_| QueueError::Unavailable(format!("bad task id '{task_id}'")))?;
         let args = serde_json::to_value(run).map_err(|e| QueueError::Unavailable(e.to_string()))?;
         let task = TaskBuilder::new(args)
             .task_id(id.into())
@@ -148,8 +187,7 @@ impl Queue {
         // A connection lost mid-command (Redis restarting) can leave it waiting forever.
         tokio::time::timeout(Duration::from_secs(5), self.push_task(kind, task))
             .await
-            .map_err(|_| QueueError::Unavailable("the queue did not answer within 5 s".into()))??;
-        Ok(id.to_string())
+            .map_err(|_| QueueError::Unavailable("the queue did not answer within 5 s".into()))?
     }
 
     /// Pushes a raw payload, bypassing [`RunTask`]: only for tests of poison payloads.
@@ -164,31 +202,52 @@ impl Queue {
     ) -> Result<(), QueueError> {
         let unavailable = |e: String| QueueError::Unavailable(e);
         match &self.backend {
-            Backend::Redis(_) => {
+            Backend::Redis(conn, _) => {
                 let mut storage = self
                     .redis_storage(kind)
                     .ok_or_else(|| unavailable("no redis".into()))?;
                 storage
                     .push_task(task)
                     .await
-                    .map_err(|e| unavailable(e.to_string()))
+                    .map_err(|e| unavailable(e.to_string()))?;
+                self.announce(conn.clone(), kind).await;
+                Ok(())
             }
-            Backend::Sqlite(_) => {
+            Backend::Sqlite(_, file) => {
                 let mut storage = self
                     .sqlite_storage(kind)
                     .ok_or_else(|| unavailable("no sqlite".into()))?;
                 storage
                     .push_task(task)
                     .await
-                    .map_err(|e| unavailable(e.to_string()))
+                    .map_err(|e| unavailable(e.to_string()))?;
+                if let Some(file) = file
+                    && let Err(e) = crate::wake::announce_to_files(file, kind)
+                {
+                    tracing::debug!(error = %e, "could not announce a push; workers will find it by polling");
+                }
+                Ok(())
             }
+        }
+    }
+
+    /// Wakes the idle workers of `kind` in every process, on Redis. Best effort: a lost
+    /// announcement costs one slow poll, not the task.
+    async fn announce(&self, mut conn: ConnectionManager, kind: JobKind) {
+        let published = redis::cmd("PUBLISH")
+            .arg(crate::wake::channel(&self.prefix))
+            .arg(kind.as_str())
+            .query_async::<i64>(&mut conn)
+            .await;
+        if let Err(e) = published {
+            tracing::debug!(error = %e, "could not announce a push; workers will find it by polling");
         }
     }
 
     /// Round trip to the queue store, for `/ready`.
     pub async fn ping(&self) -> Result<(), QueueError> {
         match &self.backend {
-            Backend::Redis(conn) => {
+            Backend::Redis(conn, _) => {
                 let mut conn = conn.clone();
                 redis::cmd("PING")
                     .query_async::<String>(&mut conn)
@@ -196,7 +255,7 @@ impl Queue {
                     .map(|_| ())
                     .map_err(|e| QueueError::Unavailable(e.to_string()))
             }
-            Backend::Sqlite(pool) => sea_orm::sqlx::query("SELECT 1")
+            Backend::Sqlite(pool, _) => sea_orm::sqlx::query("SELECT 1")
                 .execute(pool)
                 .await
                 .map(|_| ())

@@ -14,8 +14,13 @@ pub mod scheduler;
 
 use std::{future::Future, time::Duration};
 
-use apalis::prelude::{BoxDynError, Data, Monitor, WorkerBuilder, WorkerBuilderExt};
-use jobs::{JobContext, JobKind};
+use apalis::prelude::{
+    BackendExt, BoxDynError, Data, Monitor, Strategy, WorkerBuilder, WorkerBuilderExt,
+};
+use jobs::{
+    JobContext, JobKind,
+    wake::{Signal, Wakeups},
+};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
@@ -65,9 +70,11 @@ pub async fn run(
     let maintenance = tokio::spawn(scheduler::maintenance(exec.clone(), reaper_stop.clone()));
 
     let stopping = CancellationToken::new();
+    let wakeups = Wakeups::listen(ctx.queue.wake_source());
     let mut queues = tokio::task::JoinSet::new();
     for kind in JobKind::ALL {
-        queues.spawn(supervise(kind, exec.clone(), stopping.clone()));
+        let signal = wakeups.signal(kind);
+        queues.spawn(supervise(kind, exec.clone(), signal, stopping.clone()));
     }
     tracing::info!(worker.id = %worker_id, queue.backend = ctx.queue.backend_name(), "worker started");
 
@@ -100,6 +107,7 @@ pub async fn run(
     let _ = reaper.await;
     let _ = scheduler.await;
     let _ = maintenance.await;
+    drop(wakeups);
     tracing::info!(worker.id = %worker_id, "worker stopped");
     result
 }
@@ -110,6 +118,7 @@ pub async fn run(
 async fn supervise(
     kind: JobKind,
     exec: Executor,
+    wake: Signal,
     stopping: CancellationToken,
 ) -> Result<(), WorkerError> {
     let config = &exec.ctx().config;
@@ -121,7 +130,7 @@ async fn supervise(
             0 => format!("{}.{}", exec.worker_id(), kind.as_str()),
             n => format!("{}.{}.r{n}", exec.worker_id(), kind.as_str()),
         };
-        let Some(monitor) = monitor_for(kind, &exec, name) else {
+        let Some(monitor) = monitor_for(kind, &exec, &wake, name) else {
             return Ok(());
         };
         let stop = stopping.clone();
@@ -159,15 +168,20 @@ async fn supervise(
     }
 }
 
-/// A monitor with `kind`'s one worker on whichever backend the queue uses.
-fn monitor_for(kind: JobKind, exec: &Executor, name: String) -> Option<Monitor> {
+/// A monitor with `kind`'s one worker on whichever backend the queue uses. The worker
+/// fetches when `wake` fires (a push was announced) and on the slow fallback timer.
+fn monitor_for(kind: JobKind, exec: &Executor, wake: &Signal, name: String) -> Option<Monitor> {
     let ctx = exec.ctx();
-    let poll = ctx.config.poll_interval();
+    let strategy = || {
+        Strategy::new()
+            .stream(wake.clone())
+            .interval(ctx.config.poll_interval())
+    };
     let concurrency = ctx.config.worker_concurrency;
     let exec = exec.clone();
     // One arm per backend: the storages are different types behind one handler.
     if let Some(storage) = ctx.queue.redis_storage(kind) {
-        let storage = apalis::prelude::BackendExt::poll_with_interval(storage, poll);
+        let storage = BackendExt::poll_with_strategy(storage, strategy());
         Some(Monitor::new().register(move |_| {
             WorkerBuilder::new(name.clone())
                 .backend(storage.clone())
@@ -176,7 +190,7 @@ fn monitor_for(kind: JobKind, exec: &Executor, name: String) -> Option<Monitor> 
                 .build(handle)
         }))
     } else if let Some(storage) = ctx.queue.sqlite_storage(kind) {
-        let storage = apalis::prelude::BackendExt::poll_with_interval(storage, poll);
+        let storage = BackendExt::poll_with_strategy(storage, strategy());
         Some(Monitor::new().register(move |_| {
             WorkerBuilder::new(name.clone())
                 .backend(storage.clone())

@@ -36,7 +36,8 @@ pub struct Config {
     /// How long a stopping worker lets running jobs go on before it makes them checkpoint
     /// and hands them back to the queue.
     pub shutdown_grace_secs: u64,
-    /// How often an idle worker asks the queue for work.
+    /// How often an idle worker asks the queue for work that no wake-up announced (a
+    /// wake-up lost on the way, a retry whose delay ended).
     pub poll_interval_ms: u64,
     /// A running run whose heartbeat is older than this is taken over by another worker.
     pub lease_secs: u64,
@@ -126,7 +127,7 @@ impl Default for Config {
             bind: "127.0.0.1:8080".into(),
             worker_concurrency: 4,
             shutdown_grace_secs: 30,
-            poll_interval_ms: 200,
+            poll_interval_ms: 1000,
             lease_secs: 30,
             stream_poll_ms: 250,
             attempt_timeout_secs: None,

@@ -91,33 +91,60 @@ pub async fn insert<C: ConnectionTrait>(db: &C, new: NewRun) -> Result<job_run::
 /// Puts a task for an existing queued run on its queue and records the task id. If the
 /// queue cannot take it (Redis restarting), the run stays queued without a task and the
 /// reaper dispatches it once the queue answers: accepted work is never dropped.
+///
+/// The task id is written before the push: an idle worker takes the task within
+/// milliseconds, and its claim is conditional on the row's revision, so the row must not
+/// change after the push. A crash between the two leaves a run whose task never came;
+/// the reaper dispatches it again ([`crate::queues::release_stranded`]).
 pub async fn dispatch(
     db: &DatabaseConnection,
     queue: &Queue,
     run: job_run::Model,
     delay: Duration,
 ) -> Result<job_run::Model, RunsError> {
-    let kind = run.kind;
-    let task_id = match queue.push(kind, RunTask::new(run.id), delay).await {
-        Ok(task_id) => Some(task_id),
+    let task_id = Queue::new_task_id();
+    set_task(db, run.id, Some(&task_id), None).await?;
+    match queue
+        .push_as(run.kind, RunTask::new(run.id), delay, &task_id)
+        .await
+    {
+        Ok(()) => Ok(job_run::Model {
+            queue_job_id: Some(task_id),
+            ..run
+        }),
         Err(e) => {
             tracing::warn!(run.id = %run.id, error = %e, "queue unavailable; the run waits for the reaper to dispatch it");
-            None
+            set_task(db, run.id, None, Some(&task_id)).await?;
+            Ok(job_run::Model {
+                queue_job_id: None,
+                ..run
+            })
         }
-    };
-    job_run::Entity::update_many()
-        .col_expr(job_run::Column::QueueJobId, Expr::value(task_id.clone()))
+    }
+}
+
+/// Records `task` as the run's queue task, if its task is still `was` (when given).
+async fn set_task(
+    db: &DatabaseConnection,
+    run_id: Uuid,
+    task: Option<&str>,
+    was: Option<&str>,
+) -> Result<(), DbErr> {
+    let mut update = job_run::Entity::update_many()
+        .col_expr(
+            job_run::Column::QueueJobId,
+            Expr::value(task.map(str::to_owned)),
+        )
         // A retry's due time stays; the reaper's cutoff counts from this write.
         .col_expr(job_run::Column::UpdatedAt, Expr::value(Utc::now()))
         // Stream clients tell a new state from one seen by the revision.
         .col_expr(job_run::Column::Revision, next_revision())
-        .filter(job_run::Column::Id.eq(run.id))
-        .exec(db)
-        .await?;
-    Ok(job_run::Model {
-        queue_job_id: task_id,
-        ..run
-    })
+        .filter(job_run::Column::Id.eq(run_id));
+    if let Some(was) = was {
+        update = update.filter(job_run::Column::QueueJobId.eq(was));
+    }
+    update.exec(db).await?;
+    Ok(())
 }
 
 /// `revision + 1`: every write to a run bumps it, so stream readers can tell new from seen.

@@ -51,3 +51,4 @@ mod stored_values;
 mod sync;
 mod synced;
 mod tls;
+mod wakeups;

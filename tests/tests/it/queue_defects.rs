@@ -91,7 +91,7 @@ async fn duplicate_delivery(backend: Backend) {
     app.shutdown().await;
 }
 
-/// §5.1: an idle worker must notice new work on its poll interval, not only on its
+/// §5.1: an idle worker must notice new work when it is announced, not only on its
 /// heartbeat. The deadline is far below the 21–25 s the defect produced.
 async fn idle_pickup(backend: Backend) {
     let app = TestApp::spawn(backend).await;

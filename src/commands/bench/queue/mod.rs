@@ -4,13 +4,18 @@
 //!    SQLite one-row insert+delete transactions on the queue file).
 //! 2. Throughput: N no-op pings enqueued, then one worker (this process, default
 //!    concurrency) drains them; jobs/s = N ÷ drain time.
-//! 3. Latency: with the worker idle, pings enqueued one at a time; enqueue→start is the
-//!    run's `started_at − created_at`. Each enqueue waits a random 0–1.5 poll intervals
-//!    first, so arrivals are spread over the worker's poll cycle.
+//! 3. Pick-up ([`pickup`]): a separate `magflow worker` process idles (its CPU read from
+//!    `/proc`), then pings are enqueued one at a time from this process; enqueue→start
+//!    is the run's `started_at − created_at`.
+//!
+//! Redis queue: run rows in a PostgreSQL database of the benchmark's own
+//! (`MAGFLOW_BENCH_DATABASE_URL`). SQLite: both in files of a temporary folder, the
+//! embedded default.
+
+mod pickup;
 
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use entity::job_run::{self, RunStatus};
 use jobs::{
     Config, JobContext, JobKind, SecretUrl,
@@ -20,7 +25,7 @@ use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
-use super::percentile;
+use super::{Stores, percentile};
 
 #[derive(clap::Args, Debug)]
 pub struct QueueBench {
@@ -29,19 +34,60 @@ pub struct QueueBench {
     /// Jobs for the throughput phase.
     #[arg(long, default_value_t = 1000)]
     jobs: usize,
-    /// Jobs for the latency phase (enqueued one at a time).
+    /// Jobs for the pick-up phase (enqueued one at a time).
     #[arg(long, default_value_t = 100)]
     latency_jobs: usize,
-    /// Redis for `--backend redis`.
-    #[arg(
-        long,
-        env = "MAGFLOW_BENCH_REDIS_URL",
-        default_value = "redis://127.0.0.1:6379/"
-    )]
-    redis_url: String,
-    /// Where runs are stored (default: a SQLite file in a temporary folder).
-    #[arg(long, env = "MAGFLOW_BENCH_DATABASE_URL")]
-    database_url: Option<String>,
+    /// Seconds the worker process idles while its CPU is measured.
+    #[arg(long, default_value_t = 60)]
+    idle_seconds: u64,
+    #[command(flatten)]
+    stores: Stores,
+}
+
+/// Where one run keeps its queue and runs, and how a worker process reaches them.
+struct Place {
+    ctx: JobContext,
+    worker_env: Vec<(String, String)>,
+    bench: Option<super::BenchEnv>,
+    _dir: tempfile::TempDir,
+}
+
+async fn open(args: &QueueBench) -> anyhow::Result<Place> {
+    let dir = tempfile::tempdir()?;
+    if args.backend == "redis" {
+        let bench = args.stores.open(|_| {}).await?;
+        return Ok(Place {
+            ctx: bench.ctx.clone(),
+            worker_env: bench.worker_env(&[]),
+            bench: Some(bench),
+            _dir: dir,
+        });
+    }
+    let key = jobs::secrets::SecretKey::generate_hex();
+    let database_url = format!("sqlite://{}/magflow.db", dir.path().display());
+    let queue_url = format!("sqlite://{}/queue.db", dir.path().display());
+    let config = Config {
+        database_url: SecretUrl::new(database_url.clone()),
+        queue_url: SecretUrl::new(queue_url.clone()),
+        queue_prefix: "bench".into(),
+        secret_key: Some(jobs::secrets::SecretKey::from_hex(&key)?),
+        ..Config::default()
+    };
+    let worker_env = [
+        ("MAGFLOW_DATABASE_URL", database_url.as_str()),
+        ("MAGFLOW_QUEUE_URL", queue_url.as_str()),
+        ("MAGFLOW_QUEUE_PREFIX", "bench"),
+        ("MAGFLOW_SECRET_KEY", key.as_str()),
+        ("MAGFLOW_LOG", "warn"),
+    ]
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .to_vec();
+    Ok(Place {
+        ctx: JobContext::connect(config, true).await?,
+        worker_env,
+        bench: None,
+        _dir: dir,
+    })
 }
 
 pub async fn run(args: QueueBench) -> anyhow::Result<()> {
@@ -49,29 +95,14 @@ pub async fn run(args: QueueBench) -> anyhow::Result<()> {
         args.jobs > 0 && args.latency_jobs > 0,
         "--jobs and --latency-jobs must be positive"
     );
-    let dir = tempfile::tempdir()?;
-    let prefix = format!("bench{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-    let queue_url = match args.backend.as_str() {
-        "redis" => args.redis_url.clone(),
-        _ => format!("sqlite://{}/queue.db", dir.path().display()),
-    };
-    let database_url = args
-        .database_url
-        .clone()
-        .unwrap_or_else(|| format!("sqlite://{}/magflow.db", dir.path().display()));
-    let config = Config {
-        database_url: SecretUrl::new(database_url),
-        queue_url: SecretUrl::new(queue_url.clone()),
-        queue_prefix: prefix.clone(),
-        ..Config::default()
-    };
-    let ctx = JobContext::connect(config, true).await?;
+    let place = open(&args).await?;
+    let ctx = place.ctx.clone();
     let db = ctx.db.clone();
 
     let rounds = args.jobs.max(200);
     let baseline = match args.backend.as_str() {
-        "redis" => redis_round_trips(&queue_url, &prefix, rounds).await?,
-        _ => sqlite_round_trips(&queue_url, rounds).await?,
+        "redis" => redis_round_trips(&args.stores.redis_url, ctx.queue.prefix(), rounds).await?,
+        _ => sqlite_round_trips(ctx.config.queue_url.expose(), rounds).await?,
     };
 
     // Throughput: a backlog of N, drained by one worker.
@@ -88,14 +119,22 @@ pub async fn run(args: QueueBench) -> anyhow::Result<()> {
     wait_succeeded(&db, args.jobs as u64, Duration::from_secs(600)).await?;
     let drain = started.elapsed();
     let jobs_per_s = args.jobs as f64 / drain.as_secs_f64();
-
-    let latencies = idle_latencies(&ctx, &args).await?;
     stop.cancel();
     worker.await??;
 
-    print_table(&args, &ctx, baseline, jobs_per_s, &latencies);
-    if args.backend == "redis" {
-        super::cleanup_redis(&queue_url, &prefix).await;
+    let pickup = pickup::measure(
+        &ctx,
+        &place.worker_env,
+        args.latency_jobs,
+        args.idle_seconds,
+        args.jobs as u64,
+    )
+    .await?;
+
+    print_table(&args, &ctx, baseline, jobs_per_s, &pickup);
+    drop(ctx);
+    if let Some(bench) = place.bench {
+        bench.close().await;
     }
     Ok(())
 }
@@ -105,12 +144,12 @@ fn print_table(
     ctx: &JobContext,
     baseline: (&str, f64),
     jobs_per_s: f64,
-    latencies: &[f64],
+    pickup: &pickup::Pickup,
 ) {
     let backend = &args.backend;
     println!(
-        "magflow bench queue --backend {backend} --jobs {} --latency-jobs {}",
-        args.jobs, args.latency_jobs
+        "magflow bench queue --backend {backend} --jobs {} --latency-jobs {} --idle-seconds {}",
+        args.jobs, args.latency_jobs, args.idle_seconds
     );
     println!("| measure | value |");
     println!("|---|---|");
@@ -126,38 +165,21 @@ fn print_table(
         "| jobs/s ÷ raw round trips/s | {:.4} |",
         jobs_per_s / baseline.1
     );
+    let latencies = &pickup.latencies;
     println!(
-        "| enqueue→start p50 (ms, idle worker) | {:.1} |",
-        percentile(latencies, 50.0)
+        "| enqueue→start p50 / p99 / max (ms, idle worker process) | {:.1} / {:.1} / {:.1} |",
+        percentile(latencies, 50.0),
+        percentile(latencies, 99.0),
+        percentile(latencies, 100.0)
     );
-    println!(
-        "| enqueue→start p99 (ms, idle worker) | {:.1} |",
-        percentile(latencies, 99.0)
-    );
-}
-
-/// Enqueue→start in milliseconds, one job at a time against an idle worker, sorted.
-async fn idle_latencies(ctx: &JobContext, args: &QueueBench) -> anyhow::Result<Vec<f64>> {
-    let db = &ctx.db;
-    let mut latencies = Vec::with_capacity(args.latency_jobs);
-    let poll_ms = ctx.config.poll_interval_ms;
-    for i in 0..args.latency_jobs {
-        // Arrive at a random point of the worker's poll cycle, as real requests do;
-        // enqueuing right after the previous job ends would always hit the cycle's start.
-        let offset = rand::random_range(0..poll_ms.max(1) * 3 / 2);
-        tokio::time::sleep(Duration::from_millis(offset)).await;
-        let run = runs::enqueue(db, &ctx.queue, ping()).await?;
-        let done = wait_succeeded(db, (args.jobs + i + 1) as u64, Duration::from_secs(60)).await;
-        done.with_context(|| format!("latency job {i} did not finish"))?;
-        let row = job_run::Entity::find_by_id(run.id)
-            .one(db)
-            .await?
-            .context("run vanished")?;
-        let start = row.started_at.context("no start time")?;
-        latencies.push((start - row.created_at).num_microseconds().unwrap_or(0) as f64 / 1000.0);
+    match pickup.idle_cpu {
+        Some(cpu) => println!(
+            "| idle worker process CPU over {} s (% of one core) | {:.2} |",
+            pickup.idle_seconds,
+            cpu * 100.0
+        ),
+        None => println!("| idle worker process CPU | no /proc here |"),
     }
-    latencies.sort_by(f64::total_cmp);
-    Ok(latencies)
 }
 
 fn ping() -> NewRun {
