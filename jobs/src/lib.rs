@@ -28,6 +28,7 @@ pub mod queues;
 pub mod registry;
 pub mod retention;
 pub mod runs;
+pub mod scheduled;
 pub mod schedules;
 pub mod secrets;
 pub mod spawned;

@@ -41,6 +41,14 @@ impl std::fmt::Debug for Queue {
     }
 }
 
+/// A task's run time as apalis-redis keeps it: whole seconds.
+fn scheduled_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs()
+}
+
 impl Queue {
     pub async fn connect(config: &Config) -> Result<Queue, SetupError> {
         let url: &SecretUrl = &config.queue_url;
@@ -206,11 +214,31 @@ impl Queue {
                 let mut storage = self
                     .redis_storage(kind)
                     .ok_or_else(|| unavailable("no redis".into()))?;
+                let id = task.task_id().map(ToString::to_string);
+                let now = task.run_at().is_none_or(|at| at <= scheduled_now());
                 storage
                     .push_task(task)
                     .await
                     .map_err(|e| unavailable(e.to_string()))?;
-                self.announce(conn.clone(), kind).await;
+                let mut conn = conn.clone();
+                let channel = crate::wake::channel(&self.prefix);
+                let announced = match id.filter(|_| now) {
+                    Some(id) => {
+                        let config = storage.get_config();
+                        crate::scheduled::start_now(&mut conn, config, &id, &channel, kind.as_str())
+                            .await
+                    }
+                    None => redis::cmd("PUBLISH")
+                        .arg(&channel)
+                        .arg(kind.as_str())
+                        .query_async::<i64>(&mut conn)
+                        .await
+                        .map(|_| ()),
+                };
+                // Best effort: the task is stored; a lost announcement costs one slow poll.
+                if let Err(e) = announced {
+                    tracing::debug!(error = %e, "could not announce a push; workers will find it by polling");
+                }
                 Ok(())
             }
             Backend::Sqlite(_, file) => {
@@ -231,17 +259,21 @@ impl Queue {
         }
     }
 
-    /// Wakes the idle workers of `kind` in every process, on Redis. Best effort: a lost
-    /// announcement costs one slow poll, not the task.
-    async fn announce(&self, mut conn: ConnectionManager, kind: JobKind) {
-        let published = redis::cmd("PUBLISH")
-            .arg(crate::wake::channel(&self.prefix))
-            .arg(kind.as_str())
-            .query_async::<i64>(&mut conn)
-            .await;
-        if let Err(e) = published {
-            tracing::debug!(error = %e, "could not announce a push; workers will find it by polling");
-        }
+    /// Moves due tasks of `kind` from apalis' scheduled set to its active list, a chunk
+    /// at a time ([`crate::scheduled`]); how many. Nothing to do on SQLite.
+    pub async fn promote_due(&self, kind: JobKind) -> Result<usize, QueueError> {
+        let Backend::Redis(conn, _) = &self.backend else {
+            return Ok(0);
+        };
+        let storage = self
+            .redis_storage(kind)
+            .ok_or_else(|| QueueError::Unavailable("no redis".into()))?;
+        let mut conn = conn.clone();
+        let promote = crate::scheduled::promote_due(&mut conn, storage.get_config());
+        tokio::time::timeout(Duration::from_secs(5), promote)
+            .await
+            .map_err(|_| QueueError::Unavailable("the queue did not answer within 5 s".into()))?
+            .map_err(|e| QueueError::Unavailable(e.to_string()))
     }
 
     /// Round trip to the queue store, for `/ready`.

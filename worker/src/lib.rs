@@ -9,6 +9,7 @@
 
 mod ending;
 pub mod executor;
+mod promoter;
 pub mod reaper;
 pub mod scheduler;
 
@@ -71,6 +72,11 @@ pub async fn run(
 
     let stopping = CancellationToken::new();
     let wakeups = Wakeups::listen(ctx.queue.wake_source());
+    let promoter = tokio::spawn(promoter::run(
+        exec.clone(),
+        wakeups.clone(),
+        reaper_stop.clone(),
+    ));
     let mut queues = tokio::task::JoinSet::new();
     for kind in JobKind::ALL {
         let signal = wakeups.signal(kind);
@@ -107,6 +113,7 @@ pub async fn run(
     let _ = reaper.await;
     let _ = scheduler.await;
     let _ = maintenance.await;
+    let _ = promoter.await;
     drop(wakeups);
     tracing::info!(worker.id = %worker_id, "worker stopped");
     result

@@ -17,6 +17,7 @@ use uuid::Uuid;
 
 use super::{Event, bury_lost, change, events::AttemptEnd};
 use crate::{counters::Counters, error::ErrorCategory, runs::next_revision};
+use sea_orm::sea_query::ExprTrait;
 
 /// Who holds a running run: a worker and its attempt. The same process may claim a run
 /// again after the reaper took it back from a stalled attempt of its own, so the worker
@@ -79,9 +80,6 @@ pub async fn claim(
         RunStatus::Running => return Ok(Claim::NotNow(run, lease)),
         _ => return Ok(Claim::Gone),
     }
-    if crate::queues::is_paused(db, run.kind).await? {
-        return Ok(Claim::Held(run));
-    }
     if let Some(due) = run.next_attempt_at
         && let Ok(early) = (due - now).to_std()
         && early > Duration::from_secs(1)
@@ -121,9 +119,14 @@ pub async fn claim(
         .col_expr(job_run::Column::UpdatedAt, Expr::value(now))
         .col_expr(job_run::Column::Revision, next_revision())
         .filter(job_run::Column::Revision.eq(run.revision))
+        // The pause is read in the same statement: one round trip less per run.
+        .filter(Expr::exists(paused(run.kind)).not())
         .exec(db)
         .await?;
     if result.rows_affected == 0 {
+        if crate::queues::is_paused(db, run.kind).await? {
+            return Ok(Claim::Held(run));
+        }
         // Someone else changed it between our read and write; decide again later.
         return Ok(Claim::NotNow(run, Duration::from_secs(1)));
     }
@@ -222,6 +225,17 @@ impl Ending {
             } => Some((Some(*category), Some(message))),
         }
     }
+}
+
+/// `SELECT 1` where `kind`'s queue is paused.
+fn paused(kind: entity::job_run::JobKind) -> sea_orm::sea_query::SelectStatement {
+    use entity::queue_control;
+    sea_orm::sea_query::Query::select()
+        .expr(Expr::val(1))
+        .from(queue_control::Entity)
+        .and_where(Expr::col(queue_control::Column::Kind).eq(kind.as_str()))
+        .and_where(Expr::col(queue_control::Column::Paused).eq(true))
+        .to_owned()
 }
 
 /// Records the end of `holder`'s attempt. Returns false if it no longer held the run (its

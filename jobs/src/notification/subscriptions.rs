@@ -150,6 +150,10 @@ pub async fn announce(
         notices
             .push(json!({ "recipients": schedule.notify, "run_id": run.id, "locale": Locale::Ro }));
     }
+    // Nothing to send: no flag to set either (it only keeps notices from going out twice).
+    if notices.is_empty() {
+        return Ok(0);
+    }
     // The flag and the notification runs commit together: a crash between the two can
     // neither lose the notifications (flag set, no runs) nor send them twice.
     let txn = crate::db::begin_write(db).await?;

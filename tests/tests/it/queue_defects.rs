@@ -109,3 +109,47 @@ async fn idle_pickup(backend: Backend) {
         .await;
     app.shutdown().await;
 }
+
+/// §5.10: apalis-redis' fetch moves every due scheduled task in one Lua call, which fails
+/// past about 8,000 and kills the worker at each restart. 9,000 due tasks pushed past
+/// magflow's own push (which puts tasks due now straight on the active list) must not
+/// stop the queue.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_due_backlog_beyond_luas_unpack_limit_does_not_stop_the_queue() {
+    let app = TestApp::spawn_with(
+        Backend::Redis,
+        tests::Options {
+            worker: false,
+            ..tests::Options::default()
+        },
+    )
+    .await;
+    let new = NewRun {
+        kind: JobKind::Ping,
+        params: json!({ "steps": 1, "step_ms": 0 }),
+        account: None,
+        max_attempts: 3,
+        parent_id: None,
+        lock_key: None,
+    };
+    let run = runs::insert(&app.ctx.db, new).await.expect("insert run");
+    let mut storage = app.ctx.queue.redis_storage(JobKind::Ping).expect("redis");
+    let task = serde_json::to_value(RunTask::new(run.id)).expect("task");
+    apalis::prelude::TaskSink::push(&mut storage, task)
+        .await
+        .expect("push");
+    // Tasks of runs that do not exist: each is dropped once fetched.
+    for _ in 0..9_000 {
+        let task = serde_json::to_value(RunTask::new(uuid::Uuid::new_v4())).expect("task");
+        apalis::prelude::TaskSink::push(&mut storage, task)
+            .await
+            .expect("push");
+    }
+    let worker = tests::WorkerHandle::start(app.ctx.clone());
+    let done = app
+        .wait_status(run.id, &["succeeded"], Duration::from_secs(90))
+        .await;
+    assert_eq!(done["attempt"], 1, "{done}");
+    worker.shutdown().await.expect("worker stops");
+    app.shutdown().await;
+}

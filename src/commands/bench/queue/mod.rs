@@ -13,6 +13,7 @@
 //! embedded default.
 
 mod pickup;
+mod trips;
 
 use std::time::{Duration, Instant};
 
@@ -37,6 +38,12 @@ pub struct QueueBench {
     /// Jobs for the pick-up phase (enqueued one at a time).
     #[arg(long, default_value_t = 100)]
     latency_jobs: usize,
+    /// Jobs for the round-trip count (its own phase: counting slows Redis down).
+    #[arg(long, default_value_t = 200)]
+    trips_jobs: usize,
+    /// Tasks each queue's worker runs at once (`MAGFLOW_WORKER_CONCURRENCY`).
+    #[arg(long)]
+    concurrency: Option<usize>,
     /// Seconds the worker process idles while its CPU is measured.
     #[arg(long, default_value_t = 60)]
     idle_seconds: u64,
@@ -55,10 +62,15 @@ struct Place {
 async fn open(args: &QueueBench) -> anyhow::Result<Place> {
     let dir = tempfile::tempdir()?;
     if args.backend == "redis" {
-        let bench = args.stores.open(|_| {}).await?;
+        let bench = args
+            .stores
+            .open(|c| set_concurrency(c, args.concurrency))
+            .await?;
+        let mut worker_env = bench.worker_env(&[]);
+        worker_env.extend(concurrency_env(args));
         return Ok(Place {
             ctx: bench.ctx.clone(),
-            worker_env: bench.worker_env(&[]),
+            worker_env,
             bench: Some(bench),
             _dir: dir,
         });
@@ -66,14 +78,15 @@ async fn open(args: &QueueBench) -> anyhow::Result<Place> {
     let key = jobs::secrets::SecretKey::generate_hex();
     let database_url = format!("sqlite://{}/magflow.db", dir.path().display());
     let queue_url = format!("sqlite://{}/queue.db", dir.path().display());
-    let config = Config {
+    let mut config = Config {
         database_url: SecretUrl::new(database_url.clone()),
         queue_url: SecretUrl::new(queue_url.clone()),
         queue_prefix: "bench".into(),
         secret_key: Some(jobs::secrets::SecretKey::from_hex(&key)?),
         ..Config::default()
     };
-    let worker_env = [
+    set_concurrency(&mut config, args.concurrency);
+    let mut worker_env = [
         ("MAGFLOW_DATABASE_URL", database_url.as_str()),
         ("MAGFLOW_QUEUE_URL", queue_url.as_str()),
         ("MAGFLOW_QUEUE_PREFIX", "bench"),
@@ -82,12 +95,26 @@ async fn open(args: &QueueBench) -> anyhow::Result<Place> {
     ]
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .to_vec();
+    worker_env.extend(concurrency_env(args));
     Ok(Place {
         ctx: JobContext::connect(config, true).await?,
         worker_env,
         bench: None,
         _dir: dir,
     })
+}
+
+fn set_concurrency(config: &mut Config, concurrency: Option<usize>) {
+    if let Some(n) = concurrency {
+        config.worker_concurrency = n;
+    }
+}
+
+fn concurrency_env(args: &QueueBench) -> Vec<(String, String)> {
+    args.concurrency
+        .map(|n| ("MAGFLOW_WORKER_CONCURRENCY".to_owned(), n.to_string()))
+        .into_iter()
+        .collect()
 }
 
 pub async fn run(args: QueueBench) -> anyhow::Result<()> {
@@ -122,16 +149,20 @@ pub async fn run(args: QueueBench) -> anyhow::Result<()> {
     stop.cancel();
     worker.await??;
 
+    let redis_url = (args.backend == "redis").then_some(args.stores.redis_url.as_str());
+    let trips = trips::measure(&ctx, redis_url, args.trips_jobs, args.jobs as u64).await?;
+    let done = (args.jobs + args.trips_jobs) as u64;
     let pickup = pickup::measure(
         &ctx,
         &place.worker_env,
         args.latency_jobs,
         args.idle_seconds,
-        args.jobs as u64,
+        done,
     )
     .await?;
 
     print_table(&args, &ctx, baseline, jobs_per_s, &pickup);
+    print_trips(&trips);
     drop(ctx);
     if let Some(bench) = place.bench {
         bench.close().await;
@@ -179,6 +210,16 @@ fn print_table(
             cpu * 100.0
         ),
         None => println!("| idle worker process CPU | no /proc here |"),
+    }
+}
+
+fn print_trips(trips: &trips::Trips) {
+    println!(
+        "| SQL statements per job: producer / worker ({} jobs, counted) | {:.1} / {:.1} |",
+        trips.jobs, trips.producer_sql, trips.worker_sql
+    );
+    if let Some(redis) = trips.redis {
+        println!("| Redis commands sent per job, producer and worker (MONITOR) | {redis:.1} |");
     }
 }
 
