@@ -45,6 +45,11 @@ pub trait Job: Send + Sync + 'static {
     const UNSCHEDULABLE: Option<&'static str> = None;
     /// What a run leaves behind.
     const OUTPUT: Output = Output::None;
+    /// Its attempts take milliseconds, so the queue's round trips are most of a run's
+    /// cost: a worker fetches as many tasks at once as it runs at once. A long kind
+    /// fetches one at a time, so that no worker holds a task another process could
+    /// start now.
+    const SHORT: bool = false;
 
     type Params: DeserializeOwned + Serialize + Send + Sync;
     type Stored: DeserializeOwned + Send;

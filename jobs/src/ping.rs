@@ -54,6 +54,7 @@ impl Job for PingJob {
     const RETRY: RetryPolicy =
         RetryPolicy::new(3, Duration::from_millis(500), Duration::from_secs(5));
     const TIMEOUT: Duration = Duration::from_secs(600);
+    const SHORT: bool = true;
     type Params = PingParams;
     type Stored = PingParams;
 

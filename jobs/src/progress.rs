@@ -213,6 +213,21 @@ impl Progress {
         Ok(())
     }
 
+    /// What the attempt has not written yet, for the statement that ends it
+    /// ([`lifecycle::end_attempt`]), and its log lines not written yet, oldest first: the
+    /// end of an attempt writes its last progress with it, not in a flush of its own.
+    pub fn last(&mut self) -> (Flush, Vec<run_event::ActiveModel>) {
+        let events = std::mem::take(&mut self.events);
+        let flush = Flush {
+            counters: self.counters.clone(),
+            throughput: self.throughput(),
+            eta_seconds: self.eta_seconds(),
+            checkpoint: self.checkpoint.clone().filter(|_| self.checkpoint_dirty),
+            result: self.result.take(),
+        };
+        (flush, events)
+    }
+
     /// Writes counters, checkpoint and pending events now.
     pub async fn flush(&mut self) -> Result<(), JobError> {
         let db = self.db.clone();
@@ -227,7 +242,7 @@ impl Progress {
     ) -> Result<(), JobError> {
         self.last_flush = Instant::now();
         let flush = Flush {
-            counters: &self.counters,
+            counters: self.counters.clone(),
             throughput: self.throughput(),
             eta_seconds: self.eta_seconds(),
             checkpoint: self.checkpoint.clone().filter(|_| self.checkpoint_dirty),

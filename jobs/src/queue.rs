@@ -128,13 +128,26 @@ impl Queue {
     }
 
     pub fn redis_storage(&self, kind: JobKind) -> Option<RedisStorage<Value>> {
+        self.redis_storage_fetching(kind, 1)
+    }
+
+    /// [`Queue::redis_storage`] whose fetch takes up to `batch` tasks in one round trip
+    /// (see [`crate::registry::fetch_batch`]).
+    pub fn redis_storage_fetching(
+        &self,
+        kind: JobKind,
+        batch: usize,
+    ) -> Option<RedisStorage<Value>> {
         match &self.backend {
             Backend::Redis(conn, _) => {
                 let cfg = apalis_redis::Config::default()
                     .queue(self.queue_name(kind))
                     .heartbeat_interval(self.heartbeat)
                     .missed_heartbeats(3)
-                    .batch_size(1)
+                    .batch_size(batch.max(1))
+                    // A lease costs a scan of the whole active list per task (stack-notes
+                    // §5.11); the run row records who holds a run.
+                    .lock_tasks(false)
                     // Without a TTL apalis deletes idempotency keys at once (docs/stack-notes.md §5.7).
                     .idempotency_ttl(Some(Duration::from_secs(86_400)));
                 Some(RedisStorage::new(conn.clone()).with_config(cfg))
@@ -144,13 +157,22 @@ impl Queue {
     }
 
     pub fn sqlite_storage(&self, kind: JobKind) -> Option<SqliteStorage<Value>> {
+        self.sqlite_storage_fetching(kind, 1)
+    }
+
+    /// [`Queue::sqlite_storage`] whose fetch takes up to `batch` tasks at once.
+    pub fn sqlite_storage_fetching(
+        &self,
+        kind: JobKind,
+        batch: usize,
+    ) -> Option<SqliteStorage<Value>> {
         match &self.backend {
             Backend::Sqlite(pool, _) => {
                 let cfg = apalis_sqlite::Config::default()
                     .queue(self.queue_name(kind))
                     .heartbeat_interval(self.heartbeat)
                     .missed_heartbeats(3)
-                    .batch_size(1);
+                    .batch_size(batch.max(1));
                 Some(SqliteStorage::new(pool).with_config(cfg))
             }
             Backend::Redis(..) => None,

@@ -67,6 +67,16 @@ pub fn timeout(kind: JobKind) -> Duration {
     with_job!(kind, J => J::TIMEOUT)
 }
 
+/// How many tasks of `kind` a worker that runs `concurrency` at once fetches in one round
+/// trip ([`Job::SHORT`]).
+pub fn fetch_batch(kind: JobKind, concurrency: usize) -> usize {
+    if with_job!(kind, J => J::SHORT) {
+        concurrency.max(1)
+    } else {
+        1
+    }
+}
+
 /// What a run of `kind` leaves behind.
 pub fn output(kind: JobKind) -> Output {
     with_job!(kind, J => J::OUTPUT)

@@ -12,9 +12,11 @@ use jobs::{
 };
 
 use jobs::{
-    lifecycle::{self, Ending, Holder},
-    progress::Level,
+    lifecycle::{self, End, Ending, Holder},
+    progress::{Level, Progress},
 };
+
+use crate::batch::Ledger;
 
 pub(crate) fn ending_for(
     kind: JobKind,
@@ -54,23 +56,52 @@ pub(crate) fn ending_for(
     }
 }
 
-/// Records `ending` on the run, unless another worker took the run over meanwhile, and
-/// does what follows from it.
+/// The attempt being ended.
+pub(crate) struct Attempt<'a> {
+    pub worker_id: &'a str,
+    pub number: u32,
+    pub started: Instant,
+}
+
+/// Records `ending` on the run with the attempt's last progress, unless another worker
+/// took the run over meanwhile, and does what follows from it.
 pub(crate) async fn record(
     ctx: &JobContext,
+    ledger: &Ledger,
     run: job_run::Model,
-    worker_id: &str,
-    kind: JobKind,
-    attempt: u32,
-    ending: &Ending,
-    started: Instant,
+    attempt: &Attempt<'_>,
+    ending: Ending,
+    progress: &mut Progress,
 ) {
     let db = &ctx.db;
+    let kind = run.kind;
     let outcome_label = ending.outcome().as_str();
-    match lifecycle::end_attempt(db, &Holder::of(&run, worker_id), ending).await {
+    let (last, mut lines) = progress.last();
+    lines.push(lifecycle::attempt_end_line(
+        run.id,
+        ending.attempt_end(attempt.number),
+        level_for(&ending),
+        describe(&ending, attempt.number),
+    ));
+    // What follows the end, read before the ending goes to be written.
+    let category = category(&ending);
+    let requeue_after = match &ending {
+        Ending::Retry { delay, .. } | Ending::Pause { delay, .. } => Some(*delay),
+        Ending::HandBack => Some(Duration::ZERO),
+        _ => None,
+    };
+    let status = ending.event().to();
+    let end = End {
+        holder: Holder::of(&run, attempt.worker_id),
+        ending,
+        last,
+        lines,
+    };
+    let recorded = ledger.end(end).await;
+    match recorded {
         Ok(true) => {}
         Ok(false) => {
-            tracing::warn!(run.id = %run.id, "run was taken over before its attempt ended");
+            tracing::warn!(run.id = %run.id, "run was taken over before its attempt ended; not recording its end");
             return;
         }
         Err(e) => {
@@ -84,31 +115,40 @@ pub(crate) async fn record(
     {
         tracing::warn!(run.id = %run.id, error = %e, "could not update the parent run");
     }
-    let category = category(ending);
     metrics::counter!(RUNS_FINISHED, "kind" => kind.as_str(), "outcome" => outcome_label, "error_category" => category)
         .increment(1);
     metrics::histogram!(RUN_DURATION, "kind" => kind.as_str())
-        .record(started.elapsed().as_secs_f64());
-    let _ = lifecycle::log_attempt_end(
-        db,
-        run.id,
-        ending.attempt_end(attempt),
-        level_for(ending),
-        describe(ending, attempt),
-    )
-    .await;
+        .record(attempt.started.elapsed().as_secs_f64());
     tracing::info!(run.id = %run.id, run.kind = %kind, outcome = outcome_label, "attempt ended");
 
-    let requeue_after = match ending {
-        Ending::Retry { delay, .. } | Ending::Pause { delay, .. } => Some(*delay),
-        Ending::HandBack => Some(Duration::ZERO),
-        _ => None,
-    };
+    follow_up(ctx, ledger, run, status, requeue_after).await;
+}
+
+/// What follows a recorded end: notifications for an end, a queue task for a retry.
+async fn follow_up(
+    ctx: &JobContext,
+    ledger: &Ledger,
+    run: job_run::Model,
+    status: Option<job_run::RunStatus>,
+    requeue_after: Option<Duration>,
+) {
+    let db = &ctx.db;
     if requeue_after.is_none() {
         // Subscribers hear of top-level runs: this one, or the parent it may have ended.
-        let top = run.parent_id.unwrap_or(run.id);
-        if let Err(e) = jobs::notification::announce(db, &ctx.queue, top).await {
-            tracing::warn!(run.id = %top, error = %e, "could not queue notifications");
+        let announced = match (run.parent_id, status) {
+            (None, Some(status)) => {
+                let ended = job_run::Model {
+                    status,
+                    ..run.clone()
+                };
+                ledger.announce(ended).await
+            }
+            (parent, _) => {
+                jobs::notification::announce(db, &ctx.queue, parent.unwrap_or(run.id)).await
+            }
+        };
+        if let Err(e) = announced {
+            tracing::warn!(run.id = %run.id, error = %e, "could not queue notifications");
         }
     }
     if let Some(delay) = requeue_after {

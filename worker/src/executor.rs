@@ -22,7 +22,7 @@ use tokio_util::{
     task::{AbortOnDropHandle, TaskTracker},
 };
 
-use crate::ending;
+use crate::{batch::Ledger, ending};
 use jobs::lifecycle::{self, Claim, Holder};
 
 /// Shared by every apalis worker of a process.
@@ -38,12 +38,15 @@ struct Inner {
     interrupt: CancellationToken,
     /// Every task being handled, whichever apalis worker delivered it.
     tasks: TaskTracker,
+    /// Claims and ends, written in batches.
+    ledger: Ledger,
 }
 
 impl Executor {
     pub fn new(ctx: JobContext, worker_id: String, interrupt: CancellationToken) -> Executor {
         Executor {
             inner: Arc::new(Inner {
+                ledger: Ledger::start(&ctx, worker_id.clone()),
                 ctx,
                 worker_id,
                 interrupt,
@@ -97,14 +100,14 @@ impl Executor {
             }
         };
         let ctx = &self.inner.ctx;
-        match lifecycle::claim(
-            &ctx.db,
-            task.run_id,
-            &self.inner.worker_id,
-            ctx.config.lease(),
-        )
-        .await
-        {
+        let claim = match self.inner.ledger.claim(task.run_id).await {
+            Some(run) => Ok(Claim::Claimed(run)),
+            None => {
+                let worker_id = &self.inner.worker_id;
+                lifecycle::claim_unready(&ctx.db, task.run_id, worker_id, ctx.config.lease()).await
+            }
+        };
+        match claim {
             Ok(Claim::Claimed(run)) => self.execute(run).await,
             Ok(Claim::NotNow(run, delay)) => {
                 if let Err(e) = runs::dispatch(&ctx.db, &ctx.queue, run, delay).await {
@@ -181,16 +184,6 @@ impl Executor {
         let kind = run.kind;
         let attempt = u32::try_from(run.attempt).unwrap_or(1);
         metrics::counter!(RUN_ATTEMPTS, "kind" => kind.as_str()).increment(1);
-        let _ = lifecycle::log_attempt_start(
-            db,
-            run.id,
-            attempt,
-            format!(
-                "attempt {attempt} of {} started on {worker_id}",
-                run.max_attempts
-            ),
-        )
-        .await;
         tracing::info!(run.id = %run.id, run.kind = %kind, run.attempt = attempt, "attempt started");
 
         if let Some(parent) = run.parent_id {
@@ -227,15 +220,23 @@ impl Executor {
         };
         drop(heartbeat);
 
-        // Last counters and checkpoint first, so a resumed attempt starts where this one stopped.
-        if let Err(JobError::Interrupted) = progress.flush().await
-            && !matches!(outcome, Err(JobError::Interrupted))
-        {
-            tracing::warn!(run.id = %run.id, "lost the run to another worker; not recording this attempt's end");
-            return;
-        }
+        // The last counters and checkpoint are written with the end, so a resumed attempt
+        // starts where this one stopped.
         let ending = ending::ending_for(kind, &run, attempt, outcome);
-        ending::record(ctx, run, worker_id, kind, attempt, &ending, started).await;
+        let attempt = ending::Attempt {
+            worker_id,
+            number: attempt,
+            started,
+        };
+        ending::record(
+            ctx,
+            &self.inner.ledger,
+            run,
+            &attempt,
+            ending,
+            &mut progress,
+        )
+        .await;
     }
 
     /// Keeps the run's lease fresh while the handler works, even inside a long step; stops

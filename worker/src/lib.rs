@@ -7,6 +7,7 @@
 //! apalis moves tasks; the `job_runs` row decides. Every handler returns `Ok` to apalis,
 //! so apalis' hard-coded 25 retries never apply and magflow's policy does (docs/stack-notes.md §5).
 
+mod batch;
 mod ending;
 pub mod executor;
 mod promoter;
@@ -185,9 +186,10 @@ fn monitor_for(kind: JobKind, exec: &Executor, wake: &Signal, name: String) -> O
             .interval(ctx.config.poll_interval())
     };
     let concurrency = ctx.config.worker_concurrency;
+    let batch = jobs::registry::fetch_batch(kind, concurrency);
     let exec = exec.clone();
     // One arm per backend: the storages are different types behind one handler.
-    if let Some(storage) = ctx.queue.redis_storage(kind) {
+    if let Some(storage) = ctx.queue.redis_storage_fetching(kind, batch) {
         let storage = BackendExt::poll_with_strategy(storage, strategy());
         Some(Monitor::new().register(move |_| {
             WorkerBuilder::new(name.clone())
@@ -196,7 +198,7 @@ fn monitor_for(kind: JobKind, exec: &Executor, wake: &Signal, name: String) -> O
                 .data(exec.clone())
                 .build(handle)
         }))
-    } else if let Some(storage) = ctx.queue.sqlite_storage(kind) {
+    } else if let Some(storage) = ctx.queue.sqlite_storage_fetching(kind, batch) {
         let storage = BackendExt::poll_with_strategy(storage, strategy());
         Some(Monitor::new().register(move |_| {
             WorkerBuilder::new(name.clone())

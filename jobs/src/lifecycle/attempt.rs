@@ -1,13 +1,10 @@
-//! What a worker does to a run during an attempt: claim it, keep its hold (heartbeats and
-//! progress flushes), and record how the attempt ended.
+//! What a worker does to a run during an attempt (claiming it is in `claim`): keep its
+//! hold (heartbeats and progress flushes), and record how the attempt ended.
 
 use std::time::Duration;
 
 use chrono::Utc;
-use entity::{
-    job_run::{self, RunStatus},
-    run_event::AttemptOutcome,
-};
+use entity::{job_run, run_event::AttemptOutcome};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
     EntityTrait, QueryFilter, QuerySelect, UpdateMany, sea_query::Expr,
@@ -15,9 +12,8 @@ use sea_orm::{
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{Event, bury_lost, change, events::AttemptEnd};
+use super::{Event, change, events::AttemptEnd};
 use crate::{counters::Counters, error::ErrorCategory, runs::next_revision};
-use sea_orm::sea_query::ExprTrait;
 
 /// Who holds a running run: a worker and its attempt. The same process may claim a run
 /// again after the reaper took it back from a stalled attempt of its own, so the worker
@@ -44,103 +40,6 @@ impl Holder {
             .filter(job_run::Column::WorkerId.eq(self.worker_id.as_str()))
             .filter(job_run::Column::Attempt.eq(self.attempt))
     }
-}
-
-/// What a claim found.
-#[derive(Debug)]
-pub enum Claim {
-    /// This worker now holds the run; the model is as written.
-    Claimed(job_run::Model),
-    /// Another worker holds it, or it is not due yet: look again after the given delay.
-    NotNow(job_run::Model, Duration),
-    /// Its kind's queue is paused: the run waits without a task until it is resumed.
-    Held(job_run::Model),
-    /// It has ended, was cancelled, or does not exist: drop the task.
-    Gone,
-    /// Its attempts were used up by workers that died during them: it was ended `dead`
-    /// here (category `worker_lost`) instead of started again.
-    Buried(job_run::Model),
-}
-
-/// Takes a queued run for `worker_id`, counting a new attempt.
-pub async fn claim(
-    db: &DatabaseConnection,
-    run_id: Uuid,
-    worker_id: &str,
-    lease: Duration,
-) -> Result<Claim, DbErr> {
-    let Some(run) = job_run::Entity::find_by_id(run_id).one(db).await? else {
-        return Ok(Claim::Gone);
-    };
-    let now = Utc::now();
-    match run.status {
-        RunStatus::Queued => {}
-        // A duplicate delivery (apalis recovers orphans too): look again once the holder's
-        // lease could have run out; the reaper re-queues the run if the holder died.
-        RunStatus::Running => return Ok(Claim::NotNow(run, lease)),
-        _ => return Ok(Claim::Gone),
-    }
-    if let Some(due) = run.next_attempt_at
-        && let Ok(early) = (due - now).to_std()
-        && early > Duration::from_secs(1)
-    {
-        return Ok(Claim::NotNow(run, early));
-    }
-    // Never an attempt past the run's allowance: a run whose every attempt ended with
-    // its worker gone may be what kills them.
-    if run.attempt >= run.max_attempts {
-        return Ok(if bury_lost(db, &run, None).await? {
-            Claim::Buried(run)
-        } else {
-            Claim::NotNow(run, Duration::from_secs(1))
-        });
-    }
-    let attempt = run.attempt + 1;
-    let result = change(Event::Claim, run_id)
-        .col_expr(job_run::Column::Attempt, Expr::value(attempt))
-        .col_expr(job_run::Column::WorkerId, Expr::value(worker_id))
-        .col_expr(job_run::Column::HeartbeatAt, Expr::value(now))
-        .col_expr(
-            job_run::Column::StartedAt,
-            Expr::value(run.started_at.unwrap_or(now)),
-        )
-        .col_expr(
-            job_run::Column::NextAttemptAt,
-            Expr::value(Option::<chrono::DateTime<Utc>>::None),
-        )
-        .col_expr(
-            job_run::Column::Throughput,
-            Expr::value(Option::<f64>::None),
-        )
-        .col_expr(
-            job_run::Column::EtaSeconds,
-            Expr::value(Option::<f64>::None),
-        )
-        .col_expr(job_run::Column::UpdatedAt, Expr::value(now))
-        .col_expr(job_run::Column::Revision, next_revision())
-        .filter(job_run::Column::Revision.eq(run.revision))
-        // The pause is read in the same statement: one round trip less per run.
-        .filter(Expr::exists(paused(run.kind)).not())
-        .exec(db)
-        .await?;
-    if result.rows_affected == 0 {
-        if crate::queues::is_paused(db, run.kind).await? {
-            return Ok(Claim::Held(run));
-        }
-        // Someone else changed it between our read and write; decide again later.
-        return Ok(Claim::NotNow(run, Duration::from_secs(1)));
-    }
-    Ok(Claim::Claimed(job_run::Model {
-        status: RunStatus::Running,
-        attempt,
-        worker_id: Some(worker_id.to_owned()),
-        heartbeat_at: Some(now),
-        started_at: Some(run.started_at.unwrap_or(now)),
-        next_attempt_at: None,
-        updated_at: now,
-        revision: run.revision + 1,
-        ..run
-    }))
 }
 
 /// How an attempt ended, as recorded on the row.
@@ -227,23 +126,14 @@ impl Ending {
     }
 }
 
-/// `SELECT 1` where `kind`'s queue is paused.
-fn paused(kind: entity::job_run::JobKind) -> sea_orm::sea_query::SelectStatement {
-    use entity::queue_control;
-    sea_orm::sea_query::Query::select()
-        .expr(Expr::val(1))
-        .from(queue_control::Entity)
-        .and_where(Expr::col(queue_control::Column::Kind).eq(kind.as_str()))
-        .and_where(Expr::col(queue_control::Column::Paused).eq(true))
-        .to_owned()
-}
-
-/// Records the end of `holder`'s attempt. Returns false if it no longer held the run (its
-/// lease ran out and another worker took over).
-pub async fn end_attempt(
-    db: &DatabaseConnection,
+/// Records the end of `holder`'s attempt, with its last progress (`last`, the final
+/// flush) in the same statement. Returns false if it no longer held the run (its lease
+/// ran out and another worker took over).
+pub async fn end_attempt<C: ConnectionTrait>(
+    db: &C,
     holder: &Holder,
     ending: &Ending,
+    last: Option<&Flush>,
 ) -> Result<bool, DbErr> {
     let now = Utc::now();
     let none_time = Option::<chrono::DateTime<Utc>>::None;
@@ -251,6 +141,11 @@ pub async fn end_attempt(
         .change(ending.event())
         .col_expr(job_run::Column::UpdatedAt, Expr::value(now))
         .col_expr(job_run::Column::Revision, next_revision());
+    let mut eta_seconds = None;
+    if let Some(last) = last {
+        eta_seconds = last.eta_seconds;
+        update = last.write(update);
+    }
     if let Some((category, message)) = ending.error() {
         update = update
             .col_expr(job_run::Column::ErrorCategory, Expr::value(category))
@@ -272,7 +167,8 @@ pub async fn end_attempt(
                 job_run::Column::WorkerId,
                 Expr::value(Option::<String>::None),
             )
-            .col_expr(job_run::Column::HeartbeatAt, Expr::value(none_time)),
+            .col_expr(job_run::Column::HeartbeatAt, Expr::value(none_time))
+            .col_expr(job_run::Column::EtaSeconds, Expr::value(eta_seconds)),
         None => update
             .col_expr(job_run::Column::FinishedAt, Expr::value(now))
             .col_expr(
@@ -282,6 +178,53 @@ pub async fn end_attempt(
     };
     let result = update.exec(db).await?;
     Ok(result.rows_affected == 1)
+}
+
+/// The end of one attempt, for [`end_attempts`]: how it ended, its last progress, and
+/// its log lines not written yet (its end line last).
+#[derive(Debug)]
+pub struct End {
+    pub holder: Holder,
+    pub ending: Ending,
+    pub last: Flush,
+    pub lines: Vec<entity::run_event::ActiveModel>,
+}
+
+/// Records the ends of `ends` with their log lines in one transaction (whoever sees a
+/// run ended sees its whole history); for each, whether its holder still held the run
+/// (the lines of one that did not are not written). If that transaction fails, each end
+/// is tried in a transaction of its own, so one end that cannot be written does not
+/// take the others with it.
+pub async fn end_attempts(db: &DatabaseConnection, ends: &[End]) -> Vec<Result<bool, DbErr>> {
+    match end_together(db, ends).await {
+        Ok(held) => held.into_iter().map(Ok).collect(),
+        Err(e) if ends.len() > 1 => {
+            tracing::warn!(error = %e, ends = ends.len(), "could not record attempt ends together; recording each alone");
+            let mut results = Vec::with_capacity(ends.len());
+            for end in ends {
+                let alone = end_together(db, std::slice::from_ref(end)).await;
+                results.push(alone.map(|held| held.first().copied().unwrap_or(false)));
+            }
+            results
+        }
+        Err(e) => vec![Err(e)],
+    }
+}
+
+async fn end_together(db: &DatabaseConnection, ends: &[End]) -> Result<Vec<bool>, DbErr> {
+    let txn = crate::db::begin_write(db).await?;
+    let mut held = Vec::with_capacity(ends.len());
+    let mut lines = Vec::new();
+    for end in ends {
+        let holds = end_attempt(&txn, &end.holder, &end.ending, Some(&end.last)).await?;
+        if holds {
+            lines.extend(end.lines.iter().cloned());
+        }
+        held.push(holds);
+    }
+    super::log_lines(&txn, lines).await?;
+    txn.commit().await?;
+    Ok(held)
 }
 
 /// Ends a run that could not even start (undecodable kind or payload).
@@ -316,8 +259,8 @@ pub async fn heartbeat(db: &DatabaseConnection, holder: &Holder) -> Result<bool,
 
 /// What a progress flush writes.
 #[derive(Debug)]
-pub struct Flush<'a> {
-    pub counters: &'a Counters,
+pub struct Flush {
+    pub counters: Counters,
     pub throughput: Option<f64>,
     pub eta_seconds: Option<f64>,
     /// A checkpoint saved since the last flush.
@@ -326,28 +269,38 @@ pub struct Flush<'a> {
     pub result: Option<Value>,
 }
 
+impl Flush {
+    /// Its columns, but for the ETA and the times, which the caller sets.
+    fn write(&self, update: UpdateMany<job_run::Entity>) -> UpdateMany<job_run::Entity> {
+        let mut update = self
+            .counters
+            .write(update)
+            .col_expr(job_run::Column::Throughput, Expr::value(self.throughput));
+        if let Some(checkpoint) = &self.checkpoint {
+            update = update.col_expr(job_run::Column::Checkpoint, Expr::value(checkpoint.clone()));
+        }
+        if let Some(result) = &self.result {
+            update = update.col_expr(job_run::Column::Result, Expr::value(result.clone()));
+        }
+        update
+    }
+}
+
 /// A heartbeat that also writes the attempt's progress; false once the holder no longer
 /// holds the run.
 pub async fn flush<C: ConnectionTrait>(
     conn: &C,
     holder: &Holder,
-    flush: Flush<'_>,
+    flush: Flush,
 ) -> Result<bool, DbErr> {
     let now = Utc::now();
-    let mut update = flush
-        .counters
+    let eta_seconds = flush.eta_seconds;
+    let update = flush
         .write(holder.change(Event::Heartbeat))
-        .col_expr(job_run::Column::Throughput, Expr::value(flush.throughput))
-        .col_expr(job_run::Column::EtaSeconds, Expr::value(flush.eta_seconds))
+        .col_expr(job_run::Column::EtaSeconds, Expr::value(eta_seconds))
         .col_expr(job_run::Column::HeartbeatAt, Expr::value(now))
         .col_expr(job_run::Column::UpdatedAt, Expr::value(now))
         .col_expr(job_run::Column::Revision, next_revision());
-    if let Some(checkpoint) = flush.checkpoint {
-        update = update.col_expr(job_run::Column::Checkpoint, Expr::value(checkpoint));
-    }
-    if let Some(result) = flush.result {
-        update = update.col_expr(job_run::Column::Result, Expr::value(result));
-    }
     Ok(update.exec(conn).await?.rows_affected == 1)
 }
 

@@ -23,15 +23,9 @@ pub async fn log<C: ConnectionTrait>(
     insert_event(db, run_id, level, message, None, None).await
 }
 
-/// The log line that starts attempt number `attempt`.
-pub async fn log_attempt_start<C: ConnectionTrait>(
-    db: &C,
-    run_id: Uuid,
-    attempt: u32,
-    message: String,
-) -> Result<(), DbErr> {
-    let attempt = i32::try_from(attempt).unwrap_or(i32::MAX);
-    insert_event(db, run_id, Level::Info, message, Some(attempt), None).await
+/// The log line that starts attempt number `attempt`, to write with its claim.
+pub fn attempt_start_line(run_id: Uuid, attempt: i32, message: String) -> run_event::ActiveModel {
+    line(run_id, Level::Info, message, Some(attempt), None)
 }
 
 /// What the line ending an attempt records beside its text: the run's history of
@@ -51,8 +45,31 @@ pub async fn log_attempt_end<C: ConnectionTrait>(
     level: Level,
     message: String,
 ) -> Result<(), DbErr> {
-    let attempt = Some(end.attempt);
-    insert_event(db, run_id, level, message, attempt, Some(end)).await
+    log_lines(db, vec![attempt_end_line(run_id, end, level, message)]).await
+}
+
+/// The log line that ends an attempt, to write with others ([`log_lines`]).
+pub fn attempt_end_line(
+    run_id: Uuid,
+    end: AttemptEnd,
+    level: Level,
+    message: String,
+) -> run_event::ActiveModel {
+    line(run_id, level, message, Some(end.attempt), Some(end))
+}
+
+/// Writes `lines` in one statement, in their order.
+pub async fn log_lines<C: ConnectionTrait>(
+    db: &C,
+    lines: Vec<run_event::ActiveModel>,
+) -> Result<(), DbErr> {
+    if lines.is_empty() {
+        return Ok(());
+    }
+    run_event::Entity::insert_many(lines)
+        .exec_without_returning(db)
+        .await
+        .map(|_| ())
 }
 
 async fn insert_event<C: ConnectionTrait>(
@@ -63,7 +80,17 @@ async fn insert_event<C: ConnectionTrait>(
     attempt: Option<i32>,
     end: Option<AttemptEnd>,
 ) -> Result<(), DbErr> {
-    run_event::Entity::insert(run_event::ActiveModel {
+    log_lines(db, vec![line(run_id, level, message, attempt, end)]).await
+}
+
+fn line(
+    run_id: Uuid,
+    level: Level,
+    message: String,
+    attempt: Option<i32>,
+    end: Option<AttemptEnd>,
+) -> run_event::ActiveModel {
+    run_event::ActiveModel {
         id: NotSet,
         run_id: Set(run_id),
         at: Set(Utc::now()),
@@ -72,8 +99,5 @@ async fn insert_event<C: ConnectionTrait>(
         attempt: Set(attempt),
         outcome: Set(end.map(|e| e.outcome)),
         error_category: Set(end.and_then(|e| e.category)),
-    })
-    .exec_without_returning(db)
-    .await
-    .map(|_| ())
+    }
 }

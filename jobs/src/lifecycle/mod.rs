@@ -9,7 +9,7 @@
 //!
 //! | event         | from                    | to        | written by                                   |
 //! |---------------|-------------------------|-----------|----------------------------------------------|
-//! | claim         | queued                  | running   | [`claim`]                                    |
+//! | claim         | queued                  | running   | [`claim`], [`claim_ready`]                   |
 //! | heartbeat     | running                 | =         | [`heartbeat`], [`flush`]                     |
 //! | succeed       | running                 | succeeded | [`end_attempt`]                              |
 //! | stop          | running                 | cancelled | [`end_attempt`] (the handler saw a cancel)   |
@@ -36,15 +36,18 @@ use uuid::Uuid;
 
 mod attempt;
 mod cancel;
+mod claim;
 mod events;
 mod reap;
 mod retry;
 
 pub use attempt::{
-    Claim, Ending, Flush, Holder, claim, end_attempt, fail_unstartable, flush, heartbeat, holds,
+    End, Ending, Flush, Holder, end_attempt, end_attempts, fail_unstartable, flush, heartbeat,
+    holds,
 };
 pub use cancel::{CancelOutcome, cancel};
-pub use events::{AttemptEnd, log, log_attempt_end, log_attempt_start};
+pub use claim::{Claim, claim, claim_ready, claim_unready};
+pub use events::{AttemptEnd, attempt_end_line, log, log_attempt_end, log_lines};
 pub use reap::{bury_lost, stale_runs, take_over};
 pub use retry::{
     DeadFilter, Policy, RetriedMany, RetryOutcome, count_dead, discard, discard_many, retry,

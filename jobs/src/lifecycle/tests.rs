@@ -9,7 +9,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, sea_que
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{Ending, Event, Holder, cancel, reap, retry};
+use super::{Claim, Ending, Event, Holder, cancel, reap, retry};
 use crate::{
     Config,
     error::ErrorCategory,
@@ -138,7 +138,7 @@ async fn perform(store: &Store, event: Event, run: &job_run::Model) {
     let db = &store.db;
     let holder = Holder::of(run, WORKER);
     let (category, message) = failure();
-    let end = |ending: Ending| async move { super::end_attempt(db, &holder, &ending).await };
+    let end = |ending: Ending| async move { super::end_attempt(db, &holder, &ending, None).await };
     match event {
         Event::Claim => {
             super::claim(db, run.id, "w2", Duration::from_secs(30))
@@ -235,4 +235,60 @@ async fn every_event_from_every_status() {
             }
         }
     }
+}
+
+/// The one-statement claim takes a run only when the careful one would: not before it is
+/// due, not past its attempts, not while its queue is paused, and on the same terms
+/// (a new attempt, the first start kept).
+#[tokio::test]
+async fn a_claim_takes_only_a_ready_run() {
+    let store = store().await;
+    let db = &store.db;
+    let lease = Duration::from_secs(30);
+    let set = |id: Uuid, column: job_run::Column, value: sea_orm::Value| async move {
+        job_run::Entity::update_many()
+            .col_expr(column, Expr::value(value))
+            .filter(job_run::Column::Id.eq(id))
+            .exec(db)
+            .await
+            .unwrap();
+    };
+
+    let later = run_in(db, RunStatus::Queued).await;
+    let in_an_hour = Utc::now() + chrono::Duration::hours(1);
+    set(later.id, job_run::Column::NextAttemptAt, in_an_hour.into()).await;
+    let claim = super::claim(db, later.id, "w2", lease).await.unwrap();
+    assert!(matches!(claim, Claim::NotNow(..)), "{claim:?}");
+
+    let spent = run_in(db, RunStatus::Queued).await;
+    set(spent.id, job_run::Column::Attempt, 3.into()).await;
+    let claim = super::claim(db, spent.id, "w2", lease).await.unwrap();
+    assert!(matches!(claim, Claim::Buried(..)), "{claim:?}");
+
+    let held = run_in(db, RunStatus::Queued).await;
+    crate::queues::set_paused(db, &store.queue, JobKind::Ping, true, "test")
+        .await
+        .unwrap();
+    let claim = super::claim(db, held.id, "w2", lease).await.unwrap();
+    assert!(matches!(claim, Claim::Held(..)), "{claim:?}");
+    crate::queues::set_paused(db, &store.queue, JobKind::Ping, false, "test")
+        .await
+        .unwrap();
+
+    let started = Utc::now() - chrono::Duration::minutes(5);
+    set(held.id, job_run::Column::StartedAt, Some(started).into()).await;
+    let Claim::Claimed(run) = super::claim(db, held.id, "w2", lease).await.unwrap() else {
+        panic!("a ready run is claimed");
+    };
+    let stored = runs::find(db, held.id).await.unwrap().unwrap();
+    assert_eq!(run, stored, "the claim returns the row as written");
+    assert_eq!(
+        (run.status, run.attempt, run.worker_id.as_deref()),
+        (RunStatus::Running, 2, Some("w2"))
+    );
+    assert_eq!(
+        run.started_at.map(|t| t.timestamp()),
+        Some(started.timestamp())
+    );
+    assert_eq!(run.next_attempt_at, None);
 }

@@ -16,7 +16,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
-pub use subscriptions::{Locale, NewSubscription, NotifyOn, announce};
+pub use subscriptions::{
+    Locale, NewSubscription, NotifyOn, announce, announce_all_ended, announce_ended,
+};
 
 use crate::{
     context::JobContext,
@@ -36,6 +38,7 @@ impl Job for NotificationJob {
     const RETRY: RetryPolicy =
         RetryPolicy::new(6, Duration::from_secs(10), Duration::from_secs(900));
     const TIMEOUT: Duration = Duration::from_secs(120);
+    const SHORT: bool = true;
     const UNSCHEDULABLE: Option<&'static str> =
         Some("notifications follow runs; use `notify` instead");
     type Params = NotificationParams;

@@ -118,20 +118,73 @@ pub async fn announce(
     queue: &Queue,
     id: Uuid,
 ) -> Result<usize, RunsError> {
-    let Some(run) = runs::find(db, id).await? else {
-        return Ok(0);
-    };
-    if !run.status.is_terminal()
-        || run.parent_id.is_some()
-        || run.announced
-        || run.kind == JobKind::Notification
-    {
-        return Ok(0);
+    match runs::find(db, id).await? {
+        Some(run) => announce_ended(db, queue, &run).await,
+        None => Ok(0),
     }
-    let mut notices: Vec<Value> = list(db)
-        .await?
-        .into_iter()
-        .filter(|s| matches(s, &run))
+}
+
+/// [`announce`] for a run as its caller just wrote it (status and all), without
+/// reading it again.
+pub async fn announce_ended(
+    db: &DatabaseConnection,
+    queue: &Queue,
+    run: &job_run::Model,
+) -> Result<usize, RunsError> {
+    announce_all_ended(db, queue, std::slice::from_ref(run))
+        .await
+        .pop()
+        .unwrap_or(Ok(0))
+}
+
+/// [`announce_ended`] for many runs, reading the subscriptions once (and not at all if
+/// none of the runs is to be announced); one answer per run.
+pub async fn announce_all_ended(
+    db: &DatabaseConnection,
+    queue: &Queue,
+    runs: &[job_run::Model],
+) -> Vec<Result<usize, RunsError>> {
+    if !runs.iter().any(to_announce) {
+        return runs.iter().map(|_| Ok(0)).collect();
+    }
+    let subscriptions = match list(db).await {
+        Ok(subscriptions) => subscriptions,
+        Err(e) => {
+            let message = e.to_string();
+            return runs
+                .iter()
+                .map(|_| Err(sea_orm::DbErr::Custom(message.clone()).into()))
+                .collect();
+        }
+    };
+    let mut answers = Vec::with_capacity(runs.len());
+    for run in runs {
+        answers.push(match to_announce(run) {
+            true => announce_to(db, queue, run, &subscriptions).await,
+            false => Ok(0),
+        });
+    }
+    answers
+}
+
+/// An ended top-level run not announced yet (notifications announce nothing).
+fn to_announce(run: &job_run::Model) -> bool {
+    run.status.is_terminal()
+        && run.parent_id.is_none()
+        && !run.announced
+        && run.kind != JobKind::Notification
+}
+
+async fn announce_to(
+    db: &DatabaseConnection,
+    queue: &Queue,
+    run: &job_run::Model,
+    subscriptions: &[subscription::Model],
+) -> Result<usize, RunsError> {
+    let id = run.id;
+    let mut notices: Vec<Value> = subscriptions
+        .iter()
+        .filter(|s| matches(s, run))
         .map(|sub| {
             json!({
                 "recipients": sub.recipients,

@@ -43,12 +43,23 @@ pub async fn enqueue(
     queue: &Queue,
     new: NewRun,
 ) -> Result<job_run::Model, RunsError> {
-    let run = insert(db, new).await?;
-    dispatch(db, queue, run, Duration::ZERO).await
+    // The task id goes in with the row: one write, not two. A crash before the push
+    // leaves the run stranded with a task id, which the reaper dispatches again.
+    let task_id = Queue::new_task_id();
+    let run = insert_with_task(db, new, Some(task_id.clone())).await?;
+    push(db, queue, run, Duration::ZERO, task_id).await
 }
 
 /// Inserts the run as `queued` without a queue task ([`dispatch`] gives it one).
 pub async fn insert<C: ConnectionTrait>(db: &C, new: NewRun) -> Result<job_run::Model, DbErr> {
+    insert_with_task(db, new, None).await
+}
+
+async fn insert_with_task<C: ConnectionTrait>(
+    db: &C,
+    new: NewRun,
+    task_id: Option<String>,
+) -> Result<job_run::Model, DbErr> {
     let now = Utc::now();
     let max_attempts = new.max_attempts.clamp(1, 100);
     let mut run = job_run::ActiveModel {
@@ -56,7 +67,7 @@ pub async fn insert<C: ConnectionTrait>(db: &C, new: NewRun) -> Result<job_run::
         id: Set(Uuid::now_v7()),
         parent_id: Set(new.parent_id),
         kind: Set(new.kind),
-        queue_job_id: Set(None),
+        queue_job_id: Set(task_id),
         account: Set(new.account),
         params: Set(new.params),
         status: Set(RunStatus::Queued),
@@ -104,6 +115,18 @@ pub async fn dispatch(
 ) -> Result<job_run::Model, RunsError> {
     let task_id = Queue::new_task_id();
     set_task(db, run.id, Some(&task_id), None).await?;
+    push(db, queue, run, delay, task_id).await
+}
+
+/// Pushes the task `task_id` (already recorded on the row) for `run`; if the queue
+/// refuses, takes the id off the row again so the reaper dispatches the run.
+async fn push(
+    db: &DatabaseConnection,
+    queue: &Queue,
+    run: job_run::Model,
+    delay: Duration,
+    task_id: String,
+) -> Result<job_run::Model, RunsError> {
     match queue
         .push_as(run.kind, RunTask::new(run.id), delay, &task_id)
         .await
