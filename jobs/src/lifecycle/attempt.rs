@@ -110,7 +110,25 @@ impl Ending {
 
     /// The error it records; `None` keeps the row's (a hand-back keeps the last error, a
     /// cancelled run what it was stopped for, `account_deleted`).
-    fn error(&self) -> Option<(Option<ErrorCategory>, Option<&str>)> {
+    /// When a requeued run is due again and the attempt count it goes back with (a
+    /// hand-back or a pause uses up no attempt); `None` for an end.
+    pub(super) fn requeued(
+        &self,
+        attempt: i32,
+        now: chrono::DateTime<Utc>,
+    ) -> Option<(chrono::DateTime<Utc>, i32)> {
+        let due_after =
+            |delay: &Duration| now + chrono::Duration::from_std(*delay).unwrap_or_default();
+        match self {
+            Ending::Retry { delay, .. } => Some((due_after(delay), attempt)),
+            // Not an attempt used up: the next claim counts this one again.
+            Ending::HandBack => Some((now, attempt - 1)),
+            Ending::Pause { delay, .. } => Some((due_after(delay), attempt - 1)),
+            _ => None,
+        }
+    }
+
+    pub(super) fn error(&self) -> Option<(Option<ErrorCategory>, Option<&str>)> {
         match self {
             Ending::HandBack | Ending::Cancelled => None,
             Ending::Succeeded => Some((None, None)),
@@ -151,15 +169,7 @@ pub async fn end_attempt<C: ConnectionTrait>(
             .col_expr(job_run::Column::ErrorCategory, Expr::value(category))
             .col_expr(job_run::Column::ErrorMessage, Expr::value(message));
     }
-    let due_after = |delay: &Duration| now + chrono::Duration::from_std(*delay).unwrap_or_default();
-    let requeued_at = match ending {
-        Ending::Retry { delay, .. } => Some((due_after(delay), holder.attempt)),
-        // Not an attempt used up: the next claim counts this one again.
-        Ending::HandBack => Some((now, holder.attempt - 1)),
-        Ending::Pause { delay, .. } => Some((due_after(delay), holder.attempt - 1)),
-        _ => None,
-    };
-    update = match requeued_at {
+    update = match ending.requeued(holder.attempt, now) {
         Some((due, attempt)) => update
             .col_expr(job_run::Column::Attempt, Expr::value(attempt))
             .col_expr(job_run::Column::NextAttemptAt, Expr::value(due))
@@ -213,15 +223,21 @@ pub async fn end_attempts(db: &DatabaseConnection, ends: &[End]) -> Vec<Result<b
 
 async fn end_together(db: &DatabaseConnection, ends: &[End]) -> Result<Vec<bool>, DbErr> {
     let txn = crate::db::begin_write(db).await?;
-    let mut held = Vec::with_capacity(ends.len());
-    let mut lines = Vec::new();
-    for end in ends {
-        let holds = end_attempt(&txn, &end.holder, &end.ending, Some(&end.last)).await?;
-        if holds {
-            lines.extend(end.lines.iter().cloned());
+    let held = if txn.get_database_backend() == DbBackend::Postgres {
+        super::end_all::end_all(&txn, ends).await?
+    } else {
+        let mut held = Vec::with_capacity(ends.len());
+        for end in ends {
+            held.push(end_attempt(&txn, &end.holder, &end.ending, Some(&end.last)).await?);
         }
-        held.push(holds);
-    }
+        held
+    };
+    let lines = ends
+        .iter()
+        .zip(&held)
+        .filter(|(_, holds)| **holds)
+        .flat_map(|(end, _)| end.lines.iter().cloned())
+        .collect();
     super::log_lines(&txn, lines).await?;
     txn.commit().await?;
     Ok(held)

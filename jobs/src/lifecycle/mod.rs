@@ -37,6 +37,7 @@ use uuid::Uuid;
 mod attempt;
 mod cancel;
 mod claim;
+mod end_all;
 mod events;
 mod reap;
 mod retry;
