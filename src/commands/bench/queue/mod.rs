@@ -127,9 +127,15 @@ pub async fn run(args: QueueBench) -> anyhow::Result<()> {
     let db = ctx.db.clone();
 
     let rounds = args.jobs.max(200);
-    let baseline = match args.backend.as_str() {
-        "redis" => redis_round_trips(&args.stores.redis_url, ctx.queue.prefix(), rounds).await?,
-        _ => sqlite_round_trips(ctx.config.queue_url.expose(), rounds).await?,
+    let (baseline, rows_baseline) = match args.backend.as_str() {
+        "redis" => (
+            redis_round_trips(&args.stores.redis_url, ctx.queue.prefix(), rounds).await?,
+            Some(postgres_round_trips(&db, rounds).await?),
+        ),
+        _ => (
+            sqlite_round_trips(ctx.config.queue_url.expose(), rounds).await?,
+            None,
+        ),
     };
 
     // Throughput: a backlog of N, drained by one worker.
@@ -162,6 +168,15 @@ pub async fn run(args: QueueBench) -> anyhow::Result<()> {
     .await?;
 
     print_table(&args, &ctx, baseline, jobs_per_s, &pickup);
+    if let Some((store, per_s)) = rows_baseline {
+        println!(
+            "| baseline: raw {store} round trips/s (sequential, the run rows' store) | {per_s:.0} |"
+        );
+        println!(
+            "| jobs/s ÷ raw {store} round trips/s | {:.4} |",
+            jobs_per_s / per_s
+        );
+    }
     print_trips(&trips);
     drop(ctx);
     if let Some(bench) = place.bench {
@@ -286,7 +301,35 @@ async fn sqlite_round_trips(url: &str, n: usize) -> anyhow::Result<(&'static str
         .connect(url)
         .await?;
     let conn = SqlxSqliteConnector::from_sqlx_sqlite_pool(pool);
-    conn.execute_unprepared("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; CREATE TABLE IF NOT EXISTS bench_baseline (id INTEGER PRIMARY KEY, v TEXT)").await?;
+    conn.execute_unprepared("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL")
+        .await?;
+    Ok((
+        "SQLite insert+delete transactions",
+        insert_delete_round_trips(&conn, n).await?,
+    ))
+}
+
+/// The run rows' PostgreSQL, the other store a Redis-queued job writes to.
+async fn postgres_round_trips(
+    db: &sea_orm::DatabaseConnection,
+    n: usize,
+) -> anyhow::Result<(&'static str, f64)> {
+    Ok((
+        "PostgreSQL insert+delete transactions",
+        insert_delete_round_trips(db, n).await?,
+    ))
+}
+
+/// Single-row inserts and deletes, each its own transaction, one after another: per
+/// second.
+async fn insert_delete_round_trips(
+    conn: &impl sea_orm::ConnectionTrait,
+    n: usize,
+) -> anyhow::Result<f64> {
+    conn.execute_unprepared(
+        "CREATE TABLE IF NOT EXISTS bench_baseline (id INTEGER PRIMARY KEY, v TEXT)",
+    )
+    .await?;
     let started = Instant::now();
     for i in 0..n {
         conn.execute_unprepared(&format!(
@@ -296,8 +339,5 @@ async fn sqlite_round_trips(url: &str, n: usize) -> anyhow::Result<(&'static str
         conn.execute_unprepared(&format!("DELETE FROM bench_baseline WHERE id = {i}"))
             .await?;
     }
-    Ok((
-        "SQLite insert+delete transactions",
-        (2 * n) as f64 / started.elapsed().as_secs_f64(),
-    ))
+    Ok((2 * n) as f64 / started.elapsed().as_secs_f64())
 }
