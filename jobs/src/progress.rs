@@ -217,15 +217,18 @@ impl Progress {
     /// ([`lifecycle::end_attempt`]), and its log lines not written yet, oldest first: the
     /// end of an attempt writes its last progress with it, not in a flush of its own.
     pub fn last(&mut self) -> (Flush, Vec<run_event::ActiveModel>) {
-        let events = std::mem::take(&mut self.events);
-        let flush = Flush {
+        (self.unwritten(), std::mem::take(&mut self.events))
+    }
+
+    /// The row's columns not written yet (the result is handed over, not kept).
+    fn unwritten(&mut self) -> Flush {
+        Flush {
             counters: self.counters.clone(),
             throughput: self.throughput(),
             eta_seconds: self.eta_seconds(),
             checkpoint: self.checkpoint.clone().filter(|_| self.checkpoint_dirty),
             result: self.result.take(),
-        };
-        (flush, events)
+        }
     }
 
     /// Writes counters, checkpoint and pending events now.
@@ -241,13 +244,7 @@ impl Progress {
         conn: &C,
     ) -> Result<(), JobError> {
         self.last_flush = Instant::now();
-        let flush = Flush {
-            counters: self.counters.clone(),
-            throughput: self.throughput(),
-            eta_seconds: self.eta_seconds(),
-            checkpoint: self.checkpoint.clone().filter(|_| self.checkpoint_dirty),
-            result: self.result.take(),
-        };
+        let flush = self.unwritten();
         if !lifecycle::flush(conn, &self.holder, flush).await? {
             // Another worker took the run over (our lease ran out): stop touching it.
             return Err(JobError::Interrupted);
