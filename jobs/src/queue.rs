@@ -41,14 +41,6 @@ impl std::fmt::Debug for Queue {
     }
 }
 
-/// A task's run time as apalis-redis keeps it: whole seconds.
-fn scheduled_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs()
-}
-
 impl Queue {
     pub async fn connect(config: &Config) -> Result<Queue, SetupError> {
         let url: &SecretUrl = &config.queue_url;
@@ -237,7 +229,9 @@ impl Queue {
                     .redis_storage(kind)
                     .ok_or_else(|| unavailable("no redis".into()))?;
                 let id = task.task_id().map(ToString::to_string);
-                let now = task.run_at().is_none_or(|at| at <= scheduled_now());
+                let now = task
+                    .run_at()
+                    .is_none_or(|at| at <= crate::scheduled::now_secs());
                 storage
                     .push_task(task)
                     .await

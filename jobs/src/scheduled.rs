@@ -40,6 +40,14 @@ return #ids
     )
 });
 
+/// Now as apalis-redis keeps a task's run time: whole seconds since the epoch.
+pub fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs()
+}
+
 /// How many due tasks one call moves: far below the limit of Lua's `unpack`.
 pub const CHUNK: usize = 1000;
 
@@ -69,15 +77,11 @@ pub async fn promote_due<C: ConnectionLike>(
     conn: &mut C,
     config: &apalis_redis::Config,
 ) -> redis::RedisResult<usize> {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs();
     PROMOTE
         .key(config.scheduled_jobs_set())
         .key(config.active_jobs_list())
         .key(config.signal_list())
-        .arg(now)
+        .arg(now_secs())
         .arg(CHUNK)
         .invoke_async::<usize>(conn)
         .await

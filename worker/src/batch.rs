@@ -82,7 +82,7 @@ impl Ledger {
     }
 
     /// Queues the notifications of `run`, which has just ended as it says
-    /// ([`jobs::notification::announce_ended`]); how many.
+    /// ([`jobs::notification::announce_all_ended`]); how many.
     pub(crate) async fn announce(&self, run: job_run::Model) -> Result<usize, RunsError> {
         self.announcements
             .call(run)

@@ -85,11 +85,7 @@ pub(crate) async fn record(
     ));
     // What follows the end, read before the ending goes to be written.
     let category = category(&ending);
-    let requeue_after = match &ending {
-        Ending::Retry { delay, .. } | Ending::Pause { delay, .. } => Some(*delay),
-        Ending::HandBack => Some(Duration::ZERO),
-        _ => None,
-    };
+    let requeue_after = ending.requeue_delay();
     let status = ending.event().to();
     let end = End {
         holder: Holder::of(&run, attempt.worker_id),

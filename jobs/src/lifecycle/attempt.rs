@@ -108,26 +108,30 @@ impl Ending {
         }
     }
 
-    /// The error it records; `None` keeps the row's (a hand-back keeps the last error, a
-    /// cancelled run what it was stopped for, `account_deleted`).
-    /// When a requeued run is due again and the attempt count it goes back with (a
-    /// hand-back or a pause uses up no attempt); `None` for an end.
+    /// How long until a run that goes back to the queue is due again; `None` for an end.
+    pub fn requeue_delay(&self) -> Option<Duration> {
+        match self {
+            Ending::Retry { delay, .. } | Ending::Pause { delay, .. } => Some(*delay),
+            Ending::HandBack => Some(Duration::ZERO),
+            _ => None,
+        }
+    }
+
+    /// When a requeued run is due again and the attempt count it goes back with; `None`
+    /// for an end.
     pub(super) fn requeued(
         &self,
         attempt: i32,
         now: chrono::DateTime<Utc>,
     ) -> Option<(chrono::DateTime<Utc>, i32)> {
-        let due_after =
-            |delay: &Duration| now + chrono::Duration::from_std(*delay).unwrap_or_default();
-        match self {
-            Ending::Retry { delay, .. } => Some((due_after(delay), attempt)),
-            // Not an attempt used up: the next claim counts this one again.
-            Ending::HandBack => Some((now, attempt - 1)),
-            Ending::Pause { delay, .. } => Some((due_after(delay), attempt - 1)),
-            _ => None,
-        }
+        let due = now + chrono::Duration::from_std(self.requeue_delay()?).unwrap_or_default();
+        // A hand-back or a pause uses up no attempt: the next claim counts this one again.
+        let spent = matches!(self, Ending::Retry { .. });
+        Some((due, if spent { attempt } else { attempt - 1 }))
     }
 
+    /// The error it records; `None` keeps the row's (a hand-back keeps the last error, a
+    /// cancelled run what it was stopped for, `account_deleted`).
     pub(super) fn error(&self) -> Option<(Option<ErrorCategory>, Option<&str>)> {
         match self {
             Ending::HandBack | Ending::Cancelled => None,

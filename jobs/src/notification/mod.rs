@@ -16,9 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
-pub use subscriptions::{
-    Locale, NewSubscription, NotifyOn, announce, announce_all_ended, announce_ended,
-};
+pub use subscriptions::{Locale, NewSubscription, NotifyOn, announce, announce_all_ended};
 
 use crate::{
     context::JobContext,

@@ -119,26 +119,17 @@ pub async fn announce(
     id: Uuid,
 ) -> Result<usize, RunsError> {
     match runs::find(db, id).await? {
-        Some(run) => announce_ended(db, queue, &run).await,
+        Some(run) => announce_all_ended(db, queue, &[run])
+            .await
+            .pop()
+            .unwrap_or(Ok(0)),
         None => Ok(0),
     }
 }
 
-/// [`announce`] for a run as its caller just wrote it (status and all), without
-/// reading it again.
-pub async fn announce_ended(
-    db: &DatabaseConnection,
-    queue: &Queue,
-    run: &job_run::Model,
-) -> Result<usize, RunsError> {
-    announce_all_ended(db, queue, std::slice::from_ref(run))
-        .await
-        .pop()
-        .unwrap_or(Ok(0))
-}
-
-/// [`announce_ended`] for many runs, reading the subscriptions once (and not at all if
-/// none of the runs is to be announced); one answer per run.
+/// [`announce`] for many runs as their callers just wrote them (status and all), without
+/// reading them again, and reading the subscriptions once (not at all if none of the
+/// runs is to be announced); one answer per run.
 pub async fn announce_all_ended(
     db: &DatabaseConnection,
     queue: &Queue,

@@ -57,7 +57,7 @@ pub async fn measure(
     worker.await??;
     let worker_sql = worker_count.load(Ordering::Relaxed) as f64 / jobs as f64;
     let redis = match monitor {
-        Some(m) => Some(m.stop().await as f64 / jobs as f64),
+        Some(m) => Some(m.stop().await? as f64 / jobs as f64),
         None => None,
     };
     Ok(Trips {
@@ -81,9 +81,14 @@ fn counted(ctx: &JobContext) -> (JobContext, Arc<AtomicU64>) {
 
 /// Counts the commands clients send to Redis while it runs.
 struct Monitor {
+    client: redis::Client,
     count: Arc<AtomicU64>,
     task: tokio::task::JoinHandle<()>,
 }
+
+/// Sent when the phase is over: Redis shows commands in the order it ran them, so once
+/// the monitor sees this, it has seen every command of the phase.
+const END_MARK: &str = "magflow-bench-trips-end";
 
 impl Monitor {
     async fn start(url: &str) -> anyhow::Result<Monitor> {
@@ -94,6 +99,9 @@ impl Monitor {
         let task = tokio::spawn(async move {
             let mut lines = monitor.into_on_message::<String>();
             while let Some(line) = lines.next().await {
+                if line.contains(END_MARK) {
+                    return;
+                }
                 // `<time> [<db> <client address>] "command" …`; a script's own
                 // commands show `lua` where the address would be.
                 if !line.contains(" lua]") {
@@ -101,13 +109,22 @@ impl Monitor {
                 }
             }
         });
-        Ok(Monitor { count, task })
+        Ok(Monitor {
+            client,
+            count,
+            task,
+        })
     }
 
-    async fn stop(self) -> u64 {
-        // Let the last lines of the phase arrive.
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        self.task.abort();
-        self.count.load(Ordering::Relaxed)
+    async fn stop(self) -> anyhow::Result<u64> {
+        let mut conn = self.client.get_multiplexed_async_connection().await?;
+        redis::cmd("ECHO")
+            .arg(END_MARK)
+            .query_async::<String>(&mut conn)
+            .await?;
+        tokio::time::timeout(Duration::from_secs(10), self.task)
+            .await
+            .map_err(|_| anyhow::anyhow!("the Redis monitor did not see the end of the phase"))??;
+        Ok(self.count.load(Ordering::Relaxed))
     }
 }
