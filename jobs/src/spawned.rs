@@ -27,6 +27,13 @@ impl<T: Send + 'static> Spawned<T> {
     }
 }
 
+impl<T> Spawned<T> {
+    /// Whether it has ended, so that awaiting it returns at once.
+    pub fn is_finished(&self) -> bool {
+        self.0.is_finished()
+    }
+}
+
 impl<T> Drop for Spawned<T> {
     fn drop(&mut self) {
         self.0.abort();

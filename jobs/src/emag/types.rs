@@ -355,7 +355,8 @@ pub enum ItemError {
 
 impl<T: serde::de::DeserializeOwned> Parsed<T> {
     pub fn from_raw(raw: Value) -> Parsed<T> {
-        let item = serde_json::from_value(raw.clone()).map_err(|e| ItemError::Shape(e.to_string()));
+        // From a reference: no copy of the item to read it.
+        let item = T::deserialize(&raw).map_err(|e| ItemError::Shape(e.to_string()));
         Parsed { raw, item }
     }
 }

@@ -39,14 +39,15 @@ enum Refusal {
     PageSize,
 }
 
-/// The items matching a read/count filter, in id order.
+/// The items matching a read/count filter, in id order, lazily: a page is found without
+/// collecting every match before it.
 fn filtered<'a>(
     state: &SimState,
     data: &'a LoginData,
     input: &Value,
     resource: Resource,
     is_count: bool,
-) -> Result<Vec<&'a Value>, Refusal> {
+) -> Result<impl Iterator<Item = &'a Value> + 'a, Refusal> {
     let items: Box<dyn Iterator<Item = &Value>> = match resource {
         Resource::Offers => Box::new(data.offers.values()),
         Resource::Orders => Box::new(data.orders.values()),
@@ -91,30 +92,29 @@ fn filtered<'a>(
         }
     }
     Ok(items
-        .filter(|v| id.is_none_or(|id| num(v.get("id")) == Some(id)))
-        .filter(|v| {
+        .filter(move |v| id.is_none_or(|id| num(v.get("id")) == Some(id)))
+        .filter(move |v| {
             statuses
                 .as_ref()
                 .is_none_or(|s| num(v.get("status")).is_some_and(|st| s.contains(&st)))
         })
-        .filter(|v| {
+        .filter(move |v| {
             part_number
                 .as_ref()
                 .is_none_or(|p| v.get("part_number").and_then(Value::as_str) == Some(p))
         })
-        .filter(|v| {
+        .filter(move |v| {
             pnk.as_ref()
                 .is_none_or(|p| v.get("part_number_key").and_then(Value::as_str) == Some(p))
         })
-        .filter(|v| order_type.is_none_or(|t| num(v.get("type")) == Some(t)))
-        .filter(|v| payment_mode.is_none_or(|p| num(v.get("payment_mode_id")) == Some(p)))
-        .filter(|v| {
+        .filter(move |v| order_type.is_none_or(|t| num(v.get("type")) == Some(t)))
+        .filter(move |v| payment_mode.is_none_or(|p| num(v.get("payment_mode_id")) == Some(p)))
+        .filter(move |v| {
             windows.iter().all(|(field, after, before)| {
                 let t = v.get(*field).and_then(Value::as_str).unwrap_or_default();
                 after.as_deref().is_none_or(|a| t >= a) && before.as_deref().is_none_or(|b| t <= b)
             })
-        })
-        .collect())
+        }))
 }
 
 fn page_size(state: &SimState, input: &Value) -> Result<(usize, usize), Refusal> {
@@ -145,22 +145,19 @@ pub(super) fn read(
     };
     match filtered(state, data, input, resource, false) {
         Ok(items) => {
-            let filtered_by_id = input.get("id").is_some();
-            let page: Vec<Value> = items
-                .into_iter()
-                .skip((page - 1) * per)
-                .take(per)
-                .map(|v| {
+            let page = items.skip((page - 1) * per).take(per);
+            // GPSR details are lists when one product is asked for by id.
+            if input.get("id").is_some() && resource == Resource::Offers {
+                let gpsr = |v: &Value| {
                     let mut v = v.clone();
-                    // GPSR details are lists when one product is asked for by id.
-                    if filtered_by_id && resource == Resource::Offers {
-                        v["manufacturer"] = json!([{ "name": "ACME SRL", "address": "Bucuresti", "email": "gpsr@acme.ro" }]);
-                        v["eu_representative"] = json!([]);
-                    }
+                    v["manufacturer"] = json!([{ "name": "ACME SRL", "address": "Bucuresti", "email": "gpsr@acme.ro" }]);
+                    v["eu_representative"] = json!([]);
                     v
-                })
-                .collect();
-            envelope(Value::Array(page))
+                };
+                envelope(page.map(gpsr).collect::<Vec<_>>())
+            } else {
+                envelope(page.collect::<Vec<_>>())
+            }
         }
         Err(e) => error_envelope(StatusCode::OK, &[&e.to_string()]),
     }
@@ -176,7 +173,7 @@ pub(super) fn count(
     let per = num(input.get("itemsPerPage")).unwrap_or(100).clamp(1, 100) as usize;
     match filtered(state, data, input, resource, is_orders) {
         Ok(items) => {
-            let n = items.len();
+            let n = items.count();
             // Numeric strings, as eMAG sends them.
             envelope(
                 json!({ "noOfItems": n.to_string(), "noOfPages": n.div_ceil(per).to_string(), "itemsPerPage": per.to_string() }),

@@ -38,11 +38,30 @@ pub fn app(state: Arc<SimState>) -> impl Endpoint {
         .data(state)
 }
 
-pub(super) fn envelope(results: Value) -> Response {
-    json_response(
-        StatusCode::OK,
-        &json!({ "isError": false, "messages": [], "results": results, "errors": [] }),
-    )
+/// eMAG's answer to a request that succeeded; `results` serialized where it lies (a page
+/// of offers is not copied to be sent).
+pub(super) fn envelope(results: impl serde::Serialize) -> Response {
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Answer<T> {
+        is_error: bool,
+        messages: [(); 0],
+        results: T,
+        errors: [(); 0],
+    }
+    let answer = Answer {
+        is_error: false,
+        messages: [],
+        results,
+        errors: [],
+    };
+    match serde_json::to_string(&answer) {
+        Ok(body) => Response::builder()
+            .status(StatusCode::OK)
+            .content_type("application/json")
+            .body(body),
+        Err(e) => short(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    }
 }
 
 pub(super) fn error_envelope(status: StatusCode, messages: &[&str]) -> Response {

@@ -9,7 +9,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect, sea_query::Expr,
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityName, EntityTrait, IdenStatic,
+    IntoActiveModel, Iterable, ModelTrait, QueryFilter, QuerySelect, QueryTrait, Statement,
+    sea_query::{Expr, OnConflict, Query},
 };
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -89,6 +91,127 @@ pub(super) struct Synced<E: EntityTrait> {
     id: E::Column,
     hash: E::Column,
     last_synced: E::Column,
+    first_seen: E::Column,
+    updated: E::Column,
+}
+
+/// What an [`upsert`] did, row by row.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(super) struct Written {
+    pub created: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+}
+
+/// Bound values per statement stay under SQLite's limit (32,766).
+const BOUND_PER_STATEMENT: usize = 30_000;
+
+type Col<M> = <<M as ModelTrait>::Entity as EntityTrait>::Column;
+
+/// Writes `rows` (distinct keys) with one `INSERT … ON CONFLICT DO UPDATE … RETURNING`:
+/// a new row in full; a stored one with the same content hash keeps its `content`
+/// columns (so its `updated_at` does not move) and takes only the `always` ones (when it
+/// was read, by which run); a changed one takes both. The key alone decides, through the
+/// unique index, so there is no lookup first and no plan to go wrong as the table grows
+/// (the lookup it replaces took 4 ms a page at 50,000 rows). What happened to each row is
+/// told by its own columns afterwards: created when first seen as it was read, rewritten
+/// when updated as it was read.
+///
+/// PostgreSQL gets every row in one `json` parameter (`json_populate_recordset` of the
+/// table's own row type): one value to bind and parse instead of 27 a row, and a
+/// statement text that does not grow with the rows, so it is prepared once. SQLite,
+/// in-process, takes bound values, 30,000 at most a statement.
+pub(super) async fn upsert<C, M>(
+    conn: &C,
+    table: &Synced<M::Entity>,
+    rows: Vec<M>,
+    content: &[Col<M>],
+    always: &[Col<M>],
+) -> Result<Written, DbErr>
+where
+    C: ConnectionTrait,
+    M: ModelTrait + serde::Serialize + IntoActiveModel<<M::Entity as EntityTrait>::ActiveModel>,
+    <M::Entity as EntityTrait>::ActiveModel: Send,
+{
+    let name = M::Entity::default().table_name().to_owned();
+    let col = |c: &Col<M>| format!("\"{}\"", c.as_str());
+    let seen = col(&table.last_synced);
+    let set = conflict_set::<M::Entity>(&name, &col(&table.hash), content, always);
+    let returning = format!(
+        "{} = {seen}, {} = {seen}",
+        col(&table.first_seen),
+        col(&table.updated)
+    );
+    let backend = conn.get_database_backend();
+    let statements = if backend == DbBackend::Postgres {
+        let json = serde_json::to_string(&rows).map_err(|e| DbErr::Custom(e.to_string()))?;
+        // Only the text goes on: the rows' memory is given back before it is sent.
+        drop(rows);
+        let set: Vec<String> = set
+            .iter()
+            .map(|(c, v)| format!("{} = {v}", col(c)))
+            .collect();
+        let sql = format!(
+            "INSERT INTO \"{name}\" SELECT * FROM json_populate_recordset(NULL::\"{name}\", $1::json) \
+             ON CONFLICT ({}, {}) DO UPDATE SET {} RETURNING {returning}",
+            col(&table.account),
+            col(&table.id),
+            set.join(", "),
+        );
+        vec![Statement::from_sql_and_values(backend, sql, [json.into()])]
+    } else {
+        let per_statement = (BOUND_PER_STATEMENT / Col::<M>::iter().count()).max(1);
+        let mut rows = rows.into_iter().peekable();
+        let mut statements = Vec::new();
+        while rows.peek().is_some() {
+            let chunk = rows
+                .by_ref()
+                .take(per_statement)
+                .map(IntoActiveModel::into_active_model);
+            let mut conflict = OnConflict::columns([table.account, table.id]);
+            for (c, value) in &set {
+                conflict.value(*c, Expr::cust(value.clone()));
+            }
+            let mut insert = M::Entity::insert_many(chunk)
+                .on_conflict(conflict)
+                .into_query();
+            insert.returning(Query::returning().expr(Expr::cust(returning.clone())));
+            statements.push(backend.build(&insert));
+        }
+        statements
+    };
+    let mut written = Written::default();
+    for statement in statements {
+        for row in conn.query_all_raw(statement).await? {
+            match (row.try_get_by_index(0)?, row.try_get_by_index(1)?) {
+                (true, _) => written.created += 1,
+                (false, true) => written.updated += 1,
+                (false, false) => written.unchanged += 1,
+            }
+        }
+    }
+    Ok(written)
+}
+
+/// What an upsert sets on a stored row: its `content` columns only when the hash changed,
+/// its `always` ones in any case.
+fn conflict_set<E: EntityTrait>(
+    table: &str,
+    hash: &str,
+    content: &[E::Column],
+    always: &[E::Column],
+) -> Vec<(E::Column, String)> {
+    let kept = content.iter().map(|c| {
+        let q = format!("\"{}\"", c.as_str());
+        let value = format!(
+            "CASE WHEN \"{table}\".{hash} = excluded.{hash} THEN \"{table}\".{q} ELSE excluded.{q} END"
+        );
+        (*c, value)
+    });
+    let read = always
+        .iter()
+        .map(|c| (*c, format!("excluded.\"{}\"", c.as_str())));
+    kept.chain(read).collect()
 }
 
 /// Splits a page's ids against what is stored: (new, changed, unchanged).
@@ -163,3 +286,6 @@ pub(super) async fn touch_with<C: ConnectionTrait, E: EntityTrait>(
 pub(super) fn small(v: Option<i64>) -> Option<i32> {
     v.and_then(|v| i32::try_from(v).ok())
 }
+
+#[cfg(test)]
+mod tests;

@@ -3,14 +3,13 @@
 use chrono::{DateTime, Utc};
 use entity::offer;
 use sea_orm::{
-    ActiveValue::Set,
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
-    sea_query::{Expr, OnConflict},
+    sea_query::Expr,
 };
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{PageOutcome, Synced, readable, small, split, touch_with};
+use super::{PageOutcome, Synced, readable, small, upsert};
 use crate::emag::types::{Offer, Parsed};
 
 const OFFERS: Synced<offer::Entity> = Synced {
@@ -18,11 +17,13 @@ const OFFERS: Synced<offer::Entity> = Synced {
     id: offer::Column::EmagId,
     hash: offer::Column::ContentHash,
     last_synced: offer::Column::LastSyncedAt,
+    first_seen: offer::Column::FirstSeenAt,
+    updated: offer::Column::UpdatedAt,
 };
 
-/// Writes one page of offers read by run `run`: new and changed ones in full, unchanged
-/// ones only marked as read. Every offer on the page is listed by eMAG, so none of them
-/// stays removed.
+/// Writes offers read by run `run` (one page, or several at once): new and changed ones
+/// in full, unchanged ones only marked as read. Every offer given is listed by eMAG, so
+/// none of them stays removed.
 pub async fn save_offers<C: ConnectionTrait>(
     conn: &C,
     account: &str,
@@ -31,41 +32,21 @@ pub async fn save_offers<C: ConnectionTrait>(
     now: DateTime<Utc>,
 ) -> Result<PageOutcome, DbErr> {
     let (ok, failed) = readable(items, |o: &Offer| o.id);
-    let (new, changed, unchanged) = split(conn, &OFFERS, account, &ok).await?;
-    let models: Vec<offer::ActiveModel> = new
-        .iter()
-        .chain(&changed)
-        .filter_map(|id| ok.get(id).map(|(o, raw, hash)| (*id, o, raw, hash)))
-        .map(|(id, o, raw, hash)| offer_model(account, id, o, raw, hash, (run, now)))
+    let rows: Vec<offer::Model> = ok
+        .into_iter()
+        .map(|(id, (o, raw, hash))| offer_model(account, id, &o, raw, hash, (run, now)))
         .collect();
-    if !models.is_empty() {
-        offer::Entity::insert_many(models)
-            .on_conflict(
-                OnConflict::columns([offer::Column::Account, offer::Column::EmagId])
-                    .update_columns(OFFER_CONTENT)
-                    .to_owned(),
-            )
-            .exec_without_returning(conn)
-            .await?;
-    }
-    let seen = vec![
-        (offer::Column::LastSeenRun, Expr::value(run)),
-        (
-            offer::Column::RemovedAt,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        ),
-    ];
-    touch_with(conn, &OFFERS, account, &unchanged, now, seen).await?;
+    let written = upsert(conn, &OFFERS, rows, &OFFER_CONTENT, &OFFER_READ).await?;
     Ok(PageOutcome {
-        created: new.len() as u64,
-        updated: changed.len() as u64,
-        unchanged: unchanged.len() as u64,
+        created: written.created,
+        updated: written.updated,
+        unchanged: written.unchanged,
         failed,
     })
 }
 
-/// Every column an upsert rewrites: all but the key and `first_seen_at`.
-const OFFER_CONTENT: [offer::Column; 24] = [
+/// The columns an offer's content sets: kept when its hash did not change.
+const OFFER_CONTENT: [offer::Column; 20] = [
     offer::Column::PartNumber,
     offer::Column::PartNumberKey,
     offer::Column::Ean,
@@ -85,9 +66,13 @@ const OFFER_CONTENT: [offer::Column; 24] = [
     offer::Column::GeneralStock,
     offer::Column::EstimatedStock,
     offer::Column::Raw,
+    offer::Column::UpdatedAt,
+];
+
+/// The columns every read of an offer sets: when, by which run, and that it is listed.
+const OFFER_READ: [offer::Column; 4] = [
     offer::Column::ContentHash,
     offer::Column::LastSyncedAt,
-    offer::Column::UpdatedAt,
     offer::Column::RemovedAt,
     offer::Column::LastSeenRun,
 ];
@@ -96,10 +81,10 @@ fn offer_model(
     account: &str,
     id: i64,
     o: &Offer,
-    raw: &Value,
-    hash: &str,
+    raw: Value,
+    hash: String,
     (run, now): (Uuid, DateTime<Utc>),
-) -> offer::ActiveModel {
+) -> offer::Model {
     let offer_validation = o
         .offer_validation_status
         .as_ref()
@@ -112,34 +97,34 @@ fn offer_model(
             v.as_i64()
                 .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
         });
-    offer::ActiveModel {
-        account: Set(account.to_owned()),
-        emag_id: Set(id),
-        part_number: Set(o.part_number.clone()),
-        part_number_key: Set(o.part_number_key.clone()),
-        ean: Set(Some(serde_json::json!(o.ean))),
-        name: Set(o.name.clone()),
-        brand: Set(o.brand.clone()),
-        category_id: Set(o.category_id.and_then(|c| i64::try_from(c).ok())),
-        sale_price: Set(o.sale_price),
-        recommended_price: Set(o.recommended_price),
-        min_sale_price: Set(o.min_sale_price),
-        max_sale_price: Set(o.max_sale_price),
-        currency: Set(o.currency.clone()),
-        vat_id: Set(o.vat_id.and_then(|v| i64::try_from(v).ok())),
-        status: Set(small(o.status)),
-        validation_status: Set(small(o.validation_status.first().map(|v| v.value))),
-        offer_validation_status: Set(small(offer_validation)),
-        stock: Set(serde_json::to_value(&o.stock).ok()),
-        general_stock: Set(o.general_stock),
-        estimated_stock: Set(o.estimated_stock),
-        raw: Set(raw.clone()),
-        content_hash: Set(hash.to_owned()),
-        first_seen_at: Set(now),
-        last_synced_at: Set(now),
-        updated_at: Set(now),
-        removed_at: Set(None),
-        last_seen_run: Set(Some(run)),
+    offer::Model {
+        account: account.to_owned(),
+        emag_id: id,
+        part_number: o.part_number.clone(),
+        part_number_key: o.part_number_key.clone(),
+        ean: Some(serde_json::json!(o.ean)),
+        name: o.name.clone(),
+        brand: o.brand.clone(),
+        category_id: o.category_id.and_then(|c| i64::try_from(c).ok()),
+        sale_price: o.sale_price,
+        recommended_price: o.recommended_price,
+        min_sale_price: o.min_sale_price,
+        max_sale_price: o.max_sale_price,
+        currency: o.currency.clone(),
+        vat_id: o.vat_id.and_then(|v| i64::try_from(v).ok()),
+        status: small(o.status),
+        validation_status: small(o.validation_status.first().map(|v| v.value)),
+        offer_validation_status: small(offer_validation),
+        stock: serde_json::to_value(&o.stock).ok(),
+        general_stock: o.general_stock,
+        estimated_stock: o.estimated_stock,
+        raw,
+        content_hash: hash,
+        first_seen_at: now,
+        last_synced_at: now,
+        updated_at: now,
+        removed_at: None,
+        last_seen_run: Some(run),
     }
 }
 

@@ -24,6 +24,8 @@ const ORDERS: Synced<order::Entity> = Synced {
     id: order::Column::EmagId,
     hash: order::Column::ContentHash,
     last_synced: order::Column::LastSyncedAt,
+    first_seen: order::Column::FirstSeenAt,
+    updated: order::Column::UpdatedAt,
 };
 
 /// What [`save_orders`] wrote, plus the highest `modified` it saw.
