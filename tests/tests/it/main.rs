@@ -43,6 +43,7 @@ mod ping;
 mod processes;
 mod queue_defects;
 mod retries;
+mod scaling;
 mod schedules;
 mod secrets;
 mod shutdown;
