@@ -85,6 +85,26 @@ fn body(code: &str, message: impl Into<String>, field: Option<String>) -> Json<E
 }
 
 impl ApiError {
+    /// The status and body it answers with, for a result inside a larger answer (one
+    /// item of a batch).
+    pub fn into_parts(self) -> (u16, ErrorBody) {
+        let (status, Json(body)) = match self {
+            ApiError::BadRequest(b) => (400, b),
+            ApiError::Unauthorized(b) => (401, b),
+            ApiError::Forbidden(b) => (403, b),
+            ApiError::NotFound(b) => (404, b),
+            ApiError::Conflict(b) => (409, b),
+            ApiError::Gone(b) => (410, b),
+            ApiError::PayloadTooLarge(b) => (413, b),
+            ApiError::UnsupportedMediaType(b) => (415, b),
+            ApiError::Unprocessable(b) => (422, b),
+            ApiError::TooManyRequests(b, _) => (429, b),
+            ApiError::Internal(b) => (500, b),
+            ApiError::Unavailable(b) => (503, b),
+        };
+        (status, body)
+    }
+
     pub fn bad_request(message: impl Into<String>) -> ApiError {
         ApiError::BadRequest(body("bad_request", message, None))
     }

@@ -44,8 +44,8 @@ use tokio_util::sync::CancellationToken;
 use routes::{
     accounts::AccountsApi, audit::AuditApi, bulk::BulkApi, dead_letters::DeadLettersApi,
     files::FilesApi, hooks::HooksApi, keys::KeysApi, notifications::NotificationsApi, ops::OpsApi,
-    queues::QueuesApi, runs::RunsApi, schedules::SchedulesApi, status::StatusApi,
-    stream::StreamApi, synced::SyncedApi,
+    queues::QueuesApi, runs::RunsApi, runs_batch::RunsBatchApi, schedules::SchedulesApi,
+    status::StatusApi, stream::StreamApi, synced::SyncedApi,
 };
 pub use state::AppState;
 
@@ -53,6 +53,7 @@ const TITLE: &str = "magflow";
 
 type Apis = (
     RunsApi,
+    RunsBatchApi,
     BulkApi,
     FilesApi,
     AccountsApi,
@@ -73,6 +74,7 @@ fn service(state: &AppState) -> OpenApiService<Apis, ()> {
     OpenApiService::new(
         (
             RunsApi { state: state.clone() },
+            RunsBatchApi { state: state.clone() },
             BulkApi { state: state.clone() },
             FilesApi { state: state.clone() },
             AccountsApi { state: state.clone() },

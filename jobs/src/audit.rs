@@ -29,6 +29,33 @@ pub async fn record<C: ConnectionTrait>(
     .map(|_| ())
 }
 
+/// One row per `(target, details)`, all by `actor` doing `action`, in one statement.
+pub async fn record_all<C: ConnectionTrait>(
+    db: &C,
+    actor: &str,
+    action: Action,
+    entries: Vec<(String, Option<Value>)>,
+) -> Result<(), DbErr> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let at = Utc::now();
+    let rows = entries
+        .into_iter()
+        .map(|(target, details)| audit_log::ActiveModel {
+            id: NotSet,
+            at: Set(at),
+            actor: Set(actor.to_owned()),
+            action: Set(action),
+            target: Set(target),
+            details: Set(details),
+        });
+    audit_log::Entity::insert_many(rows)
+        .exec_without_returning(db)
+        .await
+        .map(|_| ())
+}
+
 /// The actions `given` names: one, or all that start with it when it ends in `.`.
 pub fn actions_named(given: &str) -> Vec<Action> {
     Action::ALL

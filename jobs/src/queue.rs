@@ -212,6 +212,78 @@ impl Queue {
             .map_err(|_| QueueError::Unavailable("the queue did not answer within 5 s".into()))?
     }
 
+    /// Puts a task for each run on the kind's queue, due now, under task ids the caller
+    /// recorded: on Redis one script call for all of them, then the due ones moved to the
+    /// active list a thousand at a time ([`crate::scheduled`]) and one announcement.
+    pub async fn push_all_now(
+        &self,
+        kind: JobKind,
+        runs: &[(uuid::Uuid, String)],
+    ) -> Result<(), QueueError> {
+        let unavailable = |e: String| QueueError::Unavailable(e);
+        let mut tasks = Vec::with_capacity(runs.len());
+        for (run, task_id) in runs {
+            let id: ulid::Ulid = task_id
+                .parse()
+                .map_err(|_| unavailable(format!("bad task id '{task_id}'")))?;
+            let args =
+                serde_json::to_value(RunTask::new(*run)).map_err(|e| unavailable(e.to_string()))?;
+            tasks.push(TaskBuilder::new(args).task_id(id.into()).build());
+        }
+        let tasks = futures::stream::iter(tasks);
+        let push = async {
+            match &self.backend {
+                Backend::Redis(..) => {
+                    let mut storage = self
+                        .redis_storage(kind)
+                        .ok_or_else(|| unavailable("no redis".into()))?;
+                    storage
+                        .push_all(tasks)
+                        .await
+                        .map_err(|e| unavailable(e.to_string()))?;
+                    self.promote_due(kind).await?;
+                    self.announce(kind).await;
+                    Ok(())
+                }
+                Backend::Sqlite(..) => {
+                    let mut storage = self
+                        .sqlite_storage(kind)
+                        .ok_or_else(|| unavailable("no sqlite".into()))?;
+                    storage
+                        .push_all(tasks)
+                        .await
+                        .map_err(|e| unavailable(e.to_string()))?;
+                    self.announce(kind).await;
+                    Ok(())
+                }
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(10), push)
+            .await
+            .map_err(|_| unavailable("the queue did not answer within 10 s".into()))?
+    }
+
+    /// Tells the workers that `kind` has new tasks. Best effort: a lost announcement costs
+    /// one slow poll.
+    async fn announce(&self, kind: JobKind) {
+        let announced = match &self.backend {
+            Backend::Redis(conn, _) => redis::cmd("PUBLISH")
+                .arg(crate::wake::channel(&self.prefix))
+                .arg(kind.as_str())
+                .query_async::<i64>(&mut conn.clone())
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+            Backend::Sqlite(_, Some(file)) => {
+                crate::wake::announce_to_files(file, kind).map_err(|e| e.to_string())
+            }
+            Backend::Sqlite(_, None) => Ok(()),
+        };
+        if let Err(e) = announced {
+            tracing::debug!(error = %e, "could not announce a push; workers will find it by polling");
+        }
+    }
+
     /// Pushes a raw payload, bypassing [`RunTask`]: only for tests of poison payloads.
     pub async fn push_raw(&self, kind: JobKind, args: Value) -> Result<(), QueueError> {
         self.push_task(kind, TaskBuilder::new(args).build()).await
@@ -236,28 +308,27 @@ impl Queue {
                     .push_task(task)
                     .await
                     .map_err(|e| unavailable(e.to_string()))?;
-                let mut conn = conn.clone();
-                let channel = crate::wake::channel(&self.prefix);
-                let announced = match id.filter(|_| now) {
+                match id.filter(|_| now) {
                     Some(id) => {
-                        let config = storage.get_config();
-                        crate::scheduled::start_now(&mut conn, config, &id, &channel, kind.as_str())
-                            .await
+                        let (mut conn, config) = (conn.clone(), storage.get_config());
+                        let channel = crate::wake::channel(&self.prefix);
+                        let started = crate::scheduled::start_now(
+                            &mut conn,
+                            config,
+                            &id,
+                            &channel,
+                            kind.as_str(),
+                        );
+                        // Best effort: the task is stored; apalis' fetch promotes it anyway.
+                        if let Err(e) = started.await {
+                            tracing::debug!(error = %e, "could not announce a push; workers will find it by polling");
+                        }
                     }
-                    None => redis::cmd("PUBLISH")
-                        .arg(&channel)
-                        .arg(kind.as_str())
-                        .query_async::<i64>(&mut conn)
-                        .await
-                        .map(|_| ()),
-                };
-                // Best effort: the task is stored; a lost announcement costs one slow poll.
-                if let Err(e) = announced {
-                    tracing::debug!(error = %e, "could not announce a push; workers will find it by polling");
+                    None => self.announce(kind).await,
                 }
                 Ok(())
             }
-            Backend::Sqlite(_, file) => {
+            Backend::Sqlite(..) => {
                 let mut storage = self
                     .sqlite_storage(kind)
                     .ok_or_else(|| unavailable("no sqlite".into()))?;
@@ -265,11 +336,7 @@ impl Queue {
                     .push_task(task)
                     .await
                     .map_err(|e| unavailable(e.to_string()))?;
-                if let Some(file) = file
-                    && let Err(e) = crate::wake::announce_to_files(file, kind)
-                {
-                    tracing::debug!(error = %e, "could not announce a push; workers will find it by polling");
-                }
+                self.announce(kind).await;
                 Ok(())
             }
         }

@@ -148,6 +148,22 @@ pub async fn insert_runs<C: ConnectionTrait + Sync>(
     })
 }
 
+/// One run of a batch: parsed, checked against the database (read through `db`), and
+/// inserted inside `txn`, not yet queued.
+pub async fn insert_checked<C: ConnectionTrait + Sync>(
+    kind: JobKind,
+    txn: &C,
+    db: &DatabaseConnection,
+    raw: RawParams<'_>,
+    max_attempts: Option<u32>,
+) -> Result<Created, SubmitError> {
+    with_job!(kind, J => {
+        let params = parse::<J>(raw)?;
+        J::check_in_db(db, &params).await?;
+        J::insert_runs(txn, db, params, max_attempts).await
+    })
+}
+
 /// Runs one attempt of a claimed run. Its stored parameters are decoded here, inside the
 /// attempt, so a row written by an older version fails its own run and never the worker.
 pub async fn execute(

@@ -12,6 +12,7 @@ pub mod ops;
 pub mod queues;
 mod run_stream;
 pub mod runs;
+pub mod runs_batch;
 pub mod schedules;
 pub mod status;
 pub mod stream;

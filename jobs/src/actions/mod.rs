@@ -3,10 +3,12 @@
 //! notifications). Both front ends map [`ActionError`] to their own answers.
 //! [`accounts`]: the same for eMAG accounts; [`bulk`]: a bulk update accepted;
 //! [`notifications`]: subscriptions and suppressed addresses; [`admin`]: API keys and
-//! console users; [`callback`]: what eMAG calling back about an order starts.
+//! console users; [`callback`]: what eMAG calling back about an order starts; [`batch`]:
+//! many runs submitted at once.
 
 pub mod accounts;
 pub mod admin;
+pub mod batch;
 pub mod bulk;
 pub mod callback;
 pub mod notifications;

@@ -146,6 +146,34 @@ async fn push(
     }
 }
 
+/// Records each run's queue task in one statement (inside the transaction that inserted
+/// the runs, so a run is never seen without the task it will get).
+pub async fn set_tasks<C: ConnectionTrait>(db: &C, tasks: &[(Uuid, String)]) -> Result<(), DbErr> {
+    use sea_orm::sea_query::CaseStatement;
+    if tasks.is_empty() {
+        return Ok(());
+    }
+    let mut case = CaseStatement::new();
+    for (run, task) in tasks {
+        case = case.case(job_run::Column::Id.eq(*run), Expr::value(task.clone()));
+    }
+    job_run::Entity::update_many()
+        .col_expr(job_run::Column::QueueJobId, case.into())
+        .filter(job_run::Column::Id.is_in(tasks.iter().map(|(run, _)| *run)))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Takes the task ids the queue refused off their runs (those still holding them), so the
+/// reaper dispatches the runs once the queue answers.
+pub async fn untask(db: &DatabaseConnection, tasks: &[(Uuid, String)]) -> Result<(), DbErr> {
+    for (run, task) in tasks {
+        set_task(db, *run, None, Some(task)).await?;
+    }
+    Ok(())
+}
+
 /// Records `task` as the run's queue task, if its task is still `was` (when given).
 async fn set_task(
     db: &DatabaseConnection,

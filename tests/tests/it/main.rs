@@ -26,6 +26,7 @@ mod accounts;
 mod api_fuzz;
 mod auth;
 mod bad_input;
+mod batch;
 mod bulk;
 mod bulk_orders;
 mod cancel;

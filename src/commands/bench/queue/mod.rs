@@ -138,10 +138,10 @@ pub async fn run(args: QueueBench) -> anyhow::Result<()> {
         ),
     };
 
-    // Throughput: a backlog of N, drained by one worker.
-    for _ in 0..args.jobs {
-        runs::enqueue(&db, &ctx.queue, ping()).await?;
-    }
+    // Throughput: a backlog of N, drained by one worker. Half of it is enqueued one run
+    // at a time, half in batches as `POST /api/v1/runs/batch` takes them: the producer's
+    // rate each way.
+    let produced = enqueue_backlog(&ctx, args.jobs).await?;
     let stop = CancellationToken::new();
     let signal = stop.clone();
     let started = Instant::now();
@@ -168,6 +168,12 @@ pub async fn run(args: QueueBench) -> anyhow::Result<()> {
     .await?;
 
     print_table(&args, &ctx, baseline, jobs_per_s, &pickup);
+    println!(
+        "| producer: runs enqueued/s, one at a time / in batches of {} | {:.0} / {:.0} |",
+        jobs::actions::batch::MAX_RUNS,
+        produced.0,
+        produced.1
+    );
     if let Some((store, per_s)) = rows_baseline {
         println!(
             "| baseline: raw {store} round trips/s (sequential, the run rows' store) | {per_s:.0} |"
@@ -247,6 +253,39 @@ fn ping() -> NewRun {
         parent_id: None,
         lock_key: None,
     }
+}
+
+/// Enqueues `n` pings, the first half one at a time and the rest in batches; runs/s each
+/// way.
+async fn enqueue_backlog(ctx: &JobContext, n: usize) -> anyhow::Result<(f64, f64)> {
+    use jobs::{actions::batch, params::RawParams};
+    let single = n / 2;
+    let started = Instant::now();
+    for _ in 0..single {
+        runs::enqueue(&ctx.db, &ctx.queue, ping()).await?;
+    }
+    let single_rate = single as f64 / started.elapsed().as_secs_f64();
+    let params = ping().params;
+    let started = Instant::now();
+    let mut left = n - single;
+    while left > 0 {
+        let size = left.min(batch::MAX_RUNS);
+        let items = (0..size)
+            .map(|_| batch::BatchItem {
+                kind: JobKind::Ping,
+                params: RawParams::Value(&params),
+                max_attempts: None,
+            })
+            .collect();
+        let outcome = batch::submit_batch(ctx, items, "bench").await?;
+        anyhow::ensure!(
+            outcome.iter().all(Result::is_ok),
+            "a batch item was refused"
+        );
+        left -= size;
+    }
+    let batch_rate = (n - single) as f64 / started.elapsed().as_secs_f64();
+    Ok((single_rate, batch_rate))
 }
 
 async fn wait_succeeded(
