@@ -54,6 +54,11 @@ pub trait Job: Send + Sync + 'static {
     type Params: DeserializeOwned + Serialize + Send + Sync;
     type Stored: DeserializeOwned + Send;
 
+    /// Its runs are one row each with no lock, as the default [`Job::insert_runs`] writes
+    /// them: a batch inserts many in one statement. A kind that overrides `insert_runs`
+    /// leaves it false.
+    const PLAIN: bool = false;
+
     /// The checks that need no database; an error names the field (`params.…`).
     fn validate(params: &Self::Params) -> Result<(), ParamError>;
 
@@ -79,16 +84,7 @@ pub trait Job: Send + Sync + 'static {
         max_attempts: Option<u32>,
     ) -> impl Future<Output = Result<Created, SubmitError>> + Send {
         async move {
-            let new = NewRun {
-                kind: Self::KIND,
-                account: Self::account(&params),
-                params: serde_json::to_value(&params)
-                    .map_err(|e| ParamError::new("params", e.to_string()))?,
-                max_attempts: max_attempts.unwrap_or(Self::RETRY.max_attempts),
-                parent_id: None,
-                lock_key: None,
-            };
-            let run = runs::insert(txn, new).await?;
+            let run = runs::insert(txn, plain_run::<Self>(params, max_attempts)?).await?;
             Ok(Created {
                 report: run.clone(),
                 to_dispatch: vec![run],
@@ -119,4 +115,20 @@ pub trait Job: Send + Sync + 'static {
         stored: Self::Stored,
         attempt: u32,
     ) -> impl Future<Output = Result<(), JobError>> + Send;
+}
+
+/// The one row a plain kind's request becomes ([`Job::PLAIN`]).
+pub(crate) fn plain_run<J: Job + ?Sized>(
+    params: J::Params,
+    max_attempts: Option<u32>,
+) -> Result<NewRun, SubmitError> {
+    Ok(NewRun {
+        kind: J::KIND,
+        account: J::account(&params),
+        params: serde_json::to_value(&params)
+            .map_err(|e| ParamError::new("params", e.to_string()))?,
+        max_attempts: max_attempts.unwrap_or(J::RETRY.max_attempts),
+        parent_id: None,
+        lock_key: None,
+    })
 }

@@ -55,6 +55,7 @@ impl Job for PingJob {
         RetryPolicy::new(3, Duration::from_millis(500), Duration::from_secs(5));
     const TIMEOUT: Duration = Duration::from_secs(600);
     const SHORT: bool = true;
+    const PLAIN: bool = true;
     type Params = PingParams;
     type Stored = PingParams;
 

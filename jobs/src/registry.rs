@@ -148,6 +148,27 @@ pub async fn insert_runs<C: ConnectionTrait + Sync>(
     })
 }
 
+/// One run of a batch of a plain kind ([`crate::job::Job::PLAIN`]): parsed and checked,
+/// the row to insert; `None` for a kind that is not plain.
+pub async fn plain_run(
+    kind: JobKind,
+    db: &DatabaseConnection,
+    raw: RawParams<'_>,
+    max_attempts: Option<u32>,
+) -> Option<Result<crate::runs::NewRun, SubmitError>> {
+    with_job!(kind, J => {
+        if !J::PLAIN {
+            return None;
+        }
+        let checked = async {
+            let params = parse::<J>(raw)?;
+            J::check_in_db(db, &params).await?;
+            crate::job::plain_run::<J>(params, max_attempts)
+        };
+        Some(checked.await)
+    })
+}
+
 /// One run of a batch: parsed, checked against the database (read through `db`), and
 /// inserted inside `txn`, not yet queued.
 pub async fn insert_checked<C: ConnectionTrait + Sync>(

@@ -14,7 +14,8 @@ use crate::{
     JobContext, JobKind, audit,
     params::{ParamError, RawParams},
     queue::Queue,
-    registry, runs,
+    registry,
+    runs::{self, NewRun},
     submit::{Created, SubmitError},
 };
 
@@ -33,61 +34,103 @@ pub struct BatchItem<'a> {
 /// accepted all the same.
 pub type BatchOutcome = Vec<Result<job_run::Model, SubmitError>>;
 
-/// Inserts the items that pass their checks in one transaction (each in a savepoint, so
-/// one that fails inside the database leaves the rest), then queues them. An error is
-/// the batch's own (the database unreachable): nothing was stored.
+/// Inserts the items that pass their checks in one transaction, then queues them. Runs of
+/// plain kinds ([`crate::job::Job::PLAIN`]: one row, no lock) go in with their task ids in
+/// one statement per 500; the others each in a savepoint, so one that fails inside the
+/// database (a lock held) leaves the rest. An error is the batch's own (the database
+/// unreachable): nothing was stored.
 pub async fn submit_batch(
     ctx: &JobContext,
     items: Vec<BatchItem<'_>>,
     actor: &str,
 ) -> Result<BatchOutcome, SubmitError> {
     let txn = crate::db::begin_write(&ctx.db).await?;
-    let mut outcome = Vec::with_capacity(items.len());
+    let mut outcome: Vec<Option<Result<job_run::Model, SubmitError>>> = Vec::new();
     let mut accepted: Vec<Created> = Vec::new();
+    let mut plain: Vec<(usize, NewRun, String)> = Vec::new();
     for item in items {
-        if let Some(why) = registry::unschedulable(item.kind) {
-            let why = format!("{} is not accepted in a batch: {why}", item.kind.as_str());
-            outcome.push(Err(ParamError::new("kind", why).into()));
+        let index = outcome.len();
+        outcome.push(None);
+        let (kind, max_attempts) = (item.kind, item.max_attempts);
+        if let Some(why) = registry::unschedulable(kind) {
+            let why = format!("{} is not accepted in a batch: {why}", kind.as_str());
+            outcome[index] = Some(Err(ParamError::new("kind", why).into()));
             continue;
         }
-        #[allow(
-            clippy::disallowed_methods,
-            reason = "a savepoint inside the write transaction begun by begin_write"
-        )]
-        let savepoint = txn.begin().await?;
-        let kind = item.kind;
-        match registry::insert_checked(kind, &savepoint, &ctx.db, item.params, item.max_attempts)
-            .await
-        {
-            Ok(created) => {
-                savepoint.commit().await?;
-                outcome.push(Ok(created.report.clone()));
-                accepted.push(created);
-            }
-            Err(e) => {
-                savepoint.rollback().await?;
-                outcome.push(Err(e));
+        match registry::plain_run(kind, &ctx.db, item.params, max_attempts).await {
+            Some(Ok(new)) => plain.push((index, new, Queue::new_task_id())),
+            Some(Err(e)) => outcome[index] = Some(Err(e)),
+            None => {
+                let (result, created) = in_savepoint(ctx, &txn, item).await?;
+                accepted.extend(created);
+                outcome[index] = Some(result);
             }
         }
     }
-    let tasks: Vec<(Uuid, JobKind, String)> = accepted
+    let mut tasks: Vec<(Uuid, JobKind, String)> = accepted
         .iter()
         .flat_map(|c| &c.to_dispatch)
         .map(|run| (run.id, run.kind, Queue::new_task_id()))
         .collect();
     let recorded: Vec<(Uuid, String)> = tasks.iter().map(|(r, _, t)| (*r, t.clone())).collect();
     runs::set_tasks(&txn, &recorded).await?;
-    let audit_rows = accepted
+    let positions: Vec<usize> = plain.iter().map(|(index, ..)| *index).collect();
+    let rows = plain
+        .into_iter()
+        .map(|(_, new, task)| (new, task))
+        .collect();
+    let inserted = runs::insert_all_with_tasks(&txn, rows).await?;
+    let mut reported: Vec<&job_run::Model> = accepted.iter().map(|c| &c.report).collect();
+    reported.extend(&inserted);
+    let audit_rows = reported
         .iter()
-        .map(|c| {
-            let details = json!({ "kind": c.report.kind.as_str(), "batch": true });
-            (format!("run:{}", c.report.id), Some(details))
+        .map(|run| {
+            let details = json!({ "kind": run.kind.as_str(), "batch": true });
+            (format!("run:{}", run.id), Some(details))
         })
         .collect();
     audit::record_all(&txn, actor, audit::Action::RunCreate, audit_rows).await?;
     txn.commit().await?;
+    for (index, run) in positions.into_iter().zip(inserted) {
+        if let Some(task) = run.queue_job_id.clone() {
+            tasks.push((run.id, run.kind, task));
+        }
+        outcome[index] = Some(Ok(run));
+    }
     push(ctx, &accepted, tasks).await?;
-    Ok(outcome)
+    Ok(outcome.into_iter().flatten().collect())
+}
+
+/// A run of a kind that is not plain, inserted in a savepoint of `txn`: the item's result,
+/// and what it created when accepted.
+async fn in_savepoint(
+    ctx: &JobContext,
+    txn: &sea_orm::DatabaseTransaction,
+    item: BatchItem<'_>,
+) -> Result<(Result<job_run::Model, SubmitError>, Option<Created>), SubmitError> {
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "a savepoint inside the write transaction begun by begin_write"
+    )]
+    let savepoint = txn.begin().await?;
+    let inserted = registry::insert_checked(
+        item.kind,
+        &savepoint,
+        &ctx.db,
+        item.params,
+        item.max_attempts,
+    )
+    .await;
+    match inserted {
+        Ok(created) => {
+            savepoint.commit().await?;
+            Ok((Ok(created.report.clone()), Some(created)))
+        }
+        Err(e) => {
+            savepoint.rollback().await?;
+            Ok((Err(e), None))
+        }
+    }
 }
 
 /// Runs and the task ids recorded for them.

@@ -29,6 +29,7 @@ pub struct ExportJob;
 
 impl Job for ExportJob {
     const KIND: JobKind = JobKind::Export;
+    const PLAIN: bool = true;
     const RETRY: RetryPolicy = RetryPolicy::new(3, Duration::from_secs(5), Duration::from_secs(60));
     const TIMEOUT: Duration = Duration::from_secs(3600);
     const OUTPUT: Output = Output::File;

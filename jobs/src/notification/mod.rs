@@ -33,6 +33,7 @@ pub struct NotificationJob;
 
 impl Job for NotificationJob {
     const KIND: JobKind = JobKind::Notification;
+    const PLAIN: bool = true;
     const RETRY: RetryPolicy =
         RetryPolicy::new(6, Duration::from_secs(10), Duration::from_secs(900));
     const TIMEOUT: Duration = Duration::from_secs(120);

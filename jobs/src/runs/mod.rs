@@ -60,7 +60,36 @@ async fn insert_with_task<C: ConnectionTrait>(
     new: NewRun,
     task_id: Option<String>,
 ) -> Result<job_run::Model, DbErr> {
+    new_row(new, task_id, Utc::now()).insert(db).await
+}
+
+/// Rows bound per statement: SQLite takes at most 32,766 values, a run has 40-odd columns.
+const ROWS_PER_INSERT: usize = 500;
+
+/// Inserts runs as `queued`, each with its queue task id, in one statement per 500.
+pub async fn insert_all_with_tasks<C: ConnectionTrait>(
+    db: &C,
+    runs: Vec<(NewRun, String)>,
+) -> Result<Vec<job_run::Model>, DbErr> {
     let now = Utc::now();
+    let mut rows = runs
+        .into_iter()
+        .map(|(new, task)| new_row(new, Some(task), now))
+        .peekable();
+    let mut inserted = Vec::new();
+    while rows.peek().is_some() {
+        let chunk: Vec<job_run::ActiveModel> = rows.by_ref().take(ROWS_PER_INSERT).collect();
+        inserted.extend(
+            job_run::Entity::insert_many(chunk)
+                .exec_with_returning(db)
+                .await?,
+        );
+    }
+    Ok(inserted)
+}
+
+/// A new run's row, `queued`, due now.
+fn new_row(new: NewRun, task_id: Option<String>, now: DateTime<Utc>) -> job_run::ActiveModel {
     let max_attempts = new.max_attempts.clamp(1, 100);
     let mut run = job_run::ActiveModel {
         // v7: time-ordered, so "newest first" and cursors are an index scan on the key.
@@ -96,7 +125,7 @@ async fn insert_with_task<C: ConnectionTrait>(
         ..Default::default()
     };
     Counters::default().set_on(&mut run);
-    run.insert(db).await
+    run
 }
 
 /// Puts a task for an existing queued run on its queue and records the task id. If the
