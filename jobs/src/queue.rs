@@ -230,33 +230,13 @@ impl Queue {
                 serde_json::to_value(RunTask::new(*run)).map_err(|e| unavailable(e.to_string()))?;
             tasks.push(TaskBuilder::new(args).task_id(id.into()).build());
         }
-        let tasks = futures::stream::iter(tasks);
         let push = async {
-            match &self.backend {
-                Backend::Redis(..) => {
-                    let mut storage = self
-                        .redis_storage(kind)
-                        .ok_or_else(|| unavailable("no redis".into()))?;
-                    storage
-                        .push_all(tasks)
-                        .await
-                        .map_err(|e| unavailable(e.to_string()))?;
-                    self.promote_due(kind).await?;
-                    self.announce(kind).await;
-                    Ok(())
-                }
-                Backend::Sqlite(..) => {
-                    let mut storage = self
-                        .sqlite_storage(kind)
-                        .ok_or_else(|| unavailable("no sqlite".into()))?;
-                    storage
-                        .push_all(tasks)
-                        .await
-                        .map_err(|e| unavailable(e.to_string()))?;
-                    self.announce(kind).await;
-                    Ok(())
-                }
+            self.store(kind, tasks).await?;
+            if let Backend::Redis(..) = self.backend {
+                self.promote_due(kind).await?;
             }
+            self.announce(kind).await;
+            Ok(())
         };
         tokio::time::timeout(Duration::from_secs(10), push)
             .await
@@ -294,51 +274,57 @@ impl Queue {
         kind: JobKind,
         task: apalis::prelude::Task<Value>,
     ) -> Result<(), QueueError> {
-        let unavailable = |e: String| QueueError::Unavailable(e);
-        match &self.backend {
-            Backend::Redis(conn, _) => {
-                let mut storage = self
+        let now_id = task
+            .run_at()
+            .is_none_or(|at| at <= crate::scheduled::now_secs())
+            .then(|| task.task_id().map(ToString::to_string))
+            .flatten();
+        self.store(kind, vec![task]).await?;
+        match (&self.backend, now_id) {
+            (Backend::Redis(conn, _), Some(id)) => {
+                let storage = self
                     .redis_storage(kind)
-                    .ok_or_else(|| unavailable("no redis".into()))?;
-                let id = task.task_id().map(ToString::to_string);
-                let now = task
-                    .run_at()
-                    .is_none_or(|at| at <= crate::scheduled::now_secs());
-                storage
-                    .push_task(task)
-                    .await
-                    .map_err(|e| unavailable(e.to_string()))?;
-                match id.filter(|_| now) {
-                    Some(id) => {
-                        let (mut conn, config) = (conn.clone(), storage.get_config());
-                        let channel = crate::wake::channel(&self.prefix);
-                        let started = crate::scheduled::start_now(
-                            &mut conn,
-                            config,
-                            &id,
-                            &channel,
-                            kind.as_str(),
-                        );
-                        // Best effort: the task is stored; apalis' fetch promotes it anyway.
-                        if let Err(e) = started.await {
-                            tracing::debug!(error = %e, "could not announce a push; workers will find it by polling");
-                        }
-                    }
-                    None => self.announce(kind).await,
+                    .ok_or_else(|| QueueError::Unavailable("no redis".into()))?;
+                let mut conn = conn.clone();
+                let channel = crate::wake::channel(&self.prefix);
+                let started = crate::scheduled::start_now(
+                    &mut conn,
+                    storage.get_config(),
+                    &id,
+                    &channel,
+                    kind.as_str(),
+                );
+                // Best effort: the task is stored; apalis' fetch promotes it anyway.
+                if let Err(e) = started.await {
+                    tracing::debug!(error = %e, "could not announce a push; workers will find it by polling");
                 }
-                Ok(())
             }
-            Backend::Sqlite(..) => {
-                let mut storage = self
-                    .sqlite_storage(kind)
-                    .ok_or_else(|| unavailable("no sqlite".into()))?;
-                storage
-                    .push_task(task)
-                    .await
-                    .map_err(|e| unavailable(e.to_string()))?;
-                self.announce(kind).await;
-                Ok(())
-            }
+            _ => self.announce(kind).await,
+        }
+        Ok(())
+    }
+
+    /// Stores tasks on the kind's queue, in one call to the store, announcing nothing.
+    async fn store(
+        &self,
+        kind: JobKind,
+        tasks: Vec<apalis::prelude::Task<Value>>,
+    ) -> Result<(), QueueError> {
+        let unavailable = |e: String| QueueError::Unavailable(e);
+        let tasks = futures::stream::iter(tasks);
+        match &self.backend {
+            Backend::Redis(..) => self
+                .redis_storage(kind)
+                .ok_or_else(|| unavailable("no redis".into()))?
+                .push_all(tasks)
+                .await
+                .map_err(|e| unavailable(e.to_string())),
+            Backend::Sqlite(..) => self
+                .sqlite_storage(kind)
+                .ok_or_else(|| unavailable("no sqlite".into()))?
+                .push_all(tasks)
+                .await
+                .map_err(|e| unavailable(e.to_string())),
         }
     }
 
