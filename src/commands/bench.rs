@@ -79,16 +79,41 @@ pub struct Stores {
     pub database_url: String,
 }
 
-/// A benchmark's own PostgreSQL database and Redis prefix (with a sealing key), and a
-/// context connected to them; [`BenchEnv::close`] removes both.
+/// A benchmark's own PostgreSQL database and Redis prefix, or its own SQLite files (with
+/// a sealing key), and a context connected to them; [`BenchEnv::close`] removes them.
 pub struct BenchEnv {
     pub ctx: jobs::JobContext,
-    stores_database_url: String,
     database_url: String,
-    db_name: String,
-    redis_url: String,
+    queue_url: String,
     prefix: String,
     key: String,
+    cleanup: Cleanup,
+}
+
+/// What [`BenchEnv::close`] removes.
+enum Cleanup {
+    Servers {
+        stores_database_url: String,
+        db_name: String,
+    },
+    Files(tempfile::TempDir),
+}
+
+fn bench_config(
+    database_url: &str,
+    queue_url: &str,
+    prefix: &str,
+    key: &str,
+) -> anyhow::Result<jobs::Config> {
+    Ok(jobs::Config {
+        database_url: jobs::SecretUrl::new(database_url.to_owned()),
+        queue_url: jobs::SecretUrl::new(queue_url.to_owned()),
+        queue_prefix: prefix.to_owned(),
+        secret_key: Some(jobs::secrets::SecretKey::from_hex(key)?),
+        // The simulator answers plain HTTP on this machine.
+        emag_http_hosts: vec!["127.0.0.1".into()],
+        ..jobs::Config::default()
+    })
 }
 
 impl Stores {
@@ -97,26 +122,39 @@ impl Stores {
         let (database_url, db_name) = sync::fresh_database(&self.database_url).await?;
         let key = jobs::secrets::SecretKey::generate_hex();
         let prefix = format!("bench{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-        let mut config = jobs::Config {
-            database_url: jobs::SecretUrl::new(database_url.clone()),
-            queue_url: jobs::SecretUrl::new(self.redis_url.clone()),
-            queue_prefix: prefix.clone(),
-            secret_key: Some(jobs::secrets::SecretKey::from_hex(&key)?),
-            // The simulator answers plain HTTP on this machine.
-            emag_http_hosts: vec!["127.0.0.1".into()],
-            ..jobs::Config::default()
-        };
+        let mut config = bench_config(&database_url, &self.redis_url, &prefix, &key)?;
         adjust(&mut config);
         Ok(BenchEnv {
             ctx: jobs::JobContext::connect(config, true).await?,
-            stores_database_url: self.database_url.clone(),
             database_url,
-            db_name,
-            redis_url: self.redis_url.clone(),
+            queue_url: self.redis_url.clone(),
             prefix,
             key,
+            cleanup: Cleanup::Servers {
+                stores_database_url: self.database_url.clone(),
+                db_name,
+            },
         })
     }
+}
+
+/// The embedded default: SQLite files for the data and the queue, in a directory of
+/// their own.
+pub async fn open_embedded(adjust: impl FnOnce(&mut jobs::Config)) -> anyhow::Result<BenchEnv> {
+    let dir = tempfile::tempdir()?;
+    let database_url = format!("sqlite://{}/magflow.db", dir.path().display());
+    let queue_url = format!("sqlite://{}/queue.db", dir.path().display());
+    let key = jobs::secrets::SecretKey::generate_hex();
+    let mut config = bench_config(&database_url, &queue_url, "bench", &key)?;
+    adjust(&mut config);
+    Ok(BenchEnv {
+        ctx: jobs::JobContext::connect(config, true).await?,
+        database_url,
+        queue_url,
+        prefix: "bench".into(),
+        key,
+        cleanup: Cleanup::Files(dir),
+    })
 }
 
 impl BenchEnv {
@@ -124,7 +162,7 @@ impl BenchEnv {
     pub fn worker_env(&self, extra: &[(&str, &str)]) -> Vec<(String, String)> {
         [
             ("MAGFLOW_DATABASE_URL", self.database_url.as_str()),
-            ("MAGFLOW_QUEUE_URL", self.redis_url.as_str()),
+            ("MAGFLOW_QUEUE_URL", self.queue_url.as_str()),
             ("MAGFLOW_QUEUE_PREFIX", self.prefix.as_str()),
             ("MAGFLOW_SECRET_KEY", self.key.as_str()),
             ("MAGFLOW_EMAG_HTTP_HOSTS", "[\"127.0.0.1\"]"),
@@ -157,11 +195,20 @@ impl BenchEnv {
         Ok(())
     }
 
-    /// Drops the database and the Redis keys, so repeated runs leave nothing behind.
+    /// Drops the database and the Redis keys, or the files, so repeated runs leave
+    /// nothing behind.
     pub async fn close(self) {
         drop(self.ctx);
-        cleanup_redis(&self.redis_url, &self.prefix).await;
-        sync::drop_database(&self.stores_database_url, &self.db_name).await;
+        match self.cleanup {
+            Cleanup::Servers {
+                stores_database_url,
+                db_name,
+            } => {
+                cleanup_redis(&self.queue_url, &self.prefix).await;
+                sync::drop_database(&stores_database_url, &db_name).await;
+            }
+            Cleanup::Files(dir) => drop(dir),
+        }
     }
 }
 

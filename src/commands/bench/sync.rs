@@ -5,7 +5,11 @@
 //!   limits: requests/s achieved ÷ 3/s, 429s, the most requests in any sliding second.
 //! - `--part throughput --offers N`: limits off; one worker process syncs N offers into
 //!   PostgreSQL. Baseline: `COPY` of the same rows into a copy of the table, in the same
-//!   run. Also reports the worker process's peak RSS (`VmHWM`).
+//!   run. With `--backend sqlite`, into the embedded SQLite files instead, against the
+//!   same rows inserted into a copy of the table with multi-row `INSERT`s of bound
+//!   values in one transaction. Also reports the worker process's peak RSS (`VmHWM`).
+
+mod baseline;
 
 use std::time::Instant;
 
@@ -37,6 +41,10 @@ pub struct SyncBench {
     /// Offers to sync (throughput).
     #[arg(long, default_value_t = 100_000)]
     offers: usize,
+    /// Where the data and the queue live: Redis and PostgreSQL, or the embedded SQLite
+    /// files (throughput).
+    #[arg(long, default_value = "redis", value_parser = ["redis", "sqlite"])]
+    backend: String,
     #[command(flatten)]
     stores: super::Stores,
 }
@@ -65,7 +73,11 @@ pub async fn run(args: SyncBench) -> anyhow::Result<()> {
         "127.0.0.1:0",
     )
     .await?;
-    let bench = args.stores.open(|_| {}).await?;
+    let bench = if args.backend == "sqlite" {
+        super::open_embedded(|_| {}).await?
+    } else {
+        args.stores.open(|_| {}).await?
+    };
     let ctx = &bench.ctx;
     let accounts_n = if args.part == "utilisation" {
         args.processes.max(1)
@@ -197,6 +209,32 @@ async fn throughput(
     );
     let resync_seconds = duration(resync)?;
     let rows = run.processed as f64;
+    let (baseline, (copied, copy_seconds)) = match ctx.db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => ("COPY", copy_baseline(ctx).await?),
+        _ => ("multi-row INSERT", baseline::insert_again(ctx).await?),
+    };
+    let sync_rate = rows / seconds;
+    let copy_rate = copied as f64 / copy_seconds;
+    Ok(json!({
+        "part": "throughput",
+        "backend": ctx.db.get_database_backend().as_str(),
+        "baseline": baseline,
+        "offers": run.processed,
+        "sync_seconds": seconds,
+        "sync_offers_per_second": sync_rate,
+        "copy_rows": copied,
+        "copy_seconds": copy_seconds,
+        "copy_rows_per_second": copy_rate,
+        "ratio_to_copy": sync_rate / copy_rate,
+        "resync_unchanged_seconds": resync_seconds,
+        "resync_offers_per_second": resync.processed as f64 / resync_seconds,
+        "worker_peak_rss_mib": peak_rss_kib.first().map(|k| *k as f64 / 1024.0),
+    }))
+}
+
+/// PostgreSQL: the synced rows copied out, then `COPY`'d into a copy of the table (its
+/// key and indexes); rows and seconds of the copy in.
+async fn copy_baseline(ctx: &JobContext) -> anyhow::Result<(u64, f64)> {
     let pool = ctx.db.get_postgres_connection_pool();
     let mut conn = pool.acquire().await?;
     let mut data = Vec::new();
@@ -213,22 +251,7 @@ async fn throughput(
     let mut copy = conn.copy_in_raw("COPY offers_copy FROM STDIN").await?;
     copy.send(data.as_slice()).await?;
     let copied = copy.finish().await?;
-    let copy_seconds = started.elapsed().as_secs_f64();
-    let sync_rate = rows / seconds;
-    let copy_rate = copied as f64 / copy_seconds;
-    Ok(json!({
-        "part": "throughput",
-        "offers": run.processed,
-        "sync_seconds": seconds,
-        "sync_offers_per_second": sync_rate,
-        "copy_rows": copied,
-        "copy_seconds": copy_seconds,
-        "copy_rows_per_second": copy_rate,
-        "ratio_to_copy": sync_rate / copy_rate,
-        "resync_unchanged_seconds": resync_seconds,
-        "resync_offers_per_second": resync.processed as f64 / resync_seconds,
-        "worker_peak_rss_mib": peak_rss_kib.first().map(|k| *k as f64 / 1024.0),
-    }))
+    Ok((copied, started.elapsed().as_secs_f64()))
 }
 
 pub(super) fn duration(run: &job_run::Model) -> anyhow::Result<f64> {
