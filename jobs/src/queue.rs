@@ -198,14 +198,7 @@ impl Queue {
         delay: Duration,
         task_id: &str,
     ) -> Result<(), QueueError> {
-        let id: ulid::Ulid = task_id
-            .parse()
-            .map_err(|_| QueueError::Unavailable(format!("bad task id '{task_id}'")))?;
-        let args = serde_json::to_value(run).map_err(|e| QueueError::Unavailable(e.to_string()))?;
-        let task = TaskBuilder::new(args)
-            .task_id(id.into())
-            .run_after(delay)
-            .build();
+        let task = run_task(run, delay, task_id)?;
         // A connection lost mid-command (Redis restarting) can leave it waiting forever.
         tokio::time::timeout(Duration::from_secs(5), self.push_task(kind, task))
             .await
@@ -220,16 +213,10 @@ impl Queue {
         kind: JobKind,
         runs: &[(uuid::Uuid, String)],
     ) -> Result<(), QueueError> {
-        let unavailable = |e: String| QueueError::Unavailable(e);
-        let mut tasks = Vec::with_capacity(runs.len());
-        for (run, task_id) in runs {
-            let id: ulid::Ulid = task_id
-                .parse()
-                .map_err(|_| unavailable(format!("bad task id '{task_id}'")))?;
-            let args =
-                serde_json::to_value(RunTask::new(*run)).map_err(|e| unavailable(e.to_string()))?;
-            tasks.push(TaskBuilder::new(args).task_id(id.into()).build());
-        }
+        let tasks = runs
+            .iter()
+            .map(|(run, task_id)| run_task(RunTask::new(*run), Duration::ZERO, task_id))
+            .collect::<Result<Vec<_>, _>>()?;
         let push = async {
             self.store(kind, tasks).await?;
             if let Backend::Redis(..) = self.backend {
@@ -240,7 +227,7 @@ impl Queue {
         };
         tokio::time::timeout(Duration::from_secs(10), push)
             .await
-            .map_err(|_| unavailable("the queue did not answer within 10 s".into()))?
+            .map_err(|_| QueueError::Unavailable("the queue did not answer within 10 s".into()))?
     }
 
     /// Tells the workers that `kind` has new tasks. Best effort: a lost announcement costs
@@ -363,4 +350,21 @@ impl Queue {
                 .map_err(|e| QueueError::Unavailable(e.to_string())),
         }
     }
+}
+
+/// The queue task of `run` under `task_id` (made by [`Queue::new_task_id`]), due after
+/// `delay`.
+fn run_task(
+    run: RunTask,
+    delay: Duration,
+    task_id: &str,
+) -> Result<apalis::prelude::Task<Value>, QueueError> {
+    let id: ulid::Ulid = task_id
+        .parse()
+        .map_err(|_| QueueError::Unavailable(format!("bad task id '{task_id}'")))?;
+    let args = serde_json::to_value(run).map_err(|e| QueueError::Unavailable(e.to_string()))?;
+    Ok(TaskBuilder::new(args)
+        .task_id(id.into())
+        .run_after(delay)
+        .build())
 }

@@ -257,25 +257,10 @@ pub(super) async fn touch<C: ConnectionTrait, E: EntityTrait>(
     unchanged: &[i64],
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    touch_with(conn, table, account, unchanged, now, Vec::new()).await
-}
-
-/// [`touch`], setting `also` on the same rows in the same statement.
-pub(super) async fn touch_with<C: ConnectionTrait, E: EntityTrait>(
-    conn: &C,
-    table: &Synced<E>,
-    account: &str,
-    unchanged: &[i64],
-    now: DateTime<Utc>,
-    also: Vec<(E::Column, sea_orm::sea_query::SimpleExpr)>,
-) -> Result<(), DbErr> {
     if !unchanged.is_empty() {
         custom_plans(conn, true).await?;
-        let mut update = E::update_many().col_expr(table.last_synced, Expr::value(now));
-        for (column, value) in also {
-            update = update.col_expr(column, value);
-        }
-        update
+        E::update_many()
+            .col_expr(table.last_synced, Expr::value(now))
             .filter(table.account.eq(account))
             .filter(table.id.is_in(unchanged.iter().copied()))
             .exec(conn)

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use entity::job_run::{self, RunStatus};
 use jobs::{
-    Config, JobContext, JobKind, SecretUrl,
+    Config, JobContext, JobKind,
     runs::{self, NewRun},
 };
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
@@ -52,56 +52,14 @@ pub struct QueueBench {
 }
 
 /// Where one run keeps its queue and runs, and how a worker process reaches them.
-struct Place {
-    ctx: JobContext,
-    worker_env: Vec<(String, String)>,
-    bench: Option<super::BenchEnv>,
-    _dir: tempfile::TempDir,
-}
-
-async fn open(args: &QueueBench) -> anyhow::Result<Place> {
-    let dir = tempfile::tempdir()?;
+/// Redis and PostgreSQL of their own, or the embedded SQLite files.
+async fn open(args: &QueueBench) -> anyhow::Result<super::BenchEnv> {
+    let adjust = |c: &mut Config| set_concurrency(c, args.concurrency);
     if args.backend == "redis" {
-        let bench = args
-            .stores
-            .open(|c| set_concurrency(c, args.concurrency))
-            .await?;
-        let mut worker_env = bench.worker_env(&[]);
-        worker_env.extend(concurrency_env(args));
-        return Ok(Place {
-            ctx: bench.ctx.clone(),
-            worker_env,
-            bench: Some(bench),
-            _dir: dir,
-        });
+        args.stores.open(adjust).await
+    } else {
+        super::open_embedded(adjust).await
     }
-    let key = jobs::secrets::SecretKey::generate_hex();
-    let database_url = format!("sqlite://{}/magflow.db", dir.path().display());
-    let queue_url = format!("sqlite://{}/queue.db", dir.path().display());
-    let mut config = Config {
-        database_url: SecretUrl::new(database_url.clone()),
-        queue_url: SecretUrl::new(queue_url.clone()),
-        queue_prefix: "bench".into(),
-        secret_key: Some(jobs::secrets::SecretKey::from_hex(&key)?),
-        ..Config::default()
-    };
-    set_concurrency(&mut config, args.concurrency);
-    let mut worker_env = [
-        ("MAGFLOW_DATABASE_URL", database_url.as_str()),
-        ("MAGFLOW_QUEUE_URL", queue_url.as_str()),
-        ("MAGFLOW_QUEUE_PREFIX", "bench"),
-        ("MAGFLOW_SECRET_KEY", key.as_str()),
-        ("MAGFLOW_LOG", "warn"),
-    ]
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .to_vec();
-    worker_env.extend(concurrency_env(args));
-    Ok(Place {
-        ctx: JobContext::connect(config, true).await?,
-        worker_env,
-        bench: None,
-        _dir: dir,
-    })
 }
 
 fn set_concurrency(config: &mut Config, concurrency: Option<usize>) {
@@ -123,6 +81,8 @@ pub async fn run(args: QueueBench) -> anyhow::Result<()> {
         "--jobs and --latency-jobs must be positive"
     );
     let place = open(&args).await?;
+    let mut worker_env = place.worker_env(&[]);
+    worker_env.extend(concurrency_env(&args));
     let ctx = place.ctx.clone();
     let db = ctx.db.clone();
 
@@ -160,7 +120,7 @@ pub async fn run(args: QueueBench) -> anyhow::Result<()> {
     let done = (args.jobs + args.trips_jobs) as u64;
     let pickup = pickup::measure(
         &ctx,
-        &place.worker_env,
+        &worker_env,
         args.latency_jobs,
         args.idle_seconds,
         done,
@@ -185,9 +145,7 @@ pub async fn run(args: QueueBench) -> anyhow::Result<()> {
     }
     print_trips(&trips);
     drop(ctx);
-    if let Some(bench) = place.bench {
-        bench.close().await;
-    }
+    place.close().await;
     Ok(())
 }
 
