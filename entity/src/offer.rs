@@ -1,11 +1,8 @@
 //! One eMAG offer of one account, as last read from `product_offer/read`.
 
 use sea_orm::entity::prelude::*;
-use serde::Serialize;
 
-/// Serialize: a page is sent to PostgreSQL as one JSON parameter of rows (the field names
-/// are the column names).
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "offers")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

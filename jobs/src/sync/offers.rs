@@ -7,7 +7,9 @@
 //! that are already here when one is written go into the same transaction (up to
 //! [`GROUP_ROWS`] offers): against eMAG's pace that is one page, but a database slower
 //! than the reads then pays its per-transaction cost once for several. A crash loses at
-//! most the pages not yet committed, which the next attempt requests again.
+//! most the pages not yet committed, which the next attempt requests again. A page read
+//! ahead is also hashed and made into rows in the task that read it, so that work runs
+//! while the page before it is being written.
 
 use std::collections::VecDeque;
 
@@ -15,12 +17,16 @@ use chrono::Utc;
 use entity::sync_state;
 use sea_orm::EntityTrait;
 use serde_json::{Value, json};
+use uuid::Uuid;
 
-use super::{Session, record_success, store};
+use super::{
+    Session, record_success,
+    store::{self, OfferBatch},
+};
 use crate::{
     emag::{
         EmagClient, EmagError,
-        types::{Count, Offer, OfferFilter, Parsed},
+        types::{Count, OfferFilter},
     },
     error::JobError,
     progress::{Level, Progress},
@@ -39,7 +45,9 @@ const GROUP_ROWS: usize = 300;
 /// account with fewer pages costs that many requests that come back empty, once.
 const BEFORE_COUNT_FIRST: u32 = 12;
 
-type Page = Result<Vec<Parsed<Offer>>, EmagError>;
+/// A page read ahead, its rows made in the task that read it (while an earlier page is
+/// being written).
+type Page = Result<OfferBatch, EmagError>;
 
 /// Pages to request while the count is in flight: after a first read, those the offers
 /// it stored fill from `start` on, and the one past them (eMAG's answer takes seconds, and
@@ -110,6 +118,9 @@ struct Ahead {
     filter: OfferFilter,
     per_page: u32,
     queue: InOrder,
+    /// Whose offers, read by which run: what a page's rows say.
+    account: String,
+    run: Uuid,
 }
 
 impl Ahead {
@@ -123,8 +134,11 @@ impl Ahead {
 
     fn page(&mut self, page: u32) -> Spawned<Page> {
         let (client, f, per_page) = (self.reader.clone(), self.filter.clone(), self.per_page);
-        self.queue
-            .spawn(async move { client.read_offers(&f, page, per_page).await })
+        let (account, run) = (self.account.clone(), self.run);
+        self.queue.spawn(async move {
+            let items = client.read_offers(&f, page, per_page).await?;
+            Ok(store::prepare_offers(&account, run, items, Utc::now()))
+        })
     }
 }
 
@@ -184,6 +198,8 @@ pub(super) async fn run(s: &mut Session<'_>, progress: &mut Progress) -> Result<
         filter: filter.clone(),
         per_page,
         queue: InOrder::default(),
+        account: s.name().to_owned(),
+        run: progress.run_id(),
     };
     // The first pages go out with the count, so eMAG's answer time is paid once; then
     // the pages the count says are there are requested ahead. Past them (offers added
@@ -203,27 +219,28 @@ pub(super) async fn run(s: &mut Session<'_>, progress: &mut Progress) -> Result<
             Some((p, handle)) if p == page => handle.await.ok().and_then(Result::ok),
             _ => None,
         };
-        let items = match prefetched {
-            Some(items) => items,
+        let batch = match prefetched {
+            Some(batch) => batch,
             // Not requested ahead, or that request failed: the normal path retries,
             // pauses or fails as the error deserves.
             None => {
-                s.fetch(progress, &format!("product_offer/read page {page}"), |c| {
-                    let f = filter.clone();
-                    async move { c.read_offers(&f, page, per_page).await }
-                })
-                .await?
+                let items = s
+                    .fetch(progress, &format!("product_offer/read page {page}"), |c| {
+                        let f = filter.clone();
+                        async move { c.read_offers(&f, page, per_page).await }
+                    })
+                    .await?;
+                store::prepare_offers(s.name(), progress.run_id(), items, Utc::now())
             }
         };
-        if items.is_empty() {
+        if batch.read() == 0 {
             break;
         }
-        let mut group = Group::of(page, items, per_page);
+        let mut group = Group::of(page, batch, per_page);
         group.join_ready(&mut pages, per_page).await;
         wrote = true;
         let txn = s.begin_page().await?;
-        let run = progress.run_id();
-        let outcome = store::save_offers(&txn, s.name(), run, group.items, Utc::now()).await?;
+        let outcome = store::save_offers(&txn, group.batch).await?;
         s.record(progress, &outcome);
         for _ in page..=group.last {
             progress.page_done();
@@ -243,17 +260,17 @@ pub(super) async fn run(s: &mut Session<'_>, progress: &mut Progress) -> Result<
 
 /// Consecutive pages written in one transaction.
 struct Group {
-    items: Vec<Parsed<Offer>>,
+    batch: OfferBatch,
     last: u32,
     /// A page was short or empty: there is nothing past the group.
     ended: bool,
 }
 
 impl Group {
-    fn of(page: u32, items: Vec<Parsed<Offer>>, per_page: u32) -> Group {
-        let ended = items.len() < per_page as usize;
+    fn of(page: u32, batch: OfferBatch, per_page: u32) -> Group {
+        let ended = batch.read() < per_page as usize;
         Group {
-            items,
+            batch,
             last: page,
             ended,
         }
@@ -263,7 +280,7 @@ impl Group {
     /// whose request failed is not added: the loop asks for it again, as for any page
     /// not read ahead.
     async fn join_ready(&mut self, pages: &mut InFlight, per_page: u32) {
-        while !self.ended && self.items.len() < GROUP_ROWS {
+        while !self.ended && self.batch.read() < GROUP_ROWS {
             match pages.front() {
                 Some((p, handle)) if *p == self.last + 1 && handle.is_finished() => {}
                 _ => return,
@@ -271,14 +288,14 @@ impl Group {
             let Some((p, handle)) = pages.pop_front() else {
                 return;
             };
-            let Ok(Ok(items)) = handle.await else {
+            let Ok(Ok(batch)) = handle.await else {
                 return;
             };
-            self.ended = items.len() < per_page as usize;
-            if items.is_empty() {
+            self.ended = batch.read() < per_page as usize;
+            if batch.read() == 0 {
                 return;
             }
-            self.items.extend(items);
+            self.batch.append(batch);
             self.last = p;
         }
     }

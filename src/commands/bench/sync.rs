@@ -211,7 +211,10 @@ async fn throughput(
     let rows = run.processed as f64;
     let (baseline, (copied, copy_seconds)) = match ctx.db.get_database_backend() {
         sea_orm::DbBackend::Postgres => ("COPY", copy_baseline(ctx).await?),
-        _ => ("multi-row INSERT", baseline::insert_again(ctx).await?),
+        _ => (
+            "multi-row INSERT",
+            baseline::insert_again(ctx, BASELINE_TRIES).await?,
+        ),
     };
     let sync_rate = rows / seconds;
     let copy_rate = copied as f64 / copy_seconds;
@@ -232,8 +235,14 @@ async fn throughput(
     }))
 }
 
+/// Times the baseline is measured; the fastest counts. One COPY of 100,000 rows took
+/// from 1.2 s to 1.9 s here from run to run (a checkpoint, the other processes), and a
+/// ratio against one measurement moved as much.
+const BASELINE_TRIES: usize = 3;
+
 /// PostgreSQL: the synced rows copied out, then `COPY`'d into a copy of the table (its
-/// key and indexes); rows and seconds of the copy in.
+/// key and indexes), [`BASELINE_TRIES`] times into a fresh copy; rows and seconds of the
+/// fastest copy in.
 async fn copy_baseline(ctx: &JobContext) -> anyhow::Result<(u64, f64)> {
     let pool = ctx.db.get_postgres_connection_pool();
     let mut conn = pool.acquire().await?;
@@ -244,14 +253,23 @@ async fn copy_baseline(ctx: &JobContext) -> anyhow::Result<(u64, f64)> {
             data.extend_from_slice(&chunk?);
         }
     }
-    ctx.db
-        .execute_unprepared("CREATE TABLE offers_copy (LIKE offers INCLUDING ALL)")
-        .await?;
-    let started = Instant::now();
-    let mut copy = conn.copy_in_raw("COPY offers_copy FROM STDIN").await?;
-    copy.send(data.as_slice()).await?;
-    let copied = copy.finish().await?;
-    Ok((copied, started.elapsed().as_secs_f64()))
+    let mut best: Option<(u64, f64)> = None;
+    for _ in 0..BASELINE_TRIES {
+        ctx.db
+            .execute_unprepared(
+                "DROP TABLE IF EXISTS offers_copy; CREATE TABLE offers_copy (LIKE offers INCLUDING ALL)",
+            )
+            .await?;
+        let started = Instant::now();
+        let mut copy = conn.copy_in_raw("COPY offers_copy FROM STDIN").await?;
+        copy.send(data.as_slice()).await?;
+        let copied = copy.finish().await?;
+        let seconds = started.elapsed().as_secs_f64();
+        best = Some(best.map_or((copied, seconds), |b| {
+            if seconds < b.1 { (copied, seconds) } else { b }
+        }));
+    }
+    best.context("no baseline")
 }
 
 pub(super) fn duration(run: &job_run::Model) -> anyhow::Result<f64> {

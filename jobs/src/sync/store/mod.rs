@@ -4,20 +4,21 @@
 
 mod offers;
 mod orders;
+mod upsert;
 
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityName, EntityTrait, IdenStatic,
-    IntoActiveModel, ModelTrait, QueryFilter, QuerySelect, QueryTrait, Statement,
-    sea_query::{Expr, OnConflict, Query},
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect, sea_query::Expr,
 };
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-pub use offers::{live_offers, mark_removed, save_offers};
+pub use offers::{OfferBatch, live_offers, mark_removed, prepare_offers, save_offers};
 pub use orders::{OrdersOutcome, save_orders};
+
+use upsert::upsert;
 
 use crate::emag::types::{ItemError, Parsed};
 
@@ -33,7 +34,15 @@ pub struct PageOutcome {
 
 /// SHA-256 of the JSON as eMAG sent it (keys sorted by serde_json's map).
 pub fn content_hash(raw: &Value) -> String {
-    hex::encode(Sha256::digest(raw.to_string().as_bytes()))
+    text_and_hash(raw).1
+}
+
+/// The JSON text of `raw` (compact, keys sorted) and its [`content_hash`]: the text is
+/// what gets stored, so it is serialized once for both.
+fn text_and_hash(raw: &Value) -> (String, String) {
+    let text = raw.to_string();
+    let hash = hex::encode(Sha256::digest(text.as_bytes()));
+    (text, hash)
 }
 
 fn raw_id(raw: &Value) -> String {
@@ -70,6 +79,61 @@ pub(super) fn readable<T>(
     (ok, failed)
 }
 
+/// One item ready to write: its row with the `raw` column left out (JSON null), and that
+/// column's text, the very text its content hash was taken from. Holding the text instead
+/// of the parsed tree keeps a page read ahead at a third of the memory.
+pub(super) struct Prepared<M> {
+    pub(super) model: M,
+    pub(super) raw: String,
+}
+
+/// Items of one or more pages, ready to write, by id. A later copy of an item replaces
+/// an earlier one (eMAG's pages can shift between two reads, and one statement may not
+/// write a row twice).
+pub struct Batch<M> {
+    rows: BTreeMap<i64, Prepared<M>>,
+    failed: Vec<(String, String)>,
+    read: usize,
+}
+
+impl<M> Batch<M> {
+    /// Parses, hashes and maps a page's items; `row` makes an item's row, given its id
+    /// and hash. CPU only: a page read ahead is prepared in the task that read it, while
+    /// the one before it is being written.
+    pub(super) fn prepare<T>(
+        items: Vec<Parsed<T>>,
+        id: impl Fn(&T) -> u64,
+        row: impl Fn(i64, T, String) -> M,
+    ) -> Batch<M> {
+        let read = items.len();
+        let mut rows = BTreeMap::new();
+        let mut failed = Vec::new();
+        for parsed in items {
+            let (raw, hash) = text_and_hash(&parsed.raw);
+            match parsed.item.and_then(|item| Ok((id_i64(id(&item))?, item))) {
+                Ok((key, item)) => {
+                    let model = row(key, item, hash);
+                    rows.insert(key, Prepared { model, raw });
+                }
+                Err(reason) => failed.push((raw_id(&parsed.raw), reason.to_string())),
+            }
+        }
+        Batch { rows, failed, read }
+    }
+
+    /// Items read, whether they could be written or not.
+    pub fn read(&self) -> usize {
+        self.read
+    }
+
+    /// Adds the items of the page after this batch's last.
+    pub fn append(&mut self, later: Batch<M>) {
+        self.rows.extend(later.rows);
+        self.failed.extend(later.failed);
+        self.read += later.read;
+    }
+}
+
 /// sqlx prepares every statement, and after five executions PostgreSQL may switch a
 /// prepared statement to a generic plan chosen while the table was still empty (a
 /// sequential scan), then keep it as the table grows: the lookup of stored hashes went
@@ -87,134 +151,14 @@ pub(super) async fn custom_plans<C: ConnectionTrait>(conn: &C, on: bool) -> Resu
 
 /// The columns every synced table has, by which a page is compared and touched.
 pub(super) struct Synced<E: EntityTrait> {
-    account: E::Column,
-    id: E::Column,
-    hash: E::Column,
-    last_synced: E::Column,
-    first_seen: E::Column,
-    updated: E::Column,
-}
-
-/// What an [`upsert`] did, row by row.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub(super) struct Written {
-    pub created: u64,
-    pub updated: u64,
-    pub unchanged: u64,
-}
-
-/// Rows per statement on SQLite. Each connection keeps its prepared statements, one per
-/// distinct text, and a statement for 300 rows is a large program: with every group size
-/// its own text, a worker grew by 13 MiB over 100,000 offers. In statements of at most a
-/// page (100 rows, 2,700 bound values, under SQLite's 32,766) nearly all have one text.
-const SQLITE_ROWS_PER_STATEMENT: usize = 100;
-
-type Col<M> = <<M as ModelTrait>::Entity as EntityTrait>::Column;
-
-/// Writes `rows` (distinct keys) with one `INSERT … ON CONFLICT DO UPDATE … RETURNING`:
-/// a new row in full; a stored one with the same content hash keeps its `content`
-/// columns (so its `updated_at` does not move) and takes only the `always` ones (when it
-/// was read, by which run); a changed one takes both. The key alone decides, through the
-/// unique index, so there is no lookup first and no plan to go wrong as the table grows
-/// (the lookup it replaces took 4 ms a page at 50,000 rows). What happened to each row is
-/// told by its own columns afterwards: created when first seen as it was read, rewritten
-/// when updated as it was read.
-///
-/// PostgreSQL gets every row in one `json` parameter (`json_populate_recordset` of the
-/// table's own row type): one value to bind and parse instead of 27 a row, and a
-/// statement text that does not grow with the rows, so it is prepared once. SQLite,
-/// in-process, takes bound values, 100 rows at most a statement.
-pub(super) async fn upsert<C, M>(
-    conn: &C,
-    table: &Synced<M::Entity>,
-    rows: Vec<M>,
-    content: &[Col<M>],
-    always: &[Col<M>],
-) -> Result<Written, DbErr>
-where
-    C: ConnectionTrait,
-    M: ModelTrait + serde::Serialize + IntoActiveModel<<M::Entity as EntityTrait>::ActiveModel>,
-    <M::Entity as EntityTrait>::ActiveModel: Send,
-{
-    let name = M::Entity::default().table_name().to_owned();
-    let col = |c: &Col<M>| format!("\"{}\"", c.as_str());
-    let seen = col(&table.last_synced);
-    let set = conflict_set::<M::Entity>(&name, &col(&table.hash), content, always);
-    let returning = format!(
-        "{} = {seen}, {} = {seen}",
-        col(&table.first_seen),
-        col(&table.updated)
-    );
-    let backend = conn.get_database_backend();
-    let statements = if backend == DbBackend::Postgres {
-        let json = serde_json::to_string(&rows).map_err(|e| DbErr::Custom(e.to_string()))?;
-        // Only the text goes on: the rows' memory is given back before it is sent.
-        drop(rows);
-        let set: Vec<String> = set
-            .iter()
-            .map(|(c, v)| format!("{} = {v}", col(c)))
-            .collect();
-        let sql = format!(
-            "INSERT INTO \"{name}\" SELECT * FROM json_populate_recordset(NULL::\"{name}\", $1::json) \
-             ON CONFLICT ({}, {}) DO UPDATE SET {} RETURNING {returning}",
-            col(&table.account),
-            col(&table.id),
-            set.join(", "),
-        );
-        vec![Statement::from_sql_and_values(backend, sql, [json.into()])]
-    } else {
-        let per_statement = SQLITE_ROWS_PER_STATEMENT;
-        let mut rows = rows.into_iter().peekable();
-        let mut statements = Vec::new();
-        while rows.peek().is_some() {
-            let chunk = rows
-                .by_ref()
-                .take(per_statement)
-                .map(IntoActiveModel::into_active_model);
-            let mut conflict = OnConflict::columns([table.account, table.id]);
-            for (c, value) in &set {
-                conflict.value(*c, Expr::cust(value.clone()));
-            }
-            let mut insert = M::Entity::insert_many(chunk)
-                .on_conflict(conflict)
-                .into_query();
-            insert.returning(Query::returning().expr(Expr::cust(returning.clone())));
-            statements.push(backend.build(&insert));
-        }
-        statements
-    };
-    let mut written = Written::default();
-    for statement in statements {
-        for row in conn.query_all_raw(statement).await? {
-            match (row.try_get_by_index(0)?, row.try_get_by_index(1)?) {
-                (true, _) => written.created += 1,
-                (false, true) => written.updated += 1,
-                (false, false) => written.unchanged += 1,
-            }
-        }
-    }
-    Ok(written)
-}
-
-/// What an upsert sets on a stored row: its `content` columns only when the hash changed,
-/// its `always` ones in any case.
-fn conflict_set<E: EntityTrait>(
-    table: &str,
-    hash: &str,
-    content: &[E::Column],
-    always: &[E::Column],
-) -> Vec<(E::Column, String)> {
-    let kept = content.iter().map(|c| {
-        let q = format!("\"{}\"", c.as_str());
-        let value = format!(
-            "CASE WHEN \"{table}\".{hash} = excluded.{hash} THEN \"{table}\".{q} ELSE excluded.{q} END"
-        );
-        (*c, value)
-    });
-    let read = always
-        .iter()
-        .map(|c| (*c, format!("excluded.\"{}\"", c.as_str())));
-    kept.chain(read).collect()
+    pub(super) account: E::Column,
+    pub(super) id: E::Column,
+    pub(super) hash: E::Column,
+    pub(super) last_synced: E::Column,
+    pub(super) first_seen: E::Column,
+    pub(super) updated: E::Column,
+    /// The item as eMAG sent it (JSON), written from [`Prepared::raw`].
+    pub(super) raw: E::Column,
 }
 
 /// Splits a page's ids against what is stored: (new, changed, unchanged).

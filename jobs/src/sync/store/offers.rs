@@ -9,7 +9,7 @@ use sea_orm::{
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{PageOutcome, Synced, readable, small, upsert};
+use super::{Batch, PageOutcome, Synced, small, upsert};
 use crate::emag::types::{Offer, Parsed};
 
 const OFFERS: Synced<offer::Entity> = Synced {
@@ -19,29 +19,39 @@ const OFFERS: Synced<offer::Entity> = Synced {
     last_synced: offer::Column::LastSyncedAt,
     first_seen: offer::Column::FirstSeenAt,
     updated: offer::Column::UpdatedAt,
+    raw: offer::Column::Raw,
 };
 
-/// Writes offers read by run `run` (one page, or several at once): new and changed ones
-/// in full, unchanged ones only marked as read. Every offer given is listed by eMAG, so
-/// none of them stays removed.
-pub async fn save_offers<C: ConnectionTrait>(
-    conn: &C,
+/// Offers of one or more pages, ready to write.
+pub type OfferBatch = Batch<offer::Model>;
+
+/// Makes the rows of offers read by run `run` at `now` (CPU only: see [`Batch::prepare`]).
+pub fn prepare_offers(
     account: &str,
     run: Uuid,
     items: Vec<Parsed<Offer>>,
     now: DateTime<Utc>,
+) -> OfferBatch {
+    Batch::prepare(
+        items,
+        |o: &Offer| o.id,
+        |id, o, hash| offer_model(account, id, o, hash, (run, now)),
+    )
+}
+
+/// Writes offers (one page, or several at once): new and changed ones in full, unchanged
+/// ones only marked as read. Every offer given is listed by eMAG, so none of them stays
+/// removed.
+pub async fn save_offers<C: ConnectionTrait>(
+    conn: &C,
+    batch: OfferBatch,
 ) -> Result<PageOutcome, DbErr> {
-    let (ok, failed) = readable(items, |o: &Offer| o.id);
-    let rows: Vec<offer::Model> = ok
-        .into_iter()
-        .map(|(id, (o, raw, hash))| offer_model(account, id, &o, raw, hash, (run, now)))
-        .collect();
-    let written = upsert(conn, &OFFERS, rows, &OFFER_CONTENT, &OFFER_READ).await?;
+    let written = upsert(conn, &OFFERS, batch.rows, &OFFER_CONTENT, &OFFER_READ).await?;
     Ok(PageOutcome {
         created: written.created,
         updated: written.updated,
         unchanged: written.unchanged,
-        failed,
+        failed: batch.failed,
     })
 }
 
@@ -77,11 +87,11 @@ const OFFER_READ: [offer::Column; 4] = [
     offer::Column::LastSeenRun,
 ];
 
+/// An offer's row, its `raw` left null: the text goes beside it ([`super::Prepared`]).
 fn offer_model(
     account: &str,
     id: i64,
-    o: &Offer,
-    raw: Value,
+    o: Offer,
     hash: String,
     (run, now): (Uuid, DateTime<Utc>),
 ) -> offer::Model {
@@ -100,17 +110,17 @@ fn offer_model(
     offer::Model {
         account: account.to_owned(),
         emag_id: id,
-        part_number: o.part_number.clone(),
-        part_number_key: o.part_number_key.clone(),
+        part_number: o.part_number,
+        part_number_key: o.part_number_key,
         ean: Some(serde_json::json!(o.ean)),
-        name: o.name.clone(),
-        brand: o.brand.clone(),
+        name: o.name,
+        brand: o.brand,
         category_id: o.category_id.and_then(|c| i64::try_from(c).ok()),
         sale_price: o.sale_price,
         recommended_price: o.recommended_price,
         min_sale_price: o.min_sale_price,
         max_sale_price: o.max_sale_price,
-        currency: o.currency.clone(),
+        currency: o.currency,
         vat_id: o.vat_id.and_then(|v| i64::try_from(v).ok()),
         status: small(o.status),
         validation_status: small(o.validation_status.first().map(|v| v.value)),
@@ -118,7 +128,7 @@ fn offer_model(
         stock: serde_json::to_value(&o.stock).ok(),
         general_stock: o.general_stock,
         estimated_stock: o.estimated_stock,
-        raw,
+        raw: Value::Null,
         content_hash: hash,
         first_seen_at: now,
         last_synced_at: now,

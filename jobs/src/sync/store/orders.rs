@@ -26,6 +26,7 @@ const ORDERS: Synced<order::Entity> = Synced {
     last_synced: order::Column::LastSyncedAt,
     first_seen: order::Column::FirstSeenAt,
     updated: order::Column::UpdatedAt,
+    raw: order::Column::Raw,
 };
 
 /// What [`save_orders`] wrote, plus the highest `modified` it saw.

@@ -7,7 +7,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, sea_que
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::save_offers;
+use super::{prepare_offers, save_offers};
 use crate::{Config, emag::types::Parsed};
 
 async fn database() -> (DatabaseConnection, std::path::PathBuf) {
@@ -39,9 +39,8 @@ async fn a_page_is_one_upsert_that_rewrites_only_what_changed() {
     let two = json!({ "id": 2, "name": "two" });
     let first_run = Uuid::now_v7();
     let t0 = Utc::now() - Duration::hours(1);
-    let first = save_offers(&db, "a", first_run, page(&[one.clone(), two.clone()]), t0)
-        .await
-        .unwrap();
+    let first_page = prepare_offers("a", first_run, page(&[one.clone(), two.clone()]), t0);
+    let first = save_offers(&db, first_page).await.unwrap();
     assert_eq!((first.created, first.updated, first.unchanged), (2, 0, 0));
     // Offer 1 was removed since; it is listed again, unchanged.
     offer::Entity::update_many()
@@ -55,8 +54,15 @@ async fn a_page_is_one_upsert_that_rewrites_only_what_changed() {
     let t1 = Utc::now();
     let two_changed = json!({ "id": 2, "name": "two, renamed" });
     let three = json!({ "id": 3, "name": "three" });
-    let items = [one, two_changed, three, json!({ "name": "no id" })];
-    let second = save_offers(&db, "a", run, page(&items), t1).await.unwrap();
+    let items = [
+        one.clone(),
+        two_changed.clone(),
+        three,
+        json!({ "name": "no id" }),
+    ];
+    let second = save_offers(&db, prepare_offers("a", run, page(&items), t1))
+        .await
+        .unwrap();
     assert_eq!(
         (second.created, second.updated, second.unchanged),
         (1, 1, 1)
@@ -68,8 +74,10 @@ async fn a_page_is_one_upsert_that_rewrites_only_what_changed() {
     assert_eq!((kept.first_seen_at, kept.last_synced_at), (t0, t1));
     assert_eq!((kept.removed_at, kept.last_seen_run), (None, Some(run)));
     assert_eq!(kept.name.as_deref(), Some("one"));
+    assert_eq!(kept.raw, one, "the offer as eMAG sent it");
     let changed = stored(&db, 2).await;
     assert_eq!(changed.name.as_deref(), Some("two, renamed"));
+    assert_eq!(changed.raw, two_changed);
     assert_eq!((changed.first_seen_at, changed.updated_at), (t0, t1));
     assert_eq!(changed.last_seen_run, Some(run));
     let new = stored(&db, 3).await;

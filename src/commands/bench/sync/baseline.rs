@@ -15,11 +15,24 @@ use sea_orm::{
 const ROWS_PER_INSERT: usize = 1_000;
 
 /// Creates `offers_copy` with the table's own key and indexes, then inserts every stored
-/// offer into it with multi-row `INSERT`s of bound values in one transaction; rows and
-/// seconds of the inserts.
-pub(super) async fn insert_again(ctx: &JobContext) -> anyhow::Result<(u64, f64)> {
+/// offer into it with multi-row `INSERT`s of bound values in one transaction, `tries`
+/// times into a fresh copy; rows and seconds of the fastest.
+pub(super) async fn insert_again(ctx: &JobContext, tries: usize) -> anyhow::Result<(u64, f64)> {
+    let mut best: Option<f64> = None;
+    let mut count = 0;
+    for _ in 0..tries {
+        let (rows, seconds) = insert_once(ctx).await?;
+        count = rows;
+        best = Some(best.map_or(seconds, |b| b.min(seconds)));
+    }
+    Ok((count, best.context("no baseline")?))
+}
+
+async fn insert_once(ctx: &JobContext) -> anyhow::Result<(u64, f64)> {
     let db = &ctx.db;
     let backend = db.get_database_backend();
+    db.execute_unprepared("DROP TABLE IF EXISTS offers_copy")
+        .await?;
     let schema = db
         .query_all_raw(Statement::from_string(
             backend,
