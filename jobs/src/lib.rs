@@ -24,6 +24,7 @@ pub mod metrics;
 pub mod params;
 pub mod progress;
 pub mod queue;
+mod queue_plans;
 pub mod queues;
 pub mod registry;
 pub mod retention;

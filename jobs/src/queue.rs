@@ -63,10 +63,16 @@ impl Queue {
                 Backend::Redis(conn, client)
             }
             "sqlite" => {
-                let pool = crate::db::sqlite_pool(url.expose(), "MAGFLOW_QUEUE_URL").await?;
-                SqliteStorage::setup(&pool)
+                let setup = crate::db::sqlite_pool(url.expose(), "MAGFLOW_QUEUE_URL").await?;
+                SqliteStorage::setup(&setup)
                     .await
                     .map_err(|e| unreachable(e.to_string()))?;
+                crate::queue_plans::pin(&setup)
+                    .await
+                    .map_err(|e| unreachable(e.to_string()))?;
+                // Connections read the statistics with the schema: the workers' are new.
+                setup.close().await;
+                let pool = crate::db::sqlite_pool(url.expose(), "MAGFLOW_QUEUE_URL").await?;
                 // apalis' setup turns synchronous off on one connection only (docs/stack-notes.md §5.9).
                 Backend::Sqlite(pool, crate::db::sqlite_file(url.expose()))
             }
