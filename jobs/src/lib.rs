@@ -24,7 +24,6 @@ pub mod metrics;
 pub mod params;
 pub mod progress;
 pub mod queue;
-mod queue_plans;
 pub mod queues;
 pub mod registry;
 pub mod retention;

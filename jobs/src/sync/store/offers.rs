@@ -25,7 +25,8 @@ const OFFERS: Synced<offer::Entity> = Synced {
 /// Offers of one or more pages, ready to write.
 pub type OfferBatch = Batch<offer::Model>;
 
-/// Makes the rows of offers read by run `run` at `now` (CPU only: see [`Batch::prepare`]).
+/// Makes the rows of offers read by run `run` at `now`: CPU only, done in the task that
+/// read the page, while the page before it is written.
 pub fn prepare_offers(
     account: &str,
     run: Uuid,

@@ -1,6 +1,8 @@
 //! The two queue backends behind one enqueue API: apalis-redis for production, apalis-sqlite
 //! for the embedded default. Workers build their apalis storages from here too.
 
+mod plans;
+
 use std::{path::PathBuf, time::Duration};
 
 use apalis::prelude::{TaskBuilder, TaskSink};
@@ -67,7 +69,7 @@ impl Queue {
                 SqliteStorage::setup(&setup)
                     .await
                     .map_err(|e| unreachable(e.to_string()))?;
-                crate::queue_plans::pin(&setup)
+                plans::pin(&setup)
                     .await
                     .map_err(|e| unreachable(e.to_string()))?;
                 // Connections read the statistics with the schema: the workers' are new.
