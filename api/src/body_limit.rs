@@ -56,11 +56,35 @@ fn too_large(limit: u64) -> Response {
     } else {
         format!("{} KiB", limit / 1024)
     };
-    (
-        StatusCode::PAYLOAD_TOO_LARGE,
-        format!("the request body is larger than {size}, this route's limit"),
+    closing(
+        (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the request body is larger than {size}, this route's limit"),
+        )
+            .into_response(),
     )
-        .into_response()
+}
+
+/// An answer given before the request's body was read: the server drops the connection
+/// after it (the rest of the body is never read), so it says so. A client that reused
+/// the connection for its next request would otherwise see it cut (HTTP/1.1; hyper
+/// leaves the header out on HTTP/2, where it has no meaning).
+fn closing(mut resp: Response) -> Response {
+    resp.headers_mut().insert(
+        header::CONNECTION,
+        header::HeaderValue::from_static("close"),
+    );
+    resp
+}
+
+/// Whether `req` comes with a body (declared or chunked).
+fn has_body(req: &Request) -> bool {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    declared.is_some_and(|n| n > 0) || req.headers().contains_key(header::TRANSFER_ENCODING)
 }
 
 fn busy() -> Response {
@@ -108,7 +132,12 @@ pub async fn gate<E: Endpoint>(
                 .and_then(|p| require_admin(&p).map(|_| ())),
         };
         if let Err(e) = checked {
-            return Ok(e.into_response());
+            let refused = e.into_response();
+            return Ok(if has_body(&req) {
+                closing(refused)
+            } else {
+                refused
+            });
         }
     }
     let limit = limit_for(req.uri().path());

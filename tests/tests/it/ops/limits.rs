@@ -26,6 +26,21 @@ async fn body_limits_per_route() {
         (413, Some("payload_too_large")),
         "{answer}"
     );
+    // The rest of that body is never read, so the connection is not kept for another
+    // request: the answer says so (a client reusing it would see its next request cut).
+    let refused = reqwest::Client::new()
+        .post(format!("{}/api/v1/schedules", app.client.base))
+        .bearer_auth(&app.admin)
+        .header("content-type", "application/json")
+        .body(two_mib.clone())
+        .send()
+        .await
+        .expect("refused at once");
+    assert_eq!(refused.status().as_u16(), 413);
+    assert_eq!(
+        refused.headers().get("connection").map(|v| v.as_bytes()),
+        Some(&b"close"[..])
+    );
     assert_eq!(
         chunked_post(&app, "/api/v1/schedules", 2 * 1024 * 1024).await,
         413
