@@ -77,14 +77,18 @@ fn closing(mut resp: Response) -> Response {
     resp
 }
 
-/// Whether `req` comes with a body (declared or chunked).
-fn has_body(req: &Request) -> bool {
-    let declared = req
-        .headers()
+/// The body length `req` declares (Content-Length), if any.
+fn declared_length(req: &Request) -> Option<u64> {
+    req.headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    declared.is_some_and(|n| n > 0) || req.headers().contains_key(header::TRANSFER_ENCODING)
+        .and_then(|v| v.parse::<u64>().ok())
+}
+
+/// Whether `req` comes with a body (declared or chunked).
+fn has_body(req: &Request) -> bool {
+    declared_length(req).is_some_and(|n| n > 0)
+        || req.headers().contains_key(header::TRANSFER_ENCODING)
 }
 
 fn busy() -> Response {
@@ -141,12 +145,7 @@ pub async fn gate<E: Endpoint>(
         }
     }
     let limit = limit_for(req.uri().path());
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit) {
+    if declared_length(&req).is_some_and(|n| n > limit) {
         return Ok(too_large(limit));
     }
     // A read route never reads its body, whatever arrives with it.

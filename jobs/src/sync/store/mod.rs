@@ -60,23 +60,35 @@ fn id_i64(id: u64) -> Result<i64, ItemError> {
 /// Items of a page that parsed, by id: (typed, raw, content hash).
 pub(super) type Readable<T> = BTreeMap<i64, (T, Value, String)>;
 
-/// Splits a page into readable items keyed by id (the last copy wins) and failures.
-pub(super) fn readable<T>(
+/// Splits a page into the items that parsed, keyed by id (the last copy wins) and made
+/// into what `keep` returns from (id, item, raw), and failures: (eMAG id if known, reason).
+fn sort_items<T, R>(
     items: Vec<Parsed<T>>,
     id: impl Fn(&T) -> u64,
-) -> (Readable<T>, Vec<(String, String)>) {
+    mut keep: impl FnMut(i64, T, Value) -> R,
+) -> (BTreeMap<i64, R>, Vec<(String, String)>) {
     let mut ok = BTreeMap::new();
     let mut failed = Vec::new();
     for parsed in items {
-        let hash = content_hash(&parsed.raw);
         match parsed.item.and_then(|item| Ok((id_i64(id(&item))?, item))) {
             Ok((key, item)) => {
-                ok.insert(key, (item, parsed.raw, hash));
+                ok.insert(key, keep(key, item, parsed.raw));
             }
             Err(reason) => failed.push((raw_id(&parsed.raw), reason.to_string())),
         }
     }
     (ok, failed)
+}
+
+/// Splits a page into readable items keyed by id (the last copy wins) and failures.
+pub(super) fn readable<T>(
+    items: Vec<Parsed<T>>,
+    id: impl Fn(&T) -> u64,
+) -> (Readable<T>, Vec<(String, String)>) {
+    sort_items(items, id, |_, item, raw| {
+        let hash = content_hash(&raw);
+        (item, raw, hash)
+    })
 }
 
 /// One item ready to write: its row with the `raw` column left out (JSON null), and that
@@ -106,18 +118,13 @@ impl<M> Batch<M> {
         row: impl Fn(i64, T, String) -> M,
     ) -> Batch<M> {
         let read = items.len();
-        let mut rows = BTreeMap::new();
-        let mut failed = Vec::new();
-        for parsed in items {
-            let (raw, hash) = text_and_hash(&parsed.raw);
-            match parsed.item.and_then(|item| Ok((id_i64(id(&item))?, item))) {
-                Ok((key, item)) => {
-                    let model = row(key, item, hash);
-                    rows.insert(key, Prepared { model, raw });
-                }
-                Err(reason) => failed.push((raw_id(&parsed.raw), reason.to_string())),
+        let (rows, failed) = sort_items(items, id, |key, item, raw| {
+            let (raw, hash) = text_and_hash(&raw);
+            Prepared {
+                model: row(key, item, hash),
+                raw,
             }
-        }
+        });
         Batch { rows, failed, read }
     }
 

@@ -170,16 +170,13 @@ fn column_arrays<M>(
 where
     M: ModelTrait + IntoActiveModel<<M::Entity as EntityTrait>::ActiveModel>,
 {
+    let raw_at = raw_position(table, columns)?;
     let mut arrays: Vec<Vec<sea_orm::Value>> = vec![Vec::with_capacity(rows.len()); columns.len()];
-    for Prepared { model, raw } in rows.into_values() {
-        let active = model.into_active_model();
-        let mut raw = Some(raw);
-        for (c, array) in columns.iter().zip(arrays.iter_mut()) {
-            let value = if c.as_str() == table.raw.as_str() {
-                sea_orm::Value::String(raw.take())
-            } else {
-                active.get(*c).into_value().ok_or_else(|| not_set(c))?
-            };
+    for prepared in rows.into_values() {
+        for (value, array) in row_values(columns, raw_at, prepared)?
+            .into_iter()
+            .zip(arrays.iter_mut())
+        {
             array.push(match value {
                 sea_orm::Value::Json(json) => sea_orm::Value::String(json.map(|j| j.to_string())),
                 value => value,
@@ -187,6 +184,32 @@ where
         }
     }
     Ok(arrays)
+}
+
+/// Where the `raw` column is among `columns`.
+fn raw_position<E: EntityTrait>(table: &Synced<E>, columns: &[E::Column]) -> Result<usize, DbErr> {
+    columns
+        .iter()
+        .position(|c| c.as_str() == table.raw.as_str())
+        .ok_or_else(|| DbErr::Custom("no raw column".into()))
+}
+
+/// A prepared row's values in `columns`' order, its `raw` text at `raw_at`.
+fn row_values<M>(
+    columns: &[Col<M>],
+    raw_at: usize,
+    Prepared { model, raw }: Prepared<M>,
+) -> Result<Vec<sea_orm::Value>, DbErr>
+where
+    M: ModelTrait + IntoActiveModel<<M::Entity as EntityTrait>::ActiveModel>,
+{
+    let active = model.into_active_model();
+    let mut values = columns
+        .iter()
+        .map(|c| active.get(*c).into_value().ok_or_else(|| not_set(c)))
+        .collect::<Result<Vec<_>, _>>()?;
+    values[raw_at] = raw.into();
+    Ok(values)
 }
 
 fn not_set<C: IdenStatic>(c: &C) -> DbErr {
@@ -204,10 +227,7 @@ where
     M: ModelTrait + IntoActiveModel<<M::Entity as EntityTrait>::ActiveModel>,
 {
     let columns: Vec<Col<M>> = Col::<M>::iter().collect();
-    let raw_at = columns
-        .iter()
-        .position(|c| c.as_str() == table.raw.as_str())
-        .ok_or_else(|| DbErr::Custom("no raw column".into()))?;
+    let raw_at = raw_position(table, &columns)?;
     let mut rows = rows.into_values().peekable();
     let mut statements = Vec::new();
     while rows.peek().is_some() {
@@ -215,13 +235,8 @@ where
         insert
             .into_table(M::Entity::default().table_ref())
             .columns(columns.iter().copied());
-        for Prepared { model, raw } in rows.by_ref().take(SQLITE_ROWS_PER_STATEMENT) {
-            let active = model.into_active_model();
-            let mut values = columns
-                .iter()
-                .map(|c| active.get(*c).into_value().ok_or_else(|| not_set(c)))
-                .collect::<Result<Vec<_>, _>>()?;
-            values[raw_at] = raw.into();
+        for prepared in rows.by_ref().take(SQLITE_ROWS_PER_STATEMENT) {
+            let values = row_values(&columns, raw_at, prepared)?;
             insert
                 .values(values.into_iter().map(SimpleExpr::from))
                 .map_err(|e| DbErr::Custom(e.to_string()))?;
