@@ -7,7 +7,7 @@ use std::{fmt, sync::Arc, time::Duration};
 use base64::Engine;
 use reqwest::Method;
 use serde::{Serialize, de::DeserializeOwned};
-use serde_json::{Value, json};
+use serde_json::{Value, json, value::RawValue};
 
 pub use super::options::{ClientOptions, Login, Stats};
 
@@ -19,7 +19,7 @@ use super::{
     bulk::chunks,
     error::EmagError,
     rate_limit::RateLimiter,
-    response::{shape_error, texts},
+    response::{classify, plain_items, shape_error, texts},
     types::{
         BulkOutcome, Count, ItemOutcome, Offer, OfferFilter, OfferUpdate, Order, OrderFilter,
         Parsed,
@@ -130,23 +130,42 @@ impl EmagClient {
         page: u32,
         per_page: u32,
     ) -> Result<Vec<Value>, EmagError> {
-        let mut body = filter.clone();
-        if let Value::Object(map) = &mut body {
-            map.insert("currentPage".into(), json!(page));
-            map.insert("itemsPerPage".into(), json!(per_page.clamp(1, 100)));
-        }
-        match self
-            .call(Method::POST, &format!("{resource}/read"), Some(&body))
-            .await?
-        {
-            Value::Array(items) => Ok(items),
-            Value::Null => Ok(Vec::new()),
-            Value::Object(map) if map.is_empty() => Ok(Vec::new()),
-            _ => Err(EmagError::InvalidBody {
-                status: 200,
-                reason: format!("the results of {resource}/read are not a list"),
-            }),
-        }
+        let results = self
+            .call(
+                Method::POST,
+                &format!("{resource}/read"),
+                Some(&page_body(filter, page, per_page)),
+            )
+            .await?;
+        page_items(resource, results)
+    }
+
+    /// [`Self::read_page`] with each item as its own JSON text, not parsed: a plain
+    /// successful page is cut into its items without building their trees.
+    pub async fn read_page_texts(
+        &self,
+        resource: &str,
+        filter: &Value,
+        page: u32,
+        per_page: u32,
+    ) -> Result<Vec<Box<RawValue>>, EmagError> {
+        let read = |status, retry_after, body: &[u8]| {
+            if let Some(items) = plain_items(status, body) {
+                return Ok(items);
+            }
+            let items = page_items(resource, classify(status, retry_after, body)?)?;
+            items
+                .iter()
+                .map(serde_json::value::to_raw_value)
+                .collect::<Result<_, _>>()
+                .map_err(|e| EmagError::InvalidBody {
+                    status: status.as_u16(),
+                    reason: e.to_string(),
+                })
+        };
+        let route = format!("{resource}/read");
+        let body = page_body(filter, page, per_page);
+        self.call_as(Method::POST, &route, Some(&body), read).await
     }
 
     pub async fn count(&self, resource: &str, filter: &Value) -> Result<Count, EmagError> {
@@ -172,7 +191,7 @@ impl EmagClient {
         per_page: u32,
     ) -> Result<Vec<Parsed<T>>, EmagError> {
         let items = self
-            .read_page(resource, &to_filter(filter), page, per_page)
+            .read_page_texts(resource, &to_filter(filter), page, per_page)
             .await?;
         Ok(items.into_iter().map(Parsed::from_raw).collect())
     }
@@ -328,4 +347,27 @@ fn to_filter<T: Serialize>(filter: &T) -> Value {
 fn as_u64(v: &Value) -> Option<u64> {
     v.as_u64()
         .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+}
+
+/// A read's request body: the filter with the page asked for.
+fn page_body(filter: &Value, page: u32, per_page: u32) -> Value {
+    let mut body = filter.clone();
+    if let Value::Object(map) = &mut body {
+        map.insert("currentPage".into(), json!(page));
+        map.insert("itemsPerPage".into(), json!(per_page.clamp(1, 100)));
+    }
+    body
+}
+
+/// A read's `results` as its list of items.
+fn page_items(resource: &str, results: Value) -> Result<Vec<Value>, EmagError> {
+    match results {
+        Value::Array(items) => Ok(items),
+        Value::Null => Ok(Vec::new()),
+        Value::Object(map) if map.is_empty() => Ok(Vec::new()),
+        _ => Err(EmagError::InvalidBody {
+            status: 200,
+            reason: format!("the results of {resource}/read are not a list"),
+        }),
+    }
 }

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use reqwest::StatusCode;
-use serde_json::Value;
+use serde_json::{Value, value::RawValue};
 
 use super::{error::EmagError, types::Envelope};
 
@@ -79,6 +79,33 @@ pub fn classify(
             reason: "JSON that is neither an object nor a list".into(),
         }),
     }
+}
+
+/// A plain successful read (200, `isError: false`, no message, `results` a list): its
+/// items, each as its own JSON text, found without parsing them into trees. `None` for
+/// anything else, which [`classify`] then reads in full: the same answer either way.
+pub fn plain_items(status: StatusCode, body: &[u8]) -> Option<Vec<Box<RawValue>>> {
+    #[derive(serde::Deserialize)]
+    struct Plain<'a> {
+        #[serde(rename = "isError")]
+        is_error: bool,
+        #[serde(borrow, default)]
+        messages: Option<&'a RawValue>,
+        #[serde(borrow, default)]
+        message: Option<&'a RawValue>,
+        #[serde(borrow, default)]
+        errors: Option<&'a RawValue>,
+        #[serde(borrow)]
+        results: Vec<&'a RawValue>,
+    }
+    if status != StatusCode::OK {
+        return None;
+    }
+    let plain: Plain = serde_json::from_slice(body).ok()?;
+    let silent = [plain.messages, plain.message, plain.errors]
+        .iter()
+        .all(|m| m.is_none_or(|m| m.get() == "[]"));
+    (!plain.is_error && silent).then(|| plain.results.into_iter().map(RawValue::to_owned).collect())
 }
 
 fn auth_error(messages: &[String]) -> Option<EmagError> {
@@ -181,5 +208,31 @@ mod tests {
         let no_flag = classify(StatusCode::OK, None, br#"{"results":[]}"#);
         assert!(matches!(no_flag, Err(EmagError::InvalidBody { .. })));
         assert_eq!(classify(StatusCode::NO_CONTENT, None, b""), Ok(Value::Null));
+    }
+
+    #[test]
+    fn only_a_plain_page_is_cut_without_parsing() {
+        let texts = |body: &[u8]| {
+            plain_items(StatusCode::OK, body)
+                .map(|items| items.iter().map(|i| i.get().to_owned()).collect::<Vec<_>>())
+        };
+        assert_eq!(
+            texts(br#"{"isError":false,"messages":[],"results":[{"id":1, "a":"\u0103"},2],"errors":[]}"#),
+            Some(vec![r#"{"id":1, "a":"\u0103"}"#.to_owned(), "2".to_owned()])
+        );
+        assert_eq!(texts(br#"{"isError":false,"results":[]}"#), Some(vec![]));
+        // Everything else is classified in full.
+        for body in [
+            &br#"{"isError":true,"messages":[],"results":[]}"#[..],
+            br#"{"isError":false,"messages":["ERROR: Invalid vendor ip [1.2.3.4]"],"results":[]}"#,
+            br#"{"isError":false,"message":"x","results":[]}"#,
+            br#"{"isError":"false","results":[]}"#,
+            br#"{"isError":false,"results":{}}"#,
+            br#"{"results":[]}"#,
+            b"<html>captcha</html>",
+        ] {
+            assert_eq!(texts(body), None, "{}", String::from_utf8_lossy(body));
+        }
+        assert!(plain_items(StatusCode::CREATED, br#"{"isError":false,"results":[]}"#).is_none());
     }
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Value, value::RawValue};
 use serde_with::{DisplayFromStr, PickFirst, serde_as};
 
 /// `{isError, messages, results}`; other keys (`errors: []`, …) are ignored.
@@ -335,11 +335,11 @@ pub struct OrderFilter {
     pub modified_before: Option<String>,
 }
 
-/// One item of a read: the raw JSON (stored as eMAG sent it) and its typed reading,
+/// One item of a read: its JSON text (stored as eMAG sent it) and its typed reading,
 /// which fails alone when one row is malformed.
 #[derive(Clone, Debug)]
 pub struct Parsed<T> {
-    pub raw: Value,
+    pub raw: Box<RawValue>,
     pub item: Result<T, ItemError>,
 }
 
@@ -354,9 +354,35 @@ pub enum ItemError {
 }
 
 impl<T: serde::de::DeserializeOwned> Parsed<T> {
-    pub fn from_raw(raw: Value) -> Parsed<T> {
-        // From a reference: no copy of the item to read it.
-        let item = T::deserialize(&raw).map_err(|e| ItemError::Shape(e.to_string()));
+    pub fn from_raw(raw: Box<RawValue>) -> Parsed<T> {
+        let item =
+            serde_json::from_str(raw.get()).map_err(|e| ItemError::Shape(without_position(&e)));
         Parsed { raw, item }
+    }
+
+    /// An item given as a tree (tests, and answers read in full).
+    pub fn from_value(value: &Value) -> Parsed<T> {
+        match serde_json::value::to_raw_value(value) {
+            Ok(raw) => Parsed::from_raw(raw),
+            Err(e) => Parsed {
+                raw: RawValue::NULL.to_owned(),
+                item: Err(ItemError::Shape(e.to_string())),
+            },
+        }
+    }
+
+    /// The item as a tree.
+    pub fn value(&self) -> Value {
+        serde_json::from_str(self.raw.get()).unwrap_or(Value::Null)
+    }
+}
+
+/// serde's reason without serde_json's "at line 1 column 40": a row's own fault, told
+/// the same whether it was read from a page's text or from a tree.
+fn without_position(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" at line ") {
+        Some(at) if e.line() > 0 => text[..at].to_owned(),
+        _ => text,
     }
 }

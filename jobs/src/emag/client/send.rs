@@ -3,7 +3,7 @@
 
 use std::{sync::atomic::Ordering, time::Duration};
 
-use reqwest::Method;
+use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use tracing::Instrument;
 
@@ -21,6 +21,17 @@ impl EmagClient {
         route: &str,
         body: Option<&Value>,
     ) -> Result<Value, EmagError> {
+        self.call_as(method, route, body, classify).await
+    }
+
+    /// [`Self::call`], with the answer (status, `Retry-After`, body) read by `read`.
+    pub(crate) async fn call_as<R>(
+        &self,
+        method: Method,
+        route: &str,
+        body: Option<&Value>,
+        read: impl Fn(StatusCode, Option<Duration>, &[u8]) -> Result<R, EmagError>,
+    ) -> Result<R, EmagError> {
         let bucket = Bucket::for_route(route);
         // A write that may have reached eMAG is not sent again blindly (docs/emag.md §3.1):
         // the caller reads back first.
@@ -29,7 +40,9 @@ impl EmagClient {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let result = self.send_once(method.clone(), route, body, bucket).await;
+            let result = self
+                .send_once(method.clone(), route, body, bucket, &read)
+                .await;
             let error = match result {
                 Ok(results) => return Ok(results),
                 Err((e, delivered)) if write && delivered => {
@@ -63,13 +76,14 @@ impl EmagClient {
         }
     }
 
-    async fn send_once(
+    async fn send_once<R>(
         &self,
         method: Method,
         route: &str,
         body: Option<&Value>,
         bucket: Bucket,
-    ) -> Result<Value, (EmagError, bool)> {
+        read: impl Fn(StatusCode, Option<Duration>, &[u8]) -> Result<R, EmagError>,
+    ) -> Result<R, (EmagError, bool)> {
         let url = format!("{}/{}", self.base, route.trim_start_matches('/'));
         let mut request = self
             .http
@@ -94,7 +108,7 @@ impl EmagClient {
             }),
             None => exchange.await,
         }?;
-        classify(reply.status, reply.retry_after, &reply.bytes).map_err(|e| (e, false))
+        read(reply.status, reply.retry_after, &reply.bytes).map_err(|e| (e, false))
     }
 
     /// Waits for the request's slot in the rate limit, sends it and reads the answer.

@@ -2,6 +2,7 @@
 //! and no rewrite of rows whose content hash did not change. What both tables share is
 //! here; each table's columns and mapping in its own file.
 
+mod canonical;
 mod offers;
 mod orders;
 mod upsert;
@@ -12,7 +13,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect, sea_query::Expr,
 };
-use serde_json::Value;
+use serde_json::{Value, value::RawValue};
 use sha2::{Digest, Sha256};
 
 pub use offers::{OfferBatch, live_offers, mark_removed, prepare_offers, save_offers};
@@ -34,20 +35,27 @@ pub struct PageOutcome {
 
 /// SHA-256 of the JSON as eMAG sent it (keys sorted by serde_json's map).
 pub fn content_hash(raw: &Value) -> String {
-    text_and_hash(raw).1
+    hex::encode(Sha256::digest(raw.to_string().as_bytes()))
 }
 
-/// The JSON text of `raw` (compact, keys sorted) and its [`content_hash`]: the text is
-/// what gets stored, so it is serialized once for both.
-fn text_and_hash(raw: &Value) -> (String, String) {
-    let text = raw.to_string();
+/// The canonical JSON text of an item as eMAG sent it (compact, keys sorted) and its
+/// [`content_hash`]: the text is what gets stored, so it is made once for both.
+fn text_and_hash(raw: &RawValue) -> Result<(String, String), serde_json::Error> {
+    let text = canonical::canonical(raw.get())?;
     let hash = hex::encode(Sha256::digest(text.as_bytes()));
-    (text, hash)
+    Ok((text, hash))
 }
 
-fn raw_id(raw: &Value) -> String {
-    match raw.get("id") {
-        Some(Value::String(s)) => s.clone(),
+fn raw_id(raw: &RawValue) -> String {
+    #[derive(serde::Deserialize)]
+    struct Id {
+        id: Option<Value>,
+    }
+    match serde_json::from_str::<Id>(raw.get())
+        .ok()
+        .and_then(|i| i.id)
+    {
+        Some(Value::String(s)) => s,
         Some(v) if !v.is_null() => v.to_string(),
         _ => "?".into(),
     }
@@ -65,16 +73,21 @@ pub(super) type Readable<T> = BTreeMap<i64, (T, Value, String)>;
 fn sort_items<T, R>(
     items: Vec<Parsed<T>>,
     id: impl Fn(&T) -> u64,
-    mut keep: impl FnMut(i64, T, Value) -> R,
+    mut keep: impl FnMut(i64, T, &RawValue) -> Result<R, String>,
 ) -> (BTreeMap<i64, R>, Vec<(String, String)>) {
     let mut ok = BTreeMap::new();
     let mut failed = Vec::new();
     for parsed in items {
-        match parsed.item.and_then(|item| Ok((id_i64(id(&item))?, item))) {
-            Ok((key, item)) => {
-                ok.insert(key, keep(key, item, parsed.raw));
+        let kept = parsed
+            .item
+            .and_then(|item| Ok((id_i64(id(&item))?, item)))
+            .map_err(|e| e.to_string())
+            .and_then(|(key, item)| Ok((key, keep(key, item, &parsed.raw)?)));
+        match kept {
+            Ok((key, row)) => {
+                ok.insert(key, row);
             }
-            Err(reason) => failed.push((raw_id(&parsed.raw), reason.to_string())),
+            Err(reason) => failed.push((raw_id(&parsed.raw), reason)),
         }
     }
     (ok, failed)
@@ -86,8 +99,9 @@ pub(super) fn readable<T>(
     id: impl Fn(&T) -> u64,
 ) -> (Readable<T>, Vec<(String, String)>) {
     sort_items(items, id, |_, item, raw| {
+        let raw: Value = serde_json::from_str(raw.get()).map_err(|e| e.to_string())?;
         let hash = content_hash(&raw);
-        (item, raw, hash)
+        Ok((item, raw, hash))
     })
 }
 
@@ -119,11 +133,11 @@ impl<M> Batch<M> {
     ) -> Batch<M> {
         let read = items.len();
         let (rows, failed) = sort_items(items, id, |key, item, raw| {
-            let (raw, hash) = text_and_hash(&raw);
-            Prepared {
+            let (raw, hash) = text_and_hash(raw).map_err(|e| e.to_string())?;
+            Ok(Prepared {
                 model: row(key, item, hash),
                 raw,
-            }
+            })
         });
         Batch { rows, failed, read }
     }

@@ -21,7 +21,7 @@ async fn database() -> (DatabaseConnection, std::path::PathBuf) {
 }
 
 fn page(items: &[Value]) -> Vec<Parsed<crate::emag::types::Offer>> {
-    items.iter().cloned().map(Parsed::from_raw).collect()
+    items.iter().map(Parsed::from_value).collect()
 }
 
 async fn stored(db: &DatabaseConnection, id: i64) -> offer::Model {

@@ -358,7 +358,12 @@ async fn typed_filters_and_rows_that_fail_alone() {
         .expect("page");
     assert_eq!(page.len(), 10);
     assert_eq!(page.iter().filter(|p| p.item.is_err()).count(), 1);
-    assert!(page[3].item.is_err() && page[3].raw["id"].to_string().contains(&victim.to_string()));
+    assert!(
+        page[3].item.is_err()
+            && page[3].value()["id"]
+                .to_string()
+                .contains(&victim.to_string())
+    );
     let orders = client
         .read_orders(
             &OrderFilter {
