@@ -142,6 +142,24 @@ pub async fn run(
     result
 }
 
+/// [`Session::begin_page`], for a write spawned on its own (one group of offers written
+/// while the one before it commits).
+pub(crate) async fn begin_page(
+    db: &DatabaseConnection,
+    account: uuid::Uuid,
+) -> Result<sea_orm::DatabaseTransaction, JobError> {
+    use sea_orm::{ConnectionTrait, QuerySelect};
+    let txn = crate::db::begin_write(db).await?;
+    let mut row = emag_account::Entity::find_by_id(account);
+    if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        row = row.lock_shared();
+    }
+    if row.one(&txn).await?.is_none() {
+        return Err(JobError::Cancelled);
+    }
+    Ok(txn)
+}
+
 impl Session<'_> {
     fn db(&self) -> &DatabaseConnection {
         &self.ctx.db
@@ -156,16 +174,7 @@ impl Session<'_> {
     /// commits, so a deletion waits for the page and then removes it too. A deleted
     /// account stops the run here, before anything is written (cancelled).
     pub(crate) async fn begin_page(&self) -> Result<sea_orm::DatabaseTransaction, JobError> {
-        use sea_orm::{ConnectionTrait, QuerySelect};
-        let txn = crate::db::begin_write(self.db()).await?;
-        let mut account = emag_account::Entity::find_by_id(self.account.id);
-        if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
-            account = account.lock_shared();
-        }
-        if account.one(&txn).await?.is_none() {
-            return Err(JobError::Cancelled);
-        }
-        Ok(txn)
+        begin_page(self.db(), self.account.id).await
     }
 
     /// Pauses the run while the account's breaker is open (or fails it once it has

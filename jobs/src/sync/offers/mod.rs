@@ -5,9 +5,11 @@
 //! count, and up to [`IN_FLIGHT`] pages are requested ahead (each still waits for its slot
 //! in the shared rate limit) and written strictly in order with their checkpoint. Pages
 //! that are already here when one is written go into the same transaction (up to
-//! [`GROUP_ROWS`] offers): against eMAG's pace that is one page, but a database slower
-//! than the reads then pays its per-transaction cost once for several. A crash loses at
-//! most the pages not yet committed, which the next attempt requests again. A page read
+//! [`write::GROUP_ROWS`] offers): against eMAG's pace that is one page, but a database
+//! slower than the reads then pays its per-transaction cost once for several. On
+//! PostgreSQL, when the next pages are already here, their group is written on a second
+//! connection while the one before it commits (commits stay in page order). A crash loses
+//! at most the pages not yet committed, which the next attempt requests again. A page read
 //! ahead is also hashed and made into rows in the task that read it, so that work runs
 //! while the page before it is being written.
 
@@ -16,8 +18,10 @@ use std::collections::VecDeque;
 use chrono::Utc;
 use entity::sync_state;
 use sea_orm::EntityTrait;
-use serde_json::{Value, json};
+use serde_json::Value;
 use uuid::Uuid;
+
+mod write;
 
 use super::{
     Session, record_success,
@@ -32,13 +36,10 @@ use crate::{
     progress::{Level, Progress},
     spawned::{InOrder, Spawned},
 };
+use write::{Group, Writer};
 
 /// Pages requested ahead of the one being written.
 const IN_FLIGHT: u32 = 16;
-
-/// The most offers written in one transaction: pages already read join the one being
-/// written until this many.
-const GROUP_ROWS: usize = 300;
 
 /// Pages requested while the count is in flight on an account's first read, when
 /// nothing says how many it has: the budget's 3 requests/s over the count's 3–4 s. An
@@ -210,10 +211,15 @@ pub(super) async fn run(s: &mut Session<'_>, progress: &mut Progress) -> Result<
     let mut page = start;
     // Whether any attempt of this run wrote a page (a resumed one did, before it).
     let mut wrote = start > 1;
+    let mut writer = Writer::new(s);
     loop {
         while pages.len() < IN_FLIGHT as usize && requested < needed {
             requested += 1;
             pages.push_back((requested, ahead.page(requested)));
+        }
+        let ready = matches!(pages.front(), Some((p, h)) if *p == page && h.is_finished());
+        if !ready {
+            writer.settle(s, progress).await?;
         }
         let prefetched = match pages.pop_front() {
             Some((p, handle)) if p == page => handle.await.ok().and_then(Result::ok),
@@ -239,66 +245,15 @@ pub(super) async fn run(s: &mut Session<'_>, progress: &mut Progress) -> Result<
         let mut group = Group::of(page, batch, per_page);
         group.join_ready(&mut pages, per_page).await;
         wrote = true;
-        let txn = s.begin_page().await?;
-        let outcome = store::save_offers(&txn, group.batch).await?;
-        s.record(progress, &outcome);
-        for _ in page..=group.last {
-            progress.page_done();
-        }
-        progress.set_checkpoint(json!({ "page": group.last + 1 }));
-        progress.flush_with(&txn).await?;
-        txn.commit().await?;
-        progress.track_emag(s.client.stats());
-        progress.tick().await?;
-        if group.ended {
+        let (last, ended) = (group.last, group.ended);
+        writer.write(s, progress, page, group).await?;
+        if ended {
             break;
         }
-        page = group.last + 1;
+        page = last + 1;
     }
+    writer.settle(s, progress).await?;
     finish(s, progress, s.params.offer_status.is_none() && wrote).await
-}
-
-/// Consecutive pages written in one transaction.
-struct Group {
-    batch: OfferBatch,
-    last: u32,
-    /// A page was short or empty: there is nothing past the group.
-    ended: bool,
-}
-
-impl Group {
-    fn of(page: u32, batch: OfferBatch, per_page: u32) -> Group {
-        let ended = batch.read() < per_page as usize;
-        Group {
-            batch,
-            last: page,
-            ended,
-        }
-    }
-
-    /// Adds the pages that follow it and are already read, without waiting for any. One
-    /// whose request failed is not added: the loop asks for it again, as for any page
-    /// not read ahead.
-    async fn join_ready(&mut self, pages: &mut InFlight, per_page: u32) {
-        while !self.ended && self.batch.read() < GROUP_ROWS {
-            match pages.front() {
-                Some((p, handle)) if *p == self.last + 1 && handle.is_finished() => {}
-                _ => return,
-            }
-            let Some((p, handle)) = pages.pop_front() else {
-                return;
-            };
-            let Ok(Ok(batch)) = handle.await else {
-                return;
-            };
-            self.ended = batch.read() < per_page as usize;
-            if batch.read() == 0 {
-                return;
-            }
-            self.batch.append(batch);
-            self.last = p;
-        }
-    }
 }
 
 /// Records the sync's success; when `whole` (every page read, under the same run id by

@@ -1,0 +1,152 @@
+//! Writing the offers read: consecutive pages grouped into one transaction, and on
+//! PostgreSQL a group's rows written on its own connection while the group before it
+//! commits.
+
+use sea_orm::DatabaseTransaction;
+use serde_json::json;
+
+use super::{InFlight, Session};
+use crate::{
+    error::JobError,
+    progress::Progress,
+    spawned::Spawned,
+    sync::store::{self, OfferBatch, PageOutcome},
+};
+
+/// The most offers written in one transaction: pages already read join the one being
+/// written until this many.
+pub(super) const GROUP_ROWS: usize = 300;
+
+/// Consecutive pages written in one transaction.
+pub(super) struct Group {
+    pub(super) batch: OfferBatch,
+    pub(super) last: u32,
+    /// A page was short or empty: there is nothing past the group.
+    pub(super) ended: bool,
+}
+
+impl Group {
+    pub(super) fn of(page: u32, batch: OfferBatch, per_page: u32) -> Group {
+        let ended = batch.read() < per_page as usize;
+        Group {
+            batch,
+            last: page,
+            ended,
+        }
+    }
+
+    /// Adds the pages that follow it and are already read, without waiting for any. One
+    /// whose request failed is not added: the loop asks for it again, as for any page
+    /// not read ahead.
+    pub(super) async fn join_ready(&mut self, pages: &mut InFlight, per_page: u32) {
+        while !self.ended && self.batch.read() < GROUP_ROWS {
+            match pages.front() {
+                Some((p, handle)) if *p == self.last + 1 && handle.is_finished() => {}
+                _ => return,
+            }
+            let Some((p, handle)) = pages.pop_front() else {
+                return;
+            };
+            let Ok(Ok(batch)) = handle.await else {
+                return;
+            };
+            self.ended = batch.read() < per_page as usize;
+            if batch.read() == 0 {
+                return;
+            }
+            self.batch.append(batch);
+            self.last = p;
+        }
+    }
+}
+
+/// Writes groups in page order. On PostgreSQL a group is written while the one before it
+/// commits, so the database's time and the worker's overlap; commits stay in page order,
+/// so a checkpoint never passes a page that is not committed.
+pub(super) struct Writer {
+    overlap: bool,
+    writing: Option<Writing>,
+}
+
+impl Writer {
+    pub(super) fn new(s: &Session<'_>) -> Writer {
+        Writer {
+            overlap: s.db().get_database_backend() == sea_orm::DbBackend::Postgres,
+            writing: None,
+        }
+    }
+
+    /// Starts writing `group` (pages `first..=group.last`), then commits the group before
+    /// it; on SQLite (one writer at a time) commits `group` itself too.
+    pub(super) async fn write(
+        &mut self,
+        s: &Session<'_>,
+        progress: &mut Progress,
+        first: u32,
+        group: Group,
+    ) -> Result<(), JobError> {
+        let before = self.writing.replace(Writing::start(s, first, group));
+        if let Some(before) = before {
+            before.commit(s, progress).await?;
+        }
+        if !self.overlap {
+            self.settle(s, progress).await?;
+        }
+        Ok(())
+    }
+
+    /// Commits the group being written, if any: before waiting for eMAG, so that nothing
+    /// stays uncommitted while the run waits, and at the end.
+    pub(super) async fn settle(
+        &mut self,
+        s: &Session<'_>,
+        progress: &mut Progress,
+    ) -> Result<(), JobError> {
+        match self.writing.take() {
+            Some(writing) => writing.commit(s, progress).await,
+            None => Ok(()),
+        }
+    }
+}
+
+/// A group being written: begun on a connection of its own and its rows upserted, in a
+/// task of its own; committed, with the checkpoint past it, only after the group before
+/// it (`commit`). Dropped, it stops and its transaction rolls back.
+struct Writing {
+    first: u32,
+    last: u32,
+    write: Spawned<Result<(DatabaseTransaction, PageOutcome), JobError>>,
+}
+
+impl Writing {
+    fn start(s: &Session<'_>, first: u32, group: Group) -> Writing {
+        let (db, account) = (s.db().clone(), s.account.id);
+        Writing {
+            first,
+            last: group.last,
+            write: Spawned::new(async move {
+                let txn = crate::sync::begin_page(&db, account).await?;
+                let outcome = store::save_offers(&txn, group.batch).await?;
+                Ok((txn, outcome))
+            }),
+        }
+    }
+
+    /// Waits for the rows, then records the pages and commits them with the checkpoint.
+    async fn commit(self, s: &Session<'_>, progress: &mut Progress) -> Result<(), JobError> {
+        let (txn, outcome) = self
+            .write
+            .await
+            .map_err(|e| JobError::transient(format!("writing offers stopped: {e}")))??;
+        s.record(progress, &outcome);
+        for _ in self.first..=self.last {
+            progress.page_done();
+        }
+        progress.set_checkpoint(json!({ "page": self.last + 1 }));
+        progress.flush_with(&txn).await?;
+        txn.commit().await?;
+        progress.track_emag(s.client.stats());
+        progress.tick().await?;
+        Ok(())
+    }
+}
