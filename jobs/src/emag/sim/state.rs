@@ -19,13 +19,48 @@ use super::{
 pub struct LoginData {
     pub password: String,
     pub fbe: bool,
-    pub offers: BTreeMap<u64, Value>,
-    pub orders: BTreeMap<u64, Value>,
+    pub offers: Tracked<BTreeMap<u64, Value>>,
+    pub orders: Tracked<BTreeMap<u64, Value>>,
     /// Changes applied by `offer/save` and `product_offer/save`, per offer: what a test
     /// counts to prove no change was applied twice.
     pub saves_applied: BTreeMap<u64, u32>,
     /// Status changes and attachments applied, per order: the same proof for orders.
     pub order_changes: BTreeMap<u64, u32>,
+    /// Where the page after the last one read starts.
+    pub(super) cursor: Option<super::reads::Cursor>,
+}
+
+/// A collection that counts the times it was lent out to be changed, so that what was
+/// remembered about it (a read's position) can tell it is out of date.
+pub struct Tracked<T> {
+    value: T,
+    changes: u64,
+}
+
+impl<T> Tracked<T> {
+    pub fn new(value: T) -> Tracked<T> {
+        Tracked { value, changes: 0 }
+    }
+
+    /// Changes so far (every mutable borrow counts as one).
+    pub fn changes(&self) -> u64 {
+        self.changes
+    }
+}
+
+impl<T> std::ops::Deref for Tracked<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.value
+    }
+}
+
+impl<T> std::ops::DerefMut for Tracked<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        self.changes += 1;
+        &mut self.value
+    }
 }
 
 /// One request as the simulator saw it.
@@ -79,10 +114,11 @@ impl SimState {
                 LoginData {
                     password: login.password.clone(),
                     fbe: login.fbe,
-                    offers: by_id(offers),
-                    orders: by_id(orders),
+                    offers: Tracked::new(by_id(offers)),
+                    orders: Tracked::new(by_id(orders)),
                     saves_applied: BTreeMap::new(),
                     order_changes: BTreeMap::new(),
+                    cursor: None,
                 },
             );
         }

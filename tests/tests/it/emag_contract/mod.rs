@@ -8,6 +8,7 @@
 
 mod helpers;
 mod limits;
+mod paging;
 mod reads;
 mod writes;
 
