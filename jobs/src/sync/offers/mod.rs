@@ -7,8 +7,8 @@
 //! that are already here when one is written go into the same transaction (up to
 //! [`write::GROUP_ROWS`] offers): against eMAG's pace that is one page, but a database
 //! slower than the reads then pays its per-transaction cost once for several. On
-//! PostgreSQL, when the next pages are already here, their group is written on a second
-//! connection while the one before it commits (commits stay in page order). A crash loses
+//! PostgreSQL, when the next pages are already here, their group is written on a
+//! connection of its own while the ones before it commit (commits stay in page order). A crash loses
 //! at most the pages not yet committed, which the next attempt requests again. A page read
 //! ahead is also hashed and made into rows in the task that read it, so that work runs
 //! while the page before it is being written.

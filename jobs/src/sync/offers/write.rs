@@ -2,6 +2,8 @@
 //! PostgreSQL a group's rows written on its own connection while the group before it
 //! commits.
 
+use std::collections::VecDeque;
+
 use sea_orm::DatabaseTransaction;
 use serde_json::json;
 
@@ -60,24 +62,32 @@ impl Group {
     }
 }
 
-/// Writes groups in page order. On PostgreSQL a group is written while the one before it
-/// commits, so the database's time and the worker's overlap; commits stay in page order,
+/// Groups left uncommitted on PostgreSQL while a later one is written: with two, three
+/// groups are in the database at once (`bench sync --part throughput`: 27,300–27,900
+/// offers/s with one, 32,000–33,700 with two, 28,000–29,700 with three).
+const BEHIND: usize = 2;
+
+/// Writes groups in page order. On PostgreSQL a group is written while the ones before it
+/// commit, so the database's time and the worker's overlap; commits stay in page order,
 /// so a checkpoint never passes a page that is not committed.
 pub(super) struct Writer {
-    overlap: bool,
-    writing: Option<Writing>,
+    /// Groups left uncommitted while a later one is written: none on SQLite.
+    behind: usize,
+    writing: VecDeque<Writing>,
 }
 
 impl Writer {
     pub(super) fn new(s: &Session<'_>) -> Writer {
+        let postgres = s.db().get_database_backend() == sea_orm::DbBackend::Postgres;
         Writer {
-            overlap: s.db().get_database_backend() == sea_orm::DbBackend::Postgres,
-            writing: None,
+            behind: if postgres { BEHIND } else { 0 },
+            writing: VecDeque::new(),
         }
     }
 
-    /// Starts writing `group` (pages `first..=group.last`), then commits the group before
-    /// it; on SQLite (one writer at a time) commits `group` itself too.
+    /// Starts writing `group` (pages `first..=group.last`), then commits the oldest groups
+    /// until at most [`BEHIND`] are left; on SQLite (one writer at a time) commits `group`
+    /// itself too.
     pub(super) async fn write(
         &mut self,
         s: &Session<'_>,
@@ -85,12 +95,11 @@ impl Writer {
         first: u32,
         group: Group,
     ) -> Result<(), JobError> {
-        let before = self.writing.replace(Writing::start(s, first, group));
-        if let Some(before) = before {
-            before.commit(s, progress).await?;
-        }
-        if !self.overlap {
-            self.settle(s, progress).await?;
+        self.writing.push_back(Writing::start(s, first, group));
+        while self.writing.len() > self.behind {
+            if let Some(oldest) = self.writing.pop_front() {
+                oldest.commit(s, progress).await?;
+            }
         }
         Ok(())
     }
@@ -102,10 +111,10 @@ impl Writer {
         s: &Session<'_>,
         progress: &mut Progress,
     ) -> Result<(), JobError> {
-        match self.writing.take() {
-            Some(writing) => writing.commit(s, progress).await,
-            None => Ok(()),
+        while let Some(oldest) = self.writing.pop_front() {
+            oldest.commit(s, progress).await?;
         }
+        Ok(())
     }
 }
 
