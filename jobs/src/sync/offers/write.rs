@@ -1,6 +1,6 @@
 //! Writing the offers read: consecutive pages grouped into one transaction, and on
-//! PostgreSQL a group's rows written on its own connection while the group before it
-//! commits.
+//! PostgreSQL a group's rows written on its own connection while the groups before it
+//! commit.
 
 use std::collections::VecDeque;
 
@@ -104,8 +104,8 @@ impl Writer {
         Ok(())
     }
 
-    /// Commits the group being written, if any: before waiting for eMAG, so that nothing
-    /// stays uncommitted while the run waits, and at the end.
+    /// Commits the groups being written, oldest first: before waiting for eMAG, so that
+    /// nothing stays uncommitted while the run waits, and at the end.
     pub(super) async fn settle(
         &mut self,
         s: &Session<'_>,
