@@ -9,6 +9,7 @@ mod data;
 mod failures;
 mod outage;
 mod removals;
+mod side_by_side;
 
 use std::{collections::BTreeMap, time::Duration};
 

@@ -1,0 +1,89 @@
+//! A worker process killed (-9) while groups of pages are written side by side: eMAG's
+//! limits off, so pages are read faster than they are written and up to three groups are
+//! in PostgreSQL at once. The run resumes after the last committed group, and every offer
+//! is stored, and counted created, once.
+
+use std::{collections::BTreeSet, time::Duration};
+
+use entity::offer;
+use jobs::emag::sim::{LimitMode, SimConfig, Simulator};
+use sea_orm::EntityTrait;
+use serde_json::json;
+use tests::{Backend, TestApp, sim_dump};
+
+use super::{finish, id_of, start_sync};
+
+const OFFERS: usize = 30_000;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_while_groups_are_written_side_by_side() {
+    let app = TestApp::spawn_with(
+        Backend::Redis,
+        tests::Options {
+            worker: false,
+            lease_secs: 3,
+            ..tests::Options::default()
+        },
+    )
+    .await;
+    let sim = Simulator::start(
+        SimConfig {
+            offers: OFFERS,
+            orders: 10,
+            limits: LimitMode::Off,
+            ..SimConfig::default()
+        },
+        "127.0.0.1:0",
+    )
+    .await
+    .expect("simulator");
+    app.add_account("main", &sim, "main", "main-secret").await;
+    let mut env = app.process_env();
+    env.push(("MAGFLOW_EMAG_RATE_LIMIT".into(), "false".into()));
+    let mut doomed = tests::process::spawn(&["worker"], &env);
+    let run = start_sync(&app, json!({ "accounts": ["main"], "resource": "offers" })).await;
+    app.wait_run(run, Duration::from_secs(120), |r| {
+        r["progress"]["pages_done"].as_i64().unwrap_or(0) >= 30
+    })
+    .await;
+    doomed.kill().await.expect("kill -9");
+
+    let mut survivor = tests::process::spawn(&["worker"], &env);
+    let done = finish(&app, run).await;
+    assert_eq!(done["status"], "succeeded", "{done:#}");
+    assert_eq!(done["attempt"], 2, "killed before the end: {done:#}");
+    let events = app.events(run).await;
+    let resumed_at: u32 = events
+        .iter()
+        .find_map(|e| e.strip_prefix("resuming offers at page "))
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no resume line: {events:#?}"));
+    assert!(resumed_at > 30, "resumed at page {resumed_at}");
+    // Committed pages are counted with their checkpoint: none twice, none lost.
+    let pages = (OFFERS / 100) as i64;
+    let pages_done = done["progress"]["pages_done"].as_i64().unwrap_or(0);
+    assert!(pages_done <= pages + 1, "{done:#}");
+    assert_eq!(
+        done["progress"]["created"], OFFERS,
+        "each offer created once: {done:#}"
+    );
+    let want: BTreeSet<i64> = sim_dump(&sim, "main", "offers")
+        .await
+        .iter()
+        .map(id_of)
+        .collect();
+    let have: BTreeSet<i64> = offer::Entity::find()
+        .all(&app.ctx.db)
+        .await
+        .expect("offers")
+        .iter()
+        .map(|o| o.emag_id)
+        .collect();
+    assert_eq!(have.len(), OFFERS);
+    assert_eq!(have, want);
+
+    tests::process::terminate(&survivor);
+    assert!(survivor.wait().await.expect("wait").success());
+    app.shutdown().await;
+}
