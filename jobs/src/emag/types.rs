@@ -360,7 +360,7 @@ impl<T: serde::de::DeserializeOwned> Parsed<T> {
         Parsed { raw, item }
     }
 
-    /// An item given as a tree (tests, and answers read in full).
+    /// An item given as a tree.
     pub fn from_value(value: &Value) -> Parsed<T> {
         match serde_json::value::to_raw_value(value) {
             Ok(raw) => Parsed::from_raw(raw),

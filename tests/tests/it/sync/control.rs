@@ -8,7 +8,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryF
 use serde_json::json;
 use tests::{Backend, TestApp, sim_dump};
 
-use super::{children, finish, id_of, simulator, start_sync};
+use super::{children, finish, id_of, killed_and_resumed, simulator, start_sync};
 
 /// A worker OS process killed (-9) mid-sync: another process takes the run over and
 /// resumes after the last committed page; the data ends exact, with no duplicates.
@@ -28,27 +28,7 @@ async fn killed_worker_resumes_sync_from_its_checkpoint() {
     app.add_account("main", &sim, "main", "main-secret").await;
     // 37 offers stored by an earlier sync and deleted at eMAG since.
     let deleted = stored_but_deleted(&app, 37).await;
-    let env = app.process_env();
-    let mut doomed = tests::process::spawn(&["worker"], &env);
-    let run = start_sync(&app, json!({ "accounts": ["main"], "resource": "offers" })).await;
-    app.wait_run(run, Duration::from_secs(60), |r| {
-        r["progress"]["pages_done"].as_i64().unwrap_or(0) >= 5
-    })
-    .await;
-    doomed.kill().await.expect("kill -9");
-
-    let mut survivor = tests::process::spawn(&["worker"], &env);
-    let done = finish(&app, run).await;
-    assert_eq!(done["status"], "succeeded", "{done:#}");
-    assert_eq!(done["attempt"], 2, "{done:#}");
-    let events = app.events(run).await;
-    let resumed_at: u32 = events
-        .iter()
-        .find_map(|e| e.strip_prefix("resuming offers at page "))
-        .and_then(|rest| rest.split(' ').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no resume line: {events:#?}"));
-    assert!(resumed_at > 5, "resumed at page {resumed_at}");
+    let (done, mut survivor) = killed_and_resumed(&app, &app.process_env(), 5).await;
     // Pages of the killed attempt were not read again: one read per page, plus at most
     // the page in flight when the worker died.
     assert!(

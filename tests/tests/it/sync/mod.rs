@@ -165,3 +165,35 @@ async fn start_sync(app: &TestApp, params: Value) -> Uuid {
     app.start_run(json!({ "kind": "sync", "params": params }))
         .await
 }
+
+/// Starts an offers sync of account `main` on a `magflow worker` process and kills that
+/// process (-9) once `pages` pages are done; a second process finishes the run. Checks
+/// that the run succeeded on its second attempt, resuming past those pages; returns the
+/// run and the second process (for the caller to stop).
+async fn killed_and_resumed(
+    app: &TestApp,
+    env: &[(String, String)],
+    pages: i64,
+) -> (Value, tokio::process::Child) {
+    let mut doomed = tests::process::spawn(&["worker"], env);
+    let run = start_sync(app, json!({ "accounts": ["main"], "resource": "offers" })).await;
+    app.wait_run(run, Duration::from_secs(120), |r| {
+        r["progress"]["pages_done"].as_i64().unwrap_or(0) >= pages
+    })
+    .await;
+    doomed.kill().await.expect("kill -9");
+
+    let survivor = tests::process::spawn(&["worker"], env);
+    let done = finish(app, run).await;
+    assert_eq!(done["status"], "succeeded", "{done:#}");
+    assert_eq!(done["attempt"], 2, "killed before the end: {done:#}");
+    let events = app.events(run).await;
+    let resumed_at: i64 = events
+        .iter()
+        .find_map(|e| e.strip_prefix("resuming offers at page "))
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no resume line: {events:#?}"));
+    assert!(resumed_at > pages, "resumed at page {resumed_at}");
+    (done, survivor)
+}

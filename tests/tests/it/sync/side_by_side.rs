@@ -3,15 +3,14 @@
 //! in PostgreSQL at once. The run resumes after the last committed group, and every offer
 //! is stored, and counted created, once.
 
-use std::{collections::BTreeSet, time::Duration};
+use std::collections::BTreeSet;
 
 use entity::offer;
 use jobs::emag::sim::{LimitMode, SimConfig, Simulator};
 use sea_orm::EntityTrait;
-use serde_json::json;
 use tests::{Backend, TestApp, sim_dump};
 
-use super::{finish, id_of, start_sync};
+use super::{id_of, killed_and_resumed};
 
 const OFFERS: usize = 30_000;
 
@@ -40,26 +39,7 @@ async fn killed_while_groups_are_written_side_by_side() {
     app.add_account("main", &sim, "main", "main-secret").await;
     let mut env = app.process_env();
     env.push(("MAGFLOW_EMAG_RATE_LIMIT".into(), "false".into()));
-    let mut doomed = tests::process::spawn(&["worker"], &env);
-    let run = start_sync(&app, json!({ "accounts": ["main"], "resource": "offers" })).await;
-    app.wait_run(run, Duration::from_secs(120), |r| {
-        r["progress"]["pages_done"].as_i64().unwrap_or(0) >= 30
-    })
-    .await;
-    doomed.kill().await.expect("kill -9");
-
-    let mut survivor = tests::process::spawn(&["worker"], &env);
-    let done = finish(&app, run).await;
-    assert_eq!(done["status"], "succeeded", "{done:#}");
-    assert_eq!(done["attempt"], 2, "killed before the end: {done:#}");
-    let events = app.events(run).await;
-    let resumed_at: u32 = events
-        .iter()
-        .find_map(|e| e.strip_prefix("resuming offers at page "))
-        .and_then(|rest| rest.split(' ').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no resume line: {events:#?}"));
-    assert!(resumed_at > 30, "resumed at page {resumed_at}");
+    let (done, mut survivor) = killed_and_resumed(&app, &env, 30).await;
     // Committed pages are counted with their checkpoint: none twice, none lost.
     let pages = (OFFERS / 100) as i64;
     let pages_done = done["progress"]["pages_done"].as_i64().unwrap_or(0);
