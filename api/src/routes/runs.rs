@@ -123,6 +123,9 @@ impl RunsApi {
     }
 
     /// List runs, newest first
+    ///
+    /// Each run comes without its `checkpoint` (where a resumed attempt starts; an orders
+    /// sync's holds its plan of date windows): `GET /api/v1/runs/{id}` has it.
     #[oai(path = "/api/v1/runs", method = "get", operation_id = "list_runs")]
     #[allow(
         clippy::too_many_arguments,

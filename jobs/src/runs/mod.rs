@@ -10,7 +10,8 @@ use entity::{
 };
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
-    DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
+    DatabaseConnection, DbErr, EntityTrait, IdenStatic, Iterable, QueryFilter, QueryOrder,
+    QuerySelect, sea_query::Expr,
 };
 use serde_json::Value;
 use uuid::Uuid;
@@ -252,13 +253,20 @@ pub struct RunFilter {
 }
 
 /// Newest first. `before` is the id of the last run of the previous page.
+///
+/// A list is a summary: each run comes without its `checkpoint`, which only a resumed
+/// attempt needs and which an orders sync fills with its plan of date windows
+/// (kilobytes). [`find`] reads it.
 pub async fn list(
     db: &DatabaseConnection,
     filter: &RunFilter,
     before: Option<Uuid>,
     limit: u64,
 ) -> Result<Vec<job_run::Model>, DbErr> {
-    let mut q = job_run::Entity::find();
+    let mut q = job_run::Entity::find()
+        .select_only()
+        .columns(job_run::Column::iter().filter(|c| !matches!(c, job_run::Column::Checkpoint)))
+        .expr_as(Expr::cust("NULL"), job_run::Column::Checkpoint.as_str());
     if let Some(kind) = filter.kind {
         q = q.filter(job_run::Column::Kind.eq(kind));
     }
@@ -287,6 +295,7 @@ pub async fn list(
     }
     q.order_by_desc(job_run::Column::Id)
         .limit(limit)
+        .into_model::<job_run::Model>()
         .all(db)
         .await
 }

@@ -59,6 +59,18 @@ async fn cancel_running_and_queued(backend: Backend) {
         run["checkpoint"]["step"].as_i64().is_some(),
         "kept its checkpoint: {run}"
     );
+    // The list is a summary: the run is in it, without the checkpoint.
+    let (status, listed) = app
+        .client
+        .get("/api/v1/runs?kind=ping&limit=200", Some(&app.viewer))
+        .await;
+    assert_eq!(status, 200, "{listed}");
+    let item = listed["items"]
+        .as_array()
+        .and_then(|items| items.iter().find(|r| r["id"] == run["id"]))
+        .unwrap_or_else(|| panic!("run listed: {listed}"));
+    assert_eq!(item["status"], "cancelled");
+    assert!(item.get("checkpoint").is_none(), "{item}");
 
     // The cancelled queued run never ran, even with a worker now present.
     let still = app.run(queued).await;
