@@ -18,6 +18,7 @@ pub mod http_metrics;
 pub mod key_cache;
 pub mod request_log;
 pub mod routes;
+pub mod serialized;
 pub mod snapshot;
 pub mod sse;
 pub mod state;

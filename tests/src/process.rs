@@ -37,6 +37,20 @@ pub fn spawn(args: &[&str], env: &[(String, String)]) -> Child {
     cmd.spawn().expect("spawn magflow")
 }
 
+/// Starts `magflow <args>` with `env` added and its stdout piped, for [`read_startup`];
+/// it is killed if the handle is dropped.
+pub fn spawn_piped(args: &[&str], env: &[(String, String)]) -> Child {
+    let mut cmd = Command::new(magflow_bin());
+    cmd.args(args)
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .env("MAGFLOW_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true);
+    cmd.spawn().expect("spawn magflow")
+}
+
 /// `magflow` run in `dir` on the embedded default (SQLite files there), on a free port,
 /// whatever the shared test settings say.
 pub fn magflow_in(dir: &std::path::Path) -> Command {

@@ -1,9 +1,10 @@
 //! `/api/v1/status`: per-account health for dashboards and people.
 
-use poem_openapi::{OpenApi, param::Query, payload::Json};
+use poem_openapi::{OpenApi, param::Query};
 
 use crate::{
-    auth::ApiKey, error::ApiError, routes::ApiTags, state::AppState, status::StatusReport,
+    auth::ApiKey, error::ApiError, routes::ApiTags, serialized::Serialized, state::AppState,
+    status::StatusReport,
 };
 
 pub struct StatusApi {
@@ -24,7 +25,7 @@ impl StatusApi {
         _auth: ApiKey,
         /// An account name, or `all` (the default).
         account: Query<Option<String>>,
-    ) -> Result<Json<StatusReport>, ApiError> {
+    ) -> Result<Serialized<StatusReport>, ApiError> {
         let account = account.0.filter(|a| a != "all");
         let db = &self.state.ctx.db;
         if let Some(name) = &account
@@ -32,11 +33,11 @@ impl StatusApi {
         {
             return Err(ApiError::not_found(&format!("account {name:?}")));
         }
-        let report = self
+        let cached = self
             .state
             .status
             .get(db, self.state.ctx.sealer.as_ref(), account.as_deref())
             .await?;
-        Ok(Json(report))
+        Ok(cached.json.clone())
     }
 }

@@ -4,26 +4,41 @@
 //! time per process: when the entry expires under load, one request recomputes while the
 //! others get the previous report (its `generated_at` tells its age) if it is at most
 //! [`STALE_FACTOR`] × ttl old, and wait for the new one otherwise. Measured by
-//! `magflow bench load`: under ten syncs, waiting put status at p99 550 ms.
+//! `magflow bench load`: under ten syncs, waiting put status at p99 550 ms. A report is
+//! serialized once, when it is computed or fetched, and every request gets those bytes.
 
 use std::{
     collections::HashMap,
-    sync::Mutex,
+    sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
-use poem_openapi::types::{ParseFromJSON, ToJSON};
+use poem_openapi::types::ParseFromJSON;
 use redis::aio::ConnectionManager;
 use sea_orm::{DatabaseConnection, DbErr};
 
 use super::{StatusReport, compute};
+use crate::serialized::Serialized;
 
 /// How many ttls old a report may be when it is served during a recomputation.
 const STALE_FACTOR: u32 = 5;
 
+/// A report, and its answer serialized once for every request that gets it.
+pub struct Cached {
+    pub report: StatusReport,
+    pub json: Serialized<StatusReport>,
+}
+
+/// This process's copy: fresh until `until` (when its Redis entry expires too).
+struct Local {
+    fetched: Instant,
+    until: Instant,
+    cached: Arc<Cached>,
+}
+
 pub struct StatusCache {
     ttl: Duration,
-    local: Mutex<HashMap<String, (Instant, StatusReport)>>,
+    local: Mutex<HashMap<String, Local>>,
     redis: Option<(ConnectionManager, String)>,
     computing: tokio::sync::Mutex<()>,
 }
@@ -44,7 +59,7 @@ impl StatusCache {
         db: &DatabaseConnection,
         sealer: Option<&jobs::secrets::Sealer>,
         account: Option<&str>,
-    ) -> Result<StatusReport, DbErr> {
+    ) -> Result<Arc<Cached>, DbErr> {
         let key = account.unwrap_or("*").to_owned();
         if let Some(hit) = self.lookup(&key).await {
             return Ok(hit);
@@ -52,7 +67,7 @@ impl StatusCache {
         let _one_at_a_time = match self.computing.try_lock() {
             Ok(guard) => guard,
             Err(_) => {
-                if let Some(stale) = self.local_within(&key, self.ttl * STALE_FACTOR) {
+                if let Some(stale) = self.stale(&key) {
                     return Ok(stale);
                 }
                 self.computing.lock().await
@@ -62,47 +77,78 @@ impl StatusCache {
             return Ok(hit);
         }
         let report = compute(db, sealer, account).await?;
-        self.store(&key, &report).await;
-        Ok(report)
+        Ok(self.store(&key, report).await)
     }
 
-    /// This process's copy of the report, if it is younger than `age`.
-    fn local_within(&self, key: &str, age: Duration) -> Option<StatusReport> {
-        let local = self.local.lock().unwrap_or_else(|e| e.into_inner());
+    fn locked(&self) -> std::sync::MutexGuard<'_, HashMap<String, Local>> {
+        self.local.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// This process's copy while it is fresh.
+    fn fresh(&self, key: &str) -> Option<Arc<Cached>> {
+        let now = Instant::now();
+        let local = self.locked();
         local
             .get(key)
-            .filter(|(at, _)| at.elapsed() < age)
-            .map(|(_, report)| report.clone())
+            .filter(|l| now < l.until)
+            .map(|l| l.cached.clone())
     }
 
-    fn remember(&self, key: &str, report: &StatusReport) {
-        let mut local = self.local.lock().unwrap_or_else(|e| e.into_inner());
-        local.insert(key.to_owned(), (Instant::now(), report.clone()));
+    /// This process's copy, if it was fetched less than [`STALE_FACTOR`] ttls ago.
+    fn stale(&self, key: &str) -> Option<Arc<Cached>> {
+        let local = self.locked();
+        local
+            .get(key)
+            .filter(|l| l.fetched.elapsed() < self.ttl * STALE_FACTOR)
+            .map(|l| l.cached.clone())
     }
 
-    async fn lookup(&self, key: &str) -> Option<StatusReport> {
-        if let Some((conn, prefix)) = &self.redis {
-            let mut conn = conn.clone();
-            let text: Option<String> = redis::cmd("GET")
-                .arg(format!("{prefix}:status:{key}"))
-                .query_async(&mut conn)
-                .await
-                .ok()?;
-            let value: serde_json::Value = serde_json::from_str(&text?).ok()?;
-            let report = StatusReport::parse_from_json(Some(value)).ok()?;
-            self.remember(key, &report);
-            return Some(report);
+    fn remember(&self, key: &str, report: StatusReport, fresh_for: Duration) -> Arc<Cached> {
+        let cached = Arc::new(Cached {
+            json: Serialized::new(&report),
+            report,
+        });
+        let now = Instant::now();
+        self.locked().insert(
+            key.to_owned(),
+            Local {
+                fetched: now,
+                until: now + fresh_for,
+                cached: cached.clone(),
+            },
+        );
+        cached
+    }
+
+    /// The fresh local copy; else the shared one in Redis, kept here for as long as it
+    /// has left to live there (so every process still serves the same report, and asks
+    /// Redis once per report, not once per request).
+    async fn lookup(&self, key: &str) -> Option<Arc<Cached>> {
+        if let Some(hit) = self.fresh(key) {
+            return Some(hit);
         }
-        self.local_within(key, self.ttl)
+        let (conn, prefix) = self.redis.as_ref()?;
+        let mut conn = conn.clone();
+        let redis_key = format!("{prefix}:status:{key}");
+        let (text, left_ms): (Option<String>, i64) = redis::pipe()
+            .get(&redis_key)
+            .pttl(&redis_key)
+            .query_async(&mut conn)
+            .await
+            .ok()?;
+        let value: serde_json::Value = serde_json::from_str(&text?).ok()?;
+        let report = StatusReport::parse_from_json(Some(value)).ok()?;
+        let left = Duration::from_millis(left_ms.max(0) as u64).min(self.ttl);
+        Some(self.remember(key, report, left))
     }
 
-    async fn store(&self, key: &str, report: &StatusReport) {
+    async fn store(&self, key: &str, report: StatusReport) -> Arc<Cached> {
+        let cached = self.remember(key, report, self.ttl);
         if let Some((conn, prefix)) = &self.redis {
             let mut conn = conn.clone();
-            let text = report.to_json().map(|v| v.to_string()).unwrap_or_default();
             let stored: Result<(), redis::RedisError> = redis::cmd("SET")
                 .arg(format!("{prefix}:status:{key}"))
-                .arg(text)
+                .arg(cached.json.as_bytes())
                 .arg("PX")
                 .arg(self.ttl.as_millis() as u64)
                 .query_async(&mut conn)
@@ -111,6 +157,6 @@ impl StatusCache {
                 tracing::warn!(error = %e, "status cache: could not store in Redis");
             }
         }
-        self.remember(key, report);
+        cached
     }
 }

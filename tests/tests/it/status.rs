@@ -111,3 +111,42 @@ async fn status_reports_each_account(backend: Backend) {
     assert_eq!(status, 401);
     app.shutdown().await;
 }
+
+/// Two API processes on one Redis serve the same reports: a report computed by one is
+/// what the other answers until it expires, so the pair computes about one report per
+/// cache lifetime (2 s), not one each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_processes_share_status_reports() {
+    use std::collections::BTreeMap;
+
+    let app = TestApp::spawn(tests::Backend::Redis).await;
+    let mut env = app.process_env();
+    env.push(("MAGFLOW_BIND".into(), "127.0.0.1:0".into()));
+    let mut other = tests::process::spawn_piped(&["api"], &env);
+    let other_base = tests::process::read_startup(&mut other).await.base;
+    let clients = [app.client.clone(), tests::Client::new(other_base)];
+
+    // generated_at → which of the two processes answered with it.
+    let mut seen: BTreeMap<String, [bool; 2]> = BTreeMap::new();
+    let until = tokio::time::Instant::now() + Duration::from_secs(5);
+    while tokio::time::Instant::now() < until {
+        for (i, client) in clients.iter().enumerate() {
+            let (status, report) = client.get("/api/v1/status", Some(&app.viewer)).await;
+            assert_eq!(status, 200, "{report}");
+            let at = report["generated_at"]
+                .as_str()
+                .expect("generated_at")
+                .to_owned();
+            seen.entry(at).or_default()[i] = true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        (2..=4).contains(&seen.len()),
+        "renewed about every 2 s over 5 s: {seen:?}"
+    );
+    let one_sided = seen.values().filter(|both| !(both[0] && both[1])).count();
+    assert!(one_sided <= 1, "each report served by both: {seen:?}");
+    tests::process::stop(&mut other).await;
+    app.shutdown().await;
+}

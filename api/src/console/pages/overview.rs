@@ -32,8 +32,9 @@ async fn runs_with(
 
 async fn data(state: &AppState) -> Result<Value, sea_orm::DbErr> {
     let ctx = &state.ctx;
-    let report = state.status.get(&ctx.db, ctx.sealer.as_ref(), None).await?;
-    let accounts = report
+    let cached = state.status.get(&ctx.db, ctx.sealer.as_ref(), None).await?;
+    let accounts = cached
+        .report
         .accounts
         .iter()
         .map(|a| a.to_json().unwrap_or_default())
