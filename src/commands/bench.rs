@@ -174,11 +174,12 @@ impl BenchEnv {
         .collect()
     }
 
-    /// A `main` account named `name` that logs in to `sim` as `username`.
+    /// A `main` account named `name` that logs in as `username` to the simulator at
+    /// `base_url`.
     pub async fn add_account(
         &self,
         name: &str,
-        sim: &jobs::emag::sim::Simulator,
+        base_url: &str,
         username: &str,
         password: &str,
     ) -> anyhow::Result<()> {
@@ -186,7 +187,7 @@ impl BenchEnv {
             name: name.into(),
             kind: jobs::accounts::AccountKind::Main,
             platform: None,
-            base_url: Some(sim.base_url.clone()),
+            base_url: Some(base_url.to_owned()),
             username: username.into(),
             password: password.into(),
             auto_acknowledge: false,

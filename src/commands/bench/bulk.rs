@@ -74,7 +74,9 @@ pub async fn run(args: BulkBench) -> anyhow::Result<()> {
     .await?;
     let bench = args.stores.open(|_| {}).await?;
     let ctx = &bench.ctx;
-    bench.add_account("b0", &sim, LOGIN, PASSWORD).await?;
+    bench
+        .add_account("b0", &sim.base_url, LOGIN, PASSWORD)
+        .await?;
     let env = bench.worker_env(&[]);
     let mut worker = super::spawn_worker(&env)?;
 

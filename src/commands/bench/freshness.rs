@@ -66,7 +66,9 @@ pub async fn run(args: FreshnessBench) -> anyhow::Result<()> {
         Faults::parse(&format!("latency={}", args.latency_ms))?;
     let bench = args.stores.open(|_| {}).await?;
     let ctx = &bench.ctx;
-    bench.add_account(ACCOUNT, &sim, LOGIN, PASSWORD).await?;
+    bench
+        .add_account(ACCOUNT, &sim.base_url, LOGIN, PASSWORD)
+        .await?;
     let mut worker = super::spawn_worker(&bench.worker_env(&[]))?;
     let (api, api_stop) = super::serve_api(ctx).await?;
     let (_, secret) = jobs::accounts::rotate_callback_secret(&ctx.db, ACCOUNT).await?;

@@ -1,28 +1,29 @@
 //! `magflow bench load --clients 100 --seconds 60 --syncs 10`: the API under N concurrent
 //! clients while S syncs run on `magflow worker` processes (Redis + PostgreSQL, eMAG's
 //! limits in the simulator; a sync that ends is started again, so S run throughout).
+//! The API, the simulator and the workers are processes of their own; this one only
+//! generates the load, and the report says how many cores each part used in each phase.
 //!
 //! Clients, by index: 4 in 10 call `GET /api/v1/status`, 4 in 10 alternate
 //! `GET /api/v1/runs?limit=20` and `GET /api/v1/runs/{id}`, 1 in 10 follows a run over SSE
 //! and 1 in 10 holds the WebSocket stream, each reconnecting every few seconds; a
 //! stream's latency is the time to its first message. Baseline: the same clients for
-//! `--baseline-seconds` before any sync starts, with one long ping run to follow. Any
+//! `--baseline-seconds` before any sync starts, with one long ping run to follow, after
+//! one sync of each (account, resource) has run to its end, so that both phases read the
+//! same kind of history and differ by the writes. Any
 //! error (a non-2xx answer, a stream that breaks, a sync that does not succeed) is
 //! reported and fails the benchmark.
 
 use std::sync::{Arc, Mutex};
 
-use jobs::{
-    JobKind, api_keys,
-    emag::sim::{LimitMode, SimConfig, SimLogin, Simulator},
-    registry,
-};
+use jobs::{JobKind, api_keys, registry};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::percentile;
 
 mod clients;
+mod procs;
 mod syncs;
 
 use clients::phase;
@@ -61,33 +62,9 @@ pub async fn run(args: LoadBench) -> anyhow::Result<()> {
     let accounts: Vec<String> = (1..=args.syncs.div_ceil(2).max(1))
         .map(|i| format!("acc{i}"))
         .collect();
-    let sim = Simulator::start(
-        SimConfig {
-            logins: accounts
-                .iter()
-                .map(|a| SimLogin {
-                    username: a.clone(),
-                    password: format!("{a}-secret"),
-                    fbe: false,
-                })
-                .collect(),
-            offers: args.items,
-            orders: args.items / 2,
-            limits: LimitMode::Emag,
-            ..SimConfig::default()
-        },
-        "127.0.0.1:0",
-    )
-    .await?;
-    // Every client uses one viewer key, and a stream client reconnects before the API has
-    // noticed its previous connection closed: the per-key stream limit (a defence against
-    // one key holding every slot) is not what this measures.
-    let streams = args.clients;
-    let env = args
-        .stores
-        .open(|c| c.api_streams_per_key = c.api_streams_per_key.max(2 * streams))
-        .await?;
-    let result = measure(&args, &env, &sim, &accounts).await;
+    let sim = procs::simulator(&accounts, args.items).await?;
+    let env = args.stores.open(|_| {}).await?;
+    let result = measure(&args, &env, sim, &accounts).await;
     env.close().await;
     let report = result?;
     println!("{report}");
@@ -99,22 +76,17 @@ pub async fn run(args: LoadBench) -> anyhow::Result<()> {
 async fn measure(
     args: &LoadBench,
     env: &super::BenchEnv,
-    sim: &Simulator,
+    sim: procs::Started,
     accounts: &[String],
 ) -> anyhow::Result<Value> {
     let ctx = &env.ctx;
     for a in accounts {
-        env.add_account(a, sim, a, &format!("{a}-secret")).await?;
+        env.add_account(a, &sim.url, a, &format!("{a}-secret"))
+            .await?;
     }
-    let concurrency = args.syncs.div_ceil(args.workers.max(1)) + 2;
-    let worker_env = env.worker_env(&[("MAGFLOW_WORKER_CONCURRENCY", &concurrency.to_string())]);
-    let mut workers = Vec::new();
-    for _ in 0..args.workers.max(1) {
-        workers.push(super::spawn_worker(&worker_env)?);
-    }
-
+    let parts = Parts::start(args, env, sim).await?;
     let (key, _) = api_keys::create(&ctx.db, api_keys::Role::Viewer, "bench").await?;
-    let (base, api_stop) = super::serve_api(ctx).await?;
+    let base = parts.api.url.clone();
 
     // Something to follow before the syncs start: a ping run that outlasts the benchmark.
     let steps = (args.baseline_seconds + args.seconds + 60) * 10;
@@ -124,18 +96,20 @@ async fn measure(
         json!({ "steps": steps, "step_ms": 100 }),
     )
     .await?;
-    let followed: Shared<Vec<Uuid>> = Arc::new(Mutex::new(vec![ping]));
+    let mut history = syncs::history(ctx, accounts, args.syncs).await?;
+    history.push(ping);
+    let followed: Shared<Vec<Uuid>> = Arc::new(Mutex::new(history));
 
+    let before = parts.meter.read();
     let baseline = phase(args, &base, &key, &followed, args.baseline_seconds).await;
+    let baseline_cpu = parts.meter.read().cores_since(&before);
 
     let syncs = SyncKeeper::start(ctx.clone(), accounts, args.syncs, followed.clone()).await?;
+    let before = parts.meter.read();
     let loaded = phase(args, &base, &key, &followed, args.seconds).await;
+    let loaded_cpu = parts.meter.read().cores_since(&before);
     let kept = syncs.stop().await;
-    api_stop.cancel();
-    for mut w in workers {
-        let _ = w.start_kill();
-        let _ = w.wait().await;
-    }
+    parts.stop().await;
 
     let sync_errors = kept.errors.len();
     let errors = baseline.errors.len() + loaded.errors.len() + sync_errors;
@@ -170,6 +144,7 @@ async fn measure(
             "items_synced": kept.items,
         },
         "endpoints": endpoints,
+        "cpu_cores": { "baseline": baseline_cpu, "under_load": loaded_cpu },
         "stream_messages": { "baseline": baseline.stream_messages, "under_load": loaded.stream_messages },
         "errors": errors,
         "first_errors": first_errors,
@@ -190,4 +165,52 @@ async fn start(ctx: &jobs::JobContext, kind: JobKind, params: Value) -> anyhow::
     Ok(registry::start(kind, &ctx.db, &ctx.queue, &params)
         .await?
         .id)
+}
+
+/// The processes under test: workers, the API, the simulator, and the meter of their CPU.
+struct Parts {
+    workers: Vec<tokio::process::Child>,
+    api: procs::Started,
+    sim: procs::Started,
+    meter: procs::CpuMeter,
+}
+
+impl Parts {
+    async fn start(
+        args: &LoadBench,
+        env: &super::BenchEnv,
+        sim: procs::Started,
+    ) -> anyhow::Result<Parts> {
+        let concurrency = (args.syncs.div_ceil(args.workers.max(1)) + 2).to_string();
+        let worker_env = env.worker_env(&[("MAGFLOW_WORKER_CONCURRENCY", &concurrency)]);
+        let mut workers = Vec::new();
+        for _ in 0..args.workers.max(1) {
+            workers.push(super::spawn_worker(&worker_env)?);
+        }
+        // Every client uses one viewer key, and a stream client reconnects before the API
+        // has noticed its previous connection closed: the per-key stream limit (a defence
+        // against one key holding every slot) is not what this measures.
+        let streams = (2 * args.clients).to_string();
+        let api = procs::api(&env.worker_env(&[("MAGFLOW_API_STREAMS_PER_KEY", &streams)])).await?;
+        let meter = procs::CpuMeter::new(vec![
+            ("api", api.child.id().into_iter().collect()),
+            ("workers", workers.iter().filter_map(|w| w.id()).collect()),
+            ("simulator", sim.child.id().into_iter().collect()),
+            ("load_generator", vec![std::process::id()]),
+        ]);
+        Ok(Parts {
+            workers,
+            api,
+            sim,
+            meter,
+        })
+    }
+
+    async fn stop(mut self) {
+        let children = self.workers.iter_mut();
+        for child in children.chain([&mut self.api.child, &mut self.sim.child]) {
+            let _ = child.start_kill();
+            let _ = child.wait().await;
+        }
+    }
 }

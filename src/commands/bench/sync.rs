@@ -86,7 +86,7 @@ pub async fn run(args: SyncBench) -> anyhow::Result<()> {
     };
     for i in 0..accounts_n {
         bench
-            .add_account(&format!("b{i}"), &sim, LOGIN, PASSWORD)
+            .add_account(&format!("b{i}"), &sim.base_url, LOGIN, PASSWORD)
             .await?;
     }
     let rate_limit = if args.part == "utilisation" {

@@ -32,11 +32,7 @@ impl SyncKeeper {
         target: usize,
         followed: Shared<Vec<Uuid>>,
     ) -> anyhow::Result<SyncKeeper> {
-        let slots: Vec<(String, &str)> = accounts
-            .iter()
-            .flat_map(|a| [(a.clone(), "offers"), (a.clone(), "orders")])
-            .take(target)
-            .collect();
+        let slots = slots(accounts, target);
         let mut running = Vec::new();
         for (account, resource) in &slots {
             running.push(start_sync(&ctx, account, resource).await?);
@@ -99,6 +95,48 @@ impl SyncKeeper {
         self.stop.cancel();
         self.task.await.unwrap_or_default()
     }
+}
+
+/// Each (account, resource) the benchmark syncs.
+fn slots(accounts: &[String], target: usize) -> Vec<(String, &'static str)> {
+    accounts
+        .iter()
+        .flat_map(|a| [(a.clone(), "offers"), (a.clone(), "orders")])
+        .take(target)
+        .collect()
+}
+
+/// One sync of each slot, run to its end: the history both phases read (finished syncs
+/// in the list and their detail, synced offers and orders), so that the phases differ by
+/// the writes alone. Their ids.
+pub(super) async fn history(
+    ctx: &jobs::JobContext,
+    accounts: &[String],
+    target: usize,
+) -> anyhow::Result<Vec<Uuid>> {
+    let mut ids = Vec::new();
+    for (account, resource) in slots(accounts, target) {
+        ids.push(start_sync(ctx, &account, resource).await?);
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(600);
+    for id in &ids {
+        loop {
+            let run = job_run::Entity::find_by_id(*id).one(&ctx.db).await?;
+            match run {
+                Some(run) if run.status == job_run::RunStatus::Succeeded => break,
+                Some(run) if run.status.is_terminal() => {
+                    anyhow::bail!("history sync {id} ended {}", run.status.as_str())
+                }
+                _ => {}
+            }
+            anyhow::ensure!(
+                tokio::time::Instant::now() < deadline,
+                "history syncs not done in 600 s"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    Ok(ids)
 }
 
 async fn start_sync(ctx: &jobs::JobContext, account: &str, resource: &str) -> anyhow::Result<Uuid> {
