@@ -21,6 +21,7 @@ mod m20261203_000014_attempt_events;
 mod m20261203_000015_offer_removals;
 mod m20261203_000016_account_callbacks;
 mod m20261203_000017_account_unreachable;
+mod m20261207_000018_runs_finished_at;
 
 pub struct Migrator;
 
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000015_offer_removals::Migration),
             Box::new(m20261203_000016_account_callbacks::Migration),
             Box::new(m20261203_000017_account_unreachable::Migration),
+            Box::new(m20261207_000018_runs_finished_at::Migration),
         ]
     }
 }

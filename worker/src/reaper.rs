@@ -1,7 +1,8 @@
 //! Finds runs whose worker stopped heartbeating (killed, crashed, partitioned) and puts
-//! them back in the queue, where any worker resumes them from their checkpoint; and
-//! queued runs that have no queue task. Runs in every worker process; the conditional
-//! update makes sure only one re-queues each run (a second task is a no-op claim).
+//! them back in the queue, where any worker resumes them from their checkpoint; queued
+//! runs that have no queue task; and ended runs whose announcement was lost. Runs in
+//! every worker process; the conditional update makes sure only one re-queues each run
+//! (a second task is a no-op claim).
 
 use std::time::Duration;
 
@@ -10,7 +11,7 @@ use entity::{
     job_run::{self, ErrorCategory, RunStatus},
     run_event::AttemptOutcome,
 };
-use jobs::{lifecycle, progress::Level, runs};
+use jobs::{lifecycle, notification::lost::LostAnnouncements, progress::Level, runs};
 use tokio_util::sync::CancellationToken;
 
 use crate::Executor;
@@ -18,6 +19,7 @@ use crate::Executor;
 pub async fn run(exec: Executor, stop: CancellationToken) {
     let lease = exec.ctx().config.lease();
     let every = (lease / 2).max(Duration::from_secs(1));
+    let mut lost = LostAnnouncements::new(Utc::now());
     loop {
         tokio::select! {
             () = stop.cancelled() => return,
@@ -50,6 +52,15 @@ pub async fn run(exec: Executor, stop: CancellationToken) {
                 }
             }
             Err(e) => tracing::warn!(error = %e, "stuck parent sweep failed"),
+        }
+        // Ends whose announcement a crash lost (written, never announced).
+        match lost.sweep(&ctx.db, &ctx.queue, lease).await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(
+                notifications = n,
+                "runs that ended without being announced were announced"
+            ),
+            Err(e) => tracing::warn!(error = %e, "lost announcement sweep failed"),
         }
         // Queued runs whose task was lost: due, held by nobody, untouched for two leases.
         let stale = Utc::now() - chrono::Duration::from_std(lease * 2).unwrap_or_default();

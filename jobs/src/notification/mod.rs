@@ -3,6 +3,7 @@
 //! checkpoint (a retry does not send twice); addresses the server refuses for good are
 //! recorded in `email_suppressions` and skipped from then on.
 
+pub mod lost;
 mod mail;
 pub mod subscriptions;
 pub mod templates;

@@ -97,7 +97,11 @@ pub async fn delete(db: &DatabaseConnection, id: Uuid) -> Result<bool, DbErr> {
     Ok(r.rows_affected > 0)
 }
 
+/// A subscription hears of the runs that end while it exists: a run that ended before
+/// it, unannounced because nobody wanted it then, stays so when a worker looks for
+/// announcements a crash lost.
 fn matches(sub: &subscription::Model, run: &job_run::Model) -> bool {
+    let after_it = run.finished_at.is_none_or(|at| at >= sub.created_at);
     let kind_ok = match &sub.kinds {
         Value::Array(kinds) => kinds.iter().any(|k| k.as_str() == Some(run.kind.as_str())),
         _ => true,
@@ -107,7 +111,7 @@ fn matches(sub: &subscription::Model, run: &job_run::Model) -> bool {
         NotifyOn::Success => run.status == RunStatus::Succeeded,
         NotifyOn::Failure => matches!(run.status, RunStatus::Failed | RunStatus::Dead),
     };
-    kind_ok && outcome_ok
+    after_it && kind_ok && outcome_ok
 }
 
 /// If run `id` is a top-level run that has ended and was not announced yet, queues one

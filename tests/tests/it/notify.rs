@@ -239,3 +239,75 @@ async fn refused_addresses_are_not_tried_again_and_bad_subscriptions_are_refused
     assert_eq!(list, json!([]));
     app.shutdown().await;
 }
+
+both!(
+    an_end_whose_announcement_was_lost_is_announced_once,
+    an_end_whose_announcement_was_lost_is_announced_once
+);
+
+/// A process that dies between writing a run's end and announcing it leaves the run ended
+/// and unannounced: the state is written here as that crash leaves it. A worker announces
+/// it once a lease has passed, once. Not announced: an end older than a day, and one from
+/// before the subscription existed.
+async fn an_end_whose_announcement_was_lost_is_announced_once(backend: tests::Backend) {
+    let sink = SmtpSink::start();
+    let app = app_with(&sink, backend).await;
+    subscribe(
+        &app,
+        json!({ "recipients": ["ops@shop.ro"], "kinds": ["ping"], "on": "both", "locale": "en" }),
+    )
+    .await;
+    let db = &app.ctx.db;
+    let stale = ended_unannounced(db, chrono::Duration::hours(48)).await;
+    let unwanted = ended_unannounced(db, chrono::Duration::hours(1)).await;
+    let lost = ended_unannounced(db, chrono::Duration::zero()).await;
+
+    let mail = sink.wait_for(1, Duration::from_secs(30)).await;
+    let runs = notification_runs(&app, 1).await;
+    assert_eq!(runs.len(), 1, "{runs:#?}");
+    assert_eq!(runs[0]["params"]["run_id"], lost.to_string());
+    assert_eq!(mail[0].rcpt_to, vec!["ops@shop.ro".to_owned()]);
+    assert!(stored(db, lost).await.announced);
+    // Two days old: older than any look reaches. An hour old: looked at, before the
+    // subscription, so nobody's.
+    assert!(!stored(db, stale).await.announced);
+    assert!(!stored(db, unwanted).await.announced);
+    app.shutdown().await;
+}
+
+/// A ping run that ended `ago`, as a crash right after its end was written leaves it.
+async fn ended_unannounced(db: &sea_orm::DatabaseConnection, ago: chrono::Duration) -> Uuid {
+    use entity::job_run::RunStatus;
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set, IntoActiveModel};
+
+    let txn = jobs::db::begin_write(db).await.expect("transaction");
+    let new = jobs::runs::NewRun {
+        kind: jobs::JobKind::Ping,
+        params: json!({ "steps": 1 }),
+        account: None,
+        max_attempts: 1,
+        parent_id: None,
+        lock_key: None,
+    };
+    let run = jobs::runs::insert(&txn, new).await.expect("run");
+    let at = chrono::Utc::now() - ago;
+    let mut ended = run.into_active_model();
+    ended.status = Set(RunStatus::Succeeded);
+    ended.attempt = Set(1);
+    ended.processed = Set(1);
+    ended.started_at = Set(Some(at));
+    ended.finished_at = Set(Some(at));
+    ended.updated_at = Set(at);
+    let ended = ended.update(&txn).await.expect("ended");
+    txn.commit().await.expect("commit");
+    assert!(!ended.announced);
+    ended.id
+}
+
+async fn stored(db: &sea_orm::DatabaseConnection, id: Uuid) -> entity::job_run::Model {
+    entity::job_run::Entity::find_by_id(id)
+        .one(db)
+        .await
+        .expect("read")
+        .expect("run")
+}
