@@ -7,7 +7,11 @@ use jobs::{
     runs,
 };
 use poem::Body;
-use poem_openapi::{ApiResponse, OpenApi, param::Path, payload::Binary};
+use poem_openapi::{
+    ApiResponse, Object, OpenApi,
+    param::Path,
+    payload::{Binary, Json},
+};
 use uuid::Uuid;
 
 use crate::{auth::ApiKey, error::ApiError, routes::ApiTags, state::AppState};
@@ -56,8 +60,35 @@ impl From<DownloadError> for ApiError {
     }
 }
 
+/// The columns an export can write, per resource, in their default order.
+#[derive(Object, Debug)]
+pub struct ExportColumns {
+    pub offers: Vec<String>,
+    pub orders: Vec<String>,
+    pub runs: Vec<String>,
+}
+
 #[OpenApi(tag = "ApiTags::Runs")]
 impl FilesApi {
+    /// Columns an export can write
+    ///
+    /// Per resource, every column in the order an export writes them by default. An
+    /// export's `columns` parameter picks some of them, in its own order.
+    #[oai(
+        path = "/api/v1/exports/columns",
+        method = "get",
+        operation_id = "export_columns"
+    )]
+    async fn columns(&self, _auth: ApiKey) -> Json<ExportColumns> {
+        use jobs::export::{Resource, columns};
+        let names = |r| columns(r).iter().map(|c| (*c).to_owned()).collect();
+        Json(ExportColumns {
+            offers: names(Resource::Offers),
+            orders: names(Resource::Orders),
+            runs: names(Resource::Runs),
+        })
+    }
+
     /// Download a run's result
     ///
     /// A bulk update: one CSV line per item with its outcome (`pending`, `sent`,

@@ -109,7 +109,13 @@ pub struct ExportParams {
     /// Offers: also those eMAG no longer lists (with the time they were found removed).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub include_removed: bool,
+    /// The columns to write, in this order (default: every column of the resource, as
+    /// [`columns`] lists them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub columns: Option<Vec<String>>,
 }
+
+pub use sources::columns;
 
 impl ExportParams {
     pub fn validate(&self) -> Result<(), ParamError> {
@@ -138,7 +144,40 @@ impl ExportParams {
         {
             return Err(ParamError::new("params.to", "must be after params.from"));
         }
-        Ok(())
+        self.selection().map(|_| ())
+    }
+
+    /// Where each chosen column is among the resource's [`columns`], in the chosen order.
+    pub fn selection(&self) -> Result<Vec<usize>, ParamError> {
+        let all = columns(self.resource);
+        let Some(chosen) = &self.columns else {
+            return Ok((0..all.len()).collect());
+        };
+        if chosen.is_empty() {
+            return Err(ParamError::new(
+                "params.columns",
+                "must name at least one column (leave it out for all of them)",
+            ));
+        }
+        let mut at = Vec::with_capacity(chosen.len());
+        for (i, name) in chosen.iter().enumerate() {
+            let field = format!("params.columns[{i}]");
+            let Some(position) = all.iter().position(|c| c == name) else {
+                let valid = all.join(", ");
+                return Err(ParamError::new(
+                    field,
+                    format!(
+                        "{name:?} is not a column of {}; valid: {valid}",
+                        self.resource.as_str()
+                    ),
+                ));
+            };
+            if at.contains(&position) {
+                return Err(ParamError::new(field, format!("{name:?} is listed twice")));
+            }
+            at.push(position);
+        }
+        Ok(at)
     }
 }
 
@@ -166,8 +205,12 @@ pub async fn run(
     let name = files::file_name(progress.run_id(), params.format);
     let partial = dir.join(format!("{name}.part"));
     let sink_error = |e: sink::SinkError| JobError::transient(e.to_string());
-    let mut sink = sink::Sink::create(&partial, params.format, sources::columns(params.resource))
-        .map_err(sink_error)?;
+    let chosen = params
+        .selection()
+        .map_err(|e| JobError::permanent(ErrorCategory::InvalidInput, e.to_string()))?;
+    let all = columns(params.resource);
+    let header: Vec<&str> = chosen.iter().map(|&i| all[i]).collect();
+    let mut sink = sink::Sink::create(&partial, params.format, &header).map_err(sink_error)?;
     let mut after = sources::After::default();
     let mut rows = 0u64;
     loop {
@@ -175,10 +218,15 @@ pub async fn run(
         if items == 0 {
             break;
         }
-        for row in &page {
-            sink.row(row).map_err(sink_error)?;
+        let written = page.len() as u64;
+        for row in page {
+            let cells: Vec<sink::Cell> = match &params.columns {
+                None => row,
+                Some(_) => pick(row, &chosen),
+            };
+            sink.row(&cells).map_err(sink_error)?;
         }
-        rows += page.len() as u64;
+        rows += written;
         progress.processed(items);
         progress.page_done();
         progress.tick().await?;
@@ -200,4 +248,17 @@ pub async fn run(
         format!("{rows} rows written to {name} ({bytes} bytes)"),
     );
     Ok(())
+}
+
+/// A row's cells at `at`, in that order.
+fn pick(row: Vec<sink::Cell>, at: &[usize]) -> Vec<sink::Cell> {
+    let mut cells: Vec<Option<sink::Cell>> = row.into_iter().map(Some).collect();
+    at.iter()
+        .map(|&i| {
+            cells
+                .get_mut(i)
+                .and_then(Option::take)
+                .unwrap_or(sink::Cell::Text(None))
+        })
+        .collect()
 }

@@ -232,3 +232,87 @@ async fn files_past_retention_are_gone() {
     assert_eq!(body["field"], "params.status");
     app.shutdown().await;
 }
+
+both!(chosen_columns_in_their_order, chosen_columns_in_their_order);
+
+/// `columns` picks and orders what an export writes; the names come from
+/// `GET /api/v1/exports/columns`, and a name not there is refused with the valid ones.
+async fn chosen_columns_in_their_order(backend: tests::Backend) {
+    let app = TestApp::spawn(backend).await;
+    let _sim = synced(&app, 40, 12).await;
+
+    let (status, names) = app
+        .client
+        .get("/api/v1/exports/columns", Some(&app.viewer))
+        .await;
+    assert_eq!(status, 200, "{names}");
+    let listed = |r: &str| -> Vec<String> {
+        names[r]
+            .as_array()
+            .unwrap_or_else(|| panic!("{r}: {names}"))
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect()
+    };
+    assert_eq!(listed("offers")[..3], ["account", "id", "part_number"]);
+    assert!(listed("orders").contains(&"line_id".to_owned()), "{names}");
+    assert!(
+        listed("runs").contains(&"error_category".to_owned()),
+        "{names}"
+    );
+
+    let chosen = json!(["sale_price", "id", "name"]);
+    let (id, run) = export(&app, json!({ "resource": "offers", "columns": chosen })).await;
+    assert_eq!(run["result"]["rows"], 40, "{run}");
+    let file = app
+        .client
+        .download(&format!("/api/v1/exports/{id}/file"), &app.viewer)
+        .await
+        .attachment("text/csv", "csv");
+    let text = String::from_utf8(file.clone()).expect("utf-8");
+    assert_eq!(text.lines().next(), Some("sale_price,id,name"), "{text}");
+    let in_db: BTreeMap<i64, offer::Model> = offer::Entity::find()
+        .all(&app.ctx.db)
+        .await
+        .expect("offers")
+        .into_iter()
+        .map(|o| (o.emag_id, o))
+        .collect();
+    let rows = tests::csv_rows(&file);
+    assert_eq!(rows.len(), in_db.len());
+    for row in &rows {
+        assert_eq!(row.len(), 3, "{row:?}");
+        let o = &in_db[&row["id"].parse::<i64>().expect("id")];
+        assert_eq!(row["name"], o.name.clone().unwrap_or_default());
+        let price: Decimal = row["sale_price"].parse().expect("price");
+        assert_eq!(Some(price), o.sale_price.map(|d| d.round_dp(4)), "{row:?}");
+    }
+
+    for (columns, field, says) in [
+        (
+            json!(["id", "colour"]),
+            "params.columns[1]",
+            "valid: account, id,",
+        ),
+        (
+            json!(["id", "name", "id"]),
+            "params.columns[2]",
+            "listed twice",
+        ),
+        (json!([]), "params.columns", "at least one column"),
+    ] {
+        let (status, body) = app
+            .client
+            .post(
+                "/api/v1/runs",
+                Some(&app.admin),
+                &json!({ "kind": "export", "params": { "resource": "offers", "columns": columns } }),
+            )
+            .await;
+        assert_eq!(status, 422, "{body}");
+        assert_eq!(body["field"], field, "{body}");
+        let message = body["message"].as_str().unwrap_or_default();
+        assert!(message.contains(says), "{body}");
+    }
+    app.shutdown().await;
+}
