@@ -245,8 +245,9 @@ fn outward_pages() -> Vec<(&'static str, Value)> {
             context! {
                 exports => Value::from_serialize(vec![run()]), accounts => vec!["main"],
                 resources => vec!["offers"], formats => vec!["csv"], live => "runs",
-                v => context! { resource => "offers", format => "csv", account => "", status => "9", from => "", to => "" },
-                errors => context! { status => "must be 0, 1 or 2" },
+                column_names => context! { offers => vec!["account", "id"] },
+                v => context! { resource => "offers", format => "csv", account => "", status => "9", from => "", to => "", columns => "id, colour" },
+                errors => context! { status => "must be 0, 1 or 2", columns => "\"colour\" is not a column of offers" },
             },
         ),
         (

@@ -31,6 +31,9 @@ pub struct Fields {
     to: String,
     /// A ticked box sends `on`; an unticked one sends nothing.
     include_removed: Option<String>,
+    /// Column names, separated by commas or spaces; empty for all.
+    #[serde(default)]
+    columns: String,
 }
 
 type Errors = BTreeMap<String, String>;
@@ -75,6 +78,14 @@ impl Fields {
         if self.include_removed.is_some() && self.resource == "offers" {
             p.insert("include_removed".into(), json!(true));
         }
+        let columns: Vec<&str> = self
+            .columns
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|c| !c.is_empty())
+            .collect();
+        if !columns.is_empty() {
+            p.insert("columns".into(), json!(columns));
+        }
         serde_json::Value::Object(p)
     }
 }
@@ -98,11 +109,20 @@ async fn page(state: &AppState, frame: &Frame<'_>, fields: &Fields, errors: &Err
         exports => Value::from_serialize(exports.iter().map(run_json).collect::<Vec<_>>()),
         accounts => accounts.into_iter().map(|a| a.name).collect::<Vec<_>>(),
         resources => ["offers", "orders", "runs"],
+        column_names => {
+            use jobs::export::{Resource, columns};
+            context! {
+                offers => columns(Resource::Offers),
+                orders => columns(Resource::Orders),
+                runs => columns(Resource::Runs),
+            }
+        },
         formats => ["csv", "xlsx"],
         v => context! {
             resource => fields.resource, format => fields.format, account => fields.account,
             status => fields.status, from => fields.from, to => fields.to,
             include_removed => fields.include_removed.is_some(),
+            columns => fields.columns,
         },
         errors => errors,
         live => "runs",
@@ -138,11 +158,9 @@ pub async fn create(state: Data<&AppState>, change: Change<Fields>) -> Response 
     match jobs::actions::submit(&state.ctx, JobKind::Export, raw, None, &me.actor()).await {
         Ok(_) => render::see_other("/exports"),
         Err(SubmitError::Invalid(p)) => {
-            let field = p
-                .field
-                .strip_prefix("params.")
-                .unwrap_or(&p.field)
-                .to_owned();
+            // `params.columns[2]` is the columns field's.
+            let field = p.field.strip_prefix("params.").unwrap_or(&p.field);
+            let field = field.split('[').next().unwrap_or(field).to_owned();
             let field = if field == "params" {
                 "resource".to_owned()
             } else {

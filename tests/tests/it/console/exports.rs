@@ -1,5 +1,6 @@
-//! An export started from the console: a bad filter is refused beside its field; then
-//! offers as CSV, listed, followed to its end without a reload, and downloaded.
+//! An export started from the console: a bad filter and an unknown column are refused
+//! beside their fields; then offers as CSV with two chosen columns, listed, followed to
+//! its end without a reload, and downloaded.
 
 use std::time::Duration;
 
@@ -33,6 +34,16 @@ async fn export_offers_and_download(backend: Backend) {
     browser.find("#e-status").await;
     let status = browser.find("#f-status").await;
     status.clear().await.expect("clear");
+    // A column offers do not have, beside its field; then two, in the order typed.
+    let columns = browser.find("#f-columns").await;
+    columns.send_keys("id, colour").await.expect("type");
+    browser.click("button[data-action='export']").await;
+    let error = browser.find("#e-columns").await;
+    let said = error.text().await.expect("text");
+    assert!(said.contains("colour"), "{said}");
+    let columns = browser.find("#f-columns").await;
+    columns.clear().await.expect("clear");
+    columns.send_keys("name, id").await.expect("type");
     browser.click("button[data-action='export']").await;
 
     browser
@@ -53,6 +64,7 @@ async fn export_offers_and_download(backend: Backend) {
     let csv = csv.as_str().expect("text").to_owned();
     let lines: Vec<&str> = csv.lines().filter(|l| !l.is_empty()).collect();
     assert_eq!(lines[0], "200");
+    assert_eq!(lines[1], "name,id", "{csv}");
     assert_eq!(lines.len(), 1 + 1 + 25, "status, header, 25 offers: {csv}");
     browser.screenshot(&format!("exports-{backend:?}")).await;
     browser.close().await;
