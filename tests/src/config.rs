@@ -54,6 +54,8 @@ pub struct Options {
     pub console_idle_timeout_s: Option<u64>,
     /// `MAGFLOW_CONSOLE_REQUIRE_2FA`; default off (only the second-factor tests want it).
     pub console_require_2fa: bool,
+    /// `MAGFLOW_MAIL_ATTACHMENT_MAX_BYTES`; default 5 MiB.
+    pub mail_attachment_max_bytes: Option<u64>,
 }
 
 impl Options {
@@ -88,6 +90,7 @@ impl Default for Options {
             hook_calls_per_minute: None,
             console_idle_timeout_s: None,
             console_require_2fa: false,
+            mail_attachment_max_bytes: None,
         }
     }
 }
@@ -177,6 +180,9 @@ pub async fn test_config(
         hook_calls_per_minute: opts.hook_calls_per_minute.unwrap_or(600),
         console_idle_timeout_s: opts.console_idle_timeout_s.unwrap_or(30 * 60),
         console_require_2fa: opts.console_require_2fa,
+        mail_attachment_max_bytes: opts
+            .mail_attachment_max_bytes
+            .unwrap_or(Config::default().mail_attachment_max_bytes),
         ..Config::default()
     };
     (config, key)

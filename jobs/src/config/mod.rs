@@ -72,6 +72,9 @@ pub struct Config {
     pub smtp_url: Option<SecretUrl>,
     /// The From of notification e-mails.
     pub smtp_from: String,
+    /// A scheduled export's file up to this size goes with its e-mail; a larger one is
+    /// linked instead (most mail servers refuse messages over 10–25 MB).
+    pub mail_attachment_max_bytes: u64,
     /// How people reach the API, for links in e-mails (default `http://BIND`).
     pub public_url: Option<String>,
     /// Where `magflow worker` serves `/metrics` for Prometheus (none by default; the API
@@ -142,6 +145,7 @@ impl Default for Config {
             export_retention_hours: 168,
             smtp_url: None,
             smtp_from: "magflow <magflow@localhost>".into(),
+            mail_attachment_max_bytes: 5 * 1024 * 1024,
             public_url: None,
             metrics_bind: None,
             emag_http_hosts: Vec::new(),

@@ -124,10 +124,7 @@ impl Smtp {
             .from(from.clone())
             .to(to)
             .subject(message.subject.clone())
-            .multipart(MultiPart::alternative_plain_html(
-                message.text.clone(),
-                message.html.clone(),
-            ));
+            .multipart(body(message));
         let email = match email {
             Ok(e) => e.formatted(),
             Err(e) => return Delivery::Config(format!("cannot build the message: {e}")),
@@ -226,4 +223,18 @@ fn at_connect(step: &str, e: &lettre::transport::smtp::Error) -> Delivery {
     } else {
         Delivery::Deferred(format!("{step}: {e}"))
     }
+}
+
+/// The text and HTML alternatives, and the attachment after them if there is one.
+fn body(message: &Rendered) -> MultiPart {
+    let alternatives =
+        MultiPart::alternative_plain_html(message.text.clone(), message.html.clone());
+    let Some(file) = &message.attachment else {
+        return alternatives;
+    };
+    let content_type = lettre::message::header::ContentType::parse(file.content_type)
+        .unwrap_or(lettre::message::header::ContentType::TEXT_PLAIN);
+    MultiPart::mixed().multipart(alternatives).singlepart(
+        lettre::message::Attachment::new(file.name.clone()).body(file.bytes.clone(), content_type),
+    )
 }

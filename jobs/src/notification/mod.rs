@@ -208,7 +208,14 @@ async fn compose(
         },
         (None, None) => Reason::Request,
     };
-    let message = templates::run_ended(&run, params.locale, &link, &reason)
+    // A scheduled export's notify list gets its file: what it was scheduled for.
+    let file = match (&reason, run.kind, run.status) {
+        (Reason::Schedule(_), JobKind::Export, entity::job_run::RunStatus::Succeeded) => {
+            export_file(ctx, &run).await?
+        }
+        _ => None,
+    };
+    let message = templates::run_ended(&run, params.locale, &link, &reason, file)
         .map_err(|e| JobError::permanent(ErrorCategory::Permanent, format!("template: {e}")))?;
     Ok((smtp, from, message))
 }
@@ -236,4 +243,37 @@ async fn suppress(
     .exec_without_returning(&ctx.db)
     .await?;
     Ok(())
+}
+
+/// An export's file to attach, or to link when it is over
+/// `MAGFLOW_MAIL_ATTACHMENT_MAX_BYTES`; none once retention has deleted it.
+async fn export_file(
+    ctx: &JobContext,
+    run: &entity::job_run::Model,
+) -> Result<Option<templates::FileNote>, JobError> {
+    use tokio::io::AsyncReadExt;
+    let download = match crate::downloads::export_file(ctx, run).await {
+        Ok(d) => d,
+        Err(crate::downloads::DownloadError::Gone(_)) => return Ok(None),
+        Err(e) => return Err(JobError::transient(format!("the export's file: {e}"))),
+    };
+    let crate::downloads::Content::File(mut file) = download.content else {
+        return Ok(None);
+    };
+    let read_error = |e: std::io::Error| JobError::transient(format!("the export's file: {e}"));
+    let bytes = file.metadata().await.map_err(read_error)?.len();
+    if bytes > ctx.config.mail_attachment_max_bytes {
+        return Ok(Some(templates::FileNote::Linked {
+            name: download.name,
+            bytes,
+            link: format!("{}/api/v1/exports/{}/file", ctx.config.public_url(), run.id),
+        }));
+    }
+    let mut content = Vec::with_capacity(bytes as usize);
+    file.read_to_end(&mut content).await.map_err(read_error)?;
+    Ok(Some(templates::FileNote::Attached(templates::Attachment {
+        name: download.name,
+        content_type: download.content_type,
+        bytes: content,
+    })))
 }

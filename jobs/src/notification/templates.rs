@@ -14,6 +14,26 @@ pub struct Rendered {
     pub subject: String,
     pub text: String,
     pub html: String,
+    pub attachment: Option<Attachment>,
+}
+
+/// A file sent with the message.
+#[derive(Clone, Debug)]
+pub struct Attachment {
+    pub name: String,
+    pub content_type: &'static str,
+    pub bytes: Vec<u8>,
+}
+
+/// A scheduled export's file, as the message speaks of it: attached, or too large and
+/// linked.
+pub enum FileNote {
+    Attached(Attachment),
+    Linked {
+        name: String,
+        bytes: u64,
+        link: String,
+    },
 }
 
 fn environment() -> Environment<'static> {
@@ -110,6 +130,7 @@ pub fn run_ended(
     locale: Locale,
     link: &str,
     reason: &Reason,
+    file: Option<FileNote>,
 ) -> Result<Rendered, minijinja::Error> {
     let ro = locale == Locale::Ro;
     let account = run.account.as_deref().unwrap_or(if ro {
@@ -144,6 +165,13 @@ pub fn run_ended(
         link => link,
         reason => reason.text(ro),
         colour => colour,
+        file => file.as_ref().map(|f| match f {
+            FileNote::Attached(a) => context! { name => a.name, attached => true },
+            FileNote::Linked { name, bytes, link } => context! {
+                name => name, attached => false, link => link,
+                size => format!("{:.1} MB", *bytes as f64 / 1_000_000.0),
+            },
+        }),
         run => context! {
             id => run.id.to_string(),
             kind => run.kind.clone(),
@@ -170,6 +198,10 @@ pub fn run_ended(
             .get_template(&format!("run_ended.{lang}.html"))?
             .render(&ctx)?,
         subject,
+        attachment: match file {
+            Some(FileNote::Attached(a)) => Some(a),
+            _ => None,
+        },
     })
 }
 
@@ -234,6 +266,7 @@ mod tests {
                 locale,
                 "http://x/run",
                 &Reason::Schedule("nightly <offers>".into()),
+                None,
             )
             .expect("renders");
             assert!(m.subject.contains("main"), "{}", m.subject);
@@ -250,11 +283,46 @@ mod tests {
             );
             assert!(m.text.contains("<the>"), "text is not");
         }
-        let ro = run_ended(&run, Locale::Ro, "http://x/run", &Reason::Request).expect("renders");
+        let ro =
+            run_ended(&run, Locale::Ro, "http://x/run", &Reason::Request, None).expect("renders");
         assert!(
             ro.subject.contains("Sincronizarea eșuată"),
             "{}",
             ro.subject
         );
+        assert!(ro.attachment.is_none());
+
+        // A scheduled export's file: attached, or over the limit and linked.
+        let attached = || {
+            Some(FileNote::Attached(Attachment {
+                name: "magflow-offers.csv".into(),
+                content_type: "text/csv; charset=utf-8",
+                bytes: b"id\n1\n".to_vec(),
+            }))
+        };
+        let reason = Reason::Schedule("nightly".into());
+        for (locale, says) in [(Locale::En, "is attached"), (Locale::Ro, "este atașat")] {
+            let m = run_ended(&run, locale, "http://x/run", &reason, attached()).expect("renders");
+            assert!(m.text.contains(says) && m.html.contains(says), "{}", m.text);
+            assert_eq!(m.attachment.map(|a| a.bytes), Some(b"id\n1\n".to_vec()));
+        }
+        let linked = FileNote::Linked {
+            name: "magflow-offers.xlsx".into(),
+            bytes: 12_500_000,
+            link: "http://x/api/v1/exports/1/file".into(),
+        };
+        let m =
+            run_ended(&run, Locale::En, "http://x/run", &reason, Some(linked)).expect("renders");
+        assert!(m.attachment.is_none());
+        assert!(
+            m.text.contains("http://x/api/v1/exports/1/file"),
+            "{}",
+            m.text
+        );
+        // minijinja escapes `/` in HTML.
+        assert!(m.html.contains("exports&#x2f;1&#x2f;file"), "{}", m.html);
+        for part in [&m.text, &m.html] {
+            assert!(part.contains("12.5 MB"), "{part}");
+        }
     }
 }

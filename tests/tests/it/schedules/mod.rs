@@ -3,6 +3,7 @@
 //! overlap policies; a schedule's `notify` list hears about its runs.
 
 mod api;
+mod export_mail;
 mod firing;
 mod policies;
 
