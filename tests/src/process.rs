@@ -25,30 +25,30 @@ pub fn magflow_bin() -> PathBuf {
 
 /// Starts `magflow <args>` with `env` added; it is killed if the handle is dropped.
 pub fn spawn(args: &[&str], env: &[(String, String)]) -> Child {
-    let mut cmd = Command::new(magflow_bin());
-    cmd.args(args)
-        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .env("MAGFLOW_LOG", "info")
-        .stdin(Stdio::null())
-        // Nobody reads a worker's stdout: a pipe would fill and block it.
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true);
-    cmd.spawn().expect("spawn magflow")
+    // Nobody reads a worker's stdout: a pipe would fill and block it.
+    command(args, env, "info", Stdio::null())
+        .spawn()
+        .expect("spawn magflow")
 }
 
 /// Starts `magflow <args>` with `env` added and its stdout piped, for [`read_startup`];
 /// it is killed if the handle is dropped.
 pub fn spawn_piped(args: &[&str], env: &[(String, String)]) -> Child {
+    command(args, env, "warn", Stdio::piped())
+        .spawn()
+        .expect("spawn magflow")
+}
+
+fn command(args: &[&str], env: &[(String, String)], log: &str, stdout: Stdio) -> Command {
     let mut cmd = Command::new(magflow_bin());
     cmd.args(args)
         .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .env("MAGFLOW_LOG", "warn")
+        .env("MAGFLOW_LOG", log)
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
+        .stdout(stdout)
         .stderr(Stdio::inherit())
         .kill_on_drop(true);
-    cmd.spawn().expect("spawn magflow")
+    cmd
 }
 
 /// `magflow` run in `dir` on the embedded default (SQLite files there), on a free port,

@@ -46,6 +46,17 @@ async fn export(app: &TestApp, params: Value) -> (Uuid, Value) {
     (id, run)
 }
 
+/// Every stored offer, by its eMAG id.
+async fn offers_by_id(db: &sea_orm::DatabaseConnection) -> BTreeMap<i64, offer::Model> {
+    offer::Entity::find()
+        .all(db)
+        .await
+        .expect("offers")
+        .into_iter()
+        .map(|o| (o.emag_id, o))
+        .collect()
+}
+
 both!(
     csv_read_back_equals_the_database,
     csv_read_back_equals_the_database
@@ -70,13 +81,7 @@ async fn csv_read_back_equals_the_database(backend: tests::Backend) {
     );
     let file = file.attachment("text/csv", "csv");
     let rows = tests::csv_rows(&file);
-    let in_db: BTreeMap<i64, offer::Model> = offer::Entity::find()
-        .all(db)
-        .await
-        .expect("offers")
-        .into_iter()
-        .map(|o| (o.emag_id, o))
-        .collect();
+    let in_db = offers_by_id(db).await;
     assert_eq!(rows.len(), in_db.len());
     for row in &rows {
         let o = &in_db[&row["id"].parse::<i64>().expect("id")];
@@ -271,13 +276,7 @@ async fn chosen_columns_in_their_order(backend: tests::Backend) {
         .attachment("text/csv", "csv");
     let text = String::from_utf8(file.clone()).expect("utf-8");
     assert_eq!(text.lines().next(), Some("sale_price,id,name"), "{text}");
-    let in_db: BTreeMap<i64, offer::Model> = offer::Entity::find()
-        .all(&app.ctx.db)
-        .await
-        .expect("offers")
-        .into_iter()
-        .map(|o| (o.emag_id, o))
-        .collect();
+    let in_db = offers_by_id(&app.ctx.db).await;
     let rows = tests::csv_rows(&file);
     assert_eq!(rows.len(), in_db.len());
     for row in &rows {

@@ -271,30 +271,16 @@ async fn a_schedules_notify_list_hears_about_its_runs() {
         .await;
     assert_eq!(status, 422, "{s}");
     assert_eq!(s["field"], "notify[1]");
-    let (status, s) = app
-        .client
-        .post(
-            "/api/v1/schedules",
-            Some(&app.admin),
-            &json!({
-                "name": "nightly-offers",
-                "cron": "0 3 * * *",
-                "template": { "kind": "ping", "params": { "steps": 2 } },
-                "notify": ["planner@shop.ro"],
-            }),
-        )
-        .await;
-    assert_eq!(status, 201, "{s}");
-    let id = s["id"].as_str().expect("id");
-    let (status, run) = app
-        .client
-        .post(
-            &format!("/api/v1/schedules/{id}/trigger"),
-            Some(&app.admin),
-            &json!({}),
-        )
-        .await;
-    assert_eq!(status, 202, "{run}");
+    let run = super::create_and_trigger(
+        &app,
+        json!({
+            "name": "nightly-offers",
+            "cron": "0 3 * * *",
+            "template": { "kind": "ping", "params": { "steps": 2 } },
+            "notify": ["planner@shop.ro"],
+        }),
+    )
+    .await;
     let mail = sink.wait_for(1, Duration::from_secs(30)).await;
     assert_eq!(mail[0].rcpt_to, ["planner@shop.ro"]);
     let parsed = mailparse::parse_mail(&mail[0].raw).expect("mail");

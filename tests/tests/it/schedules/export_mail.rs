@@ -20,30 +20,16 @@ async fn scheduled_export(backend: tests::Backend, max: Option<u64>) -> (Vec<u8>
     let sim = tests::quick_simulator(30, 0).await;
     app.add_account("main", &sim, "main", "main-secret").await;
     app.sync_offers("main").await;
-    let (status, schedule) = app
-        .client
-        .post(
-            "/api/v1/schedules",
-            Some(&app.admin),
-            &json!({
-                "name": "monday-offers",
-                "cron": "0 8 * * 1",
-                "template": { "kind": "export", "params": { "resource": "offers", "columns": ["id", "name"] } },
-                "notify": ["planner@shop.ro"],
-            }),
-        )
-        .await;
-    assert_eq!(status, 201, "{schedule}");
-    let id = schedule["id"].as_str().expect("id");
-    let (status, run) = app
-        .client
-        .post(
-            &format!("/api/v1/schedules/{id}/trigger"),
-            Some(&app.admin),
-            &json!({}),
-        )
-        .await;
-    assert_eq!(status, 202, "{run}");
+    let run = super::create_and_trigger(
+        &app,
+        json!({
+            "name": "monday-offers",
+            "cron": "0 8 * * 1",
+            "template": { "kind": "export", "params": { "resource": "offers", "columns": ["id", "name"] } },
+            "notify": ["planner@shop.ro"],
+        }),
+    )
+    .await;
     let run_id = run["id"].as_str().expect("run id").to_owned();
     let mail = sink.wait_for(1, Duration::from_secs(60)).await;
     assert_eq!(mail[0].rcpt_to, ["planner@shop.ro"]);

@@ -74,3 +74,23 @@ fn each_tick_once(fires: &[schedule_fire::Model], runs: &[job_run::Model]) -> us
     }
     ticks.len()
 }
+
+/// Creates the schedule `body` through the API and triggers it once; the run it started.
+async fn create_and_trigger(app: &TestApp, body: serde_json::Value) -> serde_json::Value {
+    let (status, s) = app
+        .client
+        .post("/api/v1/schedules", Some(&app.admin), &body)
+        .await;
+    assert_eq!(status, 201, "{s}");
+    let id = s["id"].as_str().expect("id");
+    let (status, run) = app
+        .client
+        .post(
+            &format!("/api/v1/schedules/{id}/trigger"),
+            Some(&app.admin),
+            &serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(status, 202, "{run}");
+    run
+}
