@@ -3,12 +3,7 @@
 
 use entity::job_run::{self, RunStatus};
 
-use crate::{
-    JobContext, bulk_update,
-    export::{ExportParams, Format, files},
-    job::Output,
-    registry,
-};
+use crate::{JobContext, bulk_update, export::files, job::Output, registry};
 
 /// What a download is made of.
 pub enum Content {
@@ -39,8 +34,7 @@ pub enum DownloadError {
     Io(#[from] std::io::Error),
 }
 
-pub const CSV: &str = "text/csv; charset=utf-8";
-pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+pub use files::{CSV, XLSX};
 
 /// The result of `run`: a bulk update's items with their outcome, or an export's file.
 pub async fn result(ctx: &JobContext, run: &job_run::Model) -> Result<Download, DownloadError> {
@@ -67,28 +61,17 @@ pub async fn export_file(
     if run.status != RunStatus::Succeeded {
         return Err(DownloadError::NotFinished(run.status.as_str()));
     }
-    let params: ExportParams = serde_json::from_value(run.params.clone())?;
-    let format = params.format;
-    let path = files::dir(&ctx.config).join(files::file_name(run.id, format));
-    let file = match tokio::fs::File::open(&path).await {
+    let offered = files::offered(&ctx.config, run)?;
+    let file = match tokio::fs::File::open(&offered.path).await {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(DownloadError::Gone(ctx.config.export_retention_hours));
         }
         Err(e) => return Err(e.into()),
     };
-    let day = run.finished_at.unwrap_or(run.created_at).format("%Y-%m-%d");
     Ok(Download {
-        name: format!(
-            "magflow-{}-{day}-{}.{}",
-            params.resource.as_str(),
-            &run.id.simple().to_string()[..8],
-            format.as_str()
-        ),
-        content_type: match format {
-            Format::Xlsx => XLSX,
-            Format::Csv => CSV,
-        },
+        name: offered.name,
+        content_type: offered.content_type,
         content: Content::File(file),
     })
 }

@@ -5,10 +5,42 @@ use std::{
     time::{Duration, SystemTime},
 };
 
+use entity::job_run;
 use uuid::Uuid;
 
-use super::Format;
+use super::{ExportParams, Format};
 use crate::config::Config;
+
+pub const CSV: &str = "text/csv; charset=utf-8";
+pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// An export's file as it is offered: where it is on disk, the name a browser or an
+/// e-mail gets, and its content type.
+pub struct Offered {
+    pub path: PathBuf,
+    pub name: String,
+    pub content_type: &'static str,
+}
+
+/// Where export `run`'s file is (whether it is there or not) and how it is offered.
+pub fn offered(config: &Config, run: &job_run::Model) -> Result<Offered, serde_json::Error> {
+    let params: ExportParams = serde_json::from_value(run.params.clone())?;
+    let format = params.format;
+    let day = run.finished_at.unwrap_or(run.created_at).format("%Y-%m-%d");
+    Ok(Offered {
+        path: dir(config).join(file_name(run.id, format)),
+        name: format!(
+            "magflow-{}-{day}-{}.{}",
+            params.resource.as_str(),
+            &run.id.simple().to_string()[..8],
+            format.as_str()
+        ),
+        content_type: match format {
+            Format::Xlsx => XLSX,
+            Format::Csv => CSV,
+        },
+    })
+}
 
 pub fn dir(config: &Config) -> PathBuf {
     PathBuf::from(&config.exports_dir)

@@ -251,29 +251,25 @@ async fn export_file(
     ctx: &JobContext,
     run: &entity::job_run::Model,
 ) -> Result<Option<templates::FileNote>, JobError> {
-    use tokio::io::AsyncReadExt;
-    let download = match crate::downloads::export_file(ctx, run).await {
-        Ok(d) => d,
-        Err(crate::downloads::DownloadError::Gone(_)) => return Ok(None),
-        Err(e) => return Err(JobError::transient(format!("the export's file: {e}"))),
-    };
-    let crate::downloads::Content::File(mut file) = download.content else {
-        return Ok(None);
-    };
+    let offered = crate::export::files::offered(&ctx.config, run)
+        .map_err(|e| JobError::permanent(ErrorCategory::InvalidInput, e.to_string()))?;
     let read_error = |e: std::io::Error| JobError::transient(format!("the export's file: {e}"));
-    let bytes = file.metadata().await.map_err(read_error)?.len();
+    let bytes = match tokio::fs::metadata(&offered.path).await {
+        Ok(m) => m.len(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(read_error(e)),
+    };
     if bytes > ctx.config.mail_attachment_max_bytes {
         return Ok(Some(templates::FileNote::Linked {
-            name: download.name,
+            name: offered.name,
             bytes,
             link: format!("{}/api/v1/exports/{}/file", ctx.config.public_url(), run.id),
         }));
     }
-    let mut content = Vec::with_capacity(bytes as usize);
-    file.read_to_end(&mut content).await.map_err(read_error)?;
+    let content = tokio::fs::read(&offered.path).await.map_err(read_error)?;
     Ok(Some(templates::FileNote::Attached(templates::Attachment {
-        name: download.name,
-        content_type: download.content_type,
+        name: offered.name,
+        content_type: offered.content_type,
         bytes: content,
     })))
 }
