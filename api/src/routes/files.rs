@@ -79,14 +79,14 @@ impl FilesApi {
         method = "get",
         operation_id = "export_columns"
     )]
-    async fn columns(&self, _auth: ApiKey) -> Json<ExportColumns> {
+    async fn columns(&self, _auth: ApiKey) -> Result<Json<ExportColumns>, ApiError> {
         use jobs::export::{Resource, columns};
         let names = |r| columns(r).iter().map(|c| (*c).to_owned()).collect();
-        Json(ExportColumns {
+        Ok(Json(ExportColumns {
             offers: names(Resource::Offers),
             orders: names(Resource::Orders),
             runs: names(Resource::Runs),
-        })
+        }))
     }
 
     /// Download a run's result
