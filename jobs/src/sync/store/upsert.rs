@@ -85,9 +85,8 @@ where
 
 /// [`upsert`]'s one statement on PostgreSQL: a column's values are one array parameter
 /// (`unnest`), sent in binary, so PostgreSQL parses no text but the JSON columns'. sqlx
-/// cannot send an array with NULLs through SeaORM, so a nullable column goes with a
-/// `bool[]` that says which of its values are NULL (one statement text for every
-/// batch, prepared once).
+/// cannot send an array with NULLs through SeaORM, so each row's NULLs go as the bits of
+/// one more `bigint` (one statement text for every batch, prepared once).
 fn postgres_upsert<M>(
     table: &Synced<M::Entity>,
     rows: BTreeMap<i64, Prepared<M>>,
@@ -101,41 +100,11 @@ where
     let col = |c: &Col<M>| format!("\"{}\"", c.as_str());
     let columns: Vec<Col<M>> = Col::<M>::iter().collect();
     let arrays = column_arrays(table, &columns, rows)?;
-    let (mut values, mut names, mut select) = (Vec::new(), Vec::new(), Vec::new());
-    for (i, (c, mut array)) in columns.iter().zip(arrays).enumerate() {
-        let def = c.def();
-        let mut expr = match def.get_column_type() {
-            ColumnType::Json => format!("CAST(u.c{i} AS json)"),
-            ColumnType::JsonBinary => format!("CAST(u.c{i} AS jsonb)"),
-            _ => format!("u.c{i}"),
-        };
-        let kind = array
-            .first()
-            .map_or(ArrayType::String, sea_orm::Value::array_type);
-        let nulls: Option<Vec<sea_orm::Value>> = def.is_null().then(|| {
-            array
-                .iter_mut()
-                .map(|v| {
-                    let null = !v.is_some();
-                    if null {
-                        *v = v.dummy_value();
-                    }
-                    sea_orm::Value::Bool(Some(null))
-                })
-                .collect()
-        });
-        values.push(sea_orm::Value::Array(kind, Some(Box::new(array))));
-        names.push(format!("c{i}"));
-        if let Some(nulls) = nulls {
-            values.push(sea_orm::Value::Array(
-                ArrayType::Bool,
-                Some(Box::new(nulls)),
-            ));
-            names.push(format!("n{i}"));
-            expr = format!("CASE WHEN u.n{i} THEN NULL ELSE {expr} END");
-        }
-        select.push(expr);
-    }
+    let Params {
+        values,
+        names,
+        select,
+    } = Params::of(&columns, arrays);
     let into: Vec<String> = columns.iter().map(col).collect();
     let params: Vec<String> = (1..=values.len()).map(|k| format!("${k}")).collect();
     let set: Vec<String> = set
@@ -158,6 +127,85 @@ where
         sql,
         values,
     ))
+}
+
+/// The statement's array parameters, their names in `unnest(…) AS u(…)`, and the
+/// expression that reads each column from them.
+struct Params {
+    values: Vec<sea_orm::Value>,
+    names: Vec<String>,
+    select: Vec<String>,
+}
+
+impl Params {
+    /// Which of a row's nullable columns are NULL goes as one bit each of a `bigint`, one
+    /// array for them all instead of a `bool[]` per column (`bench sync`: 28 arrays
+    /// instead of 48 for offers, about 10% faster). Past 63 such columns, a `bool[]`.
+    fn of<C: ColumnTrait>(columns: &[C], arrays: Vec<Vec<sea_orm::Value>>) -> Params {
+        let mut p = Params {
+            values: Vec::new(),
+            names: Vec::new(),
+            select: Vec::new(),
+        };
+        let mut masks = vec![0i64; arrays.first().map_or(0, Vec::len)];
+        let mut bit = 0u32;
+        for (i, (c, mut array)) in columns.iter().zip(arrays).enumerate() {
+            let def = c.def();
+            let mut expr = match def.get_column_type() {
+                ColumnType::Json => format!("CAST(u.c{i} AS json)"),
+                ColumnType::JsonBinary => format!("CAST(u.c{i} AS jsonb)"),
+                _ => format!("u.c{i}"),
+            };
+            let nulls = def.is_null().then(|| nulls_to_dummies(&mut array));
+            p.push(format!("c{i}"), array);
+            match nulls {
+                Some(nulls) if bit < 63 => {
+                    for (mask, _) in masks.iter_mut().zip(&nulls).filter(|(_, null)| **null) {
+                        *mask |= 1 << bit;
+                    }
+                    let flag = 1i64 << bit;
+                    expr = format!("CASE WHEN u.m & {flag} <> 0 THEN NULL ELSE {expr} END");
+                    bit += 1;
+                }
+                Some(nulls) => {
+                    let flags = nulls.into_iter().map(|n| sea_orm::Value::Bool(Some(n)));
+                    p.push(format!("n{i}"), flags.collect());
+                    expr = format!("CASE WHEN u.n{i} THEN NULL ELSE {expr} END");
+                }
+                None => {}
+            }
+            p.select.push(expr);
+        }
+        if bit > 0 {
+            let masks = masks.into_iter().map(|m| sea_orm::Value::BigInt(Some(m)));
+            p.push("m".into(), masks.collect());
+        }
+        p
+    }
+
+    fn push(&mut self, name: String, array: Vec<sea_orm::Value>) {
+        let kind = array
+            .first()
+            .map_or(ArrayType::String, sea_orm::Value::array_type);
+        self.values
+            .push(sea_orm::Value::Array(kind, Some(Box::new(array))));
+        self.names.push(name);
+    }
+}
+
+/// Which values are NULL, each replaced by a value of its type: the array cannot carry
+/// a NULL.
+fn nulls_to_dummies(array: &mut [sea_orm::Value]) -> Vec<bool> {
+    array
+        .iter_mut()
+        .map(|v| {
+            let null = !v.is_some();
+            if null {
+                *v = v.dummy_value();
+            }
+            null
+        })
+        .collect()
 }
 
 /// The rows' values column by column, JSON columns as their text (PostgreSQL parses it
