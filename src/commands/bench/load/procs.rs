@@ -91,8 +91,10 @@ async fn start(
 /// is one of `servers` (PostgreSQL's backends, Redis). Linux only; elsewhere, empty.
 pub(super) struct CpuMeter {
     parts: Vec<(&'static str, Vec<u32>)>,
-    servers: &'static [(&'static str, &'static str)],
 }
+
+/// The servers' parts, by process name: every PostgreSQL backend, Redis.
+const SERVERS: [(&str, &str); 2] = [("postgresql", "postgres"), ("redis", "redis-server")];
 
 /// Where a phase's CPU went: cores used on average, per part.
 pub(super) struct CpuReading {
@@ -102,10 +104,7 @@ pub(super) struct CpuReading {
 
 impl CpuMeter {
     pub(super) fn new(parts: Vec<(&'static str, Vec<u32>)>) -> CpuMeter {
-        CpuMeter {
-            parts,
-            servers: &[("postgresql", "postgres"), ("redis", "redis-server")],
-        }
+        CpuMeter { parts }
     }
 
     pub(super) fn read(&self) -> CpuReading {
@@ -114,8 +113,8 @@ impl CpuMeter {
             let used: f64 = pids.iter().filter_map(|pid| cpu_seconds(*pid)).sum();
             seconds.insert(*name, used);
         }
-        for (name, comm) in self.servers {
-            seconds.insert(*name, pids_named(comm).filter_map(cpu_seconds).sum());
+        for (name, comm) in SERVERS {
+            seconds.insert(name, pids_named(comm).filter_map(cpu_seconds).sum());
         }
         CpuReading {
             at: Instant::now(),

@@ -8,21 +8,15 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryF
 use serde_json::json;
 use tests::{Backend, TestApp, sim_dump};
 
-use super::{children, finish, id_of, killed_and_resumed, simulator, start_sync};
+use super::{
+    children, finish, id_of, killed_and_resumed, offer_ids, simulator, start_sync, without_worker,
+};
 
 /// A worker OS process killed (-9) mid-sync: another process takes the run over and
 /// resumes after the last committed page; the data ends exact, with no duplicates.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_worker_resumes_sync_from_its_checkpoint() {
-    let app = TestApp::spawn_with(
-        Backend::Redis,
-        tests::Options {
-            worker: false,
-            lease_secs: 3,
-            ..tests::Options::default()
-        },
-    )
-    .await;
+    let app = without_worker().await;
     // 60 pages at eMAG's 3 requests/s: about 20 s, time enough to kill it half-way.
     let sim = simulator(6_000, 10, Faults::default()).await;
     app.add_account("main", &sim, "main", "main-secret").await;
@@ -41,15 +35,7 @@ async fn killed_worker_resumes_sync_from_its_checkpoint() {
     );
     // The read of every page spans both attempts: exactly the 37 are removed, none of
     // the pages the killed attempt wrote.
-    let removed: std::collections::BTreeSet<i64> = offer::Entity::find()
-        .filter(offer::Column::RemovedAt.is_not_null())
-        .all(&app.ctx.db)
-        .await
-        .expect("removed")
-        .iter()
-        .map(|o| o.emag_id)
-        .collect();
-    assert_eq!(removed, deleted);
+    assert_eq!(offer_ids(&app, Some(true)).await, deleted);
     let stored = offer::Entity::find()
         .filter(offer::Column::RemovedAt.is_null())
         .count(&app.ctx.db)
@@ -57,14 +43,8 @@ async fn killed_worker_resumes_sync_from_its_checkpoint() {
         .expect("count");
     assert_eq!(stored, 6_000);
     let want = sim_dump(&sim, "main", "offers").await;
-    let have = offer::Entity::find()
-        .filter(offer::Column::RemovedAt.is_null())
-        .all(&app.ctx.db)
-        .await
-        .expect("offers");
     let want_ids: std::collections::BTreeSet<i64> = want.iter().map(id_of).collect();
-    let have_ids: std::collections::BTreeSet<i64> = have.iter().map(|o| o.emag_id).collect();
-    assert_eq!(want_ids, have_ids);
+    assert_eq!(want_ids, offer_ids(&app, Some(false)).await);
 
     tests::process::terminate(&survivor);
     assert!(survivor.wait().await.expect("wait").success());

@@ -11,12 +11,15 @@ mod outage;
 mod removals;
 mod side_by_side;
 
-use std::{collections::BTreeMap, time::Duration};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    time::Duration,
+};
 
 use entity::{offer, order};
 use jobs::emag::sim::{Faults, LimitMode, SimConfig, Simulator};
 use rust_decimal::Decimal;
-use sea_orm::EntityTrait;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use tests::{TestApp, sim_dump};
 use uuid::Uuid;
@@ -164,6 +167,37 @@ async fn children(app: &TestApp, parent: Uuid) -> Vec<Value> {
 async fn start_sync(app: &TestApp, params: Value) -> Uuid {
     app.start_run(json!({ "kind": "sync", "params": params }))
         .await
+}
+
+/// The ids of the stored offers: those marked removed (`Some(true)`), those not
+/// (`Some(false)`), or all of them.
+async fn offer_ids(app: &TestApp, removed: Option<bool>) -> BTreeSet<i64> {
+    let mut find = offer::Entity::find();
+    match removed {
+        Some(true) => find = find.filter(offer::Column::RemovedAt.is_not_null()),
+        Some(false) => find = find.filter(offer::Column::RemovedAt.is_null()),
+        None => {}
+    }
+    find.all(&app.ctx.db)
+        .await
+        .expect("offers")
+        .into_iter()
+        .map(|o| o.emag_id)
+        .collect()
+}
+
+/// An app for the tests that kill worker processes: Redis and PostgreSQL, no worker in
+/// the test's process, a 3 s lease.
+async fn without_worker() -> TestApp {
+    TestApp::spawn_with(
+        tests::Backend::Redis,
+        tests::Options {
+            worker: false,
+            lease_secs: 3,
+            ..tests::Options::default()
+        },
+    )
+    .await
 }
 
 /// Starts an offers sync of account `main` on a `magflow worker` process and kills that

@@ -7,11 +7,11 @@ use std::collections::BTreeSet;
 
 use entity::offer;
 use jobs::emag::sim::Faults;
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ActiveValue::Set, EntityTrait};
 use serde_json::{Value, json};
 use tests::{Backend, TestApp, csv_rows, sim_admin};
 
-use super::{finish, simulator, start_sync};
+use super::{finish, offer_ids, simulator, start_sync};
 
 both!(
     deleted_offers_are_marked_removed,
@@ -23,33 +23,16 @@ async fn sync_offers(app: &TestApp, params: Value) {
     assert_eq!(finish(app, id).await["status"], "succeeded");
 }
 
-async fn removed(app: &TestApp) -> BTreeSet<i64> {
-    offer::Entity::find()
-        .filter(offer::Column::RemovedAt.is_not_null())
-        .all(&app.ctx.db)
-        .await
-        .expect("offers")
-        .into_iter()
-        .map(|o| o.emag_id)
-        .collect()
-}
-
 async fn deleted_offers_are_marked_removed(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let sim = simulator(250, 0, Faults::default()).await;
     app.add_account("main", &sim, "main", "main-secret").await;
     let all = json!({ "accounts": ["main"], "resource": "offers" });
     sync_offers(&app, all.clone()).await;
-    assert!(removed(&app).await.is_empty());
+    assert!(offer_ids(&app, Some(true)).await.is_empty());
 
     // 37 offers deleted at eMAG, spread over the pages.
-    let ids: Vec<i64> = offer::Entity::find()
-        .all(&app.ctx.db)
-        .await
-        .expect("offers")
-        .iter()
-        .map(|o| o.emag_id)
-        .collect();
+    let ids = offer_ids(&app, None).await;
     assert_eq!(ids.len(), 250);
     let gone: BTreeSet<i64> = ids.iter().step_by(6).take(37).copied().collect();
     assert_eq!(gone.len(), 37);
@@ -67,13 +50,13 @@ async fn deleted_offers_are_marked_removed(backend: Backend) {
     )
     .await;
     assert!(
-        removed(&app).await.is_empty(),
+        offer_ids(&app, Some(true)).await.is_empty(),
         "a narrowed read removed offers"
     );
 
     // Every page read: exactly those 37.
     sync_offers(&app, all.clone()).await;
-    assert_eq!(removed(&app).await, gone);
+    assert_eq!(offer_ids(&app, Some(true)).await, gone);
     let (_, status) = app.client.get("/api/v1/status", Some(&app.viewer)).await;
     assert_eq!(
         status["accounts"][0]["offers"]["total"],
@@ -128,10 +111,10 @@ async fn deleted_offers_are_marked_removed(backend: Backend) {
     .exec(&app.ctx.db)
     .await
     .expect("mark");
-    assert!(removed(&app).await.contains(&listed));
+    assert!(offer_ids(&app, Some(true)).await.contains(&listed));
     sync_offers(&app, all).await;
     assert_eq!(
-        removed(&app).await,
+        offer_ids(&app, Some(true)).await,
         gone,
         "restored, and the 37 stay removed"
     );

@@ -5,26 +5,16 @@
 
 use std::collections::BTreeSet;
 
-use entity::offer;
 use jobs::emag::sim::{LimitMode, SimConfig, Simulator};
-use sea_orm::EntityTrait;
-use tests::{Backend, TestApp, sim_dump};
+use tests::sim_dump;
 
-use super::{id_of, killed_and_resumed};
+use super::{id_of, killed_and_resumed, offer_ids, without_worker};
 
 const OFFERS: usize = 30_000;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_while_groups_are_written_side_by_side() {
-    let app = TestApp::spawn_with(
-        Backend::Redis,
-        tests::Options {
-            worker: false,
-            lease_secs: 3,
-            ..tests::Options::default()
-        },
-    )
-    .await;
+    let app = without_worker().await;
     let sim = Simulator::start(
         SimConfig {
             offers: OFFERS,
@@ -53,13 +43,7 @@ async fn killed_while_groups_are_written_side_by_side() {
         .iter()
         .map(id_of)
         .collect();
-    let have: BTreeSet<i64> = offer::Entity::find()
-        .all(&app.ctx.db)
-        .await
-        .expect("offers")
-        .iter()
-        .map(|o| o.emag_id)
-        .collect();
+    let have = offer_ids(&app, None).await;
     assert_eq!(have.len(), OFFERS);
     assert_eq!(have, want);
 
