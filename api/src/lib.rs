@@ -43,10 +43,11 @@ use poem_openapi::OpenApiService;
 use tokio_util::sync::CancellationToken;
 
 use routes::{
-    accounts::AccountsApi, audit::AuditApi, bulk::BulkApi, dead_letters::DeadLettersApi,
-    files::FilesApi, hooks::HooksApi, keys::KeysApi, notifications::NotificationsApi, ops::OpsApi,
-    queues::QueuesApi, runs::RunsApi, runs_batch::RunsBatchApi, schedules::SchedulesApi,
-    status::StatusApi, stream::StreamApi, synced::SyncedApi,
+    accounts::AccountsApi, analytics::AnalyticsApi, audit::AuditApi, bulk::BulkApi,
+    dead_letters::DeadLettersApi, files::FilesApi, hooks::HooksApi, keys::KeysApi,
+    notifications::NotificationsApi, ops::OpsApi, queues::QueuesApi, runs::RunsApi,
+    runs_batch::RunsBatchApi, schedules::SchedulesApi, status::StatusApi, stream::StreamApi,
+    synced::SyncedApi,
 };
 pub use state::AppState;
 
@@ -68,7 +69,8 @@ type Apis = (
     StatusApi,
     OpsApi,
     HooksApi,
-    SyncedApi,
+    // poem-openapi implements tuples of up to 16: the data routes share one.
+    (SyncedApi, AnalyticsApi),
 );
 
 fn service(state: &AppState) -> OpenApiService<Apis, ()> {
@@ -89,7 +91,10 @@ fn service(state: &AppState) -> OpenApiService<Apis, ()> {
             StatusApi { state: state.clone() },
             OpsApi { state: state.clone() },
             HooksApi { state: state.clone() },
-            SyncedApi { state: state.clone() },
+            (
+                SyncedApi { state: state.clone() },
+                AnalyticsApi { state: state.clone() },
+            ),
         ),
         TITLE,
         env!("CARGO_PKG_VERSION"),

@@ -4,6 +4,7 @@
 #[macro_use]
 mod stored_enum;
 
+pub mod analytics_dirty;
 pub mod api_key;
 pub mod audit_log;
 pub mod bulk_item;
@@ -17,9 +18,12 @@ pub mod offer;
 pub mod order;
 pub mod order_line;
 pub mod prelude;
+pub mod product_sales_daily;
 pub mod queue_control;
 pub mod run_event;
+pub mod sales_daily;
 pub mod schedule;
 pub mod schedule_fire;
+pub mod stock_daily;
 pub mod sync_state;
 pub mod user;

@@ -21,6 +21,8 @@ pub struct Model {
     pub delivery_mode: Option<String>,
     /// `date` (cart submission), platform-local time converted to UTC.
     pub ordered_at: Option<DateTimeUtc>,
+    /// The account's local day of `ordered_at`: eMAG's `date` is already local.
+    pub ordered_day: Option<Date>,
     pub modified_at: Option<DateTimeUtc>,
     /// `modified` exactly as eMAG sent it (platform-local): incremental syncs ask eMAG
     /// for changes after the highest one, in eMAG's own clock.

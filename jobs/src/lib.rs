@@ -5,8 +5,10 @@
 
 pub mod accounts;
 pub mod actions;
+pub mod analytics;
 pub mod api_keys;
 pub mod audit;
+pub mod clock;
 pub mod config;
 pub mod context;
 pub mod counters;

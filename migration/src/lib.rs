@@ -22,6 +22,9 @@ mod m20261203_000015_offer_removals;
 mod m20261203_000016_account_callbacks;
 mod m20261203_000017_account_unreachable;
 mod m20261207_000018_runs_finished_at;
+mod m20261207_000019_analytics;
+
+pub use m20261207_000019_analytics::fill_ordered_days;
 
 pub struct Migrator;
 
@@ -47,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000016_account_callbacks::Migration),
             Box::new(m20261203_000017_account_unreachable::Migration),
             Box::new(m20261207_000018_runs_finished_at::Migration),
+            Box::new(m20261207_000019_analytics::Migration),
         ]
     }
 }

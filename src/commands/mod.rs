@@ -1,5 +1,6 @@
 //! Subcommands. Each file is one command; this one only parses and dispatches.
 
+mod analytics;
 mod api_key;
 mod bench;
 mod demo;
@@ -65,6 +66,11 @@ pub enum Command {
         #[command(subcommand)]
         command: user::UserCommand,
     },
+    /// Daily history (sales, products, stock) kept from the synced data.
+    Analytics {
+        #[command(subcommand)]
+        command: analytics::AnalyticsCommand,
+    },
     /// A local eMAG simulator (same contract as eMAG) for demos and tests.
     EmagSim(emag_sim::EmagSimArgs),
     /// Benchmarks (figures go to stdout; see BENCHMARKS.md).
@@ -93,6 +99,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         }
         Command::ApiKey { command } => api_key::run(load()?, command).await,
         Command::User { command } => user::run(load()?, command).await,
+        Command::Analytics { command } => analytics::run(load()?, command).await,
         Command::Bench { command } => bench::run(command).await,
         Command::EmagSim(args) => emag_sim::run(args).await,
     }

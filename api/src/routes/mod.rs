@@ -1,6 +1,7 @@
 //! The operations of the API, one struct per area.
 
 pub mod accounts;
+pub mod analytics;
 pub mod audit;
 pub mod bulk;
 pub mod dead_letters;
@@ -40,6 +41,8 @@ pub enum ApiTags {
     Queues,
     /// API keys and the audit log.
     Keys,
+    /// Sales, best sellers, stock and days of cover from the daily history.
+    Analytics,
     /// What eMAG calls: no API key, the account's callback secret in the URL.
     Hooks,
 }

@@ -5,7 +5,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, 
 use uuid::Uuid;
 
 /// Deletes the account with everything synced from it (offers, orders and their lines,
-/// sync bookmarks), so an account created again under the same name starts empty; its
+/// sync bookmarks, daily history), so an account created again under the same name starts empty; its
 /// active syncs and bulk updates are cancelled (category `account_deleted`): queued ones
 /// at once, running ones at their next checkpoint. False if there is no such account.
 ///
@@ -39,6 +39,7 @@ pub async fn delete(db: &DatabaseConnection, name: &str) -> Result<bool, DbErr> 
         .filter(sync_state::Column::Account.eq(name))
         .exec(&txn)
         .await?;
+    crate::analytics::forget(&txn, name).await?;
     let bulk_runs = Query::select()
         .column(bulk_item::Column::RunId)
         .from(bulk_item::Entity)

@@ -61,7 +61,7 @@ pub async fn run(
         let (row, client) = open_client(ctx, &account).await?;
         let (orders, offers): (Vec<_>, Vec<_>) =
             items.into_iter().partition(|i| is_order_change(&i.change));
-        let tz = crate::sync::clock::platform_tz(row.platform);
+        let tz = crate::clock::platform_tz(row.platform);
         let result = match skip_applied(ctx, progress, &client, offers).await {
             Ok(offers) => match send_account(ctx, progress, &client, offers).await {
                 Ok(()) => send_orders(ctx, progress, &client, tz, orders).await,

@@ -6,7 +6,8 @@
 //! the page in flight and the next attempt resumes after the last committed page.
 
 pub mod breaker;
-pub mod clock;
+use crate::clock;
+mod history;
 mod named_orders;
 mod offers;
 mod orders;
@@ -138,6 +139,7 @@ pub async fn run(
         Resource::Orders => orders::run(&mut session, progress).await,
         Resource::All => return Err(invalid("a sync run covers exactly one resource")),
     };
+    history::after(&session, progress, resource, &result).await;
     progress.track_emag(session.client.stats());
     result
 }

@@ -23,6 +23,7 @@ macro_rules! both {
 }
 
 mod accounts;
+mod analytics;
 mod api_fuzz;
 mod auth;
 mod bad_input;

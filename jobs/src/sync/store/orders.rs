@@ -1,9 +1,9 @@
 //! Orders and their lines: the columns an upsert rewrites, totals, and eMAG's local
 //! times as UTC.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use entity::{order, order_line};
 use rust_decimal::Decimal;
@@ -15,6 +15,7 @@ use serde_json::Value;
 
 use super::{PageOutcome, Synced, custom_plans, readable, small, split, touch};
 use crate::{
+    analytics,
     emag::types::{Order, Parsed},
     sync::clock,
 };
@@ -61,6 +62,11 @@ pub async fn save_orders<C: ConnectionTrait>(
             )
             .exec_without_returning(conn)
             .await?;
+        let days: BTreeSet<NaiveDate> = written
+            .iter()
+            .filter_map(|id| ok.get(id).and_then(|(o, _, _)| ordered_day(o)))
+            .collect();
+        analytics::mark(conn, account, &days).await?;
         // Lines are the order's: replaced whole when it changes.
         if !changed.is_empty() {
             custom_plans(conn, true).await?;
@@ -103,7 +109,7 @@ pub async fn save_orders<C: ConnectionTrait>(
     })
 }
 
-const ORDER_CONTENT: [order::Column; 24] = [
+const ORDER_CONTENT: [order::Column; 25] = [
     order::Column::OrderType,
     order::Column::Status,
     order::Column::PaymentModeId,
@@ -111,6 +117,7 @@ const ORDER_CONTENT: [order::Column; 24] = [
     order::Column::PaymentStatus,
     order::Column::DeliveryMode,
     order::Column::OrderedAt,
+    order::Column::OrderedDay,
     order::Column::ModifiedAt,
     order::Column::ModifiedLocal,
     order::Column::CustomerName,
@@ -175,6 +182,7 @@ fn order_model(
         payment_status: Set(small(o.payment_status)),
         delivery_mode: Set(text(raw, "delivery_mode")),
         ordered_at: Set(local(&o.date)),
+        ordered_day: Set(ordered_day(o)),
         modified_at: Set(local(&o.modified)),
         modified_local: Set(o.modified.clone()),
         customer_name: Set(text(&customer, "name")),
@@ -194,6 +202,14 @@ fn order_model(
         last_synced_at: Set(now),
         updated_at: Set(now),
     }
+}
+
+/// The order's local day: eMAG's `date` is the platform's local time.
+fn ordered_day(o: &Order) -> Option<NaiveDate> {
+    o.date
+        .as_deref()
+        .and_then(clock::parse_local)
+        .map(|t| t.date())
 }
 
 fn line_model(
