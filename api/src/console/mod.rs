@@ -11,6 +11,7 @@
 //! - [`pages`]: one file per area.
 
 pub mod assets;
+mod charts;
 pub mod i18n;
 pub mod messages;
 pub mod pages;
@@ -22,8 +23,8 @@ use poem::{Route, get, post};
 /// Adds the console's routes to `route` (beside the API's).
 pub fn mount(route: Route) -> Route {
     use pages::{
-        account_form, accounts, admin, bulk, data, dead_letters, exports, live, notifications,
-        overview, queues, runs, schedule_form, schedules,
+        account_form, accounts, admin, analytics, bulk, data, dead_letters, exports, live,
+        notifications, overview, queues, runs, schedule_form, schedules,
     };
     let route = route
         .at("/", get(overview::page))
@@ -51,6 +52,7 @@ pub fn mount(route: Route) -> Route {
         .at("/bulk/:upload", get(bulk::dry_run))
         .at("/bulk/:upload/send", post(bulk::send))
         .at("/exports", get(exports::list).post(exports::create))
+        .at("/analytics", get(analytics::page))
         .at("/offers", get(data::offers))
         .at("/orders", get(data::orders))
         .at("/orders/:account/:id", get(data::order))

@@ -44,6 +44,7 @@ const SOURCES: &[(&str, &str)] = templates![
     "account_form",
     "bulk",
     "exports",
+    "analytics",
     "offers",
     "orders",
     "order",
@@ -215,6 +216,9 @@ pub fn refusal(status: StatusCode, text: &str) -> Response {
     )
 }
 
+#[cfg(test)]
+#[path = "render_fixtures.rs"]
+mod fixtures;
 #[cfg(test)]
 #[path = "render_tests.rs"]
 mod tests;

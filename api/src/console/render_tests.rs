@@ -2,7 +2,10 @@
 
 use serde_json::json;
 
-use super::*;
+use super::{
+    fixtures::{analytics, data_pages},
+    *,
+};
 
 fn run() -> serde_json::Value {
     json!({
@@ -282,46 +285,7 @@ fn outward_pages() -> Vec<(&'static str, Value)> {
             },
         ),
         ("schedule_preview.html", context! { preview => preview() }),
-    ]
-}
-
-/// Synced offers and orders, one removed offer and one order with its lines.
-fn data_pages() -> Vec<(&'static str, Value)> {
-    let order = context! {
-        account => "main", id => 4_294_001_997_i64, status => 1, order_type => 3,
-        ordered_at => "2026-12-02T12:00:00Z", customer => "Ana", city => "Cluj", payment => "COD",
-        delivery => "courier", total => "2071.0433", currency => "RON", synced_at => "2026-12-02T12:00:00Z",
-    };
-    let filter = context! { account => "main", status => "1", q => "pn", include_removed => true };
-    vec![
-        (
-            "offers.html",
-            context! {
-                rows => vec![context! {
-                    account => "main", id => 17, name => "Produs", part_number => "PN-17", status => 1,
-                    sale_price => "406.4515", currency => "RON", stock => 3,
-                    removed_at => "2026-12-02T12:00:00Z", synced_at => "2026-12-02T12:00:00Z",
-                }],
-                accounts => vec!["main"], statuses => vec!["0", "1", "2"], filter => filter.clone(),
-                next_url => "/offers?cursor=main.17",
-            },
-        ),
-        (
-            "orders.html",
-            context! {
-                rows => vec![order.clone()], accounts => vec!["main"], statuses => vec!["0", "5"],
-                filter => filter, next_url => (),
-            },
-        ),
-        (
-            "order.html",
-            context! {
-                o => order, email => "a@emag-alias.ro", phone => (), billing_city => "Cluj",
-                lines_total => "1721.606", vat_total => "361.5373", vouchers_total => "-12.1",
-                shipping_tax => "0",
-                lines => vec![context! { id => 1, name => "Produs", pnk => "D1", status => 1, quantity => 2, price => "860.803", vat => "21" }],
-            },
-        ),
+        ("analytics.html", analytics()),
     ]
 }
 

@@ -4,6 +4,8 @@
 pub mod account_form;
 pub mod accounts;
 pub mod admin;
+pub mod analytics;
+mod analytics_view;
 pub mod bulk;
 pub mod data;
 pub mod dead_letters;

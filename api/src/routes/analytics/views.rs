@@ -13,6 +13,7 @@ fn money(d: Decimal) -> String {
 
 /// A bucket's or a period's sales.
 #[derive(Object, Debug)]
+#[oai(skip_serializing_if_is_none)]
 pub struct SalesFigures {
     /// Orders placed, whatever their status now.
     pub orders: i64,
@@ -44,6 +45,7 @@ impl From<&Figures> for SalesFigures {
 
 /// One day, week or month (cut to the period).
 #[derive(Object, Debug)]
+#[oai(skip_serializing_if_is_none)]
 pub struct SalesPoint {
     pub from: NaiveDate,
     pub to: NaiveDate,
@@ -101,6 +103,7 @@ impl From<&Series> for SalesSeries {
 
 /// A total now against the compared period.
 #[derive(Object, Debug)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Change {
     /// Now minus before.
     pub absolute: String,
@@ -118,6 +121,7 @@ fn changed(now: Decimal, before: Decimal) -> Change {
 
 /// Each total's change against the compared period.
 #[derive(Object, Debug)]
+#[oai(skip_serializing_if_is_none)]
 pub struct SalesChange {
     pub orders: Change,
     pub finalised_orders: Change,

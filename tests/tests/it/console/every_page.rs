@@ -61,6 +61,7 @@ async fn every_page_is_accessible_in_both_themes_and_widths() {
         ("account-edit", "/accounts/main/edit".to_owned()),
         ("bulk", "/bulk".to_owned()),
         ("exports", "/exports".to_owned()),
+        ("analytics", "/analytics".to_owned()),
         ("offers", "/offers".to_owned()),
         ("orders", "/orders".to_owned()),
         ("order", format!("/orders/main/{order}")),

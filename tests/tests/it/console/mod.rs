@@ -4,6 +4,7 @@
 
 mod accounts;
 mod admin;
+mod analytics;
 mod bulk;
 mod data;
 mod dead_letters;
