@@ -122,7 +122,7 @@ macro_rules! mirror {
 
 mirror!(
     /// A job kind: what a run does.
-    Kind = JobKind { Sync, BulkUpdate, Export, Notification, Ping }
+    Kind = JobKind { Sync, BulkUpdate, Export, Notification, Report, Ping }
 );
 
 mirror!(

@@ -90,17 +90,21 @@ pub enum JobKind {
     Export,
     #[sea_orm(string_value = "notification")]
     Notification,
+    /// A PDF management report: sales, best sellers, stock running out, sync health.
+    #[sea_orm(string_value = "report")]
+    Report,
     /// A no-op job that reports progress each step: for tests, benchmarks and smoke checks.
     #[sea_orm(string_value = "ping")]
     Ping,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 5] = [
+    pub const ALL: [JobKind; 6] = [
         JobKind::Sync,
         JobKind::BulkUpdate,
         JobKind::Export,
         JobKind::Notification,
+        JobKind::Report,
         JobKind::Ping,
     ];
 
@@ -110,6 +114,7 @@ impl JobKind {
             JobKind::BulkUpdate => "bulk_update",
             JobKind::Export => "export",
             JobKind::Notification => "notification",
+            JobKind::Report => "report",
             JobKind::Ping => "ping",
         }
     }

@@ -34,7 +34,7 @@ pub enum DownloadError {
     Io(#[from] std::io::Error),
 }
 
-pub use files::{CSV, XLSX};
+pub use files::{CSV, PDF, XLSX};
 
 /// The result of `run`: a bulk update's items with their outcome, or an export's file.
 pub async fn result(ctx: &JobContext, run: &job_run::Model) -> Result<Download, DownloadError> {

@@ -45,6 +45,7 @@ pub mod bulk_update;
 pub mod export;
 pub mod notification;
 pub mod ping;
+pub mod report;
 pub mod sync;
 
 pub use config::{Config, SecretText, SecretUrl};

@@ -20,6 +20,7 @@ use crate::{
     ping::PingJob,
     progress::Progress,
     queue::Queue,
+    report::ReportJob,
     submit::{Created, Submitted},
     sync::SyncJob,
 };
@@ -42,6 +43,10 @@ macro_rules! with_job {
             }
             JobKind::Notification => {
                 type $job = NotificationJob;
+                $body
+            }
+            JobKind::Report => {
+                type $job = ReportJob;
                 $body
             }
             JobKind::Ping => {

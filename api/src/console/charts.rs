@@ -48,19 +48,6 @@ fn open(labels: &Labels, height: f64) -> String {
     )
 }
 
-/// A round top for the y axis: 1, 2 or 5 times a power of ten, at least `max`.
-fn nice_top(max: f64) -> f64 {
-    if max <= 0.0 || !max.is_finite() {
-        return 1.0;
-    }
-    let power = 10f64.powf(max.log10().floor());
-    [1.0, 2.0, 5.0, 10.0]
-        .iter()
-        .map(|m| m * power)
-        .find(|top| *top >= max)
-        .unwrap_or(10.0 * power)
-}
-
 /// The y axis: three grid lines with their values.
 fn y_axis(svg: &mut String, top: f64, fmt: &dyn Fn(f64) -> String) {
     let plot = HEIGHT - TOP - BOTTOM;
@@ -114,7 +101,7 @@ pub fn bars(
         .iter()
         .chain(compared.unwrap_or_default())
         .fold(0.0f64, |a, b| a.max(*b));
-    let top = nice_top(max);
+    let top = jobs::analytics::axis_top(max);
     let plot_w = WIDTH - LEFT - RIGHT;
     let plot_h = HEIGHT - TOP - BOTTOM;
     let slot = plot_w / n as f64;
@@ -157,7 +144,7 @@ pub fn line(
     fmt: &dyn Fn(f64) -> String,
 ) -> String {
     let n = values.len().max(2);
-    let top = nice_top(values.iter().flatten().fold(0.0f64, |a, b| a.max(*b)));
+    let top = jobs::analytics::axis_top(values.iter().flatten().fold(0.0f64, |a, b| a.max(*b)));
     let plot_w = WIDTH - LEFT - RIGHT;
     let plot_h = HEIGHT - TOP - BOTTOM;
     let x_of = |i: usize| LEFT + plot_w * i as f64 / (n - 1) as f64;
@@ -243,10 +230,10 @@ mod tests {
 
     #[test]
     fn round_tops_and_escaped_text() {
-        assert_eq!(nice_top(0.0), 1.0);
-        assert_eq!(nice_top(7.0), 10.0);
-        assert_eq!(nice_top(1_234.0), 2_000.0);
-        assert_eq!(nice_top(4_500.0), 5_000.0);
+        assert_eq!(jobs::analytics::axis_top(0.0), 1.0);
+        assert_eq!(jobs::analytics::axis_top(7.0), 10.0);
+        assert_eq!(jobs::analytics::axis_top(1_234.0), 2_000.0);
+        assert_eq!(jobs::analytics::axis_top(4_500.0), 5_000.0);
         let labels = Labels {
             id: "c",
             title: "Sales <&>",

@@ -25,7 +25,12 @@ pub enum Download {
     /// A bulk update's items with their outcome, or a CSV export.
     #[oai(status = 200, content_type = "text/csv; charset=utf-8")]
     Csv(Binary<Body>, #[oai(header = "Content-Disposition")] String),
-    /// An XLSX export.
+    /// A report (`application/pdf`).
+    #[oai(status = 200, content_type = "application/pdf")]
+    Pdf(Binary<Body>, #[oai(header = "Content-Disposition")] String),
+    // poem-openapi documents one content type per status, the last variant's: this one.
+    /// An XLSX export; the same status answers a CSV (`text/csv`) or a report
+    /// (`application/pdf`), as `Content-Type` says.
     #[oai(
         status = 200,
         content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -42,6 +47,8 @@ impl From<downloads::Download> for Download {
         let disposition = format!("attachment; filename=\"{}\"", d.name);
         if d.content_type == downloads::XLSX {
             Download::Xlsx(body, disposition)
+        } else if d.content_type == downloads::PDF {
+            Download::Pdf(body, disposition)
         } else {
             Download::Csv(body, disposition)
         }
@@ -103,7 +110,7 @@ impl FilesApi {
         Ok(downloads::result(&self.state.ctx, &run).await?.into())
     }
 
-    /// Download an export
+    /// Download an export or a report
     ///
     /// 409 while the export has not finished; 410 once its file has passed the retention.
     #[oai(
@@ -113,7 +120,7 @@ impl FilesApi {
     )]
     async fn export(&self, _auth: ApiKey, run_id: Path<String>) -> Result<Download, ApiError> {
         let run = self.run(&run_id).await?;
-        if run.kind != JobKind::Export {
+        if !matches!(run.kind, JobKind::Export | JobKind::Report) {
             return Err(ApiError::not_found("export"));
         }
         Ok(downloads::export_file(&self.state.ctx, &run).await?.into())

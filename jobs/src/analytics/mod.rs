@@ -28,3 +28,17 @@ pub const FINALISED: i32 = 4;
 pub const CANCELLED: i32 = 0;
 /// Returned (5).
 pub const RETURNED: i32 = 5;
+
+/// Where a chart's value axis ends: 1, 2 or 5 times a power of ten, at least `max`
+/// (1 when there is nothing to show).
+pub fn axis_top(max: f64) -> f64 {
+    if max <= 0.0 || !max.is_finite() {
+        return 1.0;
+    }
+    let power = 10f64.powf(max.log10().floor());
+    [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|m| m * power)
+        .find(|top| *top >= max)
+        .unwrap_or(10.0 * power)
+}

@@ -13,6 +13,7 @@ use crate::config::Config;
 
 pub const CSV: &str = "text/csv; charset=utf-8";
 pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+pub const PDF: &str = "application/pdf";
 
 /// An export's file as it is offered: where it is on disk, the name a browser or an
 /// e-mail gets, and its content type.
@@ -22,11 +23,22 @@ pub struct Offered {
     pub content_type: &'static str,
 }
 
-/// Where export `run`'s file is (whether it is there or not) and how it is offered.
+/// Where export (or report) `run`'s file is (whether it is there or not) and how it is
+/// offered.
 pub fn offered(config: &Config, run: &job_run::Model) -> Result<Offered, serde_json::Error> {
+    let day = run.finished_at.unwrap_or(run.created_at).format("%Y-%m-%d");
+    if run.kind == job_run::JobKind::Report {
+        return Ok(Offered {
+            path: dir(config).join(report_name(run.id)),
+            name: format!(
+                "magflow-report-{day}-{}.pdf",
+                &run.id.simple().to_string()[..8]
+            ),
+            content_type: PDF,
+        });
+    }
     let params: ExportParams = serde_json::from_value(run.params.clone())?;
     let format = params.format;
-    let day = run.finished_at.unwrap_or(run.created_at).format("%Y-%m-%d");
     Ok(Offered {
         path: dir(config).join(file_name(run.id, format)),
         name: format!(
@@ -51,13 +63,18 @@ pub fn file_name(run_id: Uuid, format: Format) -> String {
     format!("{run_id}.{}", format.as_str())
 }
 
-/// Whether `name` is a file magflow wrote: `<run id>.csv|xlsx`, or the same with `.part`
+/// `RUN_ID.pdf`: a report's file.
+pub fn report_name(run_id: Uuid) -> String {
+    format!("{run_id}.pdf")
+}
+
+/// Whether `name` is a file magflow wrote: `<run id>.csv|xlsx|pdf`, or the same with `.part`
 /// while it is written. Nothing else in the directory is ever deleted: an operator may
 /// point `MAGFLOW_EXPORTS_DIR` at a directory that holds other files.
 pub fn is_export_file(name: &str) -> bool {
     let name = name.strip_suffix(".part").unwrap_or(name);
     name.rsplit_once('.').is_some_and(|(stem, ext)| {
-        matches!(ext, "csv" | "xlsx")
+        matches!(ext, "csv" | "xlsx" | "pdf")
             && Uuid::try_parse(stem).is_ok_and(|id| id.to_string() == stem)
     })
 }
@@ -92,7 +109,7 @@ mod tests {
     #[test]
     fn only_files_named_by_magflow_are_exports() {
         let id = "01a2352c-552d-70fd-8dfb-07a19952a31b";
-        for ours in ["csv", "xlsx", "csv.part", "xlsx.part"] {
+        for ours in ["csv", "xlsx", "pdf", "csv.part", "xlsx.part", "pdf.part"] {
             assert!(is_export_file(&format!("{id}.{ours}")), "{ours}");
         }
         for theirs in [

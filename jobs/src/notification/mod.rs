@@ -210,9 +210,11 @@ async fn compose(
     };
     // A scheduled export's notify list gets its file: what it was scheduled for.
     let file = match (&reason, run.kind, run.status) {
-        (Reason::Schedule(_), JobKind::Export, entity::job_run::RunStatus::Succeeded) => {
-            export_file(ctx, &run).await?
-        }
+        (
+            Reason::Schedule(_),
+            JobKind::Export | JobKind::Report,
+            entity::job_run::RunStatus::Succeeded,
+        ) => export_file(ctx, &run).await?,
         _ => None,
     };
     let message = templates::run_ended(&run, params.locale, &link, &reason, file)

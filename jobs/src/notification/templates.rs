@@ -83,9 +83,11 @@ fn kind_label(kind: &str, ro: bool) -> &str {
         ("bulk_update", true) => "Actualizarea în masă",
         ("export", true) => "Exportul",
         ("notification", true) => "Notificarea",
+        ("report", true) => "Raportul",
         ("sync", false) => "Sync",
         ("bulk_update", false) => "Bulk update",
         ("export", false) => "Export",
+        ("report", false) => "Report",
         (other, _) => other,
     }
 }

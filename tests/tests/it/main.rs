@@ -44,6 +44,7 @@ mod ops;
 mod ping;
 mod processes;
 mod queue_defects;
+mod report;
 mod retries;
 mod scaling;
 mod schedules;

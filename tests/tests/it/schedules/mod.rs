@@ -76,7 +76,10 @@ fn each_tick_once(fires: &[schedule_fire::Model], runs: &[job_run::Model]) -> us
 }
 
 /// Creates the schedule `body` through the API and triggers it once; the run it started.
-async fn create_and_trigger(app: &TestApp, body: serde_json::Value) -> serde_json::Value {
+pub(crate) async fn create_and_trigger(
+    app: &TestApp,
+    body: serde_json::Value,
+) -> serde_json::Value {
     let (status, s) = app
         .client
         .post("/api/v1/schedules", Some(&app.admin), &body)
