@@ -73,6 +73,10 @@ pub struct ExportColumns {
     pub offers: Vec<String>,
     pub orders: Vec<String>,
     pub runs: Vec<String>,
+    /// The daily history: orders per account, local day and status.
+    pub sales: Vec<String>,
+    /// The daily history: units and revenue per account, local day, product and status.
+    pub product_sales: Vec<String>,
 }
 
 #[OpenApi(tag = "ApiTags::Runs")]
@@ -93,6 +97,8 @@ impl FilesApi {
             offers: names(Resource::Offers),
             orders: names(Resource::Orders),
             runs: names(Resource::Runs),
+            sales: names(Resource::Sales),
+            product_sales: names(Resource::ProductSales),
         }))
     }
 

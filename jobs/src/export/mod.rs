@@ -6,6 +6,7 @@
 //! export starts.
 
 pub mod files;
+mod series;
 mod sink;
 mod sources;
 
@@ -57,14 +58,28 @@ pub enum Resource {
     Offers,
     Orders,
     Runs,
+    /// The daily history: orders per account, local day and status.
+    Sales,
+    /// The daily history: units and revenue per account, local day, product and status.
+    ProductSales,
 }
 
 impl Resource {
+    pub const ALL: [Resource; 5] = [
+        Resource::Offers,
+        Resource::Orders,
+        Resource::Runs,
+        Resource::Sales,
+        Resource::ProductSales,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Resource::Offers => "offers",
             Resource::Orders => "orders",
             Resource::Runs => "runs",
+            Resource::Sales => "sales",
+            Resource::ProductSales => "product_sales",
         }
     }
 }
@@ -123,7 +138,9 @@ impl ExportParams {
             let ok = match self.resource {
                 Resource::Runs => status.as_str().and_then(RunStatus::parse).is_some(),
                 Resource::Offers => status.as_i64().is_some_and(|s| (0..=2).contains(&s)),
-                Resource::Orders => status.as_i64().is_some_and(|s| (0..=5).contains(&s)),
+                Resource::Orders | Resource::Sales | Resource::ProductSales => {
+                    status.as_i64().is_some_and(|s| (0..=5).contains(&s))
+                }
             };
             if !ok {
                 let expected = match self.resource {
@@ -131,7 +148,9 @@ impl ExportParams {
                         "a run status: queued, running, succeeded, failed, cancelled or dead"
                     }
                     Resource::Offers => "0 (inactive), 1 (active) or 2 (end of life)",
-                    Resource::Orders => "an order status from 0 (cancelled) to 5 (returned)",
+                    Resource::Orders | Resource::Sales | Resource::ProductSales => {
+                        "an order status from 0 (cancelled) to 5 (returned)"
+                    }
                 };
                 return Err(ParamError::new(
                     "params.status",

@@ -9,7 +9,7 @@ use sea_orm::{
     QueryOrder, QuerySelect, Select,
 };
 
-use super::{ExportParams, Resource, sink::Cell};
+use super::{ExportParams, Resource, series, sink::Cell};
 
 /// Rows read per query.
 pub const PAGE: u64 = 1000;
@@ -86,6 +86,8 @@ pub fn columns(resource: Resource) -> &'static [&'static str] {
         Resource::Offers => &OFFER_COLUMNS,
         Resource::Orders => &ORDER_COLUMNS,
         Resource::Runs => &RUN_COLUMNS,
+        Resource::Sales => &series::SALES_COLUMNS,
+        Resource::ProductSales => &series::PRODUCT_SALES_COLUMNS,
     }
 }
 
@@ -95,6 +97,8 @@ pub async fn count<C: ConnectionTrait>(db: &C, p: &ExportParams) -> Result<u64, 
         Resource::Offers => offers_query(p).count(db).await,
         Resource::Orders => orders_query(p).count(db).await,
         Resource::Runs => runs_query(p).count(db).await,
+        Resource::Sales => series::count_sales(db, p).await,
+        Resource::ProductSales => series::count_products(db, p).await,
     }
 }
 
@@ -105,6 +109,7 @@ pub enum After {
     Start,
     Item(String, i64),
     Run(uuid::Uuid),
+    Series(Option<series::SeriesKey>),
 }
 
 /// The next page of rows and the number of items it covers; empty at the end.
@@ -173,6 +178,16 @@ pub async fn page<C: ConnectionTrait>(
             }
             let n = runs.len() as u64;
             Ok((runs.iter().map(run_row).collect(), n))
+        }
+        Resource::Sales | Resource::ProductSales => {
+            let mut key = match after {
+                After::Series(key) => key.clone(),
+                _ => None,
+            };
+            let rows = series::page(db, p, &mut key).await?;
+            *after = After::Series(key);
+            let n = rows.len() as u64;
+            Ok((rows, n))
         }
     }
 }

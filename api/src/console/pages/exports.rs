@@ -108,14 +108,13 @@ async fn page(state: &AppState, frame: &Frame<'_>, fields: &Fields, errors: &Err
     let data = context! {
         exports => Value::from_serialize(exports.iter().map(run_json).collect::<Vec<_>>()),
         accounts => accounts.into_iter().map(|a| a.name).collect::<Vec<_>>(),
-        resources => ["offers", "orders", "runs"],
+        resources => jobs::export::Resource::ALL.map(|r| r.as_str()),
         column_names => {
             use jobs::export::{Resource, columns};
-            context! {
-                offers => columns(Resource::Offers),
-                orders => columns(Resource::Orders),
-                runs => columns(Resource::Runs),
-            }
+            Resource::ALL
+                .iter()
+                .map(|r| (r.as_str(), columns(*r)))
+                .collect::<std::collections::BTreeMap<_, _>>()
         },
         formats => ["csv", "xlsx"],
         v => context! {

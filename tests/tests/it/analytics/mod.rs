@@ -2,6 +2,7 @@
 //! stored orders say when computed here independently (from `ordered_at` in UTC, turned
 //! into Bucharest days by chrono-tz), across both DST changes of the year.
 
+mod exports;
 mod products;
 
 use std::{collections::BTreeMap, time::Duration};
