@@ -1,6 +1,7 @@
 //! `magflow bench …`: figures for BENCHMARKS.md. Each benchmark measures a baseline in
 //! the same run, so results are read as ratios, not as absolute numbers of one machine.
 
+mod analytics;
 mod bulk;
 mod console;
 mod export;
@@ -39,6 +40,9 @@ pub enum BenchCommand {
     /// Seconds from a new order at eMAG to its stored row, with eMAG's callbacks and with
     /// polling alone, in the same run.
     Freshness(freshness::FreshnessBench),
+    /// Two years of orders for N accounts: `analytics rebuild` against a plain
+    /// `INSERT … SELECT`, the sales API for a year of days, and a month's PDF report.
+    Analytics(analytics::AnalyticsBench),
     /// One load process of `bench ratelimit` (started by it).
     #[command(hide = true)]
     RatelimitLoad(ratelimit::RateLimitLoad),
@@ -56,6 +60,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Export(args) => export::run(args).await,
         BenchCommand::Console(args) => console::run(args).await,
         BenchCommand::Freshness(args) => freshness::run(args).await,
+        BenchCommand::Analytics(args) => analytics::run(args).await,
     }
 }
 

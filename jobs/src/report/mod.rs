@@ -82,26 +82,34 @@ impl Job for ReportJob {
     }
 }
 
+/// The report `params` asks for, as PDF bytes, and the days it covers.
+pub async fn render<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    params: &ReportParams,
+) -> Result<(Vec<u8>, crate::analytics::Period), JobError> {
+    let figures_error = |e: AnalyticsError| match e {
+        AnalyticsError::Db(db) => JobError::from(db),
+        other => JobError::permanent(ErrorCategory::InvalidInput, other.to_string()),
+    };
+    let scope = Scope::resolve(db, params.account())
+        .await
+        .map_err(figures_error)?;
+    let period = params.period.resolve(scope.today());
+    let data = figures::gather(db, scope, period)
+        .await
+        .map_err(figures_error)?;
+    let bytes = pdf::render(&data, words::Words::of(params.locale))
+        .map_err(|e| JobError::permanent(ErrorCategory::Permanent, e))?;
+    Ok((bytes, period))
+}
+
 pub async fn run(
     ctx: &JobContext,
     progress: &mut Progress,
     params: ReportParams,
 ) -> Result<(), JobError> {
-    let invalid = |e: String| JobError::permanent(ErrorCategory::InvalidInput, e);
-    let figures_error = |e: AnalyticsError| match e {
-        AnalyticsError::Db(db) => JobError::from(db),
-        other => invalid(other.to_string()),
-    };
-    let scope = Scope::resolve(&ctx.db, params.account())
-        .await
-        .map_err(figures_error)?;
-    let period = params.period.resolve(scope.today());
     progress.set_total(1);
-    let data = figures::gather(&ctx.db, scope, period)
-        .await
-        .map_err(figures_error)?;
-    let bytes = pdf::render(&data, words::Words::of(params.locale))
-        .map_err(|e| JobError::permanent(ErrorCategory::Permanent, e))?;
+    let (bytes, period) = render(&ctx.db, &params).await?;
     let dir = files::dir(&ctx.config);
     std::fs::create_dir_all(&dir).map_err(|e| {
         JobError::permanent(

@@ -113,7 +113,7 @@ pub async fn run(args: ConsoleBench) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn seed_accounts(ctx: &JobContext, n: usize) -> anyhow::Result<Vec<String>> {
+pub(super) async fn seed_accounts(ctx: &JobContext, n: usize) -> anyhow::Result<Vec<String>> {
     let mut names = Vec::new();
     for i in 0..n {
         let name = format!("shop-{i:02}");
