@@ -88,6 +88,8 @@ struct DayRow {
     orders: i64,
     units: i64,
     value: Decimal,
+    low_currency: Option<String>,
+    high_currency: Option<String>,
 }
 
 /// The sales of `period` by `interval`, and of the period `compare` names.
@@ -98,21 +100,20 @@ pub async fn sales<C: ConnectionTrait>(
     interval: Interval,
     compare: Compare,
 ) -> Result<Sales, AnalyticsError> {
-    let other = period.compared(compare);
-    let mut currencies = currencies(conn, scope, period).await?;
-    if let Some(other) = other {
-        currencies.extend(self::currencies(conn, scope, other).await?);
-    }
+    let (current, mut currencies) = series(conn, scope, period, interval).await?;
+    let compared = match period.compared(compare) {
+        Some(other) => {
+            let (series, more) = series(conn, scope, other, interval).await?;
+            currencies.extend(more);
+            Some(series)
+        }
+        None => None,
+    };
     if currencies.len() > 1 {
         return Err(AnalyticsError::MixedCurrencies(
             currencies.into_iter().collect(),
         ));
     }
-    let current = series(conn, scope, period, interval).await?;
-    let compared = match other {
-        Some(other) => Some(series(conn, scope, other, interval).await?),
-        None => None,
-    };
     Ok(Sales {
         currency: currencies.into_iter().next(),
         current,
@@ -120,25 +121,30 @@ pub async fn sales<C: ConnectionTrait>(
     })
 }
 
+/// A period's series, and the currencies of its orders (one query: this is what the
+/// sales route and chart wait for).
 async fn series<C: ConnectionTrait>(
     conn: &C,
     scope: &Scope,
     period: Period,
     interval: Interval,
-) -> Result<Series, AnalyticsError> {
+) -> Result<(Series, BTreeSet<String>), AnalyticsError> {
     let mut values: Vec<Value> = vec![period.from.into(), period.to.into()];
     let account = scope.condition("account", &mut values);
     let sql = format!(
         "SELECT day, status, CAST(SUM(orders) AS BIGINT) AS orders, \
-                CAST(SUM(units) AS BIGINT) AS units, SUM(value) AS value \
+                CAST(SUM(units) AS BIGINT) AS units, SUM(value) AS value, \
+                MIN(currency) AS low_currency, MAX(currency) AS high_currency \
          FROM sales_daily WHERE day >= ? AND day <= ?{account} GROUP BY day, status"
     );
     let rows = DayRow::find_by_statement(statement(conn, &sql, values))
         .all(conn)
         .await?;
+    let mut currencies = BTreeSet::new();
     let mut by_day: BTreeMap<NaiveDate, Vec<StatusRow>> = BTreeMap::new();
     let mut by_status: BTreeMap<i32, StatusRow> = BTreeMap::new();
     for r in rows {
+        currencies.extend(r.low_currency.into_iter().chain(r.high_currency));
         let row = StatusRow {
             status: r.status,
             orders: r.orders,
@@ -172,36 +178,13 @@ async fn series<C: ConnectionTrait>(
             }
         })
         .collect();
-    Ok(Series {
+    let series = Series {
         period,
         points,
         totals,
         by_status: by_status.into_values().collect(),
-    })
-}
-
-/// The currencies of the scope's orders in `period`.
-async fn currencies<C: ConnectionTrait>(
-    conn: &C,
-    scope: &Scope,
-    period: Period,
-) -> Result<BTreeSet<String>, AnalyticsError> {
-    #[derive(FromQueryResult)]
-    struct Currency {
-        currency: String,
-    }
-    let mut values: Vec<Value> = vec![period.from.into(), period.to.into()];
-    let account = scope.condition("account", &mut values);
-    let sql = format!(
-        "SELECT DISTINCT currency FROM sales_daily \
-         WHERE day >= ? AND day <= ? AND currency IS NOT NULL{account}"
-    );
-    Ok(Currency::find_by_statement(statement(conn, &sql, values))
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(|c| c.currency)
-        .collect())
+    };
+    Ok((series, currencies))
 }
 
 /// `now` against `before`: the difference, and it as a share of `before` (none when
