@@ -53,6 +53,7 @@ pub fn mount(route: Route) -> Route {
         .at("/bulk/:upload/send", post(bulk::send))
         .at("/exports", get(exports::list).post(exports::create))
         .at("/analytics", get(analytics::page))
+        .at("/analytics/report", post(analytics::report))
         .at("/offers", get(data::offers))
         .at("/orders", get(data::orders))
         .at("/orders/:account/:id", get(data::order))

@@ -10,7 +10,7 @@ pub fn analytics() -> Value {
         v => context! { account => "", from => "2026-13-01", to => "", interval => "day", compare => "previous" },
         errors => context! { from => "a day as YYYY-MM-DD" },
         a => context! {
-            account => (), currency => "RON", compared => true,
+            account => (), from => "2026-11-01", to => "2026-11-30", currency => "RON", compared => true,
             keys => vec![context! { key => "revenue", text => "1.234,50 RON", change => "+12.5%", trend => "up" }],
             sales_chart => svg.clone(), top_chart => svg.clone(), stock_chart => svg, has_stock => true,
             points => vec![context! { label => "01.12", revenue => "10 RON", orders => 1, units => 2, before => () }],

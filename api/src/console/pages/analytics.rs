@@ -99,6 +99,42 @@ impl Fields {
     }
 }
 
+/// What the report button sends: the page's account and days, in the page's language.
+#[derive(Deserialize)]
+pub struct ReportForm {
+    #[serde(default)]
+    account: String,
+    from: NaiveDate,
+    to: NaiveDate,
+}
+
+/// `POST /analytics/report`: the PDF report of the days shown; to its run's page, where
+/// the file is offered when it is ready.
+#[handler]
+pub async fn report(state: Data<&AppState>, change: Change<ReportForm>) -> Response {
+    let Change { me, form } = change;
+    let frame = Frame::of(&me, "analytics");
+    let account = if form.account.is_empty() {
+        "all"
+    } else {
+        form.account.as_str()
+    };
+    let params = serde_json::json!({
+        "account": account,
+        "period": { "from": form.from, "to": form.to },
+        "locale": frame.locale.code(),
+    });
+    let raw = jobs::params::RawParams::Value(&params);
+    let kind = entity::job_run::JobKind::Report;
+    match jobs::actions::submit(&state.ctx, kind, raw, None, &me.actor()).await {
+        Ok(submitted) => match submitted.into_run() {
+            Some(run) => render::see_other(&format!("/runs/{}", run.id)),
+            None => render::see_other("/analytics"),
+        },
+        Err(e) => unavailable(&frame, "report", &e),
+    }
+}
+
 #[handler]
 pub async fn page(state: Data<&AppState>, me: Signed, Query(fields): Query<Fields>) -> Response {
     let frame = Frame::of(&me, "analytics");

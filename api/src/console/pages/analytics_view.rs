@@ -228,6 +228,8 @@ impl Loaded {
             .collect();
         context! {
             account => self.scope.account,
+            from => self.sales.current.period.from.to_string(),
+            to => self.sales.current.period.to.to_string(),
             currency => currency,
             keys => key_figures(&f, &self.sales),
             compared => self.sales.compared.is_some(),

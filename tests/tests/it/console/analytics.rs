@@ -94,6 +94,10 @@ async fn analytics_page(backend: Backend) {
             .await
     );
     assert!(browser.axe().await.is_empty(), "axe finds nothing serious");
+    assert!(
+        !browser.has("button[data-action='report']").await,
+        "a viewer starts no report"
+    );
 
     // Weeks: a bar per ISO week of the period.
     browser.click("#f-interval option[value='week']").await;
@@ -157,5 +161,22 @@ async fn analytics_page(backend: Backend) {
         .screenshot(&format!("analytics-phone-{backend:?}"))
         .await;
     phone.close().await;
+
+    // An admin asks for the days shown as a PDF: the run's page offers the file.
+    user(&app, "ana", Role::Admin).await;
+    let admin = Browser::start(1280).await;
+    admin.sign_in(&base, "ana", PASSWORD).await;
+    admin.find("header.top").await;
+    admin.goto(&format!("{base}/analytics?account=main")).await;
+    admin.click("button[data-action='report']").await;
+    admin
+        .until(
+            "the report to be ready",
+            "return location.pathname.startsWith('/runs/') && fetch(location.pathname + '/result')
+               .then(r => r.status === 200 && r.headers.get('content-type') === 'application/pdf');",
+            Duration::from_secs(60),
+        )
+        .await;
+    admin.close().await;
     app.shutdown().await;
 }
