@@ -277,3 +277,60 @@ pub async fn cleanup_redis(url: &str, prefix: &str) {
         let _: Result<i64, _> = redis::cmd("DEL").arg(keys).query_async(&mut conn).await;
     }
 }
+
+/// A benchmark's database: a SQLite file in a temporary directory, or a fresh PostgreSQL
+/// database made on `database_url` and dropped by [`BenchDb::finish`]; the queue on
+/// SQLite beside it.
+pub struct BenchDb {
+    pub ctx: jobs::JobContext,
+    fresh: Option<(String, String)>,
+    _dir: tempfile::TempDir,
+}
+
+impl BenchDb {
+    pub async fn open(database_url: Option<&str>) -> anyhow::Result<BenchDb> {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let dir = tempfile::tempdir()?;
+        let (url, fresh) = match database_url {
+            Some(url) => {
+                let (db_url, name) = sync::fresh_database(url).await?;
+                (db_url, Some((url.to_owned(), name)))
+            }
+            None => (
+                format!("sqlite://{}/magflow.db", dir.path().display()),
+                None,
+            ),
+        };
+        let config = jobs::Config {
+            database_url: jobs::SecretUrl::new(url),
+            queue_url: jobs::SecretUrl::new(format!("sqlite://{}/queue.db", dir.path().display())),
+            secret_key: Some(jobs::secrets::SecretKey::from_hex(
+                &jobs::secrets::SecretKey::generate_hex(),
+            )?),
+            ..jobs::Config::default()
+        };
+        let ctx = jobs::JobContext::connect(config, true).await?;
+        Ok(BenchDb {
+            ctx,
+            fresh,
+            _dir: dir,
+        })
+    }
+
+    pub fn backend(&self) -> &'static str {
+        if self.fresh.is_some() {
+            "postgres"
+        } else {
+            "sqlite"
+        }
+    }
+
+    /// Closes the connections, then drops the fresh database if there is one.
+    pub async fn finish(self) {
+        let BenchDb { ctx, fresh, _dir } = self;
+        drop(ctx);
+        if let Some((admin_url, name)) = fresh {
+            sync::drop_database(&admin_url, &name).await;
+        }
+    }
+}

@@ -93,50 +93,30 @@ fn key_figures(c: &mut Canvas, data: &ReportData, w: &Words, y: f32) {
     let zero = Figures::default();
     let before = data.sales.compared.as_ref().map_or(&zero, |s| &s.totals);
     let money = |d: Decimal| w.money(d, cur);
-    let n = |v: i64| Decimal::from(v);
     let aov = |f: &Figures| f.average_order_value();
+    let counted = |label, now: i64, before: i64| {
+        let ratio = change(Decimal::from(now), Decimal::from(before)).1;
+        (label, w.count(now), w.count(before), ratio)
+    };
+    let amount = |label, now: Decimal, before: Decimal| {
+        (label, money(now), money(before), change(now, before).1)
+    };
     let rows: Vec<(&str, String, String, Option<Decimal>)> = vec![
-        (
-            w.revenue,
-            money(now.revenue),
-            money(before.revenue),
-            change(now.revenue, before.revenue).1,
-        ),
-        (
-            w.sales,
-            w.count(now.finalised_orders),
-            w.count(before.finalised_orders),
-            change(n(now.finalised_orders), n(before.finalised_orders)).1,
-        ),
-        (
-            w.units_sold,
-            w.count(now.units_sold),
-            w.count(before.units_sold),
-            change(n(now.units_sold), n(before.units_sold)).1,
-        ),
+        amount(w.revenue, now.revenue, before.revenue),
+        counted(w.sales, now.finalised_orders, before.finalised_orders),
+        counted(w.units_sold, now.units_sold, before.units_sold),
         (
             w.average_order,
             aov(now).map_or_else(|| "–".into(), money),
             aov(before).map_or_else(|| "–".into(), money),
             aov(now).zip(aov(before)).and_then(|(a, b)| change(a, b).1),
         ),
-        (
-            w.orders_placed,
-            w.count(now.orders),
-            w.count(before.orders),
-            change(n(now.orders), n(before.orders)).1,
-        ),
-        (
-            w.cancelled,
-            w.count(now.cancelled_orders),
-            w.count(before.cancelled_orders),
-            change(n(now.cancelled_orders), n(before.cancelled_orders)).1,
-        ),
-        (
+        counted(w.orders_placed, now.orders, before.orders),
+        counted(w.cancelled, now.cancelled_orders, before.cancelled_orders),
+        amount(
             w.cancelled_value,
-            money(now.cancelled_value),
-            money(before.cancelled_value),
-            change(now.cancelled_value, before.cancelled_value).1,
+            now.cancelled_value,
+            before.cancelled_value,
         ),
     ];
     let columns = [

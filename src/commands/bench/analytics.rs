@@ -13,7 +13,7 @@
 use std::time::Instant;
 
 use chrono::{Duration, Utc};
-use jobs::{Config, JobContext, SecretUrl, api_keys::Role, report::ReportParams};
+use jobs::{JobContext, api_keys::Role, report::ReportParams};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend};
 use serde_json::json;
 
@@ -39,49 +39,27 @@ pub struct AnalyticsBench {
 const PRODUCTS: usize = 500;
 
 pub async fn run(args: AnalyticsBench) -> anyhow::Result<()> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let dir = tempfile::tempdir()?;
-    let (database_url, fresh) = match &args.database_url {
-        Some(url) => {
-            let (db_url, name) = super::sync::fresh_database(url).await?;
-            (db_url, Some((url.clone(), name)))
-        }
-        None => (
-            format!("sqlite://{}/magflow.db", dir.path().display()),
-            None,
-        ),
-    };
-    let config = Config {
-        database_url: SecretUrl::new(database_url),
-        queue_url: SecretUrl::new(format!("sqlite://{}/queue.db", dir.path().display())),
-        secret_key: Some(jobs::secrets::SecretKey::from_hex(
-            &jobs::secrets::SecretKey::generate_hex(),
-        )?),
-        ..Config::default()
-    };
-    let ctx = JobContext::connect(config, true).await?;
+    let bench = super::BenchDb::open(args.database_url.as_deref()).await?;
+    let ctx = &bench.ctx;
     let seeded = Instant::now();
-    let names = super::console::seed_accounts(&ctx, args.accounts).await?;
+    let names = super::console::seed_accounts(ctx, args.accounts).await?;
     for name in &names {
         seed_orders(&ctx.db, name, args.orders).await?;
     }
     let seed_s = seeded.elapsed().as_secs_f64();
     let rebuild = rebuild_against_baseline(&ctx.db).await?;
-    let api = api_latency(&ctx, &names[0], args.requests).await?;
+    let api = api_latency(ctx, &names[0], args.requests).await?;
     let report = reports(&ctx.db).await?;
     println!(
         "{}",
         serde_json::to_string_pretty(&json!({
-            "backend": if fresh.is_some() { "postgres" } else { "sqlite" },
+            "backend": bench.backend(),
             "accounts": args.accounts, "orders_per_account": args.orders,
             "orders": args.accounts * args.orders, "seed_seconds": seed_s,
             "rebuild": rebuild, "api": api, "report": report,
         }))?
     );
-    drop(ctx);
-    if let Some((admin_url, name)) = fresh {
-        super::sync::drop_database(&admin_url, &name).await;
-    }
+    bench.finish().await;
     Ok(())
 }
 

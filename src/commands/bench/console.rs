@@ -13,7 +13,7 @@ use entity::{
     run_event,
 };
 use jobs::{
-    Config, JobContext, SecretUrl,
+    JobContext,
     accounts::{AccountKind, NewAccount, Platform},
     api_keys::Role,
     users::{self, sessions},
@@ -43,30 +43,11 @@ pub struct ConsoleBench {
 }
 
 pub async fn run(args: ConsoleBench) -> anyhow::Result<()> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let dir = tempfile::tempdir()?;
-    let (database_url, fresh) = match &args.database_url {
-        Some(url) => {
-            let (db_url, name) = super::sync::fresh_database(url).await?;
-            (db_url, Some((url.clone(), name)))
-        }
-        None => (
-            format!("sqlite://{}/magflow.db", dir.path().display()),
-            None,
-        ),
-    };
-    let config = Config {
-        database_url: SecretUrl::new(database_url),
-        queue_url: SecretUrl::new(format!("sqlite://{}/queue.db", dir.path().display())),
-        secret_key: Some(jobs::secrets::SecretKey::from_hex(
-            &jobs::secrets::SecretKey::generate_hex(),
-        )?),
-        ..Config::default()
-    };
-    let ctx = JobContext::connect(config, true).await?;
+    let bench = super::BenchDb::open(args.database_url.as_deref()).await?;
+    let ctx = &bench.ctx;
     let seeded = Instant::now();
-    let names = seed_accounts(&ctx, args.accounts).await?;
-    let detail = seed_runs(&ctx, &names, args.runs).await?;
+    let names = seed_accounts(ctx, args.accounts).await?;
+    let detail = seed_runs(ctx, &names, args.runs).await?;
     let seed_s = seeded.elapsed().as_secs_f64();
     let user = users::create(&ctx.db, "bench", Role::Admin, &users::password::generate()).await?;
     let mut cookies = Vec::new();
@@ -75,7 +56,7 @@ pub async fn run(args: ConsoleBench) -> anyhow::Result<()> {
             sessions::start(&ctx.db, user.id, entity::console_session::Stage::Full, None).await?;
         cookies.push(format!("mf_session={}", started.token));
     }
-    let (base, stop) = super::serve_api(&ctx).await?;
+    let (base, stop) = super::serve_api(ctx).await?;
     let pages = [
         ("/health", format!("{base}/health")),
         ("overview /", format!("{base}/")),
@@ -101,15 +82,12 @@ pub async fn run(args: ConsoleBench) -> anyhow::Result<()> {
     println!(
         "{}",
         serde_json::to_string_pretty(&json!({
-            "backend": if fresh.is_some() { "postgres" } else { "sqlite" },
+            "backend": bench.backend(),
             "runs": args.runs, "accounts": args.accounts, "sessions": args.sessions,
             "seconds_per_page": args.seconds, "seed_seconds": seed_s, "pages": rows,
         }))?
     );
-    drop(ctx);
-    if let Some((admin_url, name)) = fresh {
-        super::sync::drop_database(&admin_url, &name).await;
-    }
+    bench.finish().await;
     Ok(())
 }
 
