@@ -1,6 +1,7 @@
 //! Finds runs whose worker stopped heartbeating (killed, crashed, partitioned) and puts
 //! them back in the queue, where any worker resumes them from their checkpoint; queued
-//! runs that have no queue task; and ended runs whose announcement was lost. Runs in
+//! runs that have no queue task; ended runs whose announcement was lost; and order days
+//! whose daily figures a crash left unrecomputed. Runs in
 //! every worker process; the conditional update makes sure only one re-queues each run
 //! (a second task is a no-op claim).
 
@@ -61,6 +62,12 @@ pub async fn run(exec: Executor, stop: CancellationToken) {
                 "runs that ended without being announced were announced"
             ),
             Err(e) => tracing::warn!(error = %e, "lost announcement sweep failed"),
+        }
+        // Order days a crash left marked between a page and its sync's end.
+        match jobs::sync::history::refresh_left(&ctx.db).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(days = n, "daily history left stale by a crash recomputed"),
+            Err(e) => tracing::warn!(error = %e, "daily history sweep failed"),
         }
         // Queued runs whose task was lost: due, held by nobody, untouched for two leases.
         let stale = Utc::now() - chrono::Duration::from_std(lease * 2).unwrap_or_default();

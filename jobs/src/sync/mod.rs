@@ -7,7 +7,7 @@
 
 pub mod breaker;
 use crate::clock;
-mod history;
+pub mod history;
 mod named_orders;
 mod offers;
 mod orders;

@@ -3,6 +3,7 @@
 //! into Bucharest days by chrono-tz), across both DST changes of the year.
 
 mod exports;
+mod left;
 mod products;
 
 use std::{collections::BTreeMap, time::Duration};
