@@ -4,8 +4,9 @@
 //! The figures are a pure function of `orders` and `order_lines`: a sync marks the local
 //! days it wrote (in the page's own transaction, [`mark`]), and at its end recomputes
 //! those days whole ([`refresh`]), so a repeated or interrupted refresh leaves the same
-//! rows, and a crash between the two leaves the marks for the next one. Stock has no
-//! history to recompute from: each offers sync keeps the day's snapshot ([`snapshot_stock`]).
+//! rows, and a crash between the two leaves the marks for the next refresh (the account's
+//! next sync, or a worker's sweep: `sync::history::refresh_left`). Stock has no history
+//! to recompute from: each offers sync keeps the day's snapshot ([`snapshot_stock`]).
 
 pub mod period;
 pub mod products;
