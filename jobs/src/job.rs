@@ -76,14 +76,17 @@ pub trait Job: Send + Sync + 'static {
     }
 
     /// Inserts the run(s) of a request inside `txn` (so a scheduler claims its tick in
-    /// the same transaction); `db` reads outside it. One run, unless the kind says more.
+    /// the same transaction); `db` reads outside it. One run, unless the kind says more,
+    /// after [`Job::check_in_db`]: what was true when a schedule was saved may not be
+    /// when it fires.
     fn insert_runs<C: ConnectionTrait + Sync>(
         txn: &C,
-        _db: &DatabaseConnection,
+        db: &DatabaseConnection,
         params: Self::Params,
         max_attempts: Option<u32>,
     ) -> impl Future<Output = Result<Created, SubmitError>> + Send {
         async move {
+            Self::check_in_db(db, &params).await?;
             let run = runs::insert(txn, plain_run::<Self>(params, max_attempts)?).await?;
             Ok(Created {
                 report: run.clone(),

@@ -69,12 +69,10 @@ pub enum RankParam {
 
 impl From<AnalyticsError> for ApiError {
     fn from(e: AnalyticsError) -> Self {
-        match e {
-            AnalyticsError::UnknownAccount(_) | AnalyticsError::MixedCurrencies(_) => {
-                ApiError::invalid("account", e.to_string())
-            }
-            AnalyticsError::Period(p) => ApiError::invalid(p.field(), p.to_string()),
-            AnalyticsError::Db(db) => db.into(),
+        match (e.field(), e) {
+            (_, AnalyticsError::Db(db)) => db.into(),
+            (Some(field), e) => ApiError::invalid(field, e.to_string()),
+            (None, e) => ApiError::internal(&e),
         }
     }
 }
@@ -270,9 +268,7 @@ fn period(
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
 ) -> Result<Period, ApiError> {
-    let to = to.unwrap_or_else(|| scope.today());
-    let from = from.unwrap_or_else(|| Period::ending(to, DEFAULT_DAYS).from);
-    Ok(Period::new(from, to).map_err(AnalyticsError::from)?)
+    Ok(Period::chosen(from, to, scope.today(), DEFAULT_DAYS).map_err(AnalyticsError::from)?)
 }
 
 fn limit_in(field: &str, given: Option<u64>, default: u64, max: u64) -> Result<u64, ApiError> {

@@ -67,6 +67,19 @@ impl Period {
         Ok(Period { from, to })
     }
 
+    /// The days asked for: `to` by default `today`, `from` by default the `days` days
+    /// ending with `to`.
+    pub fn chosen(
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+        today: NaiveDate,
+        days: i64,
+    ) -> Result<Period, PeriodError> {
+        let to = to.unwrap_or(today);
+        let from = from.unwrap_or_else(|| Period::ending(to, days).from);
+        Period::new(from, to)
+    }
+
     /// `days` days ending with `to`.
     pub fn ending(to: NaiveDate, days: i64) -> Period {
         Period {

@@ -35,6 +35,19 @@ pub enum AnalyticsError {
     Db(#[from] DbErr),
 }
 
+impl AnalyticsError {
+    /// The request parameter to correct; none for a database failure.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            AnalyticsError::UnknownAccount(_) | AnalyticsError::MixedCurrencies(_) => {
+                Some("account")
+            }
+            AnalyticsError::Period(p) => Some(p.field()),
+            AnalyticsError::Db(_) => None,
+        }
+    }
+}
+
 impl Scope {
     /// The named account (it must exist), or every account.
     pub async fn resolve<C: ConnectionTrait>(

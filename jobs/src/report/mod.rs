@@ -23,12 +23,10 @@ use crate::{
     context::JobContext,
     error::{ErrorCategory, JobError, SubmitError},
     export::files,
-    job::{Job, Output, plain_run},
+    job::{Job, Output},
     kind::{JobKind, RetryPolicy},
     params::ParamError,
     progress::{Level, Progress},
-    runs,
-    submit::Created,
 };
 
 pub struct ReportJob;
@@ -55,21 +53,6 @@ impl Job for ReportJob {
             Err(AnalyticsError::Db(e)) => Err(e.into()),
             Err(e) => Err(ParamError::new("params.account", e.to_string()).into()),
         }
-    }
-
-    /// An unknown account is refused when the report is asked for, not when it runs.
-    async fn insert_runs<C: sea_orm::ConnectionTrait + Sync>(
-        txn: &C,
-        db: &sea_orm::DatabaseConnection,
-        params: ReportParams,
-        max_attempts: Option<u32>,
-    ) -> Result<Created, SubmitError> {
-        Self::check_in_db(db, &params).await?;
-        let run = runs::insert(txn, plain_run::<Self>(params, max_attempts)?).await?;
-        Ok(Created {
-            report: run.clone(),
-            to_dispatch: vec![run],
-        })
     }
 
     async fn run(

@@ -247,11 +247,8 @@ fn stock_page(c: &mut Canvas, data: &ReportData, w: &Words) {
             let cells = [
                 c.fonts.fit(&name, 9.5, 260.0),
                 w.count(o.stock),
-                format!("{:.1}", o.pace).replace('.', &w.separators.1.to_string()),
-                o.days.map_or_else(
-                    || "–".into(),
-                    |d| format!("{d:.1}").replace('.', &w.separators.1.to_string()),
-                ),
+                w.decimal(o.pace),
+                o.days.map_or_else(|| "–".into(), |d| w.decimal(d)),
             ];
             y = c.row(y, &columns, &cells, false);
         }
@@ -264,8 +261,8 @@ fn health(c: &mut Canvas, data: &ReportData, w: &Words, y: f32) {
     let mut y = c.heading(y, w.sync_health);
     let rate = match h.success_rate() {
         Some(r) => format!(
-            "{:.1}% ({} / {})",
-            r * 100.0,
+            "{}% ({} / {})",
+            w.decimal(r * 100.0),
             w.count(h.succeeded as i64),
             w.count(h.syncs as i64)
         ),

@@ -175,9 +175,15 @@ impl Words {
         .to_owned()
     }
 
+    /// A number with one decimal.
+    pub fn decimal(&self, v: f64) -> String {
+        format!("{v:.1}").replace('.', &self.separators.1.to_string())
+    }
+
     /// A change as a signed percentage with one decimal.
     pub fn percent(&self, ratio: f64) -> String {
-        format!("{:+.1}%", ratio * 100.0).replace('.', &self.separators.1.to_string())
+        let sign = if ratio >= 0.0 { "+" } else { "" };
+        format!("{sign}{}%", self.decimal(ratio * 100.0))
     }
 
     pub fn day(&self, d: chrono::NaiveDate) -> String {

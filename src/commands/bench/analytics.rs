@@ -68,9 +68,19 @@ pub async fn run(args: AnalyticsBench) -> anyhow::Result<()> {
 async fn seed_orders(db: &DatabaseConnection, account: &str, n: usize) -> anyhow::Result<()> {
     let pg = db.get_database_backend() == DbBackend::Postgres;
     let minutes = 730 * 1440;
-    let (numbers, at, day, amount) = if pg {
+    // The numbers 1..=count as a query of one column, `i`.
+    let numbers = |count: usize| {
+        if pg {
+            format!("SELECT i FROM generate_series(1, {count}) AS g(i)")
+        } else {
+            format!(
+                "WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < {count}) \
+                 SELECT i FROM g"
+            )
+        }
+    };
+    let (at, day, amount) = if pg {
         (
-            format!("SELECT i FROM generate_series(1, {n}) AS g(i)"),
             format!("now() - ((i * 631) % {minutes}) * interval '1 minute'"),
             format!(
                 "CAST((now() - ((i * 631) % {minutes}) * interval '1 minute') AT TIME ZONE 'Europe/Bucharest' AS date)"
@@ -80,15 +90,13 @@ async fn seed_orders(db: &DatabaseConnection, account: &str, n: usize) -> anyhow
     } else {
         (
             format!(
-                "WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < {n}) SELECT i FROM g"
-            ),
-            format!(
                 "strftime('%Y-%m-%d %H:%M:%S+00:00', 'now', '-' || ((i * 631) % {minutes}) || ' minutes')"
             ),
             format!("date('now', '-' || ((i * 631) % {minutes}) || ' minutes', '+2 hours')"),
             "((i * 7919) % 200000) / 100.0 + 10".to_owned(),
         )
     };
+    let (offer_numbers, numbers) = (numbers(PRODUCTS), numbers(n));
     let json = if pg { "CAST('{}' AS json)" } else { "'{}'" };
     let now = if pg {
         "now()"
@@ -111,7 +119,6 @@ async fn seed_orders(db: &DatabaseConnection, account: &str, n: usize) -> anyhow
          ((i * 31 + k * 17) % 50000) / 100.0 + 5, 0.21, 'RON' \
          FROM ({numbers}) AS s CROSS JOIN (SELECT 0 AS k UNION ALL SELECT 1) AS ks"
     );
-    let offer_numbers = numbers.replace(&n.to_string(), &PRODUCTS.to_string());
     let offers = format!(
         "INSERT INTO offers (account, emag_id, name, status, general_stock, raw, content_hash, \
          first_seen_at, last_synced_at, updated_at) \

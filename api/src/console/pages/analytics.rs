@@ -87,9 +87,7 @@ impl Fields {
         if !errors.is_empty() {
             return None;
         }
-        let to = to.unwrap_or(today);
-        let from = from.unwrap_or_else(|| Period::ending(to, DEFAULT_DAYS).from);
-        match Period::new(from, to) {
+        match Period::chosen(from, to, today, DEFAULT_DAYS) {
             Ok(p) => Some(p),
             Err(e) => {
                 errors.insert(e.field().into(), e.to_string());
@@ -148,11 +146,7 @@ pub async fn page(state: Data<&AppState>, me: Signed, Query(fields): Query<Field
         Ok(found) => found,
         Err(AnalyticsError::Db(e)) => return unavailable(&frame, "analytics", &e),
         Err(e) => {
-            let field = match &e {
-                AnalyticsError::Period(p) => p.field(),
-                _ => "account",
-            };
-            errors.insert(field.into(), e.to_string());
+            errors.insert(e.field().unwrap_or("account").into(), e.to_string());
             None
         }
     };
