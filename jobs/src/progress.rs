@@ -10,7 +10,7 @@ use chrono::Utc;
 use entity::{job_run, run_event};
 use sea_orm::{
     ActiveValue::{NotSet, Set},
-    ConnectionTrait, DatabaseConnection, EntityTrait, QuerySelect,
+    ConnectionTrait, DatabaseConnection, EntityTrait,
 };
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
@@ -245,10 +245,11 @@ impl Progress {
     ) -> Result<(), JobError> {
         self.last_flush = Instant::now();
         let flush = self.unwritten();
-        if !lifecycle::flush(conn, &self.holder, flush).await? {
+        let Some(cancel) = lifecycle::flush(conn, &self.holder, flush).await? else {
             // Another worker took the run over (our lease ran out): stop touching it.
             return Err(JobError::Interrupted);
-        }
+        };
+        self.cancel_requested = cancel;
         self.checkpoint_dirty = false;
         if !self.events.is_empty() {
             let events = std::mem::take(&mut self.events);
@@ -256,13 +257,6 @@ impl Progress {
                 .exec_without_returning(conn)
                 .await?;
         }
-        let cancel: Option<bool> = job_run::Entity::find_by_id(self.holder.run_id)
-            .select_only()
-            .column(job_run::Column::CancelRequested)
-            .into_tuple()
-            .one(conn)
-            .await?;
-        self.cancel_requested = cancel.unwrap_or(false);
         if let Some(parent) = self.parent_id {
             crate::runs::refresh_parent(conn, parent).await?;
         }
