@@ -21,7 +21,7 @@ pub use products::{Cover, CoverQuery, ProductSales, RankBy, cover, top_products}
 pub use refresh::{RebuildReport, forget, mark, rebuild, refresh};
 pub use sales::{Figures, Sales, Series, sales};
 pub use scope::{AnalyticsError, Scope};
-pub use stock::{StockDay, snapshot_stock, stock_trend};
+pub use stock::{StockDay, seen_stock, snapshot_stock, stock_trend, write_stock};
 
 /// eMAG's order status that counts as a sale: finalised (4).
 pub const FINALISED: i32 = 4;

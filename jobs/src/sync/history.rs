@@ -48,7 +48,12 @@ async fn write(s: &Session<'_>, resource: Resource) -> Result<(), JobError> {
         }
         Resource::Offers => {
             let day = clock::now_local(s.tz).date();
-            analytics::snapshot_stock(&txn, s.name(), day, Utc::now()).await?;
+            match s.stock {
+                Some(stock) => {
+                    analytics::write_stock(&txn, s.name(), day, Utc::now(), stock).await?
+                }
+                None => analytics::snapshot_stock(&txn, s.name(), day, Utc::now()).await?,
+            }
         }
         Resource::All => {}
     }

@@ -1,12 +1,10 @@
 //! `sync`: copy every offer and order of an eMAG account into the database.
 //!
-//! One run syncs one (account, resource); a request for several accounts or for both
-//! resources becomes one run each under a parent (`crate::submit`). Each page is written
-//! in one transaction together with the run's checkpoint, so a killed worker loses at most
-//! the page in flight and the next attempt resumes after the last committed page.
+//! One run syncs one (account, resource); several become one run each under a parent
+//! (`crate::submit`). Pages are written with the run's checkpoint in one transaction, so
+//! a killed worker loses only what was not committed and the next attempt resumes there.
 
 pub mod breaker;
-use crate::clock;
 pub mod history;
 mod named_orders;
 mod offers;
@@ -24,11 +22,10 @@ use sea_orm::{ActiveValue::Set, DatabaseConnection, DbErr, EntityTrait, sea_quer
 use uuid::Uuid;
 
 pub use params::{AccountSelection, Mode, Resource, SyncParams};
-
 pub use submit::lock_key;
 
 use crate::{
-    accounts,
+    accounts, clock,
     context::JobContext,
     emag::{EmagClient, EmagError},
     error::{ErrorCategory, JobError, SubmitError},
@@ -104,6 +101,8 @@ pub(crate) struct Session<'a> {
     /// When the run's current wait for eMAG began (its first paused attempt in a row),
     /// or this attempt's start: it waits at most `MAGFLOW_EMAG_MAX_PAUSE`.
     waiting_since: DateTime<Utc>,
+    /// What a whole read of the offers summed up as the day's stock (one pass, not two).
+    stock: Option<crate::analytics::StockDay>,
 }
 
 pub async fn run(
@@ -133,6 +132,7 @@ pub async fn run(
         failures: 0,
         reached: false,
         waiting_since,
+        stock: None,
     };
     let result = match resource {
         Resource::Offers => offers::run(&mut session, progress).await,

@@ -265,7 +265,13 @@ async fn finish(s: &mut Session<'_>, progress: &mut Progress, whole: bool) -> Re
     let txn = s.begin_page().await?;
     if whole {
         let run = progress.run_id();
-        let removed = store::mark_removed(&txn, s.name(), run, Utc::now()).await?;
+        let (unseen, stock) = crate::analytics::seen_stock(&txn, s.name(), run).await?;
+        s.stock = Some(stock);
+        let removed = if unseen > 0 {
+            store::mark_removed(&txn, s.name(), run, Utc::now()).await?
+        } else {
+            0
+        };
         if removed > 0 {
             progress.log(
                 Level::Info,
