@@ -16,6 +16,7 @@ both!(
     incremental_changes_only_what_changed,
     incremental_changes_only_what_changed
 );
+both!(texts_are_stored_as_sent, texts_are_stored_as_sent);
 
 async fn full_sync_is_exact_under_faults(backend: Backend) {
     let app = TestApp::spawn(backend).await;
@@ -145,5 +146,63 @@ async fn incremental_changes_only_what_changed(backend: Backend) {
         assert_eq!(o["status"], 2, "order {id} acknowledged");
     }
     assert_exact(&app, &sim, "main", "main").await;
+    app.shutdown().await;
+}
+
+/// Texts reach the database exactly as eMAG sent them, whatever they hold. PostgreSQL
+/// gets a group's text columns as one text split by control characters: empty texts and
+/// NULLs go that way (the first read); a column whose values hold those characters goes
+/// as an array (the second); a third read finds every offer unchanged.
+async fn texts_are_stored_as_sent(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let sim = tests::quick_simulator(250, 0).await;
+    app.add_account("main", &sim, "main", "main-secret").await;
+    let offers = sim_dump(&sim, "main", "offers").await;
+    let id = |i: usize| id_of(&offers[i]);
+    let have = |i: usize| {
+        let db = app.ctx.db.clone();
+        let key = ("main".to_owned(), id(i));
+        async move {
+            entity::offer::Entity::find_by_id(key)
+                .one(&db)
+                .await
+                .expect("offer")
+                .expect("stored")
+        }
+    };
+    let changes = [
+        json!([
+            { "id": id(3), "name": "", "part_number": "" },
+            { "id": id(4), "name": null, "brand": null },
+            { "id": id(5), "name": "Cafea ăâîșț \"q\" back\\slash\ttab\nline" },
+        ]),
+        json!([
+            { "id": id(1), "name": "unit\u{1f}separator", "brand": "rec\u{1e}ord" },
+            { "id": id(2), "name": "\u{1e}" },
+            { "id": id(150), "part_number": "x\u{1f}y" },
+        ]),
+        json!([]),
+    ];
+    for (round, offers) in changes.into_iter().enumerate() {
+        let changed = offers.as_array().map_or(0, Vec::len);
+        let body = json!({ "login": "main", "offers": offers });
+        tests::sim_admin(&sim, "mutate", &body).await;
+        let run = start_sync(&app, json!({ "accounts": ["main"], "resource": "offers" })).await;
+        let done = finish(&app, run).await;
+        assert_eq!(done["status"], "succeeded", "{done:#}");
+        if round > 0 {
+            assert_eq!(done["progress"]["unchanged"], 250 - changed, "{done:#}");
+        }
+        assert_eq!(have(3).await.name.as_deref(), Some(""));
+        assert_eq!(have(3).await.part_number.as_deref(), Some(""));
+        assert_eq!((have(4).await.name, have(4).await.brand), (None, None));
+        if round > 0 {
+            assert_eq!(have(1).await.name.as_deref(), Some("unit\u{1f}separator"));
+            assert_eq!(have(1).await.brand.as_deref(), Some("rec\u{1e}ord"));
+            assert_eq!(have(2).await.name.as_deref(), Some("\u{1e}"));
+            assert_eq!(have(150).await.part_number.as_deref(), Some("x\u{1f}y"));
+        }
+        assert_exact(&app, &sim, "main", "main").await;
+    }
     app.shutdown().await;
 }

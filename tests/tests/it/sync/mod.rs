@@ -95,6 +95,13 @@ async fn assert_exact(app: &TestApp, sim: &Simulator, account: &str, login: &str
             w["status"].as_i64(),
             "status of offer {id}"
         );
+        assert_eq!(h.name.as_deref(), w["name"].as_str(), "name of offer {id}");
+        assert_eq!(
+            h.part_number.as_deref(),
+            w["part_number"].as_str(),
+            "part_number of offer {id}"
+        );
+        assert_eq!(h.raw, *w, "offer {id} as eMAG sent it");
     }
     let want: BTreeMap<i64, Value> = sim_dump(sim, login, "orders")
         .await
