@@ -18,6 +18,7 @@ mod order_writes;
 mod reads;
 pub mod server;
 pub mod state;
+mod texts;
 mod writes;
 
 use std::sync::Arc;

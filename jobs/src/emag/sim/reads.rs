@@ -184,20 +184,24 @@ pub(super) fn read(
         _ => (0, (page - 1) * per),
     };
     let found = filtered(state, data, input, (resource, from), false).map(|items| {
-        let items: Vec<&Value> = items.skip(skip).take(per).collect();
-        let next = items.last().and_then(|v| num(v.get("id")));
-        (items, next)
+        let ids: Vec<u64> = items
+            .skip(skip)
+            .take(per)
+            .filter_map(|v| num(v.get("id")).and_then(|id| u64::try_from(id).ok()))
+            .collect();
+        let next = ids.last().copied();
+        (ids, next)
     });
     match found {
-        Ok((items, next)) => {
-            let full = items.len() == per;
-            let response = page_response(items, input, resource);
+        Ok((ids, next)) => {
+            let full = ids.len() == per;
+            let response = page_response(data, &ids, input, resource);
             if let Some(last) = next.filter(|_| full) {
                 data.cursor = Some(Cursor {
                     resource,
                     read: key,
                     page: page + 1,
-                    from: last as u64 + 1,
+                    from: last + 1,
                     changes,
                 });
             }
@@ -207,8 +211,12 @@ pub(super) fn read(
     }
 }
 
-/// A page's answer.
-fn page_response(items: Vec<&Value>, input: &Value, resource: Resource) -> Response {
+/// A page's answer: the items `ids`, as kept texts.
+fn page_response(data: &mut LoginData, ids: &[u64], input: &Value, resource: Resource) -> Response {
+    let (items, texts) = match resource {
+        Resource::Offers => (&data.offers, &mut data.offer_texts),
+        Resource::Orders => (&data.orders, &mut data.order_texts),
+    };
     // GPSR details are lists when one product is asked for by id.
     if input.get("id").is_some() && resource == Resource::Offers {
         let gpsr = |v: &Value| {
@@ -218,9 +226,14 @@ fn page_response(items: Vec<&Value>, input: &Value, resource: Resource) -> Respo
             v["eu_representative"] = json!([]);
             v
         };
-        envelope(items.into_iter().map(gpsr).collect::<Vec<_>>())
+        envelope(
+            ids.iter()
+                .filter_map(|id| items.get(id))
+                .map(gpsr)
+                .collect::<Vec<_>>(),
+        )
     } else {
-        envelope(items)
+        envelope(texts.page(items, ids))
     }
 }
 

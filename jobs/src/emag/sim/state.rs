@@ -14,6 +14,7 @@ use super::{
     body::num,
     config::{Faults, SimConfig},
     data,
+    texts::Texts,
 };
 
 pub struct LoginData {
@@ -28,6 +29,9 @@ pub struct LoginData {
     pub order_changes: BTreeMap<u64, u32>,
     /// Where the page after the last one read starts.
     pub(super) cursor: Option<super::reads::Cursor>,
+    /// The items' texts as pages send them.
+    pub(super) offer_texts: Texts,
+    pub(super) order_texts: Texts,
 }
 
 /// A collection that counts the times it was lent out to be changed, so that what was
@@ -109,13 +113,16 @@ impl SimState {
                     .filter_map(|v| num(v.get("id")).map(|id| (id as u64, v)))
                     .collect()
             };
+            let (offers, orders) = (Tracked::new(by_id(offers)), Tracked::new(by_id(orders)));
             logins.insert(
                 login.username.clone(),
                 LoginData {
                     password: login.password.clone(),
                     fbe: login.fbe,
-                    offers: Tracked::new(by_id(offers)),
-                    orders: Tracked::new(by_id(orders)),
+                    offer_texts: Texts::of_all(&offers),
+                    order_texts: Texts::of_all(&orders),
+                    offers,
+                    orders,
                     saves_applied: BTreeMap::new(),
                     order_changes: BTreeMap::new(),
                     cursor: None,
