@@ -228,9 +228,15 @@ const NULL: u8 = 0x1e;
 /// A text or JSON column's values as one text, split again by PostgreSQL
 /// (`string_to_array`, NULLs included): one parameter instead of an array of values,
 /// each of which was allocated, copied by SeaORM when the statement runs, and freed
-/// twice (`bench sync`: the statement's values were a third of a syncing worker's time).
-/// `None` for other columns and values that hold [`UNIT`] or [`NULL`].
+/// twice (building and sending the statement took a third of a syncing worker's time;
+/// this way 118 ms instead of 154 for 30,000 offers). `None` for other columns and for
+/// values that hold [`UNIT`] or [`NULL`].
 fn joined_texts(values: &[sea_orm::Value]) -> Option<String> {
+    let text =
+        |v: &sea_orm::Value| matches!(v, sea_orm::Value::String(_) | sea_orm::Value::Json(_));
+    if !values.first().is_some_and(text) {
+        return None;
+    }
     let mut out = Vec::with_capacity(values.len() * 16);
     for (n, value) in values.iter().enumerate() {
         if n > 0 {
