@@ -19,10 +19,14 @@ pub struct Texts {
 impl Texts {
     /// Every item's text, made now (when the items are created, before anyone reads).
     pub fn of_all(items: &Tracked<BTreeMap<u64, Value>>) -> Texts {
-        let mut texts = Texts::default();
-        let ids: Vec<u64> = items.keys().copied().collect();
-        texts.page(items, &ids);
-        texts
+        let by_id = items
+            .iter()
+            .filter_map(|(id, v)| serde_json::value::to_raw_value(v).ok().map(|t| (*id, t)))
+            .collect();
+        Texts {
+            changes: items.changes(),
+            by_id,
+        }
     }
 
     /// The texts of the items `ids` (in that order), made for those not kept. Any change
