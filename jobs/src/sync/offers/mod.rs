@@ -230,6 +230,10 @@ pub(super) async fn run(s: &mut Session<'_>, progress: &mut Progress) -> Result<
             // Not requested ahead, or that request failed: the normal path retries,
             // pauses or fails as the error deserves.
             None => {
+                // Read in order, this may wait (retries, a pause) and open the breaker,
+                // which writes the account's row: nothing of this run stays open
+                // meanwhile, or that write would wait for the run's own transactions.
+                writer.settle(s, progress).await?;
                 let items = s
                     .fetch(progress, &format!("product_offer/read page {page}"), |c| {
                         let f = filter.clone();
