@@ -16,10 +16,8 @@ use sea_orm::{
 use serde_json::{Value, value::RawValue};
 use sha2::{Digest, Sha256};
 
-pub use offers::{OfferBatch, live_offers, mark_removed, prepare_offers, save_offers};
+pub use offers::{OfferBatch, OfferUpsert, live_offers, mark_removed, prepare_offers, save_offers};
 pub use orders::{OrdersOutcome, save_orders};
-
-use upsert::upsert;
 
 use crate::emag::types::{ItemError, Parsed};
 

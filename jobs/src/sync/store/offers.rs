@@ -3,8 +3,8 @@
 use chrono::{DateTime, Utc};
 use entity::offer;
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
-    sea_query::Expr,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, Statement, sea_query::Expr,
 };
 use serde_json::Value;
 use uuid::Uuid;
@@ -47,13 +47,37 @@ pub async fn save_offers<C: ConnectionTrait>(
     conn: &C,
     batch: OfferBatch,
 ) -> Result<PageOutcome, DbErr> {
-    let written = upsert(conn, &OFFERS, batch.rows, &OFFER_CONTENT, &OFFER_READ).await?;
-    Ok(PageOutcome {
-        created: written.created,
-        updated: written.updated,
-        unchanged: written.unchanged,
-        failed: batch.failed,
-    })
+    OfferUpsert::of(conn.get_database_backend(), batch)?
+        .save(conn)
+        .await
+}
+
+/// [`save_offers`] in two steps: its statements built (CPU only, so they can be built
+/// on another thread than the one that waits for the database), then run.
+pub struct OfferUpsert {
+    statements: Vec<Statement>,
+    failed: Vec<(String, String)>,
+}
+
+impl OfferUpsert {
+    pub fn of(backend: DbBackend, batch: OfferBatch) -> Result<OfferUpsert, DbErr> {
+        let statements =
+            upsert::statements(backend, &OFFERS, batch.rows, &OFFER_CONTENT, &OFFER_READ)?;
+        Ok(OfferUpsert {
+            statements,
+            failed: batch.failed,
+        })
+    }
+
+    pub async fn save<C: ConnectionTrait>(self, conn: &C) -> Result<PageOutcome, DbErr> {
+        let written = upsert::run(conn, self.statements).await?;
+        Ok(PageOutcome {
+            created: written.created,
+            updated: written.updated,
+            unchanged: written.unchanged,
+            failed: self.failed,
+        })
+    }
 }
 
 /// The columns an offer's content sets: kept when its hash did not change.
