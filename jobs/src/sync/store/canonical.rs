@@ -69,6 +69,14 @@ impl<'de> Visitor<'de> for Canon<'_> {
         self.write(v)
     }
 
+    /// A string that had no escape in the text: serde_json writes it back unchanged (it
+    /// escapes only quotes, backslashes and control characters, none of which such a
+    /// string can hold), so it is copied without the escaping scan.
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<(), E> {
+        quoted(self.out, v);
+        Ok(())
+    }
+
     fn visit_unit<E: de::Error>(self) -> Result<(), E> {
         self.out.extend_from_slice(b"null");
         Ok(())
@@ -117,13 +125,26 @@ impl<'de> Visitor<'de> for Canon<'_> {
                 self.out.push(b',');
             }
             first = false;
-            serde_json::to_writer(&mut *self.out, key.as_ref()).map_err(de::Error::custom)?;
+            match key {
+                Cow::Borrowed(key) => quoted(self.out, key),
+                Cow::Owned(key) => {
+                    serde_json::to_writer(&mut *self.out, key).map_err(de::Error::custom)?;
+                }
+            }
             self.out.push(b':');
             self.out.extend_from_slice(&values[range.clone()]);
         }
         self.out.push(b'}');
         Ok(())
     }
+}
+
+/// Writes a string that came without escapes, as it came.
+fn quoted(out: &mut Vec<u8>, v: &str) {
+    out.reserve(v.len() + 2);
+    out.push(b'"');
+    out.extend_from_slice(v.as_bytes());
+    out.push(b'"');
 }
 
 /// A map key, borrowed from the text when it has no escapes.
