@@ -14,6 +14,7 @@ use crate::{
     error::SetupError,
     queue::Queue,
     secrets::Sealer,
+    thread::Thread,
 };
 
 #[derive(Clone, Debug)]
@@ -24,6 +25,10 @@ pub struct JobContext {
     pub limiter: RateLimiter,
     /// The thread jobs' eMAG requests are written on.
     pub wire: Wire,
+    /// The two threads syncs parse and prepare the pages they read ahead on, and build
+    /// their statements on: CPU work that would otherwise hold the runtime's threads
+    /// while a group's commit waits to be answered (see `sync::offers`).
+    pub prepare: Thread,
     /// Present when `MAGFLOW_SECRET_KEY` is set.
     pub sealer: Option<Sealer>,
     pub config: Arc<Config>,
@@ -64,6 +69,7 @@ impl JobContext {
             queue,
             limiter,
             wire: Wire::start()?,
+            prepare: Thread::pool("sync-prepare", 2)?,
             sealer,
             config: Arc::new(config),
         })

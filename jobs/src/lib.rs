@@ -38,6 +38,7 @@ pub mod stored;
 pub mod submit;
 pub mod synced;
 pub mod task;
+pub mod thread;
 pub mod users;
 pub mod wake;
 

@@ -183,6 +183,18 @@ impl EmagClient {
             .await
     }
 
+    /// A page of offers, each as its own JSON text: to be parsed elsewhere
+    /// ([`Parsed::from_raw`]).
+    pub async fn read_offer_texts(
+        &self,
+        filter: &OfferFilter,
+        page: u32,
+        per_page: u32,
+    ) -> Result<Vec<Box<RawValue>>, EmagError> {
+        self.read_page_texts("product_offer", &to_filter(filter), page, per_page)
+            .await
+    }
+
     async fn read_parsed<T: DeserializeOwned, F: Serialize>(
         &self,
         resource: &str,

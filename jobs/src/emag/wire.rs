@@ -6,41 +6,18 @@
 //! for that wait. On a thread of its own, which does nothing else (no parsing: answers
 //! go back as bytes), a request is written when its slot comes.
 
-use std::{future::Future, sync::Arc};
+use std::future::Future;
 
-use tokio::{runtime::Handle, sync::oneshot};
-
-use crate::spawned::Spawned;
+use crate::{spawned::Spawned, thread::Thread};
 
 /// A handle to the thread; it ends when the last handle is dropped (requests still on
 /// it then fail as transport errors that may have reached eMAG).
-#[derive(Clone)]
-pub struct Wire(Arc<Running>);
-
-struct Running {
-    handle: Handle,
-    // Dropped with the last handle: the thread's runtime stops.
-    _stop: oneshot::Sender<()>,
-}
+#[derive(Clone, Debug)]
+pub struct Wire(Thread);
 
 impl Wire {
     pub fn start() -> std::io::Result<Wire> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        let handle = runtime.handle().clone();
-        let (stop, stopped) = oneshot::channel::<()>();
-        std::thread::Builder::new()
-            .name("emag-wire".into())
-            .spawn(move || {
-                runtime.block_on(async {
-                    let _ = stopped.await;
-                });
-            })?;
-        Ok(Wire(Arc::new(Running {
-            handle,
-            _stop: stop,
-        })))
+        Thread::start("emag-wire").map(Wire)
     }
 
     /// Runs `future` on the thread; dropping the returned handle stops it there too.
@@ -48,38 +25,6 @@ impl Wire {
         &self,
         future: impl Future<Output = T> + Send + 'static,
     ) -> Spawned<T> {
-        Spawned::on(&self.0.handle, future)
-    }
-}
-
-impl std::fmt::Debug for Wire {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Wire")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn runs_on_its_own_thread_and_stops_with_its_last_handle() {
-        let wire = Wire::start().expect("wire");
-        let here = std::thread::current().id();
-        let there = wire
-            .spawn(async { std::thread::current().id() })
-            .await
-            .expect("ran");
-        assert_ne!(here, there);
-
-        let (_hold, held) = oneshot::channel::<()>();
-        let waiting = wire.spawn(async move {
-            let _ = held.await;
-        });
-        drop(wire);
-        let ended = tokio::time::timeout(std::time::Duration::from_secs(10), waiting)
-            .await
-            .expect("the thread stopped");
-        assert!(ended.is_err(), "the task was cancelled, not completed");
+        self.0.spawn(future)
     }
 }

@@ -10,8 +10,9 @@
 //! PostgreSQL, when the next pages are already here, their group is written on a
 //! connection of its own while the ones before it commit (commits stay in page order). A crash loses
 //! at most the pages not yet committed, which the next attempt requests again. A page read
-//! ahead is also hashed and made into rows in the task that read it, so that work runs
-//! while the page before it is being written.
+//! ahead is parsed, hashed and made into rows, and a group's statement built, on threads
+//! of their own (`JobContext::prepare`), while the pages before it are written: the
+//! runtime's threads are left to answer the commits, which wait in page order.
 
 use std::collections::VecDeque;
 
@@ -30,11 +31,12 @@ use super::{
 use crate::{
     emag::{
         EmagClient, EmagError,
-        types::{Count, OfferFilter},
+        types::{Count, OfferFilter, Parsed},
     },
     error::JobError,
     progress::{Level, Progress},
     spawned::{InOrder, Spawned},
+    thread::Thread,
 };
 use write::{Group, Writer};
 
@@ -122,6 +124,11 @@ struct Ahead {
     /// Whose offers, read by which run: what a page's rows say.
     account: String,
     run: Uuid,
+    /// Where a page read ahead is parsed and made into rows: off the runtime's threads,
+    /// which are then free to answer the ordered commits. With pages prepared beside it,
+    /// the loop that commits groups waited about 3 ms a group for its progress flush, a
+    /// statement of 0.1 ms.
+    prepare: Thread,
 }
 
 impl Ahead {
@@ -135,10 +142,18 @@ impl Ahead {
 
     fn page(&mut self, page: u32) -> Spawned<Page> {
         let (client, f, per_page) = (self.reader.clone(), self.filter.clone(), self.per_page);
-        let (account, run) = (self.account.clone(), self.run);
+        let (account, run, prepare) = (self.account.clone(), self.run, self.prepare.clone());
         self.queue.spawn(async move {
-            let items = client.read_offers(&f, page, per_page).await?;
-            Ok(store::prepare_offers(&account, run, items, Utc::now()))
+            let texts = client.read_offer_texts(&f, page, per_page).await?;
+            let items = prepare.spawn(async move {
+                let items = texts.into_iter().map(Parsed::from_raw).collect();
+                store::prepare_offers(&account, run, items, Utc::now())
+            });
+            // Only when the thread is gone (the worker stopping): the page is read
+            // again in order.
+            items
+                .await
+                .map_err(|e| EmagError::Transport(format!("preparing the page stopped: {e}")))
         })
     }
 }
@@ -201,6 +216,7 @@ pub(super) async fn run(s: &mut Session<'_>, progress: &mut Progress) -> Result<
         queue: InOrder::default(),
         account: s.name().to_owned(),
         run: progress.run_id(),
+        prepare: s.ctx.prepare.clone(),
     };
     // The first pages go out with the count, so eMAG's answer time is paid once; then
     // the pages the count says are there are requested ahead. Past them (offers added

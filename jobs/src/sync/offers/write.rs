@@ -4,7 +4,7 @@
 
 use std::collections::VecDeque;
 
-use sea_orm::DatabaseTransaction;
+use sea_orm::{DatabaseTransaction, DbErr};
 use serde_json::json;
 
 use super::{InFlight, Session};
@@ -12,7 +12,7 @@ use crate::{
     error::JobError,
     progress::Progress,
     spawned::Spawned,
-    sync::store::{self, OfferBatch, PageOutcome},
+    sync::store::{OfferBatch, OfferUpsert, PageOutcome},
 };
 
 /// The most offers written in one transaction: pages already read join the one being
@@ -70,6 +70,18 @@ const BEHIND: usize = 2;
 /// A group's transaction, being begun in a task of its own.
 type Begun = Spawned<Result<DatabaseTransaction, JobError>>;
 
+/// A group's statement, being built on the threads pages are prepared on: 2 to 3 ms of
+/// CPU a group that would otherwise hold one of the runtime's threads while the groups
+/// before it wait for their commits to be answered.
+type Built = Spawned<Result<OfferUpsert, DbErr>>;
+
+fn build(s: &Session<'_>, batch: OfferBatch) -> Built {
+    let backend = s.db().get_database_backend();
+    s.ctx
+        .prepare
+        .spawn(async move { OfferUpsert::of(backend, batch) })
+}
+
 fn begin(s: &Session<'_>) -> Begun {
     let (db, account) = (s.db().clone(), s.account.id);
     Spawned::new(async move { crate::sync::begin_page(&db, account).await })
@@ -110,7 +122,9 @@ impl Writer {
         group: Group,
     ) -> Result<(), JobError> {
         let begun = self.next.take().unwrap_or_else(|| begin(s));
-        self.writing.push_back(Writing::start(first, group, begun));
+        let upsert = build(s, group.batch);
+        self.writing
+            .push_back(Writing::start(first, group.last, upsert, begun));
         if self.behind > 0 {
             self.next = Some(begin(s));
         }
@@ -148,15 +162,18 @@ struct Writing {
 }
 
 impl Writing {
-    fn start(first: u32, group: Group, begun: Begun) -> Writing {
+    fn start(first: u32, last: u32, upsert: Built, begun: Begun) -> Writing {
         Writing {
             first,
-            last: group.last,
+            last,
             write: Spawned::new(async move {
                 let txn = begun.await.map_err(|e| {
                     JobError::transient(format!("beginning a write stopped: {e}"))
                 })??;
-                let outcome = store::save_offers(&txn, group.batch).await?;
+                let upsert = upsert
+                    .await
+                    .map_err(|e| JobError::transient(format!("building a write stopped: {e}")))??;
+                let outcome = upsert.save(&txn).await?;
                 Ok((txn, outcome))
             }),
         }
