@@ -75,7 +75,29 @@ mod tests {
 
     #[tokio::test]
     async fn runs_on_its_own_thread_and_stops_with_its_last_handle() {
-        let thread = Thread::start("test").expect("thread");
+        stops_with_its_last_handle(Thread::start("test").expect("thread")).await;
+    }
+
+    #[tokio::test]
+    async fn a_pool_runs_on_its_own_threads_and_stops_with_its_last_handle() {
+        let pool = Thread::pool("test-pool", 2).expect("pool");
+        // Two tasks that each wait for the other run at once, on two threads.
+        let (a_tx, a_rx) = std::sync::mpsc::channel::<()>();
+        let (b_tx, b_rx) = std::sync::mpsc::channel::<()>();
+        let timeout = std::time::Duration::from_secs(10);
+        let a = pool.spawn(async move {
+            a_tx.send(()).expect("send");
+            b_rx.recv_timeout(timeout).is_ok()
+        });
+        let b = pool.spawn(async move {
+            b_tx.send(()).expect("send");
+            a_rx.recv_timeout(timeout).is_ok()
+        });
+        assert!(a.await.expect("a ran") && b.await.expect("b ran"));
+        stops_with_its_last_handle(pool).await;
+    }
+
+    async fn stops_with_its_last_handle(thread: Thread) {
         let here = std::thread::current().id();
         let there = thread
             .spawn(async { std::thread::current().id() })
