@@ -16,7 +16,7 @@ use sea_orm::{
 use serde_json::{Value, value::RawValue};
 use sha2::{Digest, Sha256};
 
-pub use offers::{OfferBatch, OfferUpsert, live_offers, mark_removed, prepare_offers, save_offers};
+pub use offers::{OfferBatch, OfferUpsert, live_offers, mark_removed, prepare_offers};
 pub use orders::{OrdersOutcome, save_orders};
 
 use crate::emag::types::{ItemError, Parsed};

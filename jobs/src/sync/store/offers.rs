@@ -40,20 +40,10 @@ pub fn prepare_offers(
     )
 }
 
-/// Writes offers (one page, or several at once): new and changed ones in full, unchanged
-/// ones only marked as read. Every offer given is listed by eMAG, so none of them stays
-/// removed.
-pub async fn save_offers<C: ConnectionTrait>(
-    conn: &C,
-    batch: OfferBatch,
-) -> Result<PageOutcome, DbErr> {
-    OfferUpsert::of(conn.get_database_backend(), batch)?
-        .save(conn)
-        .await
-}
-
-/// [`save_offers`] in two steps: its statements built (CPU only, so they can be built
-/// on another thread than the one that waits for the database), then run.
+/// The write of offers (one page, or several at once): new and changed ones in full,
+/// unchanged ones only marked as read. Every offer given is listed by eMAG, so none of
+/// them stays removed. Made in two steps: its statements built (CPU only, so they can be
+/// built on another thread than the one that waits for the database), then run.
 pub struct OfferUpsert {
     statements: Vec<Statement>,
     failed: Vec<(String, String)>,

@@ -7,8 +7,13 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, sea_que
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{prepare_offers, save_offers};
+use super::{OfferBatch, OfferUpsert, PageOutcome, prepare_offers};
 use crate::{Config, emag::types::Parsed};
+
+async fn save(db: &DatabaseConnection, batch: OfferBatch) -> PageOutcome {
+    let upsert = OfferUpsert::of(sea_orm::DbBackend::Sqlite, batch).unwrap();
+    upsert.save(db).await.unwrap()
+}
 
 async fn database() -> (DatabaseConnection, std::path::PathBuf) {
     let dir = std::env::temp_dir().join(format!("magflow-store-{}", Uuid::now_v7()));
@@ -40,7 +45,7 @@ async fn a_page_is_one_upsert_that_rewrites_only_what_changed() {
     let first_run = Uuid::now_v7();
     let t0 = Utc::now() - Duration::hours(1);
     let first_page = prepare_offers("a", first_run, page(&[one.clone(), two.clone()]), t0);
-    let first = save_offers(&db, first_page).await.unwrap();
+    let first = save(&db, first_page).await;
     assert_eq!((first.created, first.updated, first.unchanged), (2, 0, 0));
     // Offer 1 was removed since; it is listed again, unchanged.
     offer::Entity::update_many()
@@ -60,9 +65,7 @@ async fn a_page_is_one_upsert_that_rewrites_only_what_changed() {
         three,
         json!({ "name": "no id" }),
     ];
-    let second = save_offers(&db, prepare_offers("a", run, page(&items), t1))
-        .await
-        .unwrap();
+    let second = save(&db, prepare_offers("a", run, page(&items), t1)).await;
     assert_eq!(
         (second.created, second.updated, second.unchanged),
         (1, 1, 1)
