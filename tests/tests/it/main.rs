@@ -55,4 +55,5 @@ mod stored_values;
 mod sync;
 mod synced;
 mod tls;
+mod transactions;
 mod wakeups;
