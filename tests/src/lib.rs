@@ -12,6 +12,7 @@
 )]
 
 mod config;
+mod diagnosis;
 mod sim;
 pub use config::{Backend, Options, test_config};
 pub use sim::{quick_simulator, sim_admin, sim_dump};
@@ -244,10 +245,12 @@ impl TestApp {
             if done(&run) {
                 return run;
             }
-            assert!(
-                tokio::time::Instant::now() < until,
-                "run {id} did not reach the expected state in {deadline:?}: {run:#}"
-            );
+            if tokio::time::Instant::now() >= until {
+                let why = tokio::time::timeout(Duration::from_secs(10), self.diagnosis(id))
+                    .await
+                    .unwrap_or_else(|_| "(no diagnosis within 10 s)".to_owned());
+                panic!("run {id} did not reach the expected state in {deadline:?}: {run:#}\n{why}");
+            }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
