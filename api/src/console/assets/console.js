@@ -91,6 +91,13 @@
       } catch (err) { /* ignore */ }
     });
     source.addEventListener("stale", refresh);
+    // The browser connects again by itself after a drop; what changed meanwhile was not
+    // sent, so the page is read again.
+    var opened = false;
+    source.addEventListener("open", function () {
+      if (opened) refresh();
+      opened = true;
+    });
   }
   if (main.dataset.live) connect();
   // The overview's and the queues' figures (counts, health, depths) change without a run

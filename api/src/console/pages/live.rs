@@ -1,8 +1,9 @@
 //! `GET /live`: the console script's Server-Sent Events, fed by the same hub as the API's
 //! streams. Every run change travels as the API's `progress` message; with `?run=<id>`
-//! that run's log lines travel too. A slow browser that falls behind is told to reload
-//! (`event: stale`) rather than shown a partial picture. Streams count against the same
-//! per-holder limit as the API's (`MAGFLOW_API_STREAMS_PER_KEY`), per user.
+//! that run's state comes first, and its log lines travel too. A slow browser that falls
+//! behind is told to reload (`event: stale`) rather than shown a partial picture. Streams
+//! count against the same per-holder limit as the API's (`MAGFLOW_API_STREAMS_PER_KEY`),
+//! per user.
 
 use std::time::Duration;
 
@@ -32,9 +33,18 @@ pub async fn live(state: Data<&AppState>, me: Signed, Query(q): Query<LiveQuery>
         Err(e) => return e.into_response(),
     };
     let mut updates = state.hub.subscribe();
+    // Read after subscribing, so no change falls between the two: a run that ended while
+    // its page was on the way (a small bulk update can) would otherwise stay "running".
+    let current = match q.run {
+        Some(id) => jobs::runs::find(&state.ctx.db, id).await.ok().flatten(),
+        None => None,
+    };
     let stop = state.hub.stopped();
     let stream = async_stream::stream! {
         let _slot = slot;
+        if let Some(run) = current {
+            yield Event::message(StreamMessage::progress(&run).to_json_string()).event_type("progress");
+        }
         loop {
             tokio::select! {
                 () = stop.cancelled() => break,

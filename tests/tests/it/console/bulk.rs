@@ -104,11 +104,25 @@ async fn upload_fix_confirm_download(backend: Backend) {
     browser.click("button[data-action='send']").await;
 
     // The run's page, followed to its end without a reload.
+    let path = browser.eval("return location.pathname;").await;
+    let run = path
+        .as_str()
+        .and_then(|p| p.strip_prefix("/runs/"))
+        .and_then(|id| uuid::Uuid::parse_str(id).ok())
+        .unwrap_or_else(|| panic!("the run's page: {path}"));
+    let done = app
+        .wait_status(
+            run,
+            &["succeeded", "failed", "dead", "cancelled"],
+            Duration::from_secs(60),
+        )
+        .await;
+    assert_eq!(done["status"], "succeeded", "{done:#}");
     browser
         .until(
-            "the run to succeed",
+            "the page to show the run succeeded",
             "return document.querySelector('.heading [data-status]')?.dataset.status === 'succeeded';",
-            Duration::from_secs(60),
+            Duration::from_secs(30),
         )
         .await;
     let csv = browser

@@ -11,6 +11,7 @@ mod dead_letters;
 mod every_page;
 mod exports;
 mod guards;
+mod live;
 mod notifications;
 mod people;
 mod schedules;
