@@ -255,6 +255,12 @@ impl TestApp {
         }
     }
 
+    /// Waits until the run has ended, whatever the outcome.
+    pub async fn wait_ended(&self, id: Uuid, deadline: Duration) -> Value {
+        let ended = ["succeeded", "failed", "dead", "cancelled"];
+        self.wait_status(id, &ended, deadline).await
+    }
+
     /// Waits until the run has one of the given statuses.
     pub async fn wait_status(&self, id: Uuid, statuses: &[&str], deadline: Duration) -> Value {
         self.wait_run(id, deadline, |r| {

@@ -46,8 +46,7 @@ async fn synced_offers(app: &TestApp, accounts: Value) -> BTreeMap<(String, i64)
 
 /// Waits until the run has ended, whatever the outcome.
 async fn finish(app: &TestApp, id: Uuid, secs: u64) -> Value {
-    let ended = ["succeeded", "failed", "dead", "cancelled"];
-    app.wait_status(id, &ended, Duration::from_secs(secs)).await
+    app.wait_ended(id, Duration::from_secs(secs)).await
 }
 
 fn sim_money(v: &Value) -> Decimal {

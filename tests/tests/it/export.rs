@@ -33,8 +33,7 @@ async fn synced(app: &TestApp, offers: usize, orders: usize) -> Simulator {
 }
 
 async fn finish(app: &TestApp, id: Uuid) -> Value {
-    let ended = ["succeeded", "failed", "dead", "cancelled"];
-    app.wait_status(id, &ended, Duration::from_secs(120)).await
+    app.wait_ended(id, Duration::from_secs(120)).await
 }
 
 async fn export(app: &TestApp, params: Value) -> (Uuid, Value) {

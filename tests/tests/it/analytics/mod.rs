@@ -107,13 +107,7 @@ async fn sync(app: &TestApp, resource: &str, extra: Value) -> Value {
     let id = app
         .start_run(json!({ "kind": "sync", "params": params }))
         .await;
-    let run = app
-        .wait_status(
-            id,
-            &["succeeded", "failed", "dead", "cancelled"],
-            Duration::from_secs(120),
-        )
-        .await;
+    let run = app.wait_ended(id, Duration::from_secs(120)).await;
     assert_eq!(run["status"], "succeeded", "{run}");
     run
 }

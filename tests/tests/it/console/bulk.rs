@@ -110,13 +110,7 @@ async fn upload_fix_confirm_download(backend: Backend) {
         .and_then(|p| p.strip_prefix("/runs/"))
         .and_then(|id| uuid::Uuid::parse_str(id).ok())
         .unwrap_or_else(|| panic!("the run's page: {path}"));
-    let done = app
-        .wait_status(
-            run,
-            &["succeeded", "failed", "dead", "cancelled"],
-            Duration::from_secs(60),
-        )
-        .await;
+    let done = app.wait_ended(run, Duration::from_secs(60)).await;
     assert_eq!(done["status"], "succeeded", "{done:#}");
     browser
         .until(

@@ -62,13 +62,7 @@ async fn a_deleted_account_takes_its_runs_and_data(backend: Backend) {
         .delete("/api/v1/accounts/main", Some(&app.admin))
         .await;
     assert_eq!(s, 204);
-    let ended = app
-        .wait_status(
-            run,
-            &["cancelled", "failed", "succeeded", "dead"],
-            Duration::from_secs(60),
-        )
-        .await;
+    let ended = app.wait_ended(run, Duration::from_secs(60)).await;
     assert_eq!(ended["status"], "cancelled", "{ended:#}");
     assert_eq!(ended["error"]["category"], "account_deleted", "{ended:#}");
     assert_eq!(

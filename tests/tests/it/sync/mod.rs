@@ -150,12 +150,7 @@ async fn assert_exact(app: &TestApp, sim: &Simulator, account: &str, login: &str
 
 /// Waits until the run has ended, whatever the outcome.
 async fn finish(app: &TestApp, id: Uuid) -> Value {
-    app.wait_status(
-        id,
-        &["succeeded", "failed", "dead", "cancelled"],
-        Duration::from_secs(180),
-    )
-    .await
+    app.wait_ended(id, Duration::from_secs(180)).await
 }
 
 /// The runs of a parent run.
