@@ -17,7 +17,16 @@ static BROWSERS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
 pub struct Browser {
     pub client: Client,
     driver: tokio::process::Child,
+    /// chromedriver's process id: the browser it started is ended with the test, even
+    /// by a panic, or every failed browser test left a Chromium running.
+    driver_pid: Option<u32>,
     _turn: tokio::sync::SemaphorePermit<'static>,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        self.end_browser();
+    }
 }
 
 fn free_port() -> u16 {
@@ -81,6 +90,7 @@ impl Browser {
         };
         Browser {
             client,
+            driver_pid: driver.id(),
             driver,
             _turn: turn,
         }
@@ -240,6 +250,17 @@ impl Browser {
 
     pub async fn close(mut self) {
         let _ = self.client.clone().close().await;
+        self.end_browser();
         let _ = self.driver.kill().await;
+    }
+
+    /// Kills the processes chromedriver started (Chromium's renderers end with it).
+    /// Called while chromedriver is not yet reaped, so its id names no other process.
+    fn end_browser(&mut self) {
+        if let Some(pid) = self.driver_pid.take() {
+            let _ = std::process::Command::new("pkill")
+                .args(["-KILL", "-P", &pid.to_string()])
+                .status();
+        }
     }
 }
