@@ -59,13 +59,12 @@ where
         return Ok(Vec::new());
     }
     let name = M::Entity::default().table_name().to_owned();
-    let col = |c: &Col<M>| format!("\"{}\"", c.as_str());
-    let seen = col(&table.last_synced);
-    let set = conflict_set::<M::Entity>(&name, &col(&table.hash), content, always);
+    let seen = quoted(&table.last_synced);
+    let set = conflict_set::<M::Entity>(&name, &quoted(&table.hash), content, always);
     let returning = format!(
         "{} = {seen}, {} = {seen}",
-        col(&table.first_seen),
-        col(&table.updated)
+        quoted(&table.first_seen),
+        quoted(&table.updated)
     );
     if backend == DbBackend::Postgres {
         Ok(vec![postgres::upsert(table, rows, &set, &returning)?])
@@ -121,6 +120,11 @@ where
     Ok(values)
 }
 
+/// A column's name as SQL writes it.
+pub(super) fn quoted<C: IdenStatic>(c: &C) -> String {
+    format!("\"{}\"", c.as_str())
+}
+
 fn not_set<C: IdenStatic>(c: &C) -> DbErr {
     DbErr::Custom(format!("column {} not set", c.as_str()))
 }
@@ -170,7 +174,7 @@ fn conflict_set<E: EntityTrait>(
     always: &[E::Column],
 ) -> Vec<(E::Column, String)> {
     let kept = content.iter().map(|c| {
-        let q = format!("\"{}\"", c.as_str());
+        let q = quoted(c);
         let value = format!(
             "CASE WHEN \"{table}\".{hash} = excluded.{hash} THEN \"{table}\".{q} ELSE excluded.{q} END"
         );
@@ -178,6 +182,6 @@ fn conflict_set<E: EntityTrait>(
     });
     let read = always
         .iter()
-        .map(|c| (*c, format!("excluded.\"{}\"", c.as_str())));
+        .map(|c| (*c, format!("excluded.{}", quoted(c))));
     kept.chain(read).collect()
 }

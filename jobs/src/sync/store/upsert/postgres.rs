@@ -3,11 +3,11 @@
 use std::collections::BTreeMap;
 
 use sea_orm::{
-    ColumnTrait, ColumnType, DbBackend, DbErr, EntityName, EntityTrait, IdenStatic,
-    IntoActiveModel, Iterable, ModelTrait, Statement, sea_query::ArrayType,
+    ColumnTrait, ColumnType, DbBackend, DbErr, EntityName, EntityTrait, IntoActiveModel, Iterable,
+    ModelTrait, Statement, sea_query::ArrayType,
 };
 
-use super::{Col, Prepared, Synced, raw_position, row_values};
+use super::{Col, Prepared, Synced, quoted, raw_position, row_values};
 
 /// The one upsert statement on PostgreSQL: a column's values are one array parameter
 /// (`unnest`), sent in binary, so PostgreSQL parses no text but the JSON columns'. sqlx
@@ -23,7 +23,6 @@ where
     M: ModelTrait + IntoActiveModel<<M::Entity as EntityTrait>::ActiveModel>,
 {
     let name = M::Entity::default().table_name().to_owned();
-    let col = |c: &Col<M>| format!("\"{}\"", c.as_str());
     let columns: Vec<Col<M>> = Col::<M>::iter().collect();
     let arrays = column_arrays(table, &columns, rows)?;
     let Params {
@@ -32,10 +31,10 @@ where
         names,
         select,
     } = Params::of(&columns, arrays);
-    let into: Vec<String> = columns.iter().map(col).collect();
+    let into: Vec<String> = columns.iter().map(quoted).collect();
     let set: Vec<String> = set
         .iter()
-        .map(|(c, v)| format!("{} = {v}", col(c)))
+        .map(|(c, v)| format!("{} = {v}", quoted(c)))
         .collect();
     // In the select list, the arrays are taken apart row by row as the insert asks for
     // them (`ProjectSet`); `FROM unnest(…)` first collects every row in a tuplestore.
@@ -52,8 +51,8 @@ where
         into.join(", "),
         select.join(", "),
         unnested.join(", "),
-        col(&table.account),
-        col(&table.id),
+        quoted(&table.account),
+        quoted(&table.id),
         set.join(", "),
     );
     Ok(Statement::from_sql_and_values(
