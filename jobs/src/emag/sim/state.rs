@@ -27,8 +27,8 @@ pub struct LoginData {
     pub saves_applied: BTreeMap<u64, u32>,
     /// Status changes and attachments applied, per order: the same proof for orders.
     pub order_changes: BTreeMap<u64, u32>,
-    /// Where the page after the last one read starts.
-    pub(super) cursor: Option<super::reads::Cursor>,
+    /// Where the pages after the last ones read start.
+    pub(super) cursors: super::reads::Cursors,
     /// The items' texts as pages send them.
     pub(super) offer_texts: Texts,
     pub(super) order_texts: Texts,
@@ -125,7 +125,7 @@ impl SimState {
                     orders,
                     saves_applied: BTreeMap::new(),
                     order_changes: BTreeMap::new(),
-                    cursor: None,
+                    cursors: Default::default(),
                 },
             );
         }

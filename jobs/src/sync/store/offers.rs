@@ -1,16 +1,18 @@
 //! Offers: the columns an upsert rewrites, and an eMAG offer as a row.
 
+use std::fmt::Write;
+
 use chrono::{DateTime, Utc};
 use entity::offer;
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, Statement, sea_query::Expr,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, IdenStatic,
+    PaginatorTrait, QueryFilter, Statement, sea_query::Expr,
 };
 use serde_json::Value;
 use uuid::Uuid;
 
 use super::{Batch, PageOutcome, Synced, small, upsert};
-use crate::emag::types::{Offer, Parsed};
+use crate::emag::types::{Offer, Parsed, WarehouseValue};
 
 const OFFERS: Synced<offer::Entity> = Synced {
     account: offer::Column::Account,
@@ -102,14 +104,15 @@ const OFFER_READ: [offer::Column; 4] = [
     offer::Column::LastSeenRun,
 ];
 
-/// An offer's row, its `raw` left null: the text goes beside it ([`super::Prepared`]).
+/// An offer's row, its JSON columns left null: their texts go beside it
+/// ([`super::Prepared`]).
 fn offer_model(
     account: &str,
     id: i64,
     o: Offer,
     hash: String,
     (run, now): (Uuid, DateTime<Utc>),
-) -> offer::Model {
+) -> (offer::Model, Vec<(&'static str, String)>) {
     let offer_validation = o
         .offer_validation_status
         .as_ref()
@@ -122,12 +125,16 @@ fn offer_model(
             v.as_i64()
                 .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
         });
-    offer::Model {
+    let json = vec![
+        (offer::Column::Ean.as_str(), ean_text(&o.ean)),
+        (offer::Column::Stock.as_str(), stock_text(&o.stock)),
+    ];
+    let model = offer::Model {
         account: account.to_owned(),
         emag_id: id,
         part_number: o.part_number,
         part_number_key: o.part_number_key,
-        ean: Some(serde_json::json!(o.ean)),
+        ean: None,
         name: o.name,
         brand: o.brand,
         category_id: o.category_id.and_then(|c| i64::try_from(c).ok()),
@@ -140,7 +147,7 @@ fn offer_model(
         status: small(o.status),
         validation_status: small(o.validation_status.first().map(|v| v.value)),
         offer_validation_status: small(offer_validation),
-        stock: serde_json::to_value(&o.stock).ok(),
+        stock: None,
         general_stock: o.general_stock,
         estimated_stock: o.estimated_stock,
         raw: Value::Null,
@@ -150,7 +157,32 @@ fn offer_model(
         updated_at: now,
         removed_at: None,
         last_seen_run: Some(run),
+    };
+    (model, json)
+}
+
+/// An offer's EANs as the JSON text a tree of them prints.
+fn ean_text(ean: &[String]) -> String {
+    serde_json::to_string(ean).unwrap_or_else(|_| "[]".into())
+}
+
+/// An offer's stock as the JSON text a tree of it prints (keys in order).
+fn stock_text(stock: &[WarehouseValue]) -> String {
+    let mut out = String::with_capacity(2 + stock.len() * 36);
+    out.push('[');
+    for (i, w) in stock.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        // Writing to a String cannot fail.
+        let _ = write!(
+            out,
+            r#"{{"value":{},"warehouse_id":{}}}"#,
+            w.value, w.warehouse_id
+        );
     }
+    out.push(']');
+    out
 }
 
 /// The offers of `account` stored and not removed (with `status`, when the read is
@@ -190,4 +222,41 @@ pub async fn mark_removed<C: ConnectionTrait>(
         .exec(conn)
         .await?;
     Ok(result.rows_affected)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{WarehouseValue, ean_text, stock_text};
+
+    /// The texts stored are the ones the trees were printed as before, so the columns do
+    /// not change from one sync to the next.
+    #[test]
+    fn json_texts_are_the_trees_printed() {
+        for stock in [
+            vec![],
+            vec![WarehouseValue {
+                warehouse_id: 1,
+                value: 7,
+            }],
+            vec![
+                WarehouseValue {
+                    warehouse_id: 4_000_000_000,
+                    value: -3,
+                },
+                WarehouseValue {
+                    warehouse_id: 2,
+                    value: i64::MAX,
+                },
+            ],
+        ] {
+            let tree = serde_json::to_value(&stock).expect("tree").to_string();
+            assert_eq!(stock_text(&stock), tree);
+        }
+        for ean in [
+            vec![],
+            vec!["5941234567890".to_owned(), "q\"u\\o".to_owned()],
+        ] {
+            assert_eq!(ean_text(&ean), serde_json::json!(ean).to_string());
+        }
+    }
 }

@@ -51,3 +51,35 @@ async fn pages_are_offsets_into_the_items_as_they_are_now() {
     // A page asked for again, out of order, is the same page.
     assert_eq!(page_ids(&client, 2, 10).await, all[11..21]);
 }
+
+#[tokio::test]
+async fn pages_asked_for_in_any_order_are_the_same_pages() {
+    let sim = sim(config(LimitMode::Off)).await;
+    let client = main_client(&sim);
+    let all = all_ids(&client, "product_offer", &json!({})).await;
+    assert!(all.len() >= 50, "the test needs ten pages of five");
+    // As a sync's pages in flight arrive: in any order, some of them twice.
+    for page in [3, 1, 4, 2, 2, 6, 5, 8, 7, 9] {
+        let from = (page - 1) * 5;
+        assert_eq!(
+            page_ids(&client, page as u32, 5).await,
+            all[from..from + 5],
+            "page {page}"
+        );
+    }
+    // A change moves every page after it: no position kept from before it is used.
+    tests::sim_admin(
+        &sim,
+        "mutate",
+        &json!({ "login": "main", "delete_offers": [all[0]] }),
+    )
+    .await;
+    for page in [8, 10, 9] {
+        let from = (page - 1) * 5 + 1;
+        assert_eq!(
+            page_ids(&client, page as u32, 5).await,
+            all[from..from + 5],
+            "page {page} after the change"
+        );
+    }
+}

@@ -102,11 +102,12 @@ pub(super) fn raw_position<E: EntityTrait>(
         .ok_or_else(|| DbErr::Custom("no raw column".into()))
 }
 
-/// A prepared row's values in `columns`' order, its `raw` text at `raw_at`.
+/// A prepared row's values in `columns`' order, its `raw` text at `raw_at` and its other
+/// JSON texts in their columns.
 pub(super) fn row_values<M>(
     columns: &[Col<M>],
     raw_at: usize,
-    Prepared { model, raw }: Prepared<M>,
+    Prepared { model, raw, json }: Prepared<M>,
 ) -> Result<Vec<sea_orm::Value>, DbErr>
 where
     M: ModelTrait + IntoActiveModel<<M::Entity as EntityTrait>::ActiveModel>,
@@ -117,6 +118,13 @@ where
         .map(|c| active.take(*c).into_value().ok_or_else(|| not_set(c)))
         .collect::<Result<Vec<_>, _>>()?;
     values[raw_at] = raw.into();
+    for (name, text) in json {
+        let at = columns
+            .iter()
+            .position(|c| c.as_str() == name)
+            .ok_or_else(|| DbErr::Custom(format!("no column {name}")))?;
+        values[at] = text.into();
+    }
     Ok(values)
 }
 

@@ -235,7 +235,11 @@ where
     M: ModelTrait + IntoActiveModel<<M::Entity as EntityTrait>::ActiveModel>,
 {
     let raw_at = raw_position(table, columns)?;
-    let mut arrays: Vec<Vec<sea_orm::Value>> = vec![Vec::with_capacity(rows.len()); columns.len()];
+    // Not `vec![Vec::with_capacity(n); k]`: a clone of an empty vector has no capacity, so
+    // every array but the last grew by doubling.
+    let mut arrays: Vec<Vec<sea_orm::Value>> = (0..columns.len())
+        .map(|_| Vec::with_capacity(rows.len()))
+        .collect();
     for prepared in rows.into_values() {
         for (value, array) in row_values(columns, raw_at, prepared)?
             .into_iter()
