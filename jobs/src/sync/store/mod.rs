@@ -33,14 +33,23 @@ pub struct PageOutcome {
 
 /// SHA-256 of the JSON as eMAG sent it (keys sorted by serde_json's map).
 pub fn content_hash(raw: &Value) -> String {
-    hex::encode(Sha256::digest(raw.to_string().as_bytes()))
+    sha256_hex(raw.to_string().as_bytes())
+}
+
+/// A SHA-256 in lowercase hex. Into a buffer of its size: `hex::encode` pushes one
+/// character at a time, and was most of the hash's cost for an offer.
+fn sha256_hex(bytes: &[u8]) -> String {
+    let mut out = [0u8; 64];
+    // The buffer holds exactly the 32 bytes' digits, and they are ASCII.
+    let _ = hex::encode_to_slice(Sha256::digest(bytes), &mut out);
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The canonical JSON text of an item as eMAG sent it (compact, keys sorted) and its
 /// [`content_hash`]: the text is what gets stored, so it is made once for both.
 fn text_and_hash(raw: &RawValue) -> Result<(String, String), serde_json::Error> {
     let text = canonical::canonical(raw.get())?;
-    let hash = hex::encode(Sha256::digest(text.as_bytes()));
+    let hash = sha256_hex(text.as_bytes());
     Ok((text, hash))
 }
 

@@ -113,18 +113,7 @@ fn offer_model(
     hash: String,
     (run, now): (Uuid, DateTime<Utc>),
 ) -> (offer::Model, Vec<(&'static str, String)>) {
-    let offer_validation = o
-        .offer_validation_status
-        .as_ref()
-        .and_then(|v| match v {
-            Value::Array(list) => list.first().and_then(|f| f.get("value")).cloned(),
-            Value::Object(map) => map.get("value").cloned(),
-            other => Some(other.clone()),
-        })
-        .and_then(|v| {
-            v.as_i64()
-                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-        });
+    let offer_validation = o.offer_validation_status.as_ref().and_then(|v| v.value());
     let json = vec![
         (offer::Column::Ean.as_str(), ean_text(&o.ean)),
         (offer::Column::Stock.as_str(), stock_text(&o.stock)),

@@ -88,3 +88,15 @@ async fn a_page_is_one_upsert_that_rewrites_only_what_changed() {
     drop(db);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Stored hashes stay what they were: the same digits as `hex::encode` wrote.
+#[test]
+fn content_hash_digits_as_before() {
+    use sha2::{Digest, Sha256};
+    for text in ["", "{}", r#"{"id":1,"name":"ă"}"#] {
+        assert_eq!(
+            super::sha256_hex(text.as_bytes()),
+            hex::encode(Sha256::digest(text.as_bytes()))
+        );
+    }
+}

@@ -229,7 +229,7 @@ async fn c17_c18_ids_numbers_and_polymorphic_fields() {
         listed
             .offer_validation_status
             .as_ref()
-            .is_some_and(Value::is_object)
+            .is_some_and(|v| v.text().starts_with('{'))
     );
     let by_id: Offer = serde_json::from_value(
         client
