@@ -3,11 +3,11 @@
 use std::collections::BTreeMap;
 
 use sea_orm::{
-    ColumnTrait, ColumnType, DbBackend, DbErr, EntityName, EntityTrait, IntoActiveModel, Iterable,
-    ModelTrait, Statement, sea_query::ArrayType,
+    ColumnTrait, ColumnType, DbBackend, DbErr, EntityName, Iterable, Statement,
+    sea_query::ArrayType,
 };
 
-use super::{Col, Prepared, Synced, quoted, raw_position, row_values};
+use super::{Col, ColumnValues, Prepared, Synced, quoted, raw_position, row_values};
 
 /// The one upsert statement on PostgreSQL: a column's values are one array parameter
 /// (`unnest`), sent in binary, so PostgreSQL parses no text but the JSON columns'. sqlx
@@ -20,7 +20,7 @@ pub(super) fn upsert<M>(
     returning: &str,
 ) -> Result<Statement, DbErr>
 where
-    M: ModelTrait + IntoActiveModel<<M::Entity as EntityTrait>::ActiveModel>,
+    M: ColumnValues,
 {
     let name = M::Entity::default().table_name().to_owned();
     let columns: Vec<Col<M>> = Col::<M>::iter().collect();
@@ -232,7 +232,7 @@ fn column_arrays<M>(
     rows: BTreeMap<i64, Prepared<M>>,
 ) -> Result<Vec<Vec<sea_orm::Value>>, DbErr>
 where
-    M: ModelTrait + IntoActiveModel<<M::Entity as EntityTrait>::ActiveModel>,
+    M: ColumnValues,
 {
     let raw_at = raw_position(table, columns)?;
     // Not `vec![Vec::with_capacity(n); k]`: a clone of an empty vector has no capacity, so
