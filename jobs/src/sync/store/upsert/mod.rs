@@ -32,8 +32,8 @@ type Col<M> = <<M as ModelTrait>::Entity as EntityTrait>::Column;
 
 /// A row's values, moved out of it, in its columns' order ([`Iterable`]). Written out
 /// per table instead of through its active model: that way moved each row twice and
-/// matched every column by name (a tenth of a syncing worker's time went to building
-/// the statement from the rows).
+/// took its columns out one `match` at a time (a tenth of a syncing worker's time went
+/// to building the statement from the rows).
 pub(super) trait ColumnValues: ModelTrait {
     fn column_values(self) -> Vec<sea_orm::Value>;
 }
